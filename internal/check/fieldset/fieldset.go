@@ -1,0 +1,323 @@
+// Package fieldset reads a check spec's tagged fields. One walk over the
+// struct serves the strict YAML decoder of the config, the flags of
+// `mamori check TYPE`, and the generated config reference.
+package fieldset
+
+import (
+	"fmt"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mamori/mamori/internal/check"
+)
+
+// Field is one configurable field of a spec.
+type Field struct {
+	Key      string // yaml key
+	Help     string
+	Required bool
+	Type     string // human name of the type, for docs and errors
+	v        reflect.Value
+}
+
+// Flag is the command-line flag name of the field.
+func (f Field) Flag() string { return strings.ReplaceAll(f.Key, "_", "-") }
+
+// Default renders the field's current value (the type's default before decoding).
+func (f Field) Default() string {
+	v := f.v
+	switch x := v.Interface().(type) {
+	case time.Duration:
+		if x == 0 {
+			return ""
+		}
+		return x.String()
+	case check.Secret:
+		return x.String()
+	case check.Range:
+		return x.Text
+	}
+	switch v.Kind() {
+	case reflect.String:
+		return v.String()
+	case reflect.Bool:
+		if v.Bool() {
+			return "true"
+		}
+		return ""
+	case reflect.Int, reflect.Int64:
+		if v.Int() == 0 {
+			return ""
+		}
+		return strconv.FormatInt(v.Int(), 10)
+	case reflect.Float64:
+		if v.Float() == 0 {
+			return ""
+		}
+		return strconv.FormatFloat(v.Float(), 'g', -1, 64)
+	case reflect.Slice:
+		if v.Len() == 0 {
+			return ""
+		}
+		parts := make([]string, v.Len())
+		for i := range parts {
+			parts[i] = fmt.Sprint(v.Index(i).Interface())
+		}
+		return strings.Join(parts, ",")
+	case reflect.Map:
+		if v.Len() == 0 {
+			return ""
+		}
+		keys := make([]string, 0, v.Len())
+		for _, k := range v.MapKeys() {
+			keys = append(keys, k.String()+"="+v.MapIndex(k).String())
+		}
+		sort.Strings(keys)
+		return strings.Join(keys, ",")
+	}
+	return ""
+}
+
+// IsZero reports whether the field holds its zero value.
+func (f Field) IsZero() bool { return f.v.IsZero() }
+
+// IsBool reports whether the field is a boolean (a flag without value).
+func (f Field) IsBool() bool { return f.v.Kind() == reflect.Bool }
+
+var (
+	durationT = reflect.TypeOf(time.Duration(0))
+	secretT   = reflect.TypeOf(check.Secret{})
+	rangeT    = reflect.TypeOf(check.Range{})
+)
+
+// Of lists the fields of spec (a pointer to a struct) in declaration order,
+// following embedded structs. It panics on an unsupported field type: that
+// is a programming error every test of the check package finds.
+func Of(spec any) []Field {
+	rv := reflect.ValueOf(spec)
+	if rv.Kind() != reflect.Pointer || rv.Elem().Kind() != reflect.Struct {
+		panic(fmt.Sprintf("fieldset: spec must be a pointer to a struct, got %T", spec))
+	}
+	var out []Field
+	collect(rv.Elem(), &out)
+	return out
+}
+
+func collect(sv reflect.Value, out *[]Field) {
+	st := sv.Type()
+	for i := 0; i < st.NumField(); i++ {
+		sf := st.Field(i)
+		if !sf.IsExported() {
+			continue
+		}
+		key, _, _ := strings.Cut(sf.Tag.Get("yaml"), ",")
+		if sf.Anonymous && sf.Type.Kind() == reflect.Struct && key == "" {
+			collect(sv.Field(i), out)
+			continue
+		}
+		if key == "-" || key == "" {
+			continue
+		}
+		f := Field{Key: key, Help: sf.Tag.Get("help"), Required: sf.Tag.Get("required") == "true", v: sv.Field(i)}
+		f.Type = typeName(sf.Type)
+		if f.Type == "" {
+			panic(fmt.Sprintf("fieldset: %s.%s: unsupported field type %s", st, sf.Name, sf.Type))
+		}
+		*out = append(*out, f)
+	}
+}
+
+func typeName(t reflect.Type) string {
+	switch t {
+	case durationT:
+		return "duration"
+	case secretT:
+		return "secret"
+	case rangeT:
+		return "range"
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "string"
+	case reflect.Bool:
+		return "bool"
+	case reflect.Int, reflect.Int64:
+		return "int"
+	case reflect.Float64:
+		return "number"
+	case reflect.Slice:
+		switch t.Elem().Kind() {
+		case reflect.String:
+			return "list of strings"
+		case reflect.Int:
+			return "list of ints"
+		}
+	case reflect.Map:
+		if t.Key().Kind() == reflect.String && t.Elem().Kind() == reflect.String {
+			return "map of strings"
+		}
+	}
+	return ""
+}
+
+// Set parses text into the field, as a flag or a YAML scalar gives it. Lists
+// take comma-separated items (and append when called again); maps take
+// key=value items.
+func (f Field) Set(text string) error {
+	v := f.v
+	switch v.Type() {
+	case durationT:
+		d, err := ParseDuration(text)
+		if err != nil {
+			return err
+		}
+		v.SetInt(int64(d))
+		return nil
+	case secretT:
+		s, err := check.ResolveSecret(text)
+		if err != nil {
+			return err
+		}
+		v.Set(reflect.ValueOf(s))
+		return nil
+	case rangeT:
+		r, err := check.ParseRange(text)
+		if err != nil {
+			return err
+		}
+		v.Set(reflect.ValueOf(r))
+		return nil
+	}
+	switch v.Kind() {
+	case reflect.String:
+		v.SetString(text)
+	case reflect.Bool:
+		b, err := strconv.ParseBool(text)
+		if err != nil {
+			return fmt.Errorf("%q is not a boolean (true or false)", text)
+		}
+		v.SetBool(b)
+	case reflect.Int, reflect.Int64:
+		n, err := strconv.ParseInt(strings.TrimSpace(text), 10, 64)
+		if err != nil {
+			return fmt.Errorf("%q is not an integer", text)
+		}
+		v.SetInt(n)
+	case reflect.Float64:
+		x, err := strconv.ParseFloat(strings.TrimSpace(text), 64)
+		if err != nil {
+			return fmt.Errorf("%q is not a number", text)
+		}
+		v.SetFloat(x)
+	case reflect.Slice:
+		for _, item := range strings.Split(text, ",") {
+			item = strings.TrimSpace(item)
+			if item == "" {
+				continue
+			}
+			if err := f.appendItem(item); err != nil {
+				return err
+			}
+		}
+	case reflect.Map:
+		if v.IsNil() {
+			v.Set(reflect.MakeMap(v.Type()))
+		}
+		for _, item := range strings.Split(text, ",") {
+			k, val, ok := strings.Cut(item, "=")
+			if !ok {
+				k, val, ok = strings.Cut(item, ":")
+			}
+			if !ok {
+				return fmt.Errorf("%q is not KEY=VALUE", item)
+			}
+			v.SetMapIndex(reflect.ValueOf(strings.TrimSpace(k)), reflect.ValueOf(strings.TrimSpace(val)))
+		}
+	}
+	return nil
+}
+
+func (f Field) appendItem(item string) error {
+	v := f.v
+	switch v.Type().Elem().Kind() {
+	case reflect.String:
+		v.Set(reflect.Append(v, reflect.ValueOf(item)))
+	case reflect.Int:
+		n, err := strconv.Atoi(item)
+		if err != nil {
+			return fmt.Errorf("%q is not an integer", item)
+		}
+		v.Set(reflect.Append(v, reflect.ValueOf(n)))
+	}
+	return nil
+}
+
+// Reset empties a list or map field, so that a value from config or the
+// command line replaces the type's default instead of adding to it.
+func (f Field) Reset() {
+	switch f.v.Kind() {
+	case reflect.Slice, reflect.Map:
+		f.v.Set(reflect.Zero(f.v.Type()))
+	}
+}
+
+// ParseDuration accepts Go durations ("1m30s", "250ms") and a bare number of
+// seconds ("10", "0.5").
+func ParseDuration(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return 0, fmt.Errorf("empty duration (e.g. 30s, 5m, 1h30m, 250ms, 35d)")
+	}
+	if x, err := strconv.ParseFloat(s, 64); err == nil {
+		if x < 0 {
+			return 0, fmt.Errorf("%q: a duration cannot be negative", s)
+		}
+		return time.Duration(x * float64(time.Second)), nil
+	}
+	d, err := parseDays(s)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a duration (e.g. 30s, 5m, 1h30m, 250ms, 35d)", s)
+	}
+	if d < 0 {
+		return 0, fmt.Errorf("%q: a duration cannot be negative", s)
+	}
+	return d, nil
+}
+
+// MissingRequired lists required fields that are still zero.
+func MissingRequired(spec any) []check.FieldError {
+	var errs []check.FieldError
+	for _, f := range Of(spec) {
+		if f.Required && f.IsZero() {
+			errs = append(errs, check.FieldError{Field: f.Key, Msg: "is required"})
+		}
+	}
+	return errs
+}
+
+// parseDays extends time.ParseDuration with a leading count of days or weeks
+// ("35d", "2w", "1d12h"), as retention settings want.
+func parseDays(s string) (time.Duration, error) {
+	var total time.Duration
+	for _, u := range []struct {
+		sep  string
+		unit time.Duration
+	}{{"w", 7 * 24 * time.Hour}, {"d", 24 * time.Hour}} {
+		if i := strings.Index(s, u.sep); i > 0 {
+			n, err := strconv.Atoi(s[:i])
+			if err != nil {
+				return 0, err
+			}
+			total += time.Duration(n) * u.unit
+			s = s[i+1:]
+		}
+	}
+	if s == "" {
+		return total, nil
+	}
+	d, err := time.ParseDuration(s)
+	return total + d, err
+}

@@ -1,0 +1,135 @@
+package check
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+)
+
+// Checker runs one check. It must honour ctx's deadline and turn every
+// failure into a Result (CRITICAL for "the service is not healthy",
+// UNKNOWN for "the check itself could not decide", e.g. bad arguments).
+type Checker interface {
+	Check(ctx context.Context) Result
+}
+
+// CheckerFunc adapts a function to Checker.
+type CheckerFunc func(ctx context.Context) Result
+
+// Check calls f.
+func (f CheckerFunc) Check(ctx context.Context) Result { return f(ctx) }
+
+// Spec is a check type's configuration: a pointer to a struct whose exported
+// fields carry `yaml:"key"` and `help:"..."` tags (and optionally
+// `required:"true"`). The config loader decodes a check entry's own keys into
+// it strictly, and `mamori check TYPE` turns the same fields into flags
+// (yaml key with '_' → '-'). Supported field types: string, bool, int,
+// float64, time.Duration, []string, []int, map[string]string, Secret, Range.
+type Spec interface {
+	// Validate reports every problem with the decoded fields (nil if none).
+	// Field names are yaml keys.
+	Validate() []FieldError
+	// New builds a Checker from the validated spec.
+	New(env Env) (Checker, error)
+}
+
+// HostDefaulter is implemented by specs that can take their target from the
+// host a check is declared under (hosts[].address) when they have none.
+type HostDefaulter interface {
+	DefaultHost(address string)
+}
+
+// Env is what a check type may use when it builds its Checker.
+type Env struct {
+	Logger *slog.Logger
+}
+
+// FieldError is a problem with one field of a spec.
+type FieldError struct {
+	Field string // yaml key, e.g. "url" or "expect_status"
+	Msg   string
+}
+
+func (e FieldError) Error() string { return e.Field + ": " + e.Msg }
+
+// Errf builds a FieldError.
+func Errf(field, format string, args ...any) FieldError {
+	return FieldError{Field: field, Msg: fmt.Sprintf(format, args...)}
+}
+
+// Scope says where a check runs.
+type Scope int
+
+const (
+	// ScopeServer checks run on the server (or a poller).
+	ScopeServer Scope = iota
+	// ScopeAgent checks run on the monitored host's agent.
+	ScopeAgent
+	// ScopePassive checks are results pushed to the server.
+	ScopePassive
+)
+
+// Kind describes a check type.
+type Kind struct {
+	Name    string        // config "type", e.g. "http"
+	Label   string        // output prefix, e.g. "HTTP" ("HTTP OK - ..."); "" for exec (plugins print their own)
+	Summary string        // one line for --help and docs
+	Scope   Scope         // where it runs
+	Timeout time.Duration // default per-check timeout
+	New     func() Spec   // a spec with this type's defaults filled in
+	// Args, if set, receives the command-line arguments after "--"
+	// (mamori check exec -- PLUGIN ARGS...).
+	Args func(s Spec, args []string) error
+}
+
+var (
+	regMu sync.RWMutex
+	reg   = map[string]*Kind{}
+)
+
+// Register adds a kind. It panics on a duplicate or incomplete kind: that is a
+// programming error found by every test run.
+func Register(k *Kind) {
+	if k.Name == "" || k.New == nil || k.Timeout <= 0 {
+		panic("check: Register: kind needs Name, New and Timeout")
+	}
+	regMu.Lock()
+	defer regMu.Unlock()
+	if _, dup := reg[k.Name]; dup {
+		panic("check: Register: duplicate kind " + k.Name)
+	}
+	reg[k.Name] = k
+}
+
+// Lookup finds a kind by name.
+func Lookup(name string) (*Kind, bool) {
+	regMu.RLock()
+	defer regMu.RUnlock()
+	k, ok := reg[name]
+	return k, ok
+}
+
+// Kinds lists all registered kinds sorted by name.
+func Kinds() []*Kind {
+	regMu.RLock()
+	defer regMu.RUnlock()
+	out := make([]*Kind, 0, len(reg))
+	for _, k := range reg {
+		out = append(out, k)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// Names lists the registered kind names, sorted.
+func Names() []string {
+	ks := Kinds()
+	out := make([]string, len(ks))
+	for i, k := range ks {
+		out[i] = k.Name
+	}
+	return out
+}
