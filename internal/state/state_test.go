@@ -1,0 +1,198 @@
+package state
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mamori/mamori/internal/check"
+)
+
+var t0 = time.Date(2026, 11, 1, 3, 0, 0, 0, time.UTC)
+
+// run feeds statuses (one letter each: O W C U) through Next and returns
+// every state and transition.
+func run(p Policy, seq string) ([]State, []*Transition) {
+	var s State
+	var states []State
+	var trs []*Transition
+	for i, c := range seq {
+		st := map[rune]check.Status{'O': check.OK, 'W': check.Warning, 'C': check.Critical, 'U': check.Unknown}[c]
+		var tr *Transition
+		s, tr = Next(s, check.Result{Status: st, Time: t0.Add(time.Duration(i) * time.Minute), Output: string(c)}, p)
+		states = append(states, s)
+		trs = append(trs, tr)
+	}
+	return states, trs
+}
+
+// describe renders a state as "C/soft/2".
+func describe(s State) string {
+	return s.Status.String()[:1] + "/" + s.Type.String() + "/" + string(rune('0'+s.Attempt))
+}
+
+func TestSoftHard(t *testing.T) {
+	noFlap := Policy{Attempts: 4}
+	tests := []struct {
+		name   string
+		p      Policy
+		seq    string
+		states string // space separated describe() per result
+		hard   string // per result: H hard change, R recovery, s soft change, - none
+		notify string // per result: N notified, - not
+	}{
+		{"ok stays ok", noFlap, "OOO", "O/hard/1 O/hard/1 O/hard/1", "s--", "---"},
+		{"four criticals go hard", noFlap, "OCCCCC", "O/hard/1 C/soft/1 C/soft/2 C/soft/3 C/hard/4 C/hard/4", "ss--H-", "----N-"},
+		{"soft recovery is not notified", noFlap, "OCCO", "O/hard/1 C/soft/1 C/soft/2 O/hard/1", "ss-s", "----"},
+		{"warning then critical keeps counting", noFlap, "OWWCC", "O/hard/1 W/soft/1 W/soft/2 C/soft/3 C/hard/4", "ss-sH", "----N"},
+		{"hard severity change is notified", noFlap, "OCCCCWC", "O/hard/1 C/soft/1 C/soft/2 C/soft/3 C/hard/4 W/hard/4 C/hard/4", "ss--HHH", "----NNN"},
+		{"hard recovery", noFlap, "OCCCCO", "O/hard/1 C/soft/1 C/soft/2 C/soft/3 C/hard/4 O/hard/1", "ss--HR", "----NN"},
+		{"attempts 1 is hard at once", Policy{Attempts: 1}, "OCO", "O/hard/1 C/hard/1 O/hard/1", "sHR", "-NN"},
+		{"unknown counts as a problem", noFlap, "OUUUU", "O/hard/1 U/soft/1 U/soft/2 U/soft/3 U/hard/4", "ss--H", "----N"},
+		{"first result a problem starts soft", noFlap, "CCCC", "C/soft/1 C/soft/2 C/soft/3 C/hard/4", "s--H", "---N"},
+		{"zero attempts means one", Policy{}, "OC", "O/hard/1 C/hard/1", "sH", "-N"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			states, trs := run(tt.p, tt.seq)
+			var got []string
+			var hard, notify strings.Builder
+			for i, s := range states {
+				got = append(got, describe(s))
+				tr := trs[i]
+				switch {
+				case tr == nil:
+					hard.WriteByte('-')
+				case tr.Recovery:
+					hard.WriteByte('R')
+				case tr.Hard:
+					hard.WriteByte('H')
+				default:
+					hard.WriteByte('s')
+				}
+				if tr != nil && tr.Notify {
+					notify.WriteByte('N')
+				} else {
+					notify.WriteByte('-')
+				}
+			}
+			if g := strings.Join(got, " "); g != tt.states {
+				t.Errorf("states\n got %s\nwant %s", g, tt.states)
+			}
+			if hard.String() != tt.hard {
+				t.Errorf("transitions got %s want %s", hard.String(), tt.hard)
+			}
+			if notify.String() != tt.notify {
+				t.Errorf("notify got %s want %s", notify.String(), tt.notify)
+			}
+		})
+	}
+}
+
+func TestRecoveryDuration(t *testing.T) {
+	_, trs := run(Policy{Attempts: 2}, "OCCCO")
+	tr := trs[4]
+	if tr == nil || !tr.Recovery {
+		t.Fatalf("want recovery, got %+v", tr)
+	}
+	if tr.ProblemFor != 3*time.Minute {
+		t.Errorf("problem duration %s, want 3m (from the first non-OK result)", tr.ProblemFor)
+	}
+	if tr.From != check.Critical || tr.To != check.OK {
+		t.Errorf("from %s to %s", tr.From, tr.To)
+	}
+}
+
+func TestFlapping(t *testing.T) {
+	p := Policy{Attempts: 1, FlapLow: 25, FlapHigh: 50}
+	// 21 alternating results: every result is a state change → flapping.
+	states, trs := run(p, strings.Repeat("OC", 11)[:21])
+	last := states[len(states)-1]
+	if !last.Flapping {
+		t.Fatalf("alternating results should flap, pct=%.1f", last.FlapPct)
+	}
+	started := 0
+	for _, tr := range trs {
+		if tr != nil && tr.FlapStart {
+			started++
+		}
+	}
+	if started != 1 {
+		t.Errorf("flap start reported %d times, want 1", started)
+	}
+	if tr := trs[len(trs)-1]; tr == nil || !tr.Hard || tr.Notify {
+		t.Errorf("a hard change while flapping must be held: %+v", tr)
+	}
+	// A long run of OK settles it.
+	s := last
+	var stop bool
+	for i := 0; i < 21; i++ {
+		var tr *Transition
+		s, tr = Next(s, check.Result{Status: check.OK, Time: t0.Add(time.Hour + time.Duration(i)*time.Minute)}, p)
+		if tr != nil && tr.FlapStop {
+			stop = true
+		}
+	}
+	if s.Flapping || !stop {
+		t.Errorf("flapping should stop after a stable run (pct=%.1f, stop=%v)", s.FlapPct, stop)
+	}
+}
+
+func TestFlapPercentWeights(t *testing.T) {
+	tests := []struct {
+		h    string
+		want float64
+	}{
+		{"", 0},
+		{"0", 0},
+		{strings.Repeat("0", 21), 0},
+		{strings.Repeat("02", 10) + "0", 100},
+	}
+	for _, tt := range tests {
+		if got := flapPercent(tt.h); got < tt.want-0.01 || got > tt.want+0.01 {
+			t.Errorf("flapPercent(%q) = %.2f, want %.2f", tt.h, got, tt.want)
+		}
+	}
+	// Newer changes weigh more than older ones.
+	old := flapPercent("020000000000000000000")
+	recent := flapPercent("000000000000000000020")
+	if !(recent > old) {
+		t.Errorf("recent change %.2f should weigh more than old %.2f", recent, old)
+	}
+}
+
+func TestUnreachableChildIsNotNotified(t *testing.T) {
+	p := Policy{Attempts: 2, ParentDown: true}
+	var s State
+	var tr *Transition
+	for i := 0; i < 3; i++ {
+		s, tr = Next(s, check.Result{Status: check.Critical, Time: t0.Add(time.Duration(i) * time.Minute)}, p)
+		if tr != nil && tr.Notify {
+			t.Fatalf("child of a down parent notified at result %d: %+v", i, tr)
+		}
+	}
+	if s.Type != Hard || !s.Unreachable {
+		t.Fatalf("want hard and unreachable, got %+v", s)
+	}
+	// Parent back, child still down: the state says reachable again, a
+	// transition records it.
+	p.ParentDown = false
+	s, tr = Next(s, check.Result{Status: check.Critical, Time: t0.Add(time.Hour)}, p)
+	if s.Unreachable || tr == nil || tr.Unreachable {
+		t.Fatalf("parent back: want reachable and a transition, got %+v %+v", s, tr)
+	}
+}
+
+func TestHistoryBounded(t *testing.T) {
+	states, _ := run(Policy{Attempts: 4}, strings.Repeat("OCW", 20))
+	if h := states[len(states)-1].History; len(h) != HistoryLen {
+		t.Fatalf("history length %d, want %d", len(h), HistoryLen)
+	}
+}
+
+func TestPendingFirstOKIsNotAHardChange(t *testing.T) {
+	_, tr := Next(State{}, check.Result{Status: check.OK, Time: t0}, DefaultPolicy())
+	if tr == nil || tr.Hard || tr.Notify {
+		t.Fatalf("first OK: %+v", tr)
+	}
+}
