@@ -1,0 +1,163 @@
+package config
+
+import (
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/mamori/mamori/internal/check"
+	"github.com/mamori/mamori/internal/check/fieldset"
+)
+
+// commonFields are the keys every check entry shares; everything else
+// belongs to the check type's spec.
+type commonFields struct {
+	Name          string        `yaml:"name" required:"true" help:"unique name (under a host: unique within the host)"`
+	Type          string        `yaml:"type" required:"true" help:"check type"`
+	Interval      time.Duration `yaml:"interval" help:"time between runs (default 5m)"`
+	RetryInterval time.Duration `yaml:"retry_interval" help:"time between runs while a problem is soft (default: interval)"`
+	Attempts      int           `yaml:"attempts" help:"consecutive problem results before a hard state (default 4)"`
+	Timeout       time.Duration `yaml:"timeout" help:"give up after (default per type)"`
+	Notify        []string      `yaml:"notify" help:"channels (or escalation policies) to notify"`
+	DependsOn     []string      `yaml:"depends_on" help:"checks this one depends on; while one is hard down, this one is not alerted"`
+	Tags          []string      `yaml:"tags" help:"free tags"`
+	Description   string        `yaml:"description" help:"what it watches, for people"`
+	Disabled      bool          `yaml:"disabled" help:"configured but not run"`
+}
+
+var commonKeys = func() map[string]bool {
+	m := map[string]bool{}
+	for _, f := range fieldset.Of(&commonFields{}) {
+		m[f.Key] = true
+	}
+	return m
+}()
+
+// CommonFields documents the common check keys (for the config reference).
+func CommonFields() []fieldset.Field { return fieldset.Of(&commonFields{}) }
+
+func (l *loader) check(file string, n *yaml.Node, path string, h *Host) {
+	var cf commonFields
+	notCommon := map[string]bool{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if k := n.Content[i].Value; !commonKeys[k] {
+			notCommon[k] = true
+		}
+	}
+	l.issues(file, path, fieldset.DecodeMapping(n, &cf, notCommon))
+	written := map[string]bool{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		written[n.Content[i].Value] = true
+	}
+	if cf.Name == "" {
+		l.errAt(file, n, join(path, "name"), "is required")
+	} else if msg := badName(cf.Name); msg != "" {
+		l.errAt(file, keyNode(n, "name"), join(path, "name"), "%s", msg)
+	}
+	if written["attempts"] && cf.Attempts < 1 {
+		l.errAt(file, valueNode(n, "attempts"), join(path, "attempts"), "must be at least 1")
+	}
+	for _, k := range []string{"interval", "retry_interval", "timeout"} {
+		if v := valueNode(n, k); v != nil && v.Value != "" {
+			if d, err := fieldset.ParseDuration(v.Value); err == nil && d < time.Second {
+				l.errAt(file, v, join(path, k), "must be at least 1s")
+			}
+		}
+	}
+
+	c := &Check{
+		ShortName: cf.Name, Type: cf.Type, Interval: cf.Interval, RetryInterval: cf.RetryInterval,
+		Timeout: cf.Timeout, Attempts: cf.Attempts, Notify: cf.Notify, Tags: cf.Tags,
+		Description: cf.Description, Disabled: cf.Disabled, Pos: Pos{file, n.Line},
+	}
+	c.Name = cf.Name
+	if h != nil {
+		c.Host, c.Tenant = h.Name, h.Tenant
+		c.Name = h.Name + "/" + cf.Name
+		c.Tags = append(append([]string(nil), h.Tags...), c.Tags...)
+	}
+
+	switch kind, ok := check.Lookup(cf.Type); {
+	case cf.Type == "":
+		l.errAt(file, n, join(path, "type"), "is required (one of %s)", strings.Join(check.Names(), ", "))
+	case !ok:
+		l.errAt(file, valueNode(n, "type"), join(path, "type"), "unknown check type %q%s (known: %s)", cf.Type, fieldset.SuggestKey(cf.Type, check.Names()), strings.Join(check.Names(), ", "))
+	default:
+		c.Kind = kind
+		c.Spec = kind.New()
+		l.issues(file, path, fieldset.DecodeMapping(n, c.Spec, commonKeys))
+		if h != nil && h.Address != "" {
+			if hd, ok := c.Spec.(check.HostDefaulter); ok {
+				hd.DefaultHost(h.Address)
+			}
+		}
+		reported := map[string]bool{}
+		for _, fe := range append(fieldset.MissingRequired(c.Spec), c.Spec.Validate()...) {
+			if reported[fe.Field] {
+				continue
+			}
+			reported[fe.Field] = true
+			at := keyNode(n, fe.Field)
+			if v := valueNode(n, fe.Field); v != nil {
+				at = v
+			}
+			msg := fe.Msg
+			if at == n && h == nil && isTargetField(fe.Field) && !strings.Contains(msg, "(") {
+				msg += " (or declare the check under a host with an address)"
+			}
+			l.errAt(file, at, join(path, fe.Field), "%s", msg)
+		}
+	}
+	c.Digest = digest(n, c.Host, hostAddress(h))
+
+	if l.refs == nil {
+		l.refs = map[*Check]*checkRefs{}
+	}
+	refs := &checkRefs{file: file, path: path, node: n, written: written}
+	if v := valueNode(n, "notify"); v != nil {
+		refs.notify = listItems(v)
+	}
+	if v := valueNode(n, "depends_on"); v != nil {
+		refs.dependsOn = listItems(v)
+	}
+	l.refs[c] = refs
+	if cf.Name != "" {
+		if prev := l.cfg.Check(c.Name); prev != nil {
+			l.errAt(file, keyNode(n, "name"), join(path, "name"), "duplicate check %q (first at %s:%d)", c.Name, prev.Pos.File, prev.Pos.Line)
+			return
+		}
+	}
+	l.cfg.Checks = append(l.cfg.Checks, c)
+}
+
+func isTargetField(f string) bool {
+	switch f {
+	case "host", "url", "server", "name":
+		return true
+	}
+	return false
+}
+
+func hostAddress(h *Host) string {
+	if h == nil {
+		return ""
+	}
+	return h.Address
+}
+
+func listItems(v *yaml.Node) []*yaml.Node {
+	if v.Kind == yaml.SequenceNode {
+		return v.Content
+	}
+	if v.Kind == yaml.ScalarNode {
+		var out []*yaml.Node
+		for _, part := range strings.Split(v.Value, ",") {
+			if part = strings.TrimSpace(part); part != "" {
+				out = append(out, &yaml.Node{Kind: yaml.ScalarNode, Value: part, Line: v.Line, Column: v.Column})
+			}
+		}
+		return out
+	}
+	return nil
+}

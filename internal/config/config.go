@@ -1,0 +1,137 @@
+// Package config loads mamori's YAML configuration strictly: every unknown
+// key, wrong type, bad duration, missing target, unknown reference and
+// dependency cycle is reported — all of them at once, each with its file,
+// line and field path. A check type decodes its own fields (see
+// internal/check/fieldset); this package knows only the common keys.
+package config
+
+import (
+	"time"
+
+	"github.com/mamori/mamori/internal/check"
+)
+
+// Config is a loaded, validated configuration.
+type Config struct {
+	File      string
+	Listen    string
+	DataDir   string
+	LogLevel  string
+	PublicURL string
+	Retention Retention
+	Scheduler Scheduler
+	Defaults  Defaults
+	APITokens []APIToken
+	Channels  []Channel
+	Hosts     []*Host
+	// Checks holds every check, those under hosts included, by full name
+	// ("HOST/NAME" under a host, "NAME" at the top level), in file order.
+	Checks []*Check
+}
+
+// Retention bounds how long history is kept.
+type Retention struct {
+	Results time.Duration `yaml:"results" help:"raw check results kept for (default 35d)"`
+	Events  time.Duration `yaml:"events" help:"state changes kept for (default 400d; at least 13 months)"`
+}
+
+// Scheduler tunes check execution.
+type Scheduler struct {
+	MaxConcurrent int `yaml:"max_concurrent" help:"checks running at once, server-wide (default 1000)"`
+}
+
+// Defaults apply to every check that does not set its own.
+type Defaults struct {
+	Interval      time.Duration `yaml:"interval" help:"time between runs while OK or hard (default 5m)"`
+	RetryInterval time.Duration `yaml:"retry_interval" help:"time between runs while a problem is soft (default: interval)"`
+	Attempts      int           `yaml:"attempts" help:"consecutive problem results before a hard state (default 4)"`
+	FlapLow       float64       `yaml:"flap_low" help:"flapping stops below this state-change percentage (default 25)"`
+	FlapHigh      float64       `yaml:"flap_high" help:"flapping starts above this state-change percentage (default 50; 0 disables)"`
+}
+
+// APIToken is a static API token from config.
+type APIToken struct {
+	Name   string       `yaml:"name" required:"true" help:"who uses it"`
+	Token  check.Secret `yaml:"token" required:"true" help:"the bearer token (use ${ENV} or file:)"`
+	Role   string       `yaml:"role" help:"admin, operator or viewer (default viewer)"`
+	Tenant string       `yaml:"tenant" help:"limit to one tenant"`
+}
+
+// Channel is a notification channel. Its type-specific fields are checked
+// by the notifier registry.
+type Channel struct {
+	Name string
+	Type string
+	URL  string
+	Pos  Pos
+}
+
+// Host is a monitored machine.
+type Host struct {
+	Name      string
+	Address   string
+	Tenant    string
+	Groups    []string
+	Tags      []string
+	HostCheck string // full name of the check that tells whether the host is up
+	Pos       Pos
+}
+
+// Check is one configured check.
+type Check struct {
+	Name          string // full name
+	ShortName     string // as written
+	Type          string
+	Kind          *check.Kind
+	Spec          check.Spec
+	Host          string // owning host, if any
+	Tenant        string
+	Interval      time.Duration
+	RetryInterval time.Duration
+	Timeout       time.Duration
+	Attempts      int
+	FlapLow       float64
+	FlapHigh      float64
+	Notify        []string
+	DependsOn     []string // full names, as configured
+	Parents       []string // DependsOn plus the host check, resolved
+	Tags          []string
+	Description   string
+	Disabled      bool
+	Pos           Pos
+	// Digest identifies the check's configuration; a reload keeps the
+	// state of a check whose name is unchanged and reschedules it if the
+	// digest changed.
+	Digest string
+}
+
+// Pos is where something was written.
+type Pos struct {
+	File string
+	Line int
+}
+
+// Check returns the check with a full name.
+func (c *Config) Check(name string) *Check {
+	for _, ch := range c.Checks {
+		if ch.Name == name {
+			return ch
+		}
+	}
+	return nil
+}
+
+// Built-in defaults.
+const (
+	DefaultListen        = "127.0.0.1:8484"
+	DefaultDataDir       = "./data"
+	DefaultInterval      = 5 * time.Minute
+	DefaultAttempts      = 4
+	DefaultResults       = 35 * 24 * time.Hour
+	DefaultEvents        = 400 * 24 * time.Hour
+	MinEvents            = 396 * 24 * time.Hour // 13 months
+	DefaultMaxConcurrent = 1000
+)
+
+// ChannelTypes are the notification channel types the product knows.
+var ChannelTypes = []string{"email", "slack", "chatwork", "line", "twilio", "webhook"}

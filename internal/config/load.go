@@ -1,0 +1,407 @@
+package config
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/mamori/mamori/internal/check/fieldset"
+)
+
+// Load reads and validates the configuration at path (and the files it
+// includes). The error, if any, is an Errors listing every problem.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, Errors{{File: path, Msg: err.Error()}}
+	}
+	return Parse(path, data)
+}
+
+// Parse validates configuration text; file names it in errors and anchors
+// relative includes.
+func Parse(file string, data []byte) (*Config, error) {
+	l := &loader{cfg: &Config{File: file}, seen: map[string]bool{}}
+	l.file(file, data, true)
+	l.finish()
+	if len(l.errs) > 0 {
+		return nil, l.errs.sorted()
+	}
+	return l.cfg, nil
+}
+
+type loader struct {
+	cfg  *Config
+	errs Errors
+	seen map[string]bool // files read, against include loops
+	// raw per check, kept for the cross-reference pass
+	refs           map[*Check]*checkRefs
+	hosts          map[string]*Host
+	hostCheckNodes []hostCheckRef
+}
+
+type checkRefs struct {
+	file      string
+	path      string
+	node      *yaml.Node
+	notify    []*yaml.Node
+	dependsOn []*yaml.Node
+	written   map[string]bool // common keys that were written
+}
+
+func (l *loader) errAt(file string, n *yaml.Node, path, format string, args ...any) {
+	e := Error{File: file, Path: path, Msg: fmt.Sprintf(format, args...)}
+	if n != nil {
+		e.Line, e.Col = n.Line, n.Column
+	}
+	l.errs = append(l.errs, e)
+}
+
+func (l *loader) file(file string, data []byte, top bool) {
+	abs, _ := filepath.Abs(file)
+	if l.seen[abs] {
+		l.errAt(file, nil, "", "included more than once (include loop?)")
+		return
+	}
+	l.seen[abs] = true
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		l.errs = append(l.errs, yamlError(file, err))
+		return
+	}
+	if len(doc.Content) == 0 {
+		if top {
+			l.errAt(file, nil, "", "the file is empty")
+		}
+		return
+	}
+	root := doc.Content[0]
+	l.duplicateKeys(file, root)
+	if root.Kind != yaml.MappingNode {
+		l.errAt(file, root, "", "the top level must be a mapping of settings")
+		return
+	}
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		k, v := root.Content[i], root.Content[i+1]
+		switch k.Value {
+		case "listen", "data_dir", "log_level", "public_url", "retention", "scheduler", "defaults":
+			if !top {
+				l.errAt(file, k, k.Value, "only the main config file may set %s", k.Value)
+				continue
+			}
+			l.topSetting(file, k.Value, v)
+		case "api_tokens":
+			l.list(file, v, "api_tokens", func(n *yaml.Node, p string) { l.apiToken(file, n, p) })
+		case "channels":
+			l.list(file, v, "channels", func(n *yaml.Node, p string) { l.channel(file, n, p) })
+		case "checks":
+			l.list(file, v, "checks", func(n *yaml.Node, p string) { l.check(file, n, p, nil) })
+		case "hosts":
+			l.list(file, v, "hosts", func(n *yaml.Node, p string) { l.host(file, n, p) })
+		case "include":
+			l.include(file, v)
+		default:
+			l.errAt(file, k, k.Value, "unknown setting%s", fieldset.SuggestKey(k.Value, topKeys()))
+		}
+	}
+}
+
+func topKeys() []string {
+	return []string{"listen", "data_dir", "log_level", "public_url", "retention", "scheduler", "defaults", "api_tokens", "channels", "checks", "hosts", "include"}
+}
+
+func yamlError(file string, err error) Error {
+	// yaml.v3 errors read "yaml: line N: msg".
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	e := Error{File: file, Msg: "YAML syntax: " + msg}
+	var line int
+	if _, scanErr := fmt.Sscanf(msg, "line %d:", &line); scanErr == nil {
+		e.Line = line
+		if i := strings.Index(msg, ": "); i >= 0 {
+			e.Msg = "YAML syntax: " + msg[i+2:]
+		}
+	}
+	return e
+}
+
+func (l *loader) topSetting(file, key string, v *yaml.Node) {
+	scalar := func(dst *string) {
+		if v.Kind != yaml.ScalarNode {
+			l.errAt(file, v, key, "must be a string")
+			return
+		}
+		*dst = v.Value
+	}
+	switch key {
+	case "listen":
+		scalar(&l.cfg.Listen)
+	case "data_dir":
+		scalar(&l.cfg.DataDir)
+	case "public_url":
+		scalar(&l.cfg.PublicURL)
+	case "log_level":
+		scalar(&l.cfg.LogLevel)
+		if !slices.Contains([]string{"debug", "info", "warn", "error"}, l.cfg.LogLevel) {
+			l.errAt(file, v, key, "must be debug, info, warn or error")
+		}
+	case "retention":
+		l.mapping(file, v, key, &l.cfg.Retention)
+	case "scheduler":
+		l.mapping(file, v, key, &l.cfg.Scheduler)
+	case "defaults":
+		l.mapping(file, v, key, &l.cfg.Defaults)
+	}
+}
+
+// mapping decodes a fixed mapping into a tagged struct, reporting issues.
+func (l *loader) mapping(file string, v *yaml.Node, path string, dst any) {
+	if v.Kind != yaml.MappingNode {
+		l.errAt(file, v, path, "must be a mapping")
+		return
+	}
+	l.issues(file, path, fieldset.DecodeMapping(v, dst, nil))
+}
+
+func (l *loader) issues(file, path string, is []fieldset.Issue) {
+	for _, i := range is {
+		l.errs = append(l.errs, Error{File: file, Line: i.Line, Col: i.Col, Path: join(path, i.Key), Msg: i.Msg})
+	}
+}
+
+func join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	if strings.HasPrefix(key, "[") {
+		return path + key
+	}
+	return path + "." + key
+}
+
+func (l *loader) list(file string, v *yaml.Node, path string, each func(*yaml.Node, string)) {
+	if v.Kind == yaml.ScalarNode && v.Tag == "!!null" {
+		return
+	}
+	if v.Kind != yaml.SequenceNode {
+		l.errAt(file, v, path, "must be a list")
+		return
+	}
+	for i, item := range v.Content {
+		p := fmt.Sprintf("%s[%d]", path, i)
+		if item.Kind != yaml.MappingNode {
+			l.errAt(file, item, p, "must be a mapping")
+			continue
+		}
+		each(item, p)
+	}
+}
+
+func (l *loader) include(file string, v *yaml.Node) {
+	var pats []*yaml.Node
+	switch v.Kind {
+	case yaml.ScalarNode:
+		pats = []*yaml.Node{v}
+	case yaml.SequenceNode:
+		pats = v.Content
+	default:
+		l.errAt(file, v, "include", "must be a file pattern or a list of them")
+		return
+	}
+	for i, p := range pats {
+		pat := p.Value
+		if !filepath.IsAbs(pat) {
+			pat = filepath.Join(filepath.Dir(file), pat)
+		}
+		matches, err := filepath.Glob(pat)
+		if err != nil {
+			l.errAt(file, p, fmt.Sprintf("include[%d]", i), "bad pattern: %v", err)
+			continue
+		}
+		if len(matches) == 0 && !strings.ContainsAny(p.Value, "*?[") {
+			l.errAt(file, p, fmt.Sprintf("include[%d]", i), "no such file %s", pat)
+		}
+		for _, m := range matches {
+			data, err := os.ReadFile(m)
+			if err != nil {
+				l.errAt(file, p, fmt.Sprintf("include[%d]", i), "%v", err)
+				continue
+			}
+			l.file(m, data, false)
+		}
+	}
+}
+
+func (l *loader) apiToken(file string, n *yaml.Node, path string) {
+	var t APIToken
+	l.issues(file, path, fieldset.DecodeMapping(n, &t, nil))
+	for _, fe := range fieldset.MissingRequired(&t) {
+		l.errAt(file, n, join(path, fe.Field), "%s", fe.Msg)
+	}
+	if t.Role == "" {
+		t.Role = "viewer"
+	}
+	if !slices.Contains([]string{"admin", "operator", "viewer", "customer"}, t.Role) {
+		l.errAt(file, keyNode(n, "role"), join(path, "role"), "must be admin, operator, customer or viewer")
+	}
+	l.cfg.APITokens = append(l.cfg.APITokens, t)
+}
+
+func (l *loader) channel(file string, n *yaml.Node, path string) {
+	ch := Channel{Pos: Pos{file, n.Line}}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		switch k.Value {
+		case "name":
+			ch.Name = v.Value
+		case "type":
+			ch.Type = v.Value
+			if !slices.Contains(ChannelTypes, v.Value) {
+				l.errAt(file, v, join(path, "type"), "unknown channel type %q (known: %s)", v.Value, strings.Join(ChannelTypes, ", "))
+			}
+		case "url":
+			ch.URL = v.Value
+		}
+		// Type-specific keys are validated by the notifier of that type.
+	}
+	if ch.Name == "" {
+		l.errAt(file, n, join(path, "name"), "is required")
+	}
+	if ch.Type == "" {
+		l.errAt(file, n, join(path, "type"), "is required (one of %s)", strings.Join(ChannelTypes, ", "))
+	}
+	if ch.Type == "webhook" && ch.URL == "" {
+		l.errAt(file, n, join(path, "url"), "is required for a webhook channel")
+	}
+	for _, other := range l.cfg.Channels {
+		if other.Name == ch.Name && ch.Name != "" {
+			l.errAt(file, keyNode(n, "name"), join(path, "name"), "duplicate channel %q (first at %s:%d)", ch.Name, other.Pos.File, other.Pos.Line)
+		}
+	}
+	l.cfg.Channels = append(l.cfg.Channels, ch)
+}
+
+// hostFields are a host's own keys (its checks are handled separately).
+type hostFields struct {
+	Name      string   `yaml:"name" required:"true" help:"unique host name"`
+	Address   string   `yaml:"address" help:"DNS name or IP; the default target of its checks"`
+	Tenant    string   `yaml:"tenant" help:"the customer that owns it"`
+	Groups    []string `yaml:"groups" help:"host groups"`
+	Tags      []string `yaml:"tags" help:"free tags"`
+	HostCheck string   `yaml:"host_check" help:"name of its check that tells whether the host is up (default: its only ping check)"`
+}
+
+// HostFields documents a host's keys (for the config reference).
+func HostFields() []fieldset.Field { return fieldset.Of(&hostFields{}) }
+
+// SectionFields documents the fixed sections (for the config reference).
+func SectionFields() map[string][]fieldset.Field {
+	return map[string][]fieldset.Field{
+		"retention":  fieldset.Of(&Retention{}),
+		"scheduler":  fieldset.Of(&Scheduler{}),
+		"defaults":   fieldset.Of(&Defaults{}),
+		"api_tokens": fieldset.Of(&APIToken{}),
+	}
+}
+
+func (l *loader) host(file string, n *yaml.Node, path string) {
+	var hf hostFields
+	l.issues(file, path, fieldset.DecodeMapping(n, &hf, map[string]bool{"checks": true}))
+	if hf.Name == "" {
+		l.errAt(file, n, join(path, "name"), "is required")
+		return
+	}
+	if msg := badName(hf.Name); msg != "" {
+		l.errAt(file, keyNode(n, "name"), join(path, "name"), "%s", msg)
+	}
+	if l.hosts == nil {
+		l.hosts = map[string]*Host{}
+	}
+	if prev, dup := l.hosts[hf.Name]; dup {
+		l.errAt(file, keyNode(n, "name"), join(path, "name"), "duplicate host %q (first at %s:%d)", hf.Name, prev.Pos.File, prev.Pos.Line)
+		return
+	}
+	h := &Host{Name: hf.Name, Address: hf.Address, Tenant: hf.Tenant, Groups: hf.Groups, Tags: hf.Tags, Pos: Pos{file, n.Line}}
+	l.hosts[h.Name] = h
+	l.cfg.Hosts = append(l.cfg.Hosts, h)
+	if cn := valueNode(n, "checks"); cn != nil {
+		l.list(file, cn, join(path, "checks"), func(c *yaml.Node, p string) { l.check(file, c, p, h) })
+	}
+	if hf.HostCheck != "" {
+		h.HostCheck = h.Name + "/" + hf.HostCheck
+		l.hostCheckNodes = append(l.hostCheckNodes, hostCheckRef{h, file, valueNode(n, "host_check"), join(path, "host_check")})
+	}
+}
+
+type hostCheckRef struct {
+	host *Host
+	file string
+	node *yaml.Node
+	path string
+}
+
+func badName(name string) string {
+	if strings.TrimSpace(name) != name || name == "" {
+		return "must not be empty or start or end with spaces"
+	}
+	for _, r := range name {
+		if r == '/' || r < 0x20 || r == 0x7f || r == '?' || r == '#' || r == '%' {
+			return fmt.Sprintf("must not contain %q", r)
+		}
+	}
+	return ""
+}
+
+func keyNode(m *yaml.Node, key string) *yaml.Node {
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			return m.Content[i]
+		}
+	}
+	return m
+}
+
+func valueNode(m *yaml.Node, key string) *yaml.Node {
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			return m.Content[i+1]
+		}
+	}
+	return nil
+}
+
+// digest hashes a node's YAML form plus extra context.
+func digest(n *yaml.Node, extra ...string) string {
+	b, _ := yaml.Marshal(n)
+	h := sha256.New()
+	h.Write(b)
+	for _, e := range extra {
+		h.Write([]byte{0})
+		h.Write([]byte(e))
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+// duplicateKeys reports a key written twice in one mapping, anywhere in the
+// document: YAML parsers keep the last silently, which hides mistakes.
+func (l *loader) duplicateKeys(file string, n *yaml.Node) {
+	if n.Kind == yaml.MappingNode {
+		seen := map[string]int{}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i]
+			if first, dup := seen[k.Value]; dup {
+				l.errAt(file, k, k.Value, "duplicate key (first at line %d)", first)
+			} else {
+				seen[k.Value] = k.Line
+			}
+		}
+	}
+	for _, c := range n.Content {
+		l.duplicateKeys(file, c)
+	}
+}
