@@ -1,0 +1,280 @@
+// Package schedule runs named jobs on their intervals. Each job has a fixed
+// phase inside its interval, derived from its name, so that the load is
+// spread evenly and a restart does not make every check fire at once
+// (deterministic jitter). While a job reports a soft problem it runs on its
+// retry interval instead. One timer goroutine drives a heap of due times; a
+// semaphore bounds how many jobs run at once; a job never overlaps itself.
+package schedule
+
+import (
+	"container/heap"
+	"context"
+	"hash/fnv"
+	"sync"
+	"time"
+)
+
+// RunFunc runs a job once. It returns soft=true while a problem is not
+// confirmed yet, so that the job is retried on its retry interval.
+type RunFunc func(ctx context.Context, name string) (soft bool)
+
+// Timing is a job's schedule.
+type Timing struct {
+	Interval time.Duration
+	Retry    time.Duration // while soft; 0 means Interval
+}
+
+// Scheduler runs jobs. Create with New, then Add jobs and Run.
+type Scheduler struct {
+	run RunFunc
+	sem chan struct{}
+	// Lag, if set, is called with how late each dispatch is.
+	Lag func(time.Duration)
+	now func() time.Time
+
+	mu      sync.Mutex
+	h       entryHeap
+	entries map[string]*entry
+	wake    chan struct{}
+	wg      sync.WaitGroup
+}
+
+type entry struct {
+	name     string
+	timing   Timing
+	phase    time.Duration
+	next     time.Time
+	index    int // in heap; -1 when not queued
+	running  bool
+	removed  bool
+	runAgain bool // RunNow while running
+}
+
+// New makes a scheduler that runs at most maxConcurrent jobs at once.
+func New(run RunFunc, maxConcurrent int) *Scheduler {
+	if maxConcurrent < 1 {
+		maxConcurrent = 1
+	}
+	return &Scheduler{run: run, sem: make(chan struct{}, maxConcurrent), entries: map[string]*entry{}, wake: make(chan struct{}, 1), now: time.Now}
+}
+
+// Phase is the fixed offset of a job inside its interval.
+func Phase(name string, interval time.Duration) time.Duration {
+	if interval <= 0 {
+		return 0
+	}
+	h := fnv.New64a()
+	h.Write([]byte(name))
+	return time.Duration(h.Sum64() % uint64(interval))
+}
+
+// nextSlot is the first time after t that lies on the job's phase grid.
+func nextSlot(t time.Time, interval, phase time.Duration) time.Time {
+	if interval <= 0 {
+		return t
+	}
+	since := time.Duration(t.UnixNano()) - phase
+	rem := since % interval
+	if rem < 0 {
+		rem += interval
+	}
+	return t.Add(interval - rem)
+}
+
+// Add schedules a job, or updates its timing if it exists. first, if not
+// zero, is when it runs first (e.g. to retry a restored soft problem soon);
+// otherwise the job runs at its next phase slot.
+func (s *Scheduler) Add(name string, t Timing, first time.Time) {
+	if t.Retry <= 0 {
+		t.Retry = t.Interval
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.entries[name]
+	if !ok {
+		e = &entry{name: name, index: -1}
+		s.entries[name] = e
+	}
+	changed := e.timing != t
+	e.timing, e.removed = t, false
+	e.phase = Phase(name, t.Interval)
+	if e.running {
+		return // rescheduled with the new timing when the run ends
+	}
+	switch {
+	case !first.IsZero():
+		e.next = first
+	case !ok || changed:
+		e.next = nextSlot(s.now(), t.Interval, e.phase)
+	default:
+		return
+	}
+	s.push(e)
+}
+
+// Remove unschedules a job; a run in progress finishes.
+func (s *Scheduler) Remove(name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.entries[name]
+	if !ok {
+		return
+	}
+	e.removed = true
+	if e.index >= 0 {
+		heap.Remove(&s.h, e.index)
+	}
+	delete(s.entries, name)
+}
+
+// RunNow makes a job run as soon as possible (once more after the current
+// run, if it is running). It reports whether the job exists.
+func (s *Scheduler) RunNow(name string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.entries[name]
+	if !ok {
+		return false
+	}
+	if e.running {
+		e.runAgain = true
+		return true
+	}
+	e.next = s.now()
+	s.push(e)
+	return true
+}
+
+// Next reports when a job is due (zero if unknown or running).
+func (s *Scheduler) Next(name string) time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e, ok := s.entries[name]; ok && e.index >= 0 {
+		return e.next
+	}
+	return time.Time{}
+}
+
+// Len is the number of scheduled jobs.
+func (s *Scheduler) Len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.entries)
+}
+
+// Running is the number of jobs running now.
+func (s *Scheduler) Running() int { return len(s.sem) }
+
+// push queues or requeues e; caller holds mu.
+func (s *Scheduler) push(e *entry) {
+	if e.index >= 0 {
+		heap.Fix(&s.h, e.index)
+	} else {
+		heap.Push(&s.h, e)
+	}
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run dispatches jobs until ctx ends, then waits for running jobs.
+func (s *Scheduler) Run(ctx context.Context) {
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	defer s.wg.Wait()
+	for {
+		s.mu.Lock()
+		var wait time.Duration = time.Hour
+		if len(s.h) > 0 {
+			wait = s.h[0].next.Sub(s.now())
+		}
+		s.mu.Unlock()
+		if wait > 0 {
+			timer.Reset(wait)
+			select {
+			case <-ctx.Done():
+				return
+			case <-s.wake:
+				if !timer.Stop() {
+					<-timer.C
+				}
+				continue
+			case <-timer.C:
+				continue
+			}
+		}
+		// Wait for a free slot before taking the job, so a saturated
+		// server shows as lag instead of an unbounded pile of goroutines.
+		select {
+		case s.sem <- struct{}{}:
+		case <-ctx.Done():
+			return
+		}
+		s.mu.Lock()
+		if len(s.h) == 0 || s.h[0].next.After(s.now()) {
+			s.mu.Unlock()
+			<-s.sem
+			continue
+		}
+		e := heap.Pop(&s.h).(*entry)
+		e.running = true
+		lag := s.now().Sub(e.next)
+		s.mu.Unlock()
+		if s.Lag != nil {
+			s.Lag(lag)
+		}
+		s.wg.Add(1)
+		go s.dispatch(ctx, e)
+	}
+}
+
+func (s *Scheduler) dispatch(ctx context.Context, e *entry) {
+	defer s.wg.Done()
+	soft := s.run(ctx, e.name)
+	<-s.sem
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e.running = false
+	if e.removed || ctx.Err() != nil {
+		return
+	}
+	now := s.now()
+	switch {
+	case e.runAgain:
+		e.runAgain = false
+		e.next = now
+	case soft:
+		e.next = now.Add(e.timing.Retry)
+	default:
+		e.next = nextSlot(now, e.timing.Interval, e.phase)
+		// A run that ended just before its slot (a long check) must not
+		// run again at once.
+		if e.next.Sub(now) < e.timing.Interval/10 {
+			e.next = e.next.Add(e.timing.Interval)
+		}
+	}
+	s.push(e)
+}
+
+type entryHeap []*entry
+
+func (h entryHeap) Len() int           { return len(h) }
+func (h entryHeap) Less(i, j int) bool { return h[i].next.Before(h[j].next) }
+func (h entryHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].index, h[j].index = i, j
+}
+func (h *entryHeap) Push(x any) {
+	e := x.(*entry)
+	e.index = len(*h)
+	*h = append(*h, e)
+}
+func (h *entryHeap) Pop() any {
+	old := *h
+	e := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	e.index = -1
+	return e
+}

@@ -1,0 +1,176 @@
+package schedule
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func TestPhaseDeterministicAndSpread(t *testing.T) {
+	iv := time.Minute
+	if Phase("web1/http", iv) != Phase("web1/http", iv) {
+		t.Fatal("phase is not deterministic")
+	}
+	// 6,000 names over a minute: every 10 s bucket gets a fair share.
+	buckets := make([]int, 6)
+	for i := 0; i < 6000; i++ {
+		buckets[Phase(fmt.Sprintf("host%d/check", i), iv)/(10*time.Second)]++
+	}
+	for i, n := range buckets {
+		if n < 800 || n > 1200 {
+			t.Errorf("bucket %d has %d of 6000 jobs: phases not spread", i, n)
+		}
+	}
+}
+
+func TestNextSlot(t *testing.T) {
+	base := time.Unix(1_000_000_000, 0)
+	iv, phase := time.Minute, 15*time.Second
+	n := nextSlot(base, iv, phase)
+	if !n.After(base) || n.Sub(base) > iv {
+		t.Fatalf("next slot %v not within one interval after %v", n, base)
+	}
+	if (time.Duration(n.UnixNano())-phase)%iv != 0 {
+		t.Fatalf("slot %v not on the phase grid", n)
+	}
+	if n2 := nextSlot(n, iv, phase); n2.Sub(n) != iv {
+		t.Fatalf("slot after a slot is %v later, want one interval", n2.Sub(n))
+	}
+}
+
+func TestRunsOnIntervalAndRetriesWhileSoft(t *testing.T) {
+	var mu sync.Mutex
+	times := map[string][]time.Time{}
+	s := New(func(ctx context.Context, name string) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		times[name] = append(times[name], time.Now())
+		return name == "soft"
+	}, 10)
+	s.Add("ok", Timing{Interval: 200 * time.Millisecond}, time.Time{})
+	s.Add("soft", Timing{Interval: time.Hour, Retry: 40 * time.Millisecond}, time.Now())
+	ctx, cancel := context.WithTimeout(context.Background(), 1100*time.Millisecond)
+	defer cancel()
+	s.Run(ctx)
+	mu.Lock()
+	defer mu.Unlock()
+	if n := len(times["ok"]); n < 4 || n > 6 {
+		t.Errorf("ok ran %d times in 1.1s at 200ms, want ~5", n)
+	}
+	if n := len(times["soft"]); n < 15 {
+		t.Errorf("soft job ran %d times, want it on its 40ms retry interval", n)
+	}
+}
+
+func TestNoOverlapAndConcurrencyLimit(t *testing.T) {
+	var running, peak, overlap atomic.Int32
+	perJob := sync.Map{}
+	s := New(func(ctx context.Context, name string) bool {
+		v, _ := perJob.LoadOrStore(name, new(atomic.Int32))
+		if v.(*atomic.Int32).Add(1) > 1 {
+			overlap.Add(1)
+		}
+		n := running.Add(1)
+		for {
+			p := peak.Load()
+			if n <= p || peak.CompareAndSwap(p, n) {
+				break
+			}
+		}
+		time.Sleep(30 * time.Millisecond) // longer than the interval
+		running.Add(-1)
+		v.(*atomic.Int32).Add(-1)
+		return false
+	}, 3)
+	for i := 0; i < 10; i++ {
+		s.Add(fmt.Sprint("job", i), Timing{Interval: 10 * time.Millisecond}, time.Now())
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	s.Run(ctx)
+	if peak.Load() > 3 {
+		t.Errorf("peak concurrency %d exceeds the limit 3", peak.Load())
+	}
+	if peak.Load() < 3 {
+		t.Errorf("peak concurrency %d: the limit was never reached", peak.Load())
+	}
+	if overlap.Load() != 0 {
+		t.Errorf("a job overlapped itself %d times", overlap.Load())
+	}
+}
+
+func TestRemoveAndRunNow(t *testing.T) {
+	var runs sync.Map
+	count := func(n string) int32 {
+		v, _ := runs.LoadOrStore(n, new(atomic.Int32))
+		return v.(*atomic.Int32).Load()
+	}
+	s := New(func(ctx context.Context, name string) bool {
+		v, _ := runs.LoadOrStore(name, new(atomic.Int32))
+		v.(*atomic.Int32).Add(1)
+		return false
+	}, 2)
+	s.Add("gone", Timing{Interval: 20 * time.Millisecond}, time.Now())
+	s.Add("later", Timing{Interval: time.Hour}, time.Now().Add(time.Hour))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { s.Run(ctx); close(done) }()
+	time.Sleep(70 * time.Millisecond)
+	s.Remove("gone")
+	n := count("gone")
+	if !s.RunNow("later") || s.RunNow("nope") {
+		t.Error("RunNow result wrong")
+	}
+	time.Sleep(60 * time.Millisecond)
+	cancel()
+	<-done
+	if count("gone") > n+1 {
+		t.Errorf("removed job kept running: %d → %d", n, count("gone"))
+	}
+	if count("later") != 1 {
+		t.Errorf("RunNow: job ran %d times, want 1", count("later"))
+	}
+	if s.Len() != 1 {
+		t.Errorf("Len %d, want 1", s.Len())
+	}
+}
+
+func TestLagReported(t *testing.T) {
+	var lags atomic.Int32
+	s := New(func(ctx context.Context, name string) bool { return false }, 1)
+	s.Lag = func(d time.Duration) {
+		if d >= 0 && d < time.Second {
+			lags.Add(1)
+		}
+	}
+	s.Add("a", Timing{Interval: time.Hour}, time.Now())
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	s.Run(ctx)
+	if lags.Load() != 1 {
+		t.Fatalf("lag observed %d times, want 1", lags.Load())
+	}
+}
+
+// BenchmarkHold100k measures adding 100,000 jobs and dispatching one
+// interval's worth of them with a no-op run.
+func BenchmarkHold100k(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		var n atomic.Int64
+		s := New(func(ctx context.Context, name string) bool { n.Add(1); return false }, 1000)
+		start := time.Now()
+		for j := 0; j < 100_000; j++ {
+			s.Add(fmt.Sprintf("host%d/check%d", j/10, j%10), Timing{Interval: time.Second}, start.Add(time.Duration(j)*10*time.Microsecond))
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+		s.Run(ctx)
+		cancel()
+		if n.Load() < 100_000 {
+			b.Fatalf("dispatched %d of 100000 in 1.5s", n.Load())
+		}
+		b.ReportMetric(float64(n.Load()), "runs")
+	}
+}
