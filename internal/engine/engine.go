@@ -1,0 +1,385 @@
+// Package engine is the pipeline: it schedules every configured check, runs
+// it, passes the result through the state machine, commits result, state
+// and state change in one transaction, and only then shows the new state
+// (API, SSE, metrics) and publishes the change to consumers.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/mamori/mamori/internal/check"
+	"github.com/mamori/mamori/internal/config"
+	"github.com/mamori/mamori/internal/event"
+	"github.com/mamori/mamori/internal/schedule"
+	"github.com/mamori/mamori/internal/state"
+	"github.com/mamori/mamori/internal/store"
+)
+
+// Engine runs the checks of a configuration.
+type Engine struct {
+	log     *slog.Logger
+	store   store.Store
+	sched   *schedule.Scheduler
+	bus     *event.Bus
+	Metrics *Metrics
+
+	mu     sync.RWMutex
+	cfg    *config.Config
+	checks map[string]*entry
+
+	writes chan *pending
+	wg     sync.WaitGroup
+}
+
+type entry struct {
+	cfg     *config.Check
+	checker check.Checker
+
+	mu  sync.Mutex // guards cur
+	cur store.CheckState
+}
+
+type pending struct {
+	w    store.Write
+	done chan commitResult
+}
+
+type commitResult struct {
+	eventID int64
+	err     error
+}
+
+// View is what the API shows of a check.
+type View struct {
+	Name      string
+	Host      string
+	Tenant    string
+	CheckType string
+	Tags      []string
+	Parents   []string
+	Interval  time.Duration
+	Next      time.Time
+	store.CheckState
+}
+
+// New builds an engine on a validated configuration and the store's
+// persisted states. It does not start anything; call Run.
+func New(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logger) (*Engine, error) {
+	e := &Engine{log: log, store: st, bus: event.NewBus(), checks: map[string]*entry{}, writes: make(chan *pending, 4096)}
+	e.sched = schedule.New(e.runCheck, cfg.Scheduler.MaxConcurrent)
+	e.Metrics = newMetrics(e)
+	e.sched.Lag = func(d time.Duration) {
+		e.Metrics.lag.Observe(d.Seconds())
+		e.Metrics.lastLagSecond.Set(d.Seconds())
+	}
+	saved, err := st.LoadStates(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.apply(cfg, saved); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// Bus is where committed state changes are published.
+func (e *Engine) Bus() *event.Bus { return e.bus }
+
+// Store is the engine's store.
+func (e *Engine) Store() store.Store { return e.store }
+
+// Config is the configuration in force.
+func (e *Engine) Config() *config.Config {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return e.cfg
+}
+
+// Reload applies a new configuration: checks that keep their name keep their
+// state; new ones are scheduled; removed ones stop. If any checker cannot be
+// built, nothing changes and the error says why.
+func (e *Engine) Reload(cfg *config.Config) error {
+	err := e.apply(cfg, nil)
+	outcome := "ok"
+	if err != nil {
+		outcome = "refused"
+	}
+	e.Metrics.reloads.WithLabelValues(outcome).Inc()
+	return err
+}
+
+func (e *Engine) apply(cfg *config.Config, saved map[string]store.CheckState) error {
+	env := check.Env{Logger: e.log}
+	built := map[string]check.Checker{}
+	var errs []error
+	e.mu.RLock()
+	for _, c := range cfg.Checks {
+		if old, ok := e.checks[c.Name]; ok && old.cfg.Digest == c.Digest {
+			built[c.Name] = old.checker
+			continue
+		}
+		ck, err := c.Spec.New(env)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s:%d: check %q: %w", c.Pos.File, c.Pos.Line, c.Name, err))
+			continue
+		}
+		built[c.Name] = ck
+	}
+	e.mu.RUnlock()
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	now := time.Now()
+	next := make(map[string]*entry, len(cfg.Checks))
+	for _, c := range cfg.Checks {
+		old, existed := e.checks[c.Name]
+		en := &entry{cfg: c, checker: built[c.Name]}
+		switch {
+		case existed:
+			en.cur = old.snapshot()
+		case saved != nil:
+			if cs, ok := saved[c.Name]; ok {
+				en.cur = cs
+			}
+		}
+		en.cur.Name = c.Name
+		next[c.Name] = en
+		if c.Disabled {
+			e.sched.Remove(c.Name)
+			continue
+		}
+		var first time.Time
+		if !existed && en.cur.Type == state.Soft && en.cur.Status.Problem() {
+			// A problem that was being confirmed when we stopped: carry on
+			// confirming it instead of waiting a whole interval.
+			first = en.cur.LastCheck.Add(c.RetryInterval)
+			if first.Before(now) {
+				first = now.Add(schedule.Phase(c.Name, min(c.RetryInterval, 30*time.Second)))
+			}
+		}
+		e.sched.Add(c.Name, schedule.Timing{Interval: c.Interval, Retry: c.RetryInterval}, first)
+	}
+	for name := range e.checks {
+		if _, keep := next[name]; !keep {
+			e.sched.Remove(name)
+			if err := e.store.Forget(context.Background(), name); err != nil {
+				e.log.Warn("forget removed check", "check", name, "err", err)
+			}
+		}
+	}
+	e.checks, e.cfg = next, cfg
+	return nil
+}
+
+func (en *entry) snapshot() store.CheckState {
+	en.mu.Lock()
+	defer en.mu.Unlock()
+	return en.cur
+}
+
+// Run starts the writer, the scheduler and housekeeping, until ctx ends.
+// Results already taken are committed before Run returns.
+func (e *Engine) Run(ctx context.Context) {
+	writerDone := make(chan struct{})
+	go func() { e.writer(); close(writerDone) }()
+	go e.housekeeping(ctx)
+	e.sched.Run(ctx) // returns after running checks finished
+	close(e.writes)
+	<-writerDone
+}
+
+// runCheck is the scheduler's job: run, advance the state, commit, show.
+func (e *Engine) runCheck(ctx context.Context, name string) (soft bool) {
+	e.mu.RLock()
+	en, ok := e.checks[name]
+	e.mu.RUnlock()
+	if !ok {
+		return false
+	}
+	c := en.cfg
+	r := check.Run(ctx, c.Kind, en.checker, c.Timeout)
+	if ctx.Err() != nil {
+		return false // shutting down: a cancelled run is not a verdict
+	}
+	e.Metrics.runs.WithLabelValues(c.Type, r.Status.String()).Inc()
+	e.Metrics.duration.WithLabelValues(c.Type).Observe(r.Duration.Seconds())
+	_, err := e.Record(ctx, name, r)
+	if err != nil {
+		return true // not committed: retry soon
+	}
+	cur := en.snapshot()
+	return cur.Type == state.Soft && cur.Status.Problem()
+}
+
+// Record advances a check's state with a result (from a run, or pushed by
+// an agent or job), commits it, and publishes the change. It returns the
+// transition, if any.
+func (e *Engine) Record(ctx context.Context, name string, r check.Result) (*state.Transition, error) {
+	e.mu.RLock()
+	en, ok := e.checks[name]
+	e.mu.RUnlock()
+	if !ok {
+		return nil, fmt.Errorf("no check %q", name)
+	}
+	c := en.cfg
+	// Show only what the store can give back after a restart.
+	r.Time = r.Time.UTC().Truncate(time.Millisecond)
+	pol := state.Policy{Attempts: c.Attempts, FlapLow: c.FlapLow, FlapHigh: c.FlapHigh, ParentDown: e.parentDown(c)}
+	en.mu.Lock()
+	defer en.mu.Unlock()
+	next, tr := state.Next(en.cur.State, r, pol)
+	p := &pending{w: store.Write{Check: name, Result: r, State: next, Transition: tr}, done: make(chan commitResult, 1)}
+	select {
+	case e.writes <- p:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	res := <-p.done
+	if res.err != nil {
+		return nil, res.err
+	}
+	en.cur = store.CheckState{Name: name, State: next, Output: r.Output, Perf: r.Perf, Duration: r.Duration}
+	if tr != nil {
+		kind := "soft"
+		if tr.Hard {
+			kind = "hard"
+		}
+		e.Metrics.stateChanges.WithLabelValues(kind).Inc()
+		e.bus.Publish(store.Event{ID: res.eventID, Check: name, Transition: *tr})
+		lvl := slog.LevelDebug
+		if tr.Hard {
+			lvl = slog.LevelInfo
+		}
+		e.log.Log(ctx, lvl, "state change", "check", name, "from", tr.From, "to", tr.To, "type", tr.ToType, "attempt", tr.Attempt, "notify", tr.Notify, "output", r.Output)
+	}
+	return tr, nil
+}
+
+// parentDown reports whether any parent of c is in a hard problem state.
+func (e *Engine) parentDown(c *config.Check) bool {
+	if len(c.Parents) == 0 {
+		return false
+	}
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	for _, p := range c.Parents {
+		if pe, ok := e.checks[p]; ok {
+			s := pe.snapshot()
+			if s.Type == state.Hard && s.Status.Problem() {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// writer commits results in batches: one transaction for everything that
+// arrived while the previous commit ran.
+func (e *Engine) writer() {
+	ctx := context.Background()
+	const maxBatch = 512
+	batch := make([]*pending, 0, maxBatch)
+	ws := make([]store.Write, 0, maxBatch)
+	for p := range e.writes {
+		batch = append(batch[:0], p)
+	drain:
+		for len(batch) < maxBatch {
+			select {
+			case q, ok := <-e.writes:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, q)
+			default:
+				break drain
+			}
+		}
+		ws = ws[:0]
+		for _, q := range batch {
+			ws = append(ws, q.w)
+		}
+		start := time.Now()
+		ids, err := e.store.Commit(ctx, ws)
+		e.Metrics.commit.Observe(time.Since(start).Seconds())
+		if err != nil {
+			e.Metrics.commitErrors.Inc()
+			e.log.Error("commit results", "err", err, "results", len(ws))
+		}
+		for i, q := range batch {
+			var id int64
+			if err == nil {
+				id = ids[i]
+			}
+			q.done <- commitResult{eventID: id, err: err}
+		}
+	}
+}
+
+func (e *Engine) housekeeping(ctx context.Context) {
+	prune := func() {
+		cfg := e.Config()
+		now := time.Now()
+		nr, ne, err := e.store.Prune(ctx, now.Add(-cfg.Retention.Results), now.Add(-cfg.Retention.Events))
+		if err != nil {
+			if ctx.Err() == nil {
+				e.log.Warn("prune history", "err", err)
+			}
+			return
+		}
+		if nr+ne > 0 {
+			e.log.Info("pruned history", "results", nr, "events", ne)
+		}
+	}
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	prune()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			prune()
+		}
+	}
+}
+
+// Snapshot returns every check's view, sorted by name.
+func (e *Engine) Snapshot() []View {
+	e.mu.RLock()
+	out := make([]View, 0, len(e.checks))
+	for _, en := range e.checks {
+		out = append(out, e.view(en))
+	}
+	e.mu.RUnlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// Get returns one check's view.
+func (e *Engine) Get(name string) (View, bool) {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	en, ok := e.checks[name]
+	if !ok {
+		return View{}, false
+	}
+	return e.view(en), true
+}
+
+func (e *Engine) view(en *entry) View {
+	c := en.cfg
+	return View{Name: c.Name, Host: c.Host, Tenant: c.Tenant, CheckType: c.Type, Tags: c.Tags, Parents: c.Parents,
+		Interval: c.Interval, Next: e.sched.Next(c.Name), CheckState: en.snapshot()}
+}
+
+// RunNow asks for an immediate run of a check.
+func (e *Engine) RunNow(name string) bool { return e.sched.RunNow(name) }
