@@ -1,0 +1,124 @@
+// Package api serves mamori's HTTP API: /healthz, /metrics and the
+// authenticated /api/v1/ routes.
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"os"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/mamori/mamori/internal/config"
+	"github.com/mamori/mamori/internal/engine"
+)
+
+// Reloader re-reads the configuration and applies it.
+type Reloader func() (*config.Config, error)
+
+// Server is the HTTP API.
+type Server struct {
+	eng    *engine.Engine
+	log    *slog.Logger
+	reload Reloader
+	toks   atomic.Pointer[Tokens]
+	mux    *http.ServeMux
+}
+
+// New builds the API. adminToken (MAMORI_ADMIN_TOKEN) is an operator token.
+func New(eng *engine.Engine, log *slog.Logger, reload Reloader) *Server {
+	s := &Server{eng: eng, log: log, reload: reload, mux: http.NewServeMux()}
+	s.SetTokens(eng.Config())
+	s.routes()
+	return s
+}
+
+// SetTokens rebuilds the token table from config and the environment.
+func (s *Server) SetTokens(cfg *config.Config) {
+	var ts []Token
+	if v := os.Getenv("MAMORI_ADMIN_TOKEN"); v != "" {
+		ts = append(ts, Token{Secret: v, Principal: Principal{Name: "MAMORI_ADMIN_TOKEN", Role: RoleOperator}})
+	}
+	for _, t := range cfg.APITokens {
+		ts = append(ts, Token{Secret: t.Token.Reveal(), Principal: Principal{Name: t.Name, Role: Role(t.Role), Tenant: t.Tenant}})
+	}
+	s.toks.Store(NewTokens(ts))
+}
+
+func (s *Server) tokens() *Tokens { return s.toks.Load() }
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	s.mux.ServeHTTP(w, r)
+}
+
+func (s *Server) routes() {
+	s.mux.HandleFunc("GET /healthz", s.healthz)
+	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.eng.Metrics.Registry, promhttp.HandlerOpts{}))
+	api := http.NewServeMux()
+	api.HandleFunc("GET /api/v1/checks", require(RoleViewer, s.listChecks))
+	api.HandleFunc("GET /api/v1/checks/{name...}", require(RoleViewer, s.getCheck))
+	api.HandleFunc("POST /api/v1/run/{name...}", require(RoleOperator, s.runCheck))
+	api.HandleFunc("GET /api/v1/events", require(RoleViewer, s.listEvents))
+	api.HandleFunc("GET /api/v1/events/stream", require(RoleViewer, s.streamEvents))
+	api.HandleFunc("POST /api/v1/reload", require(RoleOperator, s.postReload))
+	api.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "no such API route: "+r.Method+" "+r.URL.Path)
+	})
+	s.mux.Handle("/api/v1/", s.authenticate(api))
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "checks": len(s.eng.Config().Checks)})
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(true)
+	_ = enc.Encode(v)
+}
+
+type apiError struct {
+	Error   string   `json:"error"`
+	Details []string `json:"details,omitempty"`
+}
+
+func writeError(w http.ResponseWriter, code int, msg string, details ...string) {
+	writeJSON(w, code, apiError{Error: msg, Details: details})
+}
+
+// queryInt reads a bounded integer query parameter.
+func queryInt(r *http.Request, key string, def, lo, hi int) (int, error) {
+	v := r.URL.Query().Get(key)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		return 0, errors.New(key + " must be an integer from " + strconv.Itoa(lo) + " to " + strconv.Itoa(hi))
+	}
+	return n, nil
+}
+
+// queryTime reads an RFC 3339 time (or Unix seconds) query parameter.
+func queryTime(r *http.Request, key string) (time.Time, error) {
+	v := r.URL.Query().Get(key)
+	if v == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+		return t, nil
+	}
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		return time.Unix(n, 0), nil
+	}
+	return time.Time{}, errors.New(key + " must be an RFC 3339 time (2026-11-01T03:00:00Z) or Unix seconds")
+}
