@@ -24,7 +24,13 @@ func CertExpiry(c *x509.Certificate, now time.Time, warnDays, critDays int) (Sta
 	case now.Before(c.NotBefore):
 		return Critical, fmt.Sprintf("certificate '%s' is not valid before %s", name, c.NotBefore.UTC().Format("2006-01-02 15:04 MST")), days
 	case left <= 0:
-		return Critical, fmt.Sprintf("certificate '%s' expired %d days ago (%s)", name, int(math.Ceil(-days)), when), days
+		ago := "less than a day ago"
+		if n := int(math.Floor(-days)); n == 1 {
+			ago = "1 day ago"
+		} else if n > 1 {
+			ago = fmt.Sprintf("%d days ago", n)
+		}
+		return Critical, fmt.Sprintf("certificate '%s' expired %s (%s)", name, ago, when), days
 	}
 	text := fmt.Sprintf("certificate '%s' expires in %d days (%s)", name, int(math.Floor(days)), when)
 	switch {
