@@ -1,0 +1,202 @@
+package cli
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/mamori/mamori/examples"
+	"github.com/mamori/mamori/internal/api"
+	"github.com/mamori/mamori/internal/config"
+	"github.com/mamori/mamori/internal/engine"
+	"github.com/mamori/mamori/internal/store/sqlite"
+)
+
+// loadConfig reads --config FILE, or the embedded example when path is "".
+func loadConfig(path string) (*config.Config, error) {
+	if path == "" {
+		return config.Parse(examples.DefaultName, examples.Default)
+	}
+	return config.Load(path)
+}
+
+func printConfigErrors(w io.Writer, err error) {
+	var es config.Errors
+	if errors.As(err, &es) {
+		for _, e := range es {
+			fmt.Fprintln(w, e.Error())
+		}
+		fmt.Fprintf(w, "%d problem(s) found\n", len(es))
+		return
+	}
+	fmt.Fprintln(w, err)
+}
+
+func cmdValidate(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("mamori validate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("config", "", "config file (default: the embedded example)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	cfg, err := loadConfig(*path)
+	if err != nil {
+		printConfigErrors(stderr, err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "%s: OK — %d checks, %d hosts, %d channels\n", cfg.File, len(cfg.Checks), len(cfg.Hosts), len(cfg.Channels))
+	return 0
+}
+
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level))
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+func cmdServer(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("mamori server", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("config", "", "config file (default: the embedded example, which monitors this machine)")
+	listen := fs.String("listen", "", "listen address (overrides the config's listen)")
+	dataDir := fs.String("data-dir", "", "data directory (overrides the config's data_dir)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	cfg, err := loadConfig(*path)
+	if err != nil {
+		printConfigErrors(stderr, err)
+		fmt.Fprintln(stderr, "mamori: not started: fix the configuration above")
+		return 1
+	}
+	override := func(c *config.Config) {
+		if *listen != "" {
+			c.Listen = *listen
+		}
+		if *dataDir != "" {
+			c.DataDir = *dataDir
+		}
+	}
+	override(cfg)
+	log := newLogger(stderr, cfg.LogLevel)
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	st, err := sqlite.Open(ctx, cfg.DataDir)
+	if err != nil {
+		fmt.Fprintf(stderr, "mamori: %v\n", err)
+		return 1
+	}
+	defer st.Close()
+	eng, err := engine.New(ctx, cfg, st, log)
+	if err != nil {
+		fmt.Fprintf(stderr, "mamori: %v\n", err)
+		return 1
+	}
+	if err := ensureAdminToken(cfg.DataDir, stdout); err != nil {
+		fmt.Fprintf(stderr, "mamori: %v\n", err)
+		return 1
+	}
+
+	var reload api.Reloader
+	if *path != "" {
+		reload = func() (*config.Config, error) {
+			nc, err := config.Load(*path)
+			if err != nil {
+				return nil, err
+			}
+			override(nc)
+			if nc.Listen != eng.Config().Listen || nc.DataDir != eng.Config().DataDir {
+				log.Warn("listen and data_dir changes take effect at the next restart")
+			}
+			if err := eng.Reload(nc); err != nil {
+				return nil, err
+			}
+			log.Info("configuration reloaded", "file", *path, "checks", len(nc.Checks))
+			return nc, nil
+		}
+	}
+	apiSrv := api.New(eng, log, reload)
+
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		fmt.Fprintf(stderr, "mamori: listen: %v\n", err)
+		return 1
+	}
+	httpSrv := &http.Server{Handler: apiSrv, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	go func() {
+		if err := httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("http server", "err", err)
+			stop()
+		}
+	}()
+
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for range hup {
+			if reload == nil {
+				log.Warn("SIGHUP ignored: running on the embedded default config")
+				continue
+			}
+			if nc, err := reload(); err != nil {
+				log.Error("configuration refused; the running one stays", "err", strings.ReplaceAll(err.Error(), "\n", "; "))
+			} else {
+				apiSrv.SetTokens(nc)
+			}
+		}
+	}()
+
+	fmt.Fprintf(stdout, "mamori %s: %d checks from %s, data in %s, API on http://%s/\n", Version, len(cfg.Checks), cfg.File, cfg.DataDir, ln.Addr())
+	engineDone := make(chan struct{})
+	go func() { eng.Run(ctx); close(engineDone) }()
+	<-ctx.Done()
+	log.Info("shutting down")
+	shCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_ = httpSrv.Shutdown(shCtx)
+	<-engineDone
+	return 0
+}
+
+// ensureAdminToken makes sure the API can be used on a first start: without
+// MAMORI_ADMIN_TOKEN, a random token is kept in DATA_DIR/admin.token (mode
+// 0600) and its path — never the token — is printed.
+func ensureAdminToken(dataDir string, stdout io.Writer) error {
+	if os.Getenv("MAMORI_ADMIN_TOKEN") != "" {
+		return nil
+	}
+	path := filepath.Join(dataDir, "admin.token")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		if !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+		buf := make([]byte, 24)
+		if _, err := rand.Read(buf); err != nil {
+			return err
+		}
+		b = []byte(hex.EncodeToString(buf))
+		if err := os.WriteFile(path, append(b, '\n'), 0o600); err != nil {
+			return fmt.Errorf("write %s: %w", path, err)
+		}
+		fmt.Fprintf(stdout, "created an API token in %s (or set MAMORI_ADMIN_TOKEN yourself)\n", path)
+	}
+	fmt.Fprintf(stdout, "API token: curl -H \"Authorization: Bearer $(cat %s)\" ...\n", path)
+	return os.Setenv("MAMORI_ADMIN_TOKEN", strings.TrimSpace(string(b)))
+}

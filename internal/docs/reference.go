@@ -1,0 +1,115 @@
+// Package docs renders the configuration reference (docs/config.md) from
+// the config package and the check registry, so that the reference cannot
+// drift from the code: a test compares the file with a fresh rendering.
+package docs
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/mamori/mamori/internal/check"
+	"github.com/mamori/mamori/internal/check/fieldset"
+	"github.com/mamori/mamori/internal/config"
+)
+
+// Reference writes the configuration reference in Markdown.
+func Reference(w io.Writer) {
+	p := func(format string, args ...any) { fmt.Fprintf(w, format, args...) }
+	p("# Configuration reference\n\n")
+	p("<!-- Generated from the code by `go test ./internal/docs -update`; do not edit by hand. -->\n\n")
+	p("mamori reads one YAML file (`mamori server --config FILE`; `mamori validate --config FILE` checks it).\n")
+	p("Unknown keys, wrong types, bad durations, missing targets, unknown references and dependency\n")
+	p("cycles are errors, all reported at once with file, line and field path.\n\n")
+	p("Durations: `30s`, `5m`, `1h30m`, `250ms`, `35d`, `2w`, or a bare number of seconds.\n")
+	p("Secrets (fields of type *secret*): `${NAME}` takes the environment variable NAME, `file:/path`\n")
+	p("the file's content; anything else is literal. Secrets are never logged or shown by the API.\n")
+	p("Ranges (type *range*) use the Nagios threshold syntax: `10` alerts outside 0..10, `10:` below 10,\n")
+	p("`~:10` above 10, `10:20` outside 10..20, `@10:20` inside 10..20.\n\n")
+
+	p("## Top level\n\n")
+	table(w, []row{
+		{"listen", "string", config.DefaultListen, "address of the HTTP API and console"},
+		{"data_dir", "string", config.DefaultDataDir, "where the embedded database and tokens live"},
+		{"log_level", "string", "info", "debug, info, warn or error"},
+		{"public_url", "string", "", "the URL people reach the console at (used in links)"},
+		{"include", "list of strings", "", "more files (glob patterns, relative to this file) holding `checks`, `hosts`, `channels`, `api_tokens`"},
+		{"retention", "mapping", "", "see below"},
+		{"scheduler", "mapping", "", "see below"},
+		{"defaults", "mapping", "", "see below"},
+		{"api_tokens", "list", "", "static API tokens, see below"},
+		{"channels", "list", "", "notification channels, see below"},
+		{"checks", "list", "", "checks not bound to a host"},
+		{"hosts", "list", "", "monitored hosts with their checks"},
+	})
+	sections := config.SectionFields()
+	for _, name := range []string{"retention", "scheduler", "defaults", "api_tokens"} {
+		p("\n## `%s`\n\n", name)
+		table(w, rows(sections[name]))
+	}
+	p("\n`MAMORI_ADMIN_TOKEN`, when set at server start, is accepted as an operator token. Without it\n")
+	p("the server creates a random token in `DATA_DIR/admin.token` on first start.\n")
+
+	p("\n## `channels`\n\n")
+	p("Each entry has `name` and `type` (one of %s); a `webhook` needs `url`.\n", codeList(config.ChannelTypes))
+	p("Checks name their channels in `notify`.\n")
+
+	p("\n## `hosts`\n\n")
+	table(w, rows(config.HostFields()))
+	p("\nA host's `checks` are check entries as below. Their full name is `HOST/NAME`; a check\n")
+	p("without a target takes the host's `address`; every check of the host depends on the host\n")
+	p("check, so that while the host is down its services are not alerted separately.\n")
+
+	p("\n## Check entries\n\nKeys every check has:\n\n")
+	table(w, rows(config.CommonFields()))
+	p("\nEverything else belongs to the check's type:\n")
+	for _, k := range check.Kinds() {
+		p("\n### `%s`\n\n%s. ", k.Name, k.Summary)
+		switch k.Scope {
+		case check.ScopeAgent:
+			p("Runs on the host's agent. ")
+		case check.ScopePassive:
+			p("Passive: results are pushed to the server. ")
+		}
+		p("Default timeout %s.", k.Timeout)
+		if k.Args != nil {
+			p(" On the command line, the arguments after `--` are the command.")
+		}
+		p("\n\n")
+		table(w, rows(fieldset.Of(k.New())))
+	}
+}
+
+type row struct{ key, typ, def, help string }
+
+func rows(fs []fieldset.Field) []row {
+	out := make([]row, 0, len(fs))
+	for _, f := range fs {
+		help := f.Help
+		if f.Required {
+			help += " **(required)**"
+		}
+		out = append(out, row{f.Key, f.Type, f.Default(), help})
+	}
+	return out
+}
+
+func table(w io.Writer, rs []row) {
+	fmt.Fprintln(w, "| key | type | default | meaning |")
+	fmt.Fprintln(w, "|---|---|---|---|")
+	for _, r := range rs {
+		def := r.def
+		if def != "" {
+			def = "`" + def + "`"
+		}
+		fmt.Fprintf(w, "| `%s` | %s | %s | %s |\n", r.key, r.typ, def, strings.ReplaceAll(r.help, "|", `\|`))
+	}
+}
+
+func codeList(xs []string) string {
+	out := make([]string, len(xs))
+	for i, x := range xs {
+		out[i] = "`" + x + "`"
+	}
+	return strings.Join(out, ", ")
+}
