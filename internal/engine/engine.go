@@ -55,6 +55,10 @@ type commitResult struct {
 	err     error
 }
 
+// smallSetup is the number of checks up to which never-run checks get a
+// first run within 30 s; larger setups spread first runs over the interval.
+const smallSetup = 1000
+
 // View is what the API shows of a check.
 type View struct {
 	Name      string
@@ -158,6 +162,11 @@ func (e *Engine) apply(cfg *config.Config, saved map[string]store.CheckState) er
 			continue
 		}
 		var first time.Time
+		if !existed && en.cur.Pending() && len(cfg.Checks) <= smallSetup {
+			// Never run: in a small setup, show a first result within
+			// seconds instead of up to a whole interval (still spread).
+			first = now.Add(schedule.Phase(c.Name, min(c.Interval, 30*time.Second)))
+		}
 		if !existed && en.cur.Type == state.Soft && en.cur.Status.Problem() {
 			// A problem that was being confirmed when we stopped: carry on
 			// confirming it instead of waiting a whole interval.
