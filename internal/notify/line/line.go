@@ -1,0 +1,242 @@
+// Package line implements the line channel: a LINE Messaging API push
+// message. (LINE Notify was shut down in 2025 and is not supported.)
+//
+// Request: POST {base_url}/v2/bot/message/push with Authorization: Bearer
+// CHANNEL_ACCESS_TOKEN, Content-Type: application/json, the body
+// {"to": ID, "messages": [{"type": "text", "text": …}]} (text at most 5000
+// characters) and X-Line-Retry-Key: a UUID derived from the message id, so
+// that a retry after a lost answer is not delivered twice: LINE answers 409
+// with X-Line-Accepted-Request-Id when a request with that key was already
+// accepted, which counts as delivered. 200 {"sentMessages":[{"id":…}]} is a
+// delivery; 429 and 5xx are retried; other 4xx are permanent.
+package line
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha1"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf16"
+
+	"github.com/mamori/mamori/internal/check"
+	"github.com/mamori/mamori/internal/notify"
+	"github.com/mamori/mamori/internal/notify/tmpl"
+)
+
+// DefaultBaseURL is the Messaging API host.
+const DefaultBaseURL = "https://api.line.me"
+
+// MaxText is the longest text message the Messaging API accepts.
+const MaxText = 5000
+
+func init() {
+	notify.Register(&notify.Kind{
+		Name:      "line",
+		Summary:   "LINE Messaging API push message (bot channel access token)",
+		Recipient: "line_user_id",
+		New:       func() notify.Spec { return &Spec{BaseURL: DefaultBaseURL} },
+	})
+}
+
+// Spec is the configuration of a line channel.
+type Spec struct {
+	ChannelAccessToken   check.Secret `yaml:"channel_access_token" help:"Messaging API channel access token; ${ENV} or file:PATH" required:"true"`
+	To                   string       `yaml:"to" help:"default recipient: user ID (U…), group ID (C…) or room ID (R…), when the contact has no line_user_id"`
+	NotificationDisabled bool         `yaml:"notification_disabled" help:"deliver without a push notification sound"`
+	BaseURL              string       `yaml:"base_url" help:"Messaging API base URL (for tests and proxies)"`
+}
+
+var recipientRE = regexp.MustCompile(`^[UCR][0-9a-f]{32}$`)
+
+// Validate implements notify.Spec.
+func (s *Spec) Validate() []check.FieldError {
+	var errs []check.FieldError
+	if s.ChannelAccessToken.Reveal() == "" {
+		errs = append(errs, check.Errf("channel_access_token", "is required"))
+	}
+	if s.To != "" && !recipientRE.MatchString(s.To) {
+		errs = append(errs, check.Errf("to", "%q is not a LINE user, group or room ID (U, C or R and 32 hex digits)", s.To))
+	}
+	if u, err := url.Parse(s.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		errs = append(errs, check.Errf("base_url", "%q is not an http(s) URL", s.BaseURL))
+	}
+	return errs
+}
+
+// New implements notify.Spec.
+func (s *Spec) New(env notify.Env) (notify.Notifier, error) {
+	c := env.HTTPClient
+	if c == nil {
+		c = &http.Client{Timeout: 30 * time.Second}
+	}
+	return &Notifier{
+		url:    strings.TrimRight(s.BaseURL, "/") + "/v2/bot/message/push",
+		token:  s.ChannelAccessToken.Reveal(),
+		to:     s.To,
+		silent: s.NotificationDisabled,
+		client: c,
+	}, nil
+}
+
+// Notifier pushes messages through one LINE bot.
+type Notifier struct {
+	url, token, to string
+	silent         bool
+	client         *http.Client
+}
+
+// namespaceURL is RFC 4122's name space for URLs (6ba7b811-9dad-11d1-80b4-00c04fd430c8).
+var namespaceURL = [16]byte{0x6b, 0xa7, 0xb8, 0x11, 0x9d, 0xad, 0x11, 0xd1, 0x80, 0xb4, 0x00, 0xc0, 0x4f, 0xd4, 0x30, 0xc8}
+
+// uuidV5 is the RFC 4122 name-based UUID (SHA-1, version 5) of name in ns.
+func uuidV5(ns [16]byte, name string) string {
+	h := sha1.New()
+	h.Write(ns[:])
+	h.Write([]byte(name))
+	sum := h.Sum(nil)[:16]
+	sum[6] = sum[6]&0x0f | 0x50 // version 5
+	sum[8] = sum[8]&0x3f | 0x80 // RFC 4122 variant
+	x := hex.EncodeToString(sum)
+	return x[0:8] + "-" + x[8:12] + "-" + x[12:16] + "-" + x[16:20] + "-" + x[20:32]
+}
+
+// RetryKey is the X-Line-Retry-Key of a message: the UUIDv5 of
+// "mamori:line:" + id in the URL name space, the same on every retry.
+func RetryKey(id string) string { return uuidV5(namespaceURL, "mamori:line:"+id) }
+
+// Truncate cuts s to at most max characters as LINE counts them (UTF-16
+// code units, so an emoji outside the BMP counts twice), on a character
+// boundary, ending it with "…" when cut.
+func Truncate(s string, max int) string {
+	if len(utf16.Encode([]rune(s))) <= max {
+		return s
+	}
+	n := 0
+	for i, r := range s {
+		w := utf16.RuneLen(r)
+		if w < 0 {
+			w = 1
+		}
+		if n+w > max-1 {
+			return s[:i] + "…"
+		}
+		n += w
+	}
+	return s
+}
+
+type textMessage struct {
+	Type string `json:"type"`
+	Text string `json:"text"`
+}
+
+type pushRequest struct {
+	To                   string        `json:"to"`
+	Messages             []textMessage `json:"messages"`
+	NotificationDisabled bool          `json:"notificationDisabled,omitempty"`
+}
+
+// Notify implements notify.Notifier.
+func (n *Notifier) Notify(ctx context.Context, m notify.Message) (notify.Receipt, error) {
+	if m.Subject == "" && m.Text == "" {
+		if err := tmpl.Render(&m); err != nil {
+			return notify.Receipt{}, notify.Permanent(err)
+		}
+	}
+	to := m.To
+	if to == "" {
+		to = n.to
+	}
+	if to == "" {
+		return notify.Receipt{}, notify.Permanent(fmt.Errorf("line: no recipient (the contact has no line_user_id and the channel no default to)"))
+	}
+	if m.ID == "" {
+		return notify.Receipt{}, notify.Permanent(fmt.Errorf("line: message without id (needed for X-Line-Retry-Key)"))
+	}
+	text := Truncate(m.Subject+"\n\n"+strings.TrimRight(m.Text, "\n"), MaxText)
+	body, err := json.Marshal(pushRequest{To: to, Messages: []textMessage{{Type: "text", Text: text}}, NotificationDisabled: n.silent})
+	if err != nil {
+		return notify.Receipt{}, notify.Permanent(err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, n.url, bytes.NewReader(body))
+	if err != nil {
+		return notify.Receipt{}, notify.Permanent(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+n.token)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "mamori")
+	req.Header.Set("X-Line-Retry-Key", RetryKey(m.ID))
+	resp, err := n.client.Do(req)
+	if err != nil {
+		return notify.Receipt{}, fmt.Errorf("line: %w", err)
+	}
+	defer resp.Body.Close()
+	answer, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if err != nil {
+		return notify.Receipt{}, fmt.Errorf("line: reading the answer: %w", err)
+	}
+	rc := notify.Receipt{Status: resp.StatusCode, ProviderID: resp.Header.Get("X-Line-Request-Id")}
+	switch {
+	case resp.StatusCode == http.StatusOK:
+		var a struct {
+			SentMessages []struct {
+				ID string `json:"id"`
+			} `json:"sentMessages"`
+		}
+		if json.Unmarshal(answer, &a) == nil && len(a.SentMessages) > 0 && a.SentMessages[0].ID != "" {
+			rc.ProviderID = a.SentMessages[0].ID
+		}
+		return rc, nil
+	case resp.StatusCode == http.StatusConflict && resp.Header.Get("X-Line-Accepted-Request-Id") != "":
+		// An earlier try with this retry key was accepted: delivered.
+		rc.ProviderID = resp.Header.Get("X-Line-Accepted-Request-Id")
+		return rc, nil
+	}
+	excerpt := string(answer)
+	var e struct {
+		Message string `json:"message"`
+		Details []struct {
+			Message  string `json:"message"`
+			Property string `json:"property"`
+		} `json:"details"`
+	}
+	if json.Unmarshal(answer, &e) == nil && e.Message != "" {
+		excerpt = e.Message
+		for _, d := range e.Details {
+			excerpt += "; " + d.Property + ": " + d.Message
+		}
+	}
+	return rc, withRetryAfter(resp, notify.HTTPStatusError("line", resp.StatusCode, excerpt))
+}
+
+// RetryAfterError is a temporary failure whose answer said when to retry
+// (Retry-After). The outbox finds it through the RetryAfter method.
+type RetryAfterError struct {
+	Err   error
+	After time.Duration
+}
+
+func (e *RetryAfterError) Error() string {
+	return fmt.Sprintf("%v (retry after %s)", e.Err, e.After)
+}
+func (e *RetryAfterError) Unwrap() error             { return e.Err }
+func (e *RetryAfterError) RetryAfter() time.Duration { return e.After }
+
+func withRetryAfter(resp *http.Response, err error) error {
+	if notify.IsPermanent(err) {
+		return err
+	}
+	if s, perr := strconv.Atoi(strings.TrimSpace(resp.Header.Get("Retry-After"))); perr == nil && s >= 0 {
+		return &RetryAfterError{Err: err, After: time.Duration(s) * time.Second}
+	}
+	return err
+}

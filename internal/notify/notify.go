@@ -1,0 +1,179 @@
+// Package notify defines notification channels: the Message every channel
+// receives, the Notifier interface, and the registry of channel types. One
+// package per channel type under internal/notify/<type>; internal/notify/all
+// links them. Delivery (the durable outbox with retries), escalation and
+// templates' selection live in the alerting pipeline; a Notifier only
+// speaks its provider's API once per call.
+package notify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/mamori/mamori/internal/check"
+)
+
+// Kind of message.
+const (
+	KindProblem     = "problem"     // a hard problem (or a hard severity change)
+	KindRecovery    = "recovery"    // the problem ended
+	KindAcknowledge = "acknowledge" // someone acknowledged the incident
+	KindReminder    = "reminder"    // an escalation level fired again, still unacknowledged
+	KindTest        = "test"        // `mamori notify test`
+)
+
+// Message is one notification to one recipient over one channel.
+type Message struct {
+	ID            string        `json:"id"`   // outbox id: unique, stable across retries (idempotency key)
+	Kind          string        `json:"kind"` // KindProblem, ...
+	Lang          string        `json:"lang"` // "ja" or "en"
+	TimeZone      string        `json:"time_zone,omitempty"`
+	To            string        `json:"to,omitempty"` // recipient address from a contact (email, phone, LINE id); "" = the channel's default
+	Contact       string        `json:"contact,omitempty"`
+	Check         string        `json:"check"`
+	Host          string        `json:"host,omitempty"`
+	Tenant        string        `json:"tenant,omitempty"`
+	State         string        `json:"state"`
+	PreviousState string        `json:"previous_state"`
+	StateType     string        `json:"state_type"`
+	Output        string        `json:"output"`
+	Time          time.Time     `json:"time"`                       // when the state changed
+	ProblemFor    time.Duration `json:"problem_duration,omitempty"` // on recovery: how long it was down
+	IncidentID    int64         `json:"incident_id"`
+	IncidentURL   string        `json:"incident_url,omitempty"`
+	RunbookURL    string        `json:"runbook_url,omitempty"`
+	AckURL        string        `json:"ack_url,omitempty"`    // signed acknowledgement link
+	GatherURL     string        `json:"gather_url,omitempty"` // twilio: where keypresses are posted
+	Level         int           `json:"level,omitempty"`      // escalation level (0 = first)
+	AckedBy       string        `json:"acknowledged_by,omitempty"`
+	Attached      []string      `json:"attached,omitempty"` // dependent checks attached to a host incident
+	Actions       []string      `json:"actions,omitempty"`  // recovery actions taken ("nginx restarted at 03:12")
+
+	// Rendered by the templates for this channel type and language.
+	Subject string `json:"subject"`
+	Text    string `json:"text"`
+	HTML    string `json:"html,omitempty"`
+	Speech  string `json:"speech,omitempty"` // for voice calls
+}
+
+// Receipt is what a provider answered, kept in the delivery log.
+type Receipt struct {
+	ProviderID string // e.g. Twilio Call SID, Slack message ts, SMTP queue id
+	Status     int    // HTTP status or SMTP code, if any
+}
+
+// Notifier sends one message. It must honour ctx's deadline. An error
+// wrapped with Permanent is not retried (e.g. 400 Bad Request, 401, an
+// invalid recipient); any other error is retried with backoff.
+type Notifier interface {
+	Notify(ctx context.Context, m Message) (Receipt, error)
+}
+
+// CallbackVerifier is implemented by notifiers whose provider calls mamori
+// back (Twilio's keypress webhook): it checks the provider's signature over
+// the full URL and the posted form.
+type CallbackVerifier interface {
+	VerifyCallback(fullURL string, form url.Values, signature string) bool
+}
+
+// Spec is a channel type's configuration, a tagged struct decoded strictly
+// like check specs (see internal/check/fieldset).
+type Spec interface {
+	Validate() []check.FieldError
+	New(env Env) (Notifier, error)
+}
+
+// Env is what a channel may use when it is built.
+type Env struct {
+	Logger *slog.Logger
+	// HTTPClient is the client for provider APIs (timeouts set by ctx).
+	HTTPClient *http.Client
+	// PublicURL is where people reach mamori (for links).
+	PublicURL string
+}
+
+// Kind describes a channel type.
+type Kind struct {
+	Name    string // config "type": email, slack, chatwork, line, twilio, webhook
+	Summary string
+	// Recipient names the contact field that holds this channel's address
+	// ("email", "phone", "line_user_id"), or "" for channels with a fixed
+	// destination (slack, chatwork, webhook).
+	Recipient string
+	New       func() Spec
+}
+
+var (
+	mu  sync.RWMutex
+	reg = map[string]*Kind{}
+)
+
+// Register adds a channel type; it panics on duplicates (a programming error).
+func Register(k *Kind) {
+	if k.Name == "" || k.New == nil {
+		panic("notify: Register: kind needs Name and New")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if _, dup := reg[k.Name]; dup {
+		panic("notify: Register: duplicate kind " + k.Name)
+	}
+	reg[k.Name] = k
+}
+
+// Lookup finds a channel type.
+func Lookup(name string) (*Kind, bool) {
+	mu.RLock()
+	defer mu.RUnlock()
+	k, ok := reg[name]
+	return k, ok
+}
+
+// Kinds lists channel types by name.
+func Kinds() []*Kind {
+	mu.RLock()
+	defer mu.RUnlock()
+	out := make([]*Kind, 0, len(reg))
+	for _, k := range reg {
+		out = append(out, k)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// PermanentError marks a failure that retrying cannot fix.
+type PermanentError struct{ Err error }
+
+func (e *PermanentError) Error() string { return "permanent: " + e.Err.Error() }
+func (e *PermanentError) Unwrap() error { return e.Err }
+
+// Permanent wraps err so that the outbox does not retry it.
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &PermanentError{Err: err}
+}
+
+// IsPermanent reports whether err (or what it wraps) is permanent.
+func IsPermanent(err error) bool {
+	var p *PermanentError
+	return errors.As(err, &p)
+}
+
+// HTTPStatusError classifies a provider's HTTP answer: 408, 429 and 5xx are
+// temporary; other 4xx are permanent. body is a short excerpt for the log.
+func HTTPStatusError(provider string, status int, body string) error {
+	err := fmt.Errorf("%s answered HTTP %d: %s", provider, status, check.OneLine(body))
+	if status == http.StatusRequestTimeout || status == http.StatusTooManyRequests || status >= 500 {
+		return err
+	}
+	return Permanent(err)
+}
