@@ -86,6 +86,11 @@ CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
 INSERT OR IGNORE INTO meta(k, v) VALUES ('schema_version', '1');
 `
 
+// extraSchemas are the tables of other parts of the store (incidents,
+// tickets, ...), each file adding its own in init. Statements must be
+// idempotent (CREATE ... IF NOT EXISTS).
+var extraSchemas []string
+
 // Event flags, packed in one column.
 const (
 	flagHard = 1 << iota
@@ -120,10 +125,12 @@ func Open(ctx context.Context, dir string) (*Store, error) {
 		wdb.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	if _, err := wconn.ExecContext(ctx, schema); err != nil {
-		wconn.Close()
-		wdb.Close()
-		return nil, fmt.Errorf("sqlite: schema: %w", err)
+	for _, sch := range append([]string{schema}, extraSchemas...) {
+		if _, err := wconn.ExecContext(ctx, sch); err != nil {
+			wconn.Close()
+			wdb.Close()
+			return nil, fmt.Errorf("sqlite: schema: %w", err)
+		}
 	}
 	rdb, err := sql.Open("sqlite", dsn("query_only(1)"))
 	if err != nil {
@@ -149,6 +156,24 @@ func Open(ctx context.Context, dir string) (*Store, error) {
 		s.ids[name] = id
 	}
 	return s, rows.Err()
+}
+
+// write runs fn in one write transaction on the pinned writer connection.
+func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	tx, err := s.wconn.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlite: begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlite: commit: %w", err)
+	}
+	return nil
 }
 
 // Path is the database file.

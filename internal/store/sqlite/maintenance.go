@@ -1,0 +1,106 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/mamori/mamori/internal/store"
+)
+
+func init() {
+	extraSchemas = append(extraSchemas, `
+CREATE TABLE IF NOT EXISTS maintenances (
+	id INTEGER PRIMARY KEY AUTOINCREMENT,
+	body TEXT NOT NULL,
+	created_at INTEGER NOT NULL,
+	created_by TEXT NOT NULL DEFAULT '',
+	deleted_at INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS maint_suppressed (
+	check_name TEXT PRIMARY KEY,
+	event_id INTEGER NOT NULL,
+	t INTEGER NOT NULL
+);
+`)
+}
+
+var _ store.Maintenances = (*Store)(nil)
+
+// CreateMaintenance implements store.Maintenances.
+func (s *Store) CreateMaintenance(ctx context.Context, body []byte, createdBy string) (int64, error) {
+	var id int64
+	err := s.write(ctx, func(tx store.Tx) error {
+		return tx.QueryRowContext(ctx, `INSERT INTO maintenances(body, created_at, created_by) VALUES (?,?,?) RETURNING id`,
+			string(body), ms(time.Now()), createdBy).Scan(&id)
+	})
+	return id, err
+}
+
+// Maintenances implements store.Maintenances (windows not deleted).
+func (s *Store) Maintenances(ctx context.Context) ([]store.MaintenanceRow, error) {
+	rows, err := s.rdb.QueryContext(ctx, `SELECT id, body, created_at, created_by FROM maintenances WHERE deleted_at = 0 ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: maintenances: %w", err)
+	}
+	defer rows.Close()
+	var out []store.MaintenanceRow
+	for rows.Next() {
+		var m store.MaintenanceRow
+		var body string
+		var t int64
+		if err := rows.Scan(&m.ID, &body, &t, &m.CreatedBy); err != nil {
+			return nil, err
+		}
+		m.Body, m.CreatedAt = []byte(body), fromMS(t)
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// DeleteMaintenance implements store.Maintenances.
+func (s *Store) DeleteMaintenance(ctx context.Context, id int64) error {
+	return s.write(ctx, func(tx store.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE maintenances SET deleted_at = ? WHERE id = ? AND deleted_at = 0`, ms(time.Now()), id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return store.ErrNotFound
+		}
+		return nil
+	})
+}
+
+// Suppress implements store.Maintenances.
+func (s *Store) Suppress(ctx context.Context, tx store.Tx, check string, eventID int64, t time.Time) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO maint_suppressed(check_name, event_id, t) VALUES (?,?,?)
+		ON CONFLICT(check_name) DO UPDATE SET event_id = excluded.event_id, t = excluded.t`, check, eventID, ms(t))
+	return err
+}
+
+// SuppressedList implements store.Maintenances.
+func (s *Store) SuppressedList(ctx context.Context) ([]store.Suppressed, error) {
+	rows, err := s.rdb.QueryContext(ctx, `SELECT check_name, event_id, t FROM maint_suppressed ORDER BY event_id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.Suppressed
+	for rows.Next() {
+		var x store.Suppressed
+		var t int64
+		if err := rows.Scan(&x.Check, &x.EventID, &t); err != nil {
+			return nil, err
+		}
+		x.Time = fromMS(t)
+		out = append(out, x)
+	}
+	return out, rows.Err()
+}
+
+// Unsuppress implements store.Maintenances.
+func (s *Store) Unsuppress(ctx context.Context, tx store.Tx, check string) error {
+	_, err := tx.ExecContext(ctx, `DELETE FROM maint_suppressed WHERE check_name = ?`, check)
+	return err
+}

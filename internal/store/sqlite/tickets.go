@@ -1,0 +1,443 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/mamori/mamori/internal/store"
+)
+
+// The ticket timeline lives in the timeline table of incidents.go (its
+// ticket_id column); that file's init runs first (files initialise in name
+// order), so the index below finds the table.
+func init() {
+	extraSchemas = append(extraSchemas, `
+CREATE TABLE IF NOT EXISTS tickets (
+	id INTEGER PRIMARY KEY AUTOINCREMENT,
+	tenant TEXT NOT NULL DEFAULT '',
+	kind TEXT NOT NULL,
+	title TEXT NOT NULL,
+	body TEXT NOT NULL DEFAULT '',
+	status TEXT NOT NULL,
+	priority TEXT NOT NULL,
+	assignee TEXT NOT NULL DEFAULT '',
+	created_by TEXT NOT NULL DEFAULT '',
+	created_at INTEGER NOT NULL,
+	updated_at INTEGER NOT NULL,
+	closed_at INTEGER NOT NULL DEFAULT 0,
+	hosts TEXT NOT NULL DEFAULT '[]',
+	checks TEXT NOT NULL DEFAULT '[]',
+	incident_ids TEXT NOT NULL DEFAULT '[]'
+);
+CREATE INDEX IF NOT EXISTS tickets_status ON tickets(status, id);
+CREATE INDEX IF NOT EXISTS tickets_tenant ON tickets(tenant, status, id);
+CREATE INDEX IF NOT EXISTS tickets_created ON tickets(created_at);
+CREATE INDEX IF NOT EXISTS tickets_assignee ON tickets(assignee, status);
+CREATE INDEX IF NOT EXISTS timeline_ticket ON timeline(ticket_id, id);
+`)
+}
+
+var _ store.Tickets = (*Store)(nil)
+
+const ticketCols = `id, tenant, kind, title, body, status, priority, assignee, created_by, created_at, updated_at, closed_at, hosts, checks, incident_ids`
+
+func scanTicket(r scanner) (*store.Ticket, error) {
+	var t store.Ticket
+	var created, updated, closed int64
+	var hosts, checks, incidents string
+	if err := r.Scan(&t.ID, &t.Tenant, &t.Kind, &t.Title, &t.Body, &t.Status, &t.Priority, &t.Assignee, &t.CreatedBy,
+		&created, &updated, &closed, &hosts, &checks, &incidents); err != nil {
+		return nil, err
+	}
+	t.CreatedAt, t.UpdatedAt, t.ClosedAt = fromMS(created), fromMS(updated), tptr(closed)
+	_ = json.Unmarshal([]byte(hosts), &t.Hosts)
+	_ = json.Unmarshal([]byte(checks), &t.Checks)
+	_ = json.Unmarshal([]byte(incidents), &t.IncidentIDs)
+	if t.Hosts == nil {
+		t.Hosts = []string{}
+	}
+	if t.Checks == nil {
+		t.Checks = []string{}
+	}
+	if t.IncidentIDs == nil {
+		t.IncidentIDs = []int64{}
+	}
+	return &t, nil
+}
+
+func jsonIDs(v []int64) string {
+	if v == nil {
+		v = []int64{}
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// ticketNow is the current time at the store's millisecond precision, so
+// that a returned ticket equals the stored one.
+func ticketNow() time.Time { return time.UnixMilli(time.Now().UnixMilli()).UTC() }
+
+// cleanTicket trims names and drops duplicate links, keeping their order.
+func cleanTicket(t *store.Ticket) {
+	t.Title = strings.TrimSpace(t.Title)
+	t.Tenant, t.Assignee = strings.TrimSpace(t.Tenant), strings.TrimSpace(t.Assignee)
+	dedup := func(in []string) []string {
+		out := []string{}
+		for _, v := range in {
+			if v = strings.TrimSpace(v); !slices.Contains(out, v) {
+				out = append(out, v)
+			}
+		}
+		return out
+	}
+	t.Hosts, t.Checks = dedup(t.Hosts), dedup(t.Checks)
+	ids := []int64{}
+	for _, id := range t.IncidentIDs {
+		if !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	t.IncidentIDs = ids
+}
+
+type ticketEntry struct {
+	kind, text string
+	data       any
+}
+
+func addTicketTimeline(ctx context.Context, tx *sql.Tx, id int64, at time.Time, actor string, e ticketEntry) error {
+	data := ""
+	if e.data != nil {
+		b, err := json.Marshal(e.data)
+		if err != nil {
+			return err
+		}
+		data = string(b)
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO timeline(ticket_id, t, kind, actor, text, data) VALUES (?,?,?,?,?,?)`,
+		id, ms(at), e.kind, actor, e.text, data)
+	if err != nil {
+		return fmt.Errorf("sqlite: ticket timeline: %w", err)
+	}
+	return nil
+}
+
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+func ticketTimeline(ctx context.Context, q querier, id int64) ([]store.Timeline, error) {
+	rows, err := q.QueryContext(ctx, `SELECT id, t, kind, actor, text, data FROM timeline WHERE ticket_id = ? ORDER BY id`, id)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: ticket timeline: %w", err)
+	}
+	defer rows.Close()
+	out := []store.Timeline{}
+	for rows.Next() {
+		var e store.Timeline
+		var t int64
+		var data string
+		if err := rows.Scan(&e.ID, &t, &e.Kind, &e.Actor, &e.Text, &data); err != nil {
+			return nil, fmt.Errorf("sqlite: ticket timeline: %w", err)
+		}
+		e.Time = fromMS(t)
+		if data != "" {
+			e.Data = json.RawMessage(data)
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// CreateTicket implements store.Tickets.
+func (s *Store) CreateTicket(ctx context.Context, t *store.Ticket) error {
+	cleanTicket(t)
+	if t.Status == "" {
+		t.Status = store.TicketOpen
+	}
+	if t.Priority == "" {
+		t.Priority = store.TicketNormal
+	}
+	if t.Kind == "" {
+		t.Kind = store.TicketInquiry
+	}
+	if err := t.Validate(); err != nil {
+		return err
+	}
+	if t.CreatedAt.IsZero() {
+		t.CreatedAt = ticketNow()
+	}
+	t.CreatedAt = fromMS(ms(t.CreatedAt))
+	t.UpdatedAt = t.CreatedAt
+	t.ClosedAt = nil
+	if t.Status == store.TicketClosed {
+		c := t.CreatedAt
+		t.ClosedAt = &c
+	}
+	return s.write(ctx, func(tx *sql.Tx) error {
+		if err := tx.QueryRowContext(ctx, `INSERT INTO tickets(tenant, kind, title, body, status, priority, assignee, created_by, created_at, updated_at, closed_at, hosts, checks, incident_ids)
+			VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id`,
+			t.Tenant, t.Kind, t.Title, t.Body, t.Status, t.Priority, t.Assignee, t.CreatedBy, ms(t.CreatedAt), ms(t.UpdatedAt), pms(t.ClosedAt),
+			jsonList(t.Hosts), jsonList(t.Checks), jsonIDs(t.IncidentIDs)).Scan(&t.ID); err != nil {
+			return fmt.Errorf("sqlite: create ticket: %w", err)
+		}
+		entries := []ticketEntry{{kind: "created", text: t.Kind + " opened: " + t.Title,
+			data: map[string]string{"kind": t.Kind, "status": t.Status, "priority": t.Priority}}}
+		if t.Assignee != "" {
+			entries = append(entries, ticketEntry{kind: "assigned", text: "assigned to " + t.Assignee, data: map[string]string{"to": t.Assignee}})
+		}
+		for _, e := range entries {
+			if err := addTicketTimeline(ctx, tx, t.ID, t.CreatedAt, t.CreatedBy, e); err != nil {
+				return err
+			}
+		}
+		var err error
+		t.Timeline, err = ticketTimeline(ctx, tx, t.ID)
+		return err
+	})
+}
+
+// Ticket implements store.Tickets.
+func (s *Store) Ticket(ctx context.Context, id int64) (*store.Ticket, error) {
+	// One read transaction, so that the ticket and its timeline agree.
+	tx, err := s.rdb.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: ticket: %w", err)
+	}
+	defer tx.Rollback()
+	t, err := scanTicket(tx.QueryRowContext(ctx, `SELECT `+ticketCols+` FROM tickets WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, store.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: ticket: %w", err)
+	}
+	if t.Timeline, err = ticketTimeline(ctx, tx, id); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// Tickets implements store.Tickets.
+func (s *Store) Tickets(ctx context.Context, q store.TicketQuery) ([]*store.Ticket, error) {
+	var where []string
+	var args []any
+	if len(q.Statuses) > 0 {
+		where = append(where, "status IN ("+strings.TrimSuffix(strings.Repeat("?,", len(q.Statuses)), ",")+")")
+		for _, st := range q.Statuses {
+			args = append(args, st)
+		}
+	}
+	for _, f := range []struct{ col, v string }{{"tenant", q.Tenant}, {"assignee", q.Assignee}, {"kind", q.Kind}} {
+		if f.v != "" {
+			where, args = append(where, f.col+" = ?"), append(args, f.v)
+		}
+	}
+	if q.Text != "" {
+		where = append(where, `(instr(lower(title), lower(?)) > 0 OR instr(lower(body), lower(?)) > 0
+			OR EXISTS (SELECT 1 FROM timeline c WHERE c.ticket_id = tickets.id AND c.kind = 'comment' AND instr(lower(c.text), lower(?)) > 0))`)
+		args = append(args, q.Text, q.Text, q.Text)
+	}
+	if !q.Since.IsZero() {
+		where, args = append(where, "created_at >= ?"), append(args, ms(q.Since))
+	}
+	if !q.Until.IsZero() {
+		where, args = append(where, "created_at < ?"), append(args, ms(q.Until))
+	}
+	limit := q.Limit
+	if limit <= 0 || limit > 1000 {
+		limit = 100
+	}
+	text := `SELECT ` + ticketCols + ` FROM tickets`
+	if len(where) > 0 {
+		text += " WHERE " + strings.Join(where, " AND ")
+	}
+	text += fmt.Sprintf(" ORDER BY id DESC LIMIT %d OFFSET %d", limit, max(q.Offset, 0))
+	rows, err := s.rdb.QueryContext(ctx, text, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: tickets: %w", err)
+	}
+	defer rows.Close()
+	out := []*store.Ticket{}
+	for rows.Next() {
+		t, err := scanTicket(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: tickets: %w", err)
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// UpdateTicket implements store.Tickets.
+func (s *Store) UpdateTicket(ctx context.Context, id int64, fn func(*store.Ticket) error, actor string) (*store.Ticket, error) {
+	var out *store.Ticket
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		old, err := scanTicket(tx.QueryRowContext(ctx, `SELECT `+ticketCols+` FROM tickets WHERE id = ?`, id))
+		if errors.Is(err, sql.ErrNoRows) {
+			return store.ErrNotFound
+		}
+		if err != nil {
+			return fmt.Errorf("sqlite: ticket: %w", err)
+		}
+		t := *old
+		t.Hosts, t.Checks, t.IncidentIDs = slices.Clone(old.Hosts), slices.Clone(old.Checks), slices.Clone(old.IncidentIDs)
+		if err := fn(&t); err != nil {
+			return err
+		}
+		// What fn may not change.
+		t.ID, t.CreatedBy, t.CreatedAt, t.UpdatedAt, t.ClosedAt, t.Timeline = old.ID, old.CreatedBy, old.CreatedAt, old.UpdatedAt, old.ClosedAt, nil
+		cleanTicket(&t)
+		if err := t.Validate(); err != nil {
+			return err
+		}
+		entries := ticketChanges(old, &t)
+		if len(entries) > 0 {
+			now := ticketNow()
+			t.UpdatedAt = now
+			switch {
+			case t.Status == store.TicketClosed && old.Status != store.TicketClosed:
+				t.ClosedAt = &now
+			case t.Status != store.TicketClosed:
+				t.ClosedAt = nil
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE tickets SET tenant=?, kind=?, title=?, body=?, status=?, priority=?, assignee=?, updated_at=?, closed_at=?,
+				hosts=?, checks=?, incident_ids=? WHERE id=?`,
+				t.Tenant, t.Kind, t.Title, t.Body, t.Status, t.Priority, t.Assignee, ms(t.UpdatedAt), pms(t.ClosedAt),
+				jsonList(t.Hosts), jsonList(t.Checks), jsonIDs(t.IncidentIDs), id); err != nil {
+				return fmt.Errorf("sqlite: update ticket: %w", err)
+			}
+			for _, e := range entries {
+				if err := addTicketTimeline(ctx, tx, id, now, actor, e); err != nil {
+					return err
+				}
+			}
+		}
+		if t.Timeline, err = ticketTimeline(ctx, tx, id); err != nil {
+			return err
+		}
+		out = &t
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ticketChanges describes each changed field as a timeline entry.
+func ticketChanges(old, t *store.Ticket) []ticketEntry {
+	var out []ticketEntry
+	fromTo := func(from, to string) map[string]string { return map[string]string{"from": from, "to": to} }
+	if old.Status != t.Status {
+		kind := "status"
+		switch {
+		case t.Status == store.TicketClosed:
+			kind = "closed"
+		case t.Status == store.TicketResolved:
+			kind = "resolved"
+		case old.Status == store.TicketClosed || old.Status == store.TicketResolved:
+			kind = "reopened"
+		}
+		out = append(out, ticketEntry{kind, "status " + old.Status + " → " + t.Status, fromTo(old.Status, t.Status)})
+	}
+	if old.Assignee != t.Assignee {
+		text := "assigned to " + t.Assignee
+		if t.Assignee == "" {
+			text = "unassigned (was " + old.Assignee + ")"
+		}
+		out = append(out, ticketEntry{"assigned", text, fromTo(old.Assignee, t.Assignee)})
+	}
+	if old.Priority != t.Priority {
+		out = append(out, ticketEntry{"priority", "priority " + old.Priority + " → " + t.Priority, fromTo(old.Priority, t.Priority)})
+	}
+	if old.Kind != t.Kind {
+		out = append(out, ticketEntry{"kind", "kind " + old.Kind + " → " + t.Kind, fromTo(old.Kind, t.Kind)})
+	}
+	if old.Tenant != t.Tenant {
+		out = append(out, ticketEntry{"tenant", "tenant " + quoteEmpty(old.Tenant) + " → " + quoteEmpty(t.Tenant), fromTo(old.Tenant, t.Tenant)})
+	}
+	if old.Title != t.Title {
+		out = append(out, ticketEntry{"title", fmt.Sprintf("title %q → %q", old.Title, t.Title), fromTo(old.Title, t.Title)})
+	}
+	if old.Body != t.Body {
+		out = append(out, ticketEntry{"body", "description edited", nil})
+	}
+	if e, ok := linkChange("hosts", "host", old.Hosts, t.Hosts, func(v string) string { return v }); ok {
+		out = append(out, e)
+	}
+	if e, ok := linkChange("checks", "check", old.Checks, t.Checks, func(v string) string { return v }); ok {
+		out = append(out, e)
+	}
+	if e, ok := linkChange("incident_ids", "incident", old.IncidentIDs, t.IncidentIDs, func(v int64) string { return fmt.Sprintf("#%d", v) }); ok {
+		out = append(out, e)
+	}
+	return out
+}
+
+// linkChange describes the links added to and removed from a list, as
+// "linked host a, b; unlinked host c".
+func linkChange[T comparable](field, one string, from, to []T, show func(T) string) (ticketEntry, bool) {
+	added, removed := diffLinks(from, to), diffLinks(to, from)
+	if len(added) == 0 && len(removed) == 0 {
+		return ticketEntry{}, false
+	}
+	var parts []string
+	for _, p := range []struct {
+		verb string
+		vs   []T
+	}{{"linked", added}, {"unlinked", removed}} {
+		if len(p.vs) == 0 {
+			continue
+		}
+		names := make([]string, len(p.vs))
+		for i, v := range p.vs {
+			names[i] = show(v)
+		}
+		parts = append(parts, p.verb+" "+one+" "+strings.Join(names, ", "))
+	}
+	return ticketEntry{"link", strings.Join(parts, "; "), map[string]any{"field": field, "added": added, "removed": removed}}, true
+}
+
+// diffLinks is what b has that a has not, in b's order (never nil).
+func diffLinks[T comparable](a, b []T) []T {
+	out := []T{}
+	for _, v := range b {
+		if !slices.Contains(a, v) {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func quoteEmpty(s string) string {
+	if s == "" {
+		return `""`
+	}
+	return s
+}
+
+// AddTicketComment implements store.Tickets; a comment also bumps the
+// ticket's updated_at.
+func (s *Store) AddTicketComment(ctx context.Context, id int64, actor, text string) error {
+	if err := store.ValidateTicketComment(text); err != nil {
+		return err
+	}
+	return s.write(ctx, func(tx *sql.Tx) error {
+		now := ticketNow()
+		res, err := tx.ExecContext(ctx, `UPDATE tickets SET updated_at = ? WHERE id = ?`, ms(now), id)
+		if err != nil {
+			return fmt.Errorf("sqlite: ticket comment: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return store.ErrNotFound
+		}
+		return addTicketTimeline(ctx, tx, id, now, actor, ticketEntry{kind: "comment", text: text})
+	})
+}
