@@ -9,21 +9,28 @@ import (
 	"time"
 
 	"github.com/mamori/mamori/internal/check"
+	"github.com/mamori/mamori/internal/maintenance"
+	"github.com/mamori/mamori/internal/notify"
 )
 
 // Config is a loaded, validated configuration.
 type Config struct {
-	File      string
-	Listen    string
-	DataDir   string
-	LogLevel  string
-	PublicURL string
-	Retention Retention
-	Scheduler Scheduler
-	Defaults  Defaults
-	APITokens []APIToken
-	Channels  []Channel
-	Hosts     []*Host
+	File        string
+	Listen      string
+	DataDir     string
+	LogLevel    string
+	PublicURL   string
+	Retention   Retention
+	Scheduler   Scheduler
+	Defaults    Defaults
+	APITokens   []APIToken
+	Channels    []Channel
+	Contacts    []*Contact
+	Escalations []*Escalation
+	Incidents   Incidents
+	RunbooksDir string
+	Maintenance []*maintenance.Window
+	Hosts       []*Host
 	// Checks holds every check, those under hosts included, by full name
 	// ("HOST/NAME" under a host, "NAME" at the top level), in file order.
 	Checks []*Check
@@ -57,12 +64,14 @@ type APIToken struct {
 	Tenant string       `yaml:"tenant" help:"limit to one tenant"`
 }
 
-// Channel is a notification channel. Its type-specific fields are checked
-// by the notifier registry.
+// Channel is a notification channel; its type's own fields are decoded
+// strictly into Spec by the notify registry.
 type Channel struct {
 	Name string
 	Type string
-	URL  string
+	Lang string // default language of messages on this channel
+	Kind *notify.Kind
+	Spec notify.Spec
 	Pos  Pos
 }
 
@@ -132,6 +141,3 @@ const (
 	MinEvents            = 396 * 24 * time.Hour // 13 months
 	DefaultMaxConcurrent = 1000
 )
-
-// ChannelTypes are the notification channel types the product knows.
-var ChannelTypes = []string{"email", "slack", "chatwork", "line", "twilio", "webhook"}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/mamori/mamori/internal/check"
+	"github.com/mamori/mamori/internal/notify"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -38,7 +39,22 @@ func (s *probeSpec) DefaultHost(a string) {
 	}
 }
 
+// hookSpec is a test-only channel type.
+type hookSpec struct {
+	URL string `yaml:"url" required:"true"`
+}
+
+func (h *hookSpec) Validate() []check.FieldError            { return nil }
+func (h *hookSpec) New(notify.Env) (notify.Notifier, error) { return nil, nil }
+
+type phoneSpec struct{}
+
+func (p *phoneSpec) Validate() []check.FieldError            { return nil }
+func (p *phoneSpec) New(notify.Env) (notify.Notifier, error) { return nil, nil }
+
 func init() {
+	notify.Register(&notify.Kind{Name: "webhook", New: func() notify.Spec { return &hookSpec{} }})
+	notify.Register(&notify.Kind{Name: "phone", Recipient: "phone", New: func() notify.Spec { return &phoneSpec{} }})
 	for _, name := range []string{"probe", "ping"} {
 		check.Register(&check.Kind{Name: name, Timeout: 10 * time.Second, New: func() check.Spec { return &probeSpec{Port: 7} }})
 	}
@@ -155,5 +171,84 @@ func golden(t *testing.T, path, got string) {
 	}
 	if string(want) != got {
 		t.Errorf("mismatch with %s (run with -update to accept)\n--- got\n%s--- want\n%s", path, got, want)
+	}
+}
+
+func TestEscalations(t *testing.T) {
+	src := `
+channels:
+  - {name: hook, type: webhook, url: "http://127.0.0.1:1/"}
+  - {name: call, type: phone}
+contacts:
+  - {name: taro, phone: "+81312345678", lang: ja}
+  - {name: hanako, email: hanako@example.jp}
+escalations:
+  - name: night
+    repeat: 2
+    levels:
+      - after: 0s
+        notify: [hook]
+      - after: 10m
+        notify: [{channel: call, contact: taro}]
+checks:
+  - {name: a, type: probe, host: x, notify: [night, hook]}
+`
+	cfg, err := Parse("e.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := cfg.Escalation("night")
+	if e == nil || len(e.Levels) != 2 || e.Levels[1].After != 10*time.Minute || e.Levels[1].Targets[0] != (Target{"call", "taro"}) || e.RepeatAfter != 10*time.Minute {
+		t.Fatalf("escalation %+v", e)
+	}
+	if cfg.Incidents.AckTarget != 10*time.Minute || cfg.Incidents.ReportTarget != 5*time.Minute || !cfg.Incidents.AutoResolves() {
+		t.Fatalf("incident defaults %+v", cfg.Incidents)
+	}
+	bad := strings.Replace(src, "{channel: call, contact: taro}", "{channel: call, contact: hanako}, {channel: hook, contact: taro}, {channel: nope}", 1)
+	bad = strings.Replace(bad, "notify: [night, hook]", "notify: [night, hook, nightt]", 1)
+	bad = strings.Replace(bad, `phone: "+81312345678"`, `phone: "03-1234-5678"`, 1)
+	_, err = Parse("e.yaml", []byte(bad))
+	for _, want := range []string{
+		`contacts[0].phone: must be an E.164 number`,
+		`contact "hanako" has no phone for channel "call"`,
+		`channel "hook" (webhook) has a fixed destination`,
+		`unknown channel "nope"`,
+		`unknown channel or escalation policy "nightt"`,
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("want error %q in:\n%v", want, err)
+		}
+	}
+}
+
+func TestMaintenanceWindows(t *testing.T) {
+	src := `
+maintenance:
+  - name: nightly
+    hosts: [web1]
+    weekly: {days: [平日], at: "02:00", duration: 2h}
+  - name: broken
+    cron: "61 * * * *"
+    duration: 1h
+  - colour: blue
+    all: true
+    start: 2026-12-01T00:00:00Z
+    end: 2026-12-01T01:00:00Z
+`
+	_, err := Parse("m.yaml", []byte(src))
+	if err == nil {
+		t.Fatal("broken windows accepted")
+	}
+	for _, want := range []string{"m.yaml:6:5: maintenance[1]", "scope", "cron", `unknown maintenance window field "colour"`} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("want %q in:\n%v", want, err)
+		}
+	}
+	cfg, err := Parse("m.yaml", []byte(strings.Split(src, "  - name: broken")[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Maintenance) != 1 || cfg.Maintenance[0].Weekly == nil {
+		t.Fatalf("windows %+v", cfg.Maintenance)
 	}
 }

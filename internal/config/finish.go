@@ -63,6 +63,7 @@ func (l *loader) finish() {
 		ch.FlapLow, ch.FlapHigh = d.FlapLow, d.FlapHigh
 	}
 	l.resolveHostChecks()
+	l.resolveAlerting()
 	l.resolveRefs()
 	l.findCycles()
 }
@@ -96,6 +97,9 @@ func (l *loader) resolveRefs() {
 	for _, ch := range l.cfg.Channels {
 		channels[ch.Name] = true
 	}
+	for _, e := range l.cfg.Escalations {
+		channels[e.Name] = true
+	}
 	hostCheck := map[string]string{}
 	for _, h := range l.cfg.Hosts {
 		hostCheck[h.Name] = h.HostCheck
@@ -105,7 +109,7 @@ func (l *loader) resolveRefs() {
 		ch.Notify = ch.Notify[:0]
 		for i, n := range r.notify {
 			if !channels[n.Value] {
-				l.errAt(r.file, n, fmt.Sprintf("%s.notify[%d]", r.path, i), "unknown channel %q%s", n.Value, suggestFrom(n.Value, channels))
+				l.errAt(r.file, n, fmt.Sprintf("%s.notify[%d]", r.path, i), "unknown channel or escalation policy %q%s", n.Value, suggestFrom(n.Value, channels))
 				continue
 			}
 			ch.Notify = append(ch.Notify, n.Value)
@@ -146,7 +150,7 @@ func (l *loader) resolveCheckName(name, host string) string {
 
 func suggestFrom(name string, set map[string]bool) string {
 	if len(set) == 0 {
-		return " (no channels are defined)"
+		return " (no channels or escalations are defined)"
 	}
 	keys := make([]string, 0, len(set))
 	for k := range set {

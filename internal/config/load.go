@@ -27,7 +27,7 @@ func Load(path string) (*Config, error) {
 // Parse validates configuration text; file names it in errors and anchors
 // relative includes.
 func Parse(file string, data []byte) (*Config, error) {
-	l := &loader{cfg: &Config{File: file}, seen: map[string]bool{}}
+	l := &loader{cfg: &Config{File: file, Incidents: Incidents{AutoResolve: true}}, seen: map[string]bool{}}
 	l.file(file, data, true)
 	l.finish()
 	if len(l.errs) > 0 {
@@ -42,6 +42,7 @@ type loader struct {
 	seen map[string]bool // files read, against include loops
 	// raw per check, kept for the cross-reference pass
 	refs           map[*Check]*checkRefs
+	escRefs        map[*Escalation]*escalationRefs
 	hosts          map[string]*Host
 	hostCheckNodes []hostCheckRef
 }
@@ -90,7 +91,7 @@ func (l *loader) file(file string, data []byte, top bool) {
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		k, v := root.Content[i], root.Content[i+1]
 		switch k.Value {
-		case "listen", "data_dir", "log_level", "public_url", "retention", "scheduler", "defaults":
+		case "listen", "data_dir", "log_level", "public_url", "retention", "scheduler", "defaults", "incidents", "runbooks_dir":
 			if !top {
 				l.errAt(file, k, k.Value, "only the main config file may set %s", k.Value)
 				continue
@@ -100,6 +101,12 @@ func (l *loader) file(file string, data []byte, top bool) {
 			l.list(file, v, "api_tokens", func(n *yaml.Node, p string) { l.apiToken(file, n, p) })
 		case "channels":
 			l.list(file, v, "channels", func(n *yaml.Node, p string) { l.channel(file, n, p) })
+		case "contacts":
+			l.list(file, v, "contacts", func(n *yaml.Node, p string) { l.contact(file, n, p) })
+		case "maintenance":
+			l.list(file, v, "maintenance", func(n *yaml.Node, p string) { l.maintenance(file, n, p) })
+		case "escalations":
+			l.list(file, v, "escalations", func(n *yaml.Node, p string) { l.escalation(file, n, p) })
 		case "checks":
 			l.list(file, v, "checks", func(n *yaml.Node, p string) { l.check(file, n, p, nil) })
 		case "hosts":
@@ -113,7 +120,8 @@ func (l *loader) file(file string, data []byte, top bool) {
 }
 
 func topKeys() []string {
-	return []string{"listen", "data_dir", "log_level", "public_url", "retention", "scheduler", "defaults", "api_tokens", "channels", "checks", "hosts", "include"}
+	return []string{"listen", "data_dir", "log_level", "public_url", "retention", "scheduler", "defaults", "incidents", "runbooks_dir",
+		"api_tokens", "channels", "contacts", "escalations", "maintenance", "checks", "hosts", "include"}
 }
 
 func yamlError(file string, err error) Error {
@@ -156,6 +164,13 @@ func (l *loader) topSetting(file, key string, v *yaml.Node) {
 		l.mapping(file, v, key, &l.cfg.Scheduler)
 	case "defaults":
 		l.mapping(file, v, key, &l.cfg.Defaults)
+	case "incidents":
+		l.mapping(file, v, key, &l.cfg.Incidents)
+	case "runbooks_dir":
+		scalar(&l.cfg.RunbooksDir)
+		if l.cfg.RunbooksDir != "" && !filepath.IsAbs(l.cfg.RunbooksDir) {
+			l.cfg.RunbooksDir = filepath.Join(filepath.Dir(file), l.cfg.RunbooksDir)
+		}
 	}
 }
 
@@ -252,40 +267,6 @@ func (l *loader) apiToken(file string, n *yaml.Node, path string) {
 	l.cfg.APITokens = append(l.cfg.APITokens, t)
 }
 
-func (l *loader) channel(file string, n *yaml.Node, path string) {
-	ch := Channel{Pos: Pos{file, n.Line}}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
-		switch k.Value {
-		case "name":
-			ch.Name = v.Value
-		case "type":
-			ch.Type = v.Value
-			if !slices.Contains(ChannelTypes, v.Value) {
-				l.errAt(file, v, join(path, "type"), "unknown channel type %q (known: %s)", v.Value, strings.Join(ChannelTypes, ", "))
-			}
-		case "url":
-			ch.URL = v.Value
-		}
-		// Type-specific keys are validated by the notifier of that type.
-	}
-	if ch.Name == "" {
-		l.errAt(file, n, join(path, "name"), "is required")
-	}
-	if ch.Type == "" {
-		l.errAt(file, n, join(path, "type"), "is required (one of %s)", strings.Join(ChannelTypes, ", "))
-	}
-	if ch.Type == "webhook" && ch.URL == "" {
-		l.errAt(file, n, join(path, "url"), "is required for a webhook channel")
-	}
-	for _, other := range l.cfg.Channels {
-		if other.Name == ch.Name && ch.Name != "" {
-			l.errAt(file, keyNode(n, "name"), join(path, "name"), "duplicate channel %q (first at %s:%d)", ch.Name, other.Pos.File, other.Pos.Line)
-		}
-	}
-	l.cfg.Channels = append(l.cfg.Channels, ch)
-}
-
 // hostFields are a host's own keys (its checks are handled separately).
 type hostFields struct {
 	Name      string   `yaml:"name" required:"true" help:"unique host name"`
@@ -303,6 +284,8 @@ func HostFields() []fieldset.Field { return fieldset.Of(&hostFields{}) }
 func SectionFields() map[string][]fieldset.Field {
 	return map[string][]fieldset.Field{
 		"retention":  fieldset.Of(&Retention{}),
+		"incidents":  fieldset.Of(&Incidents{AutoResolve: true}),
+		"contacts":   fieldset.Of(&Contact{}),
 		"scheduler":  fieldset.Of(&Scheduler{}),
 		"defaults":   fieldset.Of(&Defaults{}),
 		"api_tokens": fieldset.Of(&APIToken{}),

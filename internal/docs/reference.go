@@ -11,6 +11,7 @@ import (
 	"github.com/mamori/mamori/internal/check"
 	"github.com/mamori/mamori/internal/check/fieldset"
 	"github.com/mamori/mamori/internal/config"
+	"github.com/mamori/mamori/internal/notify"
 )
 
 // Reference writes the configuration reference in Markdown.
@@ -34,6 +35,10 @@ func Reference(w io.Writer) {
 		{"log_level", "string", "info", "debug, info, warn or error"},
 		{"public_url", "string", "", "the URL people reach the console at (used in links)"},
 		{"include", "list of strings", "", "more files (glob patterns, relative to this file) holding `checks`, `hosts`, `channels`, `api_tokens`"},
+		{"runbooks_dir", "string", "", "folder of markdown runbooks (relative to this file)"},
+		{"incidents", "mapping", "", "see below"},
+		{"contacts", "list", "", "people to notify, see below"},
+		{"escalations", "list", "", "escalation policies, see below"},
 		{"retention", "mapping", "", "see below"},
 		{"scheduler", "mapping", "", "see below"},
 		{"defaults", "mapping", "", "see below"},
@@ -51,9 +56,26 @@ func Reference(w io.Writer) {
 	p("the server creates a random token in `DATA_DIR/admin.token` on first start.\n")
 
 	p("\n## `channels`\n\n")
-	p("Each entry has `name` and `type` (one of %s); a `webhook` needs `url`.\n", codeList(config.ChannelTypes))
-	p("Checks name their channels in `notify`.\n")
-
+	p("Each entry has `name`, `type` and optionally `lang` (`ja` or `en`: messages on this channel\n")
+	p("when no contact's language applies), plus its type's fields below. Checks name channels or\n")
+	p("escalation policies in `notify`.\n")
+	for _, k := range notify.Kinds() {
+		p("\n### channel `%s`\n\n%s.", k.Name, k.Summary)
+		if k.Recipient != "" {
+			p(" A contact's `%s` is the address when a policy names a contact.", k.Recipient)
+		}
+		p("\n\n")
+		table(w, rows(fieldset.Of(k.New())))
+	}
+	p("\n## `contacts`\n\n")
+	table(w, rows(sections["contacts"]))
+	p("\n## `escalations`\n\n")
+	p("`name`, `levels` (each `after`: delay after the incident opened, and `notify`: channel names or\n")
+	p("`{channel, contact}` mappings), `repeat` (how many more rounds after the last level, default 0)\n")
+	p("and `repeat_after` (pause before a new round). Escalation stops when the incident is\n")
+	p("acknowledged (API, the signed link in a message, or 1 on a phone call) or resolved.\n")
+	p("\n## `incidents`\n\n")
+	table(w, rows(sections["incidents"]))
 	p("\n## `hosts`\n\n")
 	table(w, rows(config.HostFields()))
 	p("\nA host's `checks` are check entries as below. Their full name is `HOST/NAME`; a check\n")

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	_ "github.com/mamori/mamori/internal/check/all"
+	_ "github.com/mamori/mamori/internal/notify/all"
 )
 
 var update = flag.Bool("update", false, "rewrite docs/config.md")
