@@ -7,6 +7,7 @@ import (
 
 	_ "github.com/mamori/mamori/internal/check/all" // every check type
 	"github.com/mamori/mamori/internal/cli"
+	_ "github.com/mamori/mamori/internal/notify/all" // every notification channel
 )
 
 func main() {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/mamori/mamori/internal/alerting"
 	"github.com/mamori/mamori/internal/config"
 	"github.com/mamori/mamori/internal/engine"
 )
@@ -27,6 +28,7 @@ type Server struct {
 	log    *slog.Logger
 	reload Reloader
 	toks   atomic.Pointer[Tokens]
+	alert  atomic.Pointer[alerting.Service]
 	mux    *http.ServeMux
 }
 
@@ -68,6 +70,9 @@ func (s *Server) routes() {
 	api.HandleFunc("GET /api/v1/events", require(RoleViewer, s.listEvents))
 	api.HandleFunc("GET /api/v1/events/stream", require(RoleViewer, s.streamEvents))
 	api.HandleFunc("POST /api/v1/reload", require(RoleOperator, s.postReload))
+	s.incidentRoutes(api)
+	s.ticketRoutes(api)
+	s.maintenanceRoutes(api)
 	api.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such API route: "+r.Method+" "+r.URL.Path)
 	})

@@ -23,6 +23,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return cmdValidate(rest, stdout, stderr)
 	case "check":
 		return cmdCheck(rest, stdout, stderr)
+	case "maintenance":
+		return cmdMaintenance(rest, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, VersionString())
 		return 0
@@ -42,6 +44,7 @@ Usage:
   mamori server   [--config FILE] [--listen ADDR] [--data-dir DIR]   run the server
   mamori validate [--config FILE]                                     check a config file, report every problem
   mamori check    TYPE [flags] [-- ARGS]                              run one check like a Nagios plugin
+  mamori maintenance add|list|delete [--config FILE] ...              suspend alerting for hosts/checks
   mamori version                                                      print the version
 
 Run 'mamori check' for the check types, 'mamori check TYPE --help' for a type's flags.

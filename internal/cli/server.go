@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/mamori/mamori/examples"
+	"github.com/mamori/mamori/internal/alerting"
 	"github.com/mamori/mamori/internal/api"
 	"github.com/mamori/mamori/internal/config"
 	"github.com/mamori/mamori/internal/engine"
@@ -112,6 +113,12 @@ func cmdServer(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 
+	alert, err := alerting.New(eng, st, log)
+	if err != nil {
+		fmt.Fprintf(stderr, "mamori: %v\n", err)
+		return 1
+	}
+
 	var reload api.Reloader
 	if *path != "" {
 		reload = func() (*config.Config, error) {
@@ -126,11 +133,15 @@ func cmdServer(args []string, stdout, stderr io.Writer) int {
 			if err := eng.Reload(nc); err != nil {
 				return nil, err
 			}
+			if err := alert.SetConfig(nc); err != nil {
+				return nil, err
+			}
 			log.Info("configuration reloaded", "file", *path, "checks", len(nc.Checks))
 			return nc, nil
 		}
 	}
 	apiSrv := api.New(eng, log, reload)
+	apiSrv.SetAlerting(alert)
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -165,12 +176,15 @@ func cmdServer(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "mamori %s: %d checks from %s, data in %s, API on http://%s/\n", Version, len(cfg.Checks), cfg.File, cfg.DataDir, ln.Addr())
 	engineDone := make(chan struct{})
 	go func() { eng.Run(ctx); close(engineDone) }()
+	alertDone := make(chan struct{})
+	go func() { alert.Run(ctx); close(alertDone) }()
 	<-ctx.Done()
 	log.Info("shutting down")
 	shCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	_ = httpSrv.Shutdown(shCtx)
 	<-engineDone
+	<-alertDone
 	return 0
 }
 

@@ -1,0 +1,143 @@
+package alerting
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/mamori/mamori/internal/check"
+	"github.com/mamori/mamori/internal/config"
+	"github.com/mamori/mamori/internal/maintenance"
+	"github.com/mamori/mamori/internal/state"
+	"github.com/mamori/mamori/internal/store"
+)
+
+// Windows is the maintenance set in force: the config's and the store's.
+func (s *Service) Windows() maintenance.Set {
+	s.maintMu.RLock()
+	defer s.maintMu.RUnlock()
+	return s.windows
+}
+
+// RefreshMaintenance reloads the windows from config and the store (the
+// CLI writes the store directly; the server picks them up within seconds).
+func (s *Service) RefreshMaintenance(ctx context.Context) error {
+	set := append(maintenance.Set(nil), s.config().Maintenance...)
+	if ms, ok := s.st.(store.Maintenances); ok {
+		rows, err := ms.Maintenances(ctx)
+		if err != nil {
+			return err
+		}
+		for _, r := range rows {
+			var w maintenance.Window
+			if err := json.Unmarshal(r.Body, &w); err != nil {
+				s.log.Warn("unreadable maintenance window skipped", "id", r.ID, "err", err)
+				continue
+			}
+			w.ID, w.CreatedBy = r.ID, r.CreatedBy
+			set = append(set, &w)
+		}
+	}
+	s.maintMu.Lock()
+	s.windows = set
+	s.maintMu.Unlock()
+	return nil
+}
+
+// Target describes a configured check for maintenance scopes.
+func Target(cfg *config.Config, c *config.Check) maintenance.Target {
+	t := maintenance.Target{Check: c.Name, Host: c.Host, Tenant: c.Tenant, Tags: c.Tags}
+	for _, h := range cfg.Hosts {
+		if h.Name == c.Host {
+			t.Groups = h.Groups
+		}
+	}
+	return t
+}
+
+func (s *Service) inMaintenance(checkName string, at time.Time) bool {
+	cfg := s.config()
+	c := cfg.Check(checkName)
+	if c == nil {
+		return false
+	}
+	return s.Windows().Suppressed(Target(cfg, c), at)
+}
+
+// InMaintenance reports whether a check is covered by a window at a time.
+func (s *Service) InMaintenance(checkName string, at time.Time) bool {
+	return s.inMaintenance(checkName, at)
+}
+
+// maintenanceLoop refreshes the windows and, whenever one ends, alerts the
+// problems it kept quiet that are still there.
+func (s *Service) maintenanceLoop(ctx context.Context) {
+	t := time.NewTicker(5 * time.Second)
+	defer t.Stop()
+	for {
+		if err := s.RefreshMaintenance(ctx); err != nil && ctx.Err() == nil {
+			s.log.Error("maintenance windows", "err", err)
+		}
+		if err := s.sweepSuppressed(ctx); err != nil && ctx.Err() == nil {
+			s.log.Error("maintenance sweep", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// sweepSuppressed alerts every problem a window suppressed once no window
+// covers its check any more, if the check is still in a hard problem.
+func (s *Service) sweepSuppressed(ctx context.Context) error {
+	ms, ok := s.st.(store.Maintenances)
+	if !ok {
+		return nil
+	}
+	list, err := ms.SuppressedList(ctx)
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	for _, sup := range list {
+		if s.inMaintenance(sup.Check, now) {
+			continue
+		}
+		var queued bool
+		err := s.st.Write(ctx, func(tx store.Tx) error {
+			if err := ms.Unsuppress(ctx, tx, sup.Check); err != nil {
+				return err
+			}
+			v, ok := s.eng.Get(sup.Check)
+			cfg := s.config()
+			c := cfg.Check(sup.Check)
+			if !ok || c == nil || v.Type != state.Hard || !v.Status.Problem() {
+				return nil // recovered during the window, or gone
+			}
+			e := store.Event{ID: sup.EventID, Check: sup.Check}
+			e.Time, e.From, e.To, e.ToType, e.Hard = now, check.OK, v.Status, state.Hard, true
+			e.Notify, e.Unreachable, e.Output, e.Attempt = !v.Flapping, v.Unreachable, v.Output, v.Attempt
+			var err error
+			queued, err = s.problem(ctx, tx, cfg, c, e)
+			if err != nil {
+				return err
+			}
+			in, err := s.st.OpenIncident(ctx, tx, c.Name)
+			if err != nil || in == nil {
+				return err
+			}
+			return s.st.AddTimeline(ctx, tx, in.ID, store.Timeline{Time: now, Kind: "maintenance",
+				Text: fmt.Sprintf("maintenance ended; the problem is still there (since %s)", sup.Time.UTC().Format(time.RFC3339))})
+		})
+		if err != nil {
+			return err
+		}
+		if queued {
+			s.kick(s.outboxCh)
+		}
+	}
+	return nil
+}

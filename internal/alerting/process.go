@@ -1,0 +1,357 @@
+package alerting
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/mamori/mamori/internal/check"
+	"github.com/mamori/mamori/internal/config"
+	"github.com/mamori/mamori/internal/notify"
+	"github.com/mamori/mamori/internal/store"
+)
+
+const cursorName = "incidents"
+
+func (s *Service) processLoop(ctx context.Context) {
+	t := time.NewTicker(2 * time.Second)
+	defer t.Stop()
+	for {
+		n, err := s.processBatch(ctx)
+		if err != nil && ctx.Err() == nil {
+			s.log.Error("process state changes", "err", err)
+		}
+		if n > 0 && err == nil {
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.wake:
+		case <-t.C:
+		}
+	}
+}
+
+// processBatch applies the next events after the cursor, one transaction
+// each (with the cursor), and reports how many it applied.
+func (s *Service) processBatch(ctx context.Context) (int, error) {
+	cur, err := s.st.Cursor(ctx, cursorName)
+	if err != nil {
+		return 0, err
+	}
+	evs, err := s.st.Events(ctx, store.EventQuery{AfterID: cur, Limit: 200})
+	if err != nil {
+		return 0, err
+	}
+	for i, e := range evs {
+		var queued bool
+		err := s.st.Apply(ctx, cursorName, e.ID, func(tx store.Tx) error {
+			var err error
+			queued, err = s.apply(ctx, tx, e)
+			return err
+		})
+		if err != nil {
+			return i, fmt.Errorf("event %d (%s): %w", e.ID, e.Check, err)
+		}
+		if queued {
+			s.kick(s.outboxCh)
+		}
+	}
+	return len(evs), nil
+}
+
+// apply turns one state change into incident changes and notifications.
+func (s *Service) apply(ctx context.Context, tx store.Tx, e store.Event) (queued bool, err error) {
+	cfg := s.config()
+	c := cfg.Check(e.Check)
+	if c == nil {
+		return false, nil // removed from the configuration since
+	}
+	if !e.Hard {
+		if e.FlapStart || e.FlapStop {
+			in, err := s.st.OpenIncident(ctx, tx, c.Name)
+			if err != nil || in == nil {
+				return false, err
+			}
+			text := "flapping started: notifications are held"
+			if e.FlapStop {
+				text = "flapping stopped"
+			}
+			return false, s.st.AddTimeline(ctx, tx, in.ID, store.Timeline{Time: e.Time, Kind: "flapping", Text: text})
+		}
+		return false, nil
+	}
+	if e.Recovery {
+		return s.recovered(ctx, tx, cfg, c, e)
+	}
+	if e.To == check.OK {
+		return false, nil
+	}
+	return s.problem(ctx, tx, cfg, c, e)
+}
+
+func (s *Service) problem(ctx context.Context, tx store.Tx, cfg *config.Config, c *config.Check, e store.Event) (bool, error) {
+	if s.inMaintenance(c.Name, e.Time) {
+		// Recorded in the event log; alerted when the window ends if the
+		// problem is still there (see sweepSuppressed).
+		if ms, ok := s.st.(store.Maintenances); ok {
+			return false, ms.Suppress(ctx, tx, c.Name, e.ID, e.Time)
+		}
+		return false, nil
+	}
+	in, err := s.st.OpenIncident(ctx, tx, c.Name)
+	if err != nil {
+		return false, err
+	}
+	if in != nil { // a hard severity change on an open incident
+		prev := in.State
+		in.State, in.Output = e.To, e.Output
+		if err := s.st.UpdateIncident(ctx, tx, in); err != nil {
+			return false, err
+		}
+		if err := s.st.AddTimeline(ctx, tx, in.ID, store.Timeline{Time: e.Time, Kind: "state",
+			Text: fmt.Sprintf("%s → %s: %s", e.From, e.To, e.Output)}); err != nil {
+			return false, err
+		}
+		if !e.Notify {
+			return false, nil
+		}
+		return s.queueLevel(ctx, tx, cfg, in, 0, msg{kind: notify.KindProblem, key: fmt.Sprintf("ev%d", e.ID), prev: prev.String()})
+	}
+	if e.Unreachable {
+		return false, s.attach(ctx, tx, c, e)
+	}
+	in = s.newIncident(cfg, c, e)
+	if err := s.st.CreateIncident(ctx, tx, in); err != nil {
+		return false, err
+	}
+	steps := []store.Timeline{
+		{Time: in.DetectedAt, Kind: "detected", Text: fmt.Sprintf("%s: first failing result", c.Name)},
+		{Time: e.Time, Kind: "opened", Text: fmt.Sprintf("%s %s (hard, attempt %d): %s", c.Name, e.To, e.Attempt, e.Output)},
+	}
+	if in.Runbook == "" {
+		steps = append(steps, store.Timeline{Time: e.Time, Kind: "runbook_missing", Text: "no runbook matches this check: write one"})
+	}
+	if !e.Notify {
+		steps = append(steps, store.Timeline{Time: e.Time, Kind: "flapping", Text: "the check is flapping: notifications are held"})
+	}
+	for _, st := range steps {
+		if err := s.st.AddTimeline(ctx, tx, in.ID, st); err != nil {
+			return false, err
+		}
+	}
+	if !e.Notify {
+		return false, nil
+	}
+	queued, err := s.queueLevel(ctx, tx, cfg, in, 0, msg{kind: notify.KindProblem, key: fmt.Sprintf("ev%d", e.ID), prev: check.OK.String()})
+	if err != nil {
+		return false, err
+	}
+	return queued, s.st.UpdateIncident(ctx, tx, in) // escalation schedule
+}
+
+func (s *Service) newIncident(cfg *config.Config, c *config.Check, e store.Event) *store.Incident {
+	in := &store.Incident{
+		Check: c.Name, Host: c.Host, Tenant: c.Tenant, Scope: "check", Status: store.IncidentOpen,
+		State: e.To, Output: e.Output, OpenedAt: e.Time, DetectedAt: e.Time, EscLevel: -1,
+		Notify: c.Notify, Attached: []string{}, Runbook: s.runbookFor(c),
+		Title: fmt.Sprintf("%s %s", c.Name, e.To),
+	}
+	if v, ok := s.eng.Get(c.Name); ok && !v.ProblemAt.IsZero() && v.ProblemAt.Before(e.Time) {
+		in.DetectedAt = v.ProblemAt
+	}
+	for _, h := range cfg.Hosts {
+		if h.Name == c.Host && h.HostCheck == c.Name {
+			in.Scope = "host"
+			in.Title = fmt.Sprintf("host %s is down", h.Name)
+		}
+	}
+	return in
+}
+
+// attach adds a check that failed under a down parent to the parent's
+// incident: one incident per outage, no separate alert.
+func (s *Service) attach(ctx context.Context, tx store.Tx, c *config.Check, e store.Event) error {
+	for _, p := range c.Parents {
+		pin, err := s.st.OpenIncident(ctx, tx, p)
+		if err != nil {
+			return err
+		}
+		if pin == nil {
+			continue
+		}
+		for _, a := range pin.Attached {
+			if a == c.Name {
+				return nil
+			}
+		}
+		pin.Attached = append(pin.Attached, c.Name)
+		if err := s.st.UpdateIncident(ctx, tx, pin); err != nil {
+			return err
+		}
+		return s.st.AddTimeline(ctx, tx, pin.ID, store.Timeline{Time: e.Time, Kind: "attached",
+			Text: fmt.Sprintf("%s %s while %s is down: attached, not alerted separately", c.Name, e.To, p)})
+	}
+	return nil
+}
+
+func (s *Service) recovered(ctx context.Context, tx store.Tx, cfg *config.Config, c *config.Check, e store.Event) (bool, error) {
+	in, err := s.st.OpenIncident(ctx, tx, c.Name)
+	if err != nil || in == nil {
+		return false, err
+	}
+	now := e.Time
+	prev := in.State
+	in.RecoveredAt, in.State, in.Output, in.EscNextAt = &now, check.OK, e.Output, nil
+	text := fmt.Sprintf("%s recovered after %s: %s", c.Name, e.ProblemFor.Round(time.Second), e.Output)
+	if err := s.st.AddTimeline(ctx, tx, in.ID, store.Timeline{Time: now, Kind: "recovered", Text: text}); err != nil {
+		return false, err
+	}
+	if cfg.Incidents.AutoResolves() {
+		in.Status, in.ResolvedAt = store.IncidentResolved, &now
+		if err := s.st.AddTimeline(ctx, tx, in.ID, store.Timeline{Time: now, Kind: "resolved", Text: "resolved automatically on recovery"}); err != nil {
+			return false, err
+		}
+	}
+	if err := s.st.UpdateIncident(ctx, tx, in); err != nil {
+		return false, err
+	}
+	return s.queueFollowUp(ctx, tx, cfg, in, msg{kind: notify.KindRecovery, key: fmt.Sprintf("ev%d", e.ID), prev: prev.String(), problemFor: e.ProblemFor})
+}
+
+// targetsOf expands a check's notify list at an escalation level: channels
+// notify at level 0 only; a policy's level i targets.
+func targetsOf(cfg *config.Config, names []string, level int) []config.Target {
+	var out []config.Target
+	for _, name := range names {
+		if ch := cfg.Channel(name); ch != nil {
+			if level == 0 {
+				out = append(out, config.Target{Channel: name})
+			}
+			continue
+		}
+		if pol := cfg.Escalation(name); pol != nil && level < len(pol.Levels) {
+			out = append(out, pol.Levels[level].Targets...)
+		}
+	}
+	return out
+}
+
+// policyOf is the escalation policy that drives an incident: the first one
+// in its notify list.
+func policyOf(cfg *config.Config, names []string) *config.Escalation {
+	for _, name := range names {
+		if pol := cfg.Escalation(name); pol != nil {
+			return pol
+		}
+	}
+	return nil
+}
+
+// queueLevel queues an escalation level's notifications and schedules the
+// next level.
+func (s *Service) queueLevel(ctx context.Context, tx store.Tx, cfg *config.Config, in *store.Incident, level int, o msg) (bool, error) {
+	queued := false
+	o.level = level
+	for _, t := range targetsOf(cfg, in.Notify, level) {
+		ok, err := s.enqueue(ctx, tx, cfg, in, t, o)
+		if err != nil {
+			return false, err
+		}
+		queued = queued || ok
+	}
+	in.EscLevel = level
+	in.EscNextAt = nil
+	if pol := policyOf(cfg, in.Notify); pol != nil {
+		now := s.now()
+		switch {
+		case level+1 < len(pol.Levels):
+			next := now.Add(pol.Levels[level+1].After - pol.Levels[level].After)
+			in.EscNextAt = &next
+		case in.EscRound < pol.Repeat:
+			next := now.Add(pol.RepeatAfter)
+			in.EscNextAt, in.EscLevel = &next, -1
+			in.EscRound++
+		}
+	}
+	return queued, nil
+}
+
+// queueFollowUp tells everyone already notified of an incident about its
+// recovery or acknowledgement.
+func (s *Service) queueFollowUp(ctx context.Context, tx store.Tx, cfg *config.Config, in *store.Incident, o msg) (bool, error) {
+	prev, err := s.st.NotifiedTargets(ctx, tx, in.ID)
+	if err != nil {
+		return false, err
+	}
+	queued := false
+	for _, p := range prev {
+		ok, err := s.enqueue(ctx, tx, cfg, in, config.Target{Channel: p.Channel, Contact: p.Contact}, o)
+		if err != nil {
+			return false, err
+		}
+		queued = queued || ok
+	}
+	return queued, nil
+}
+
+// enqueue writes one outbox row: the unrendered message for one target.
+// msg describes what an outbox row says.
+type msg struct {
+	kind       string
+	level      int
+	key        string // makes the dedup key unique per cause (event, round, ack)
+	prev       string // previous state
+	problemFor time.Duration
+	ackedBy    string
+}
+
+func (s *Service) enqueue(ctx context.Context, tx store.Tx, cfg *config.Config, in *store.Incident, t config.Target, o msg) (bool, error) {
+	kind, level := o.kind, o.level
+	ch := cfg.Channel(t.Channel)
+	if ch == nil {
+		return false, nil
+	}
+	lang := cfg.Incidents.Lang
+	if ch.Lang != "" {
+		lang = ch.Lang
+	}
+	m := notify.Message{Kind: kind, Lang: lang, Contact: t.Contact, Check: in.Check, Host: in.Host, Tenant: in.Tenant,
+		State: in.State.String(), PreviousState: o.prev, StateType: "hard", Output: in.Output, Time: s.now().UTC(),
+		ProblemFor: o.problemFor, IncidentID: in.ID, Level: level, AckedBy: o.ackedBy, Attached: in.Attached}
+	if kind == notify.KindProblem && level == 0 {
+		m.Time = in.OpenedAt
+	}
+	if ct := cfg.Contact(t.Contact); ct != nil {
+		if ct.Lang != "" {
+			m.Lang = ct.Lang
+		}
+		m.TimeZone = ct.TimeZone
+		if ch.Kind != nil {
+			m.To = ct.Address(ch.Kind.Recipient)
+		}
+	}
+	m.IncidentURL = s.url(fmt.Sprintf("/incidents/%d", in.ID))
+	if in.Runbook != "" {
+		m.RunbookURL = s.url("/runbooks/" + in.Runbook)
+	}
+	if kind == notify.KindProblem || kind == notify.KindReminder {
+		who := t.Contact
+		if who == "" {
+			who = "channel:" + ch.Name
+		}
+		m.AckURL = s.AckURL(in.ID, who)
+		m.GatherURL = s.GatherURL(in.ID, who)
+	}
+	payload, err := json.Marshal(m)
+	if err != nil {
+		return false, err
+	}
+	now := s.now()
+	n := &store.Notification{IncidentID: in.ID, Channel: ch.Name, Contact: t.Contact, Recipient: m.To, Kind: kind, Level: level,
+		NextAt: now, CreatedAt: now, Payload: payload,
+		Dedup: fmt.Sprintf("%d/%s/%s/%s/%d/%d/%s", in.ID, kind, ch.Name, t.Contact, level, in.EscRound, o.key)}
+	return s.st.Enqueue(ctx, tx, n)
+}
