@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
@@ -281,3 +283,53 @@ func imapFindSubject(t *testing.T, addr, marker string) string {
 }
 
 var wordDecoder = new(mime.WordDecoder)
+
+func TestAlertRunbookLinkedAndVersioned(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts server processes")
+	}
+	hook := newHookReceiver(t)
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "runbooks"), 0o755)
+	os.WriteFile(filepath.Join(dir, "runbooks", "web-down.md"), []byte("---\ntitle: Web is down\nchecks: [web]\n---\n# Restart nginx\n\n1. `systemctl restart nginx`\n"), 0o644)
+	web := &target{port: freePort(t)}
+	port := freePort(t)
+	cfg := writeAlertConfig(t, dir, port, fmt.Sprintf(`runbooks_dir: runbooks
+channels:
+  - {name: ops, type: webhook, url: "%s/hook"}
+checks:
+  - {name: web, type: tcp, host: 127.0.0.1, port: %d, attempts: 1, notify: [ops]}
+`, hook.srv.URL, web.port))
+	s := startServer(t, cfg, port)
+	in := s.waitIncident(10*time.Second, "for web", func(in apiIncident) bool { return in.Check == "web" })
+	if in.RunbookMissing {
+		t.Fatalf("incident not linked to its runbook: %+v", in)
+	}
+	msg := hook.waitCount(t, 1, 10*time.Second)[0]
+	if u, _ := msg["runbook_url"].(string); !strings.HasSuffix(u, "/runbooks/web-down") {
+		t.Errorf("notification runbook_url %q", msg["runbook_url"])
+	}
+	req, _ := http.NewRequest("PUT", s.base+"/api/v1/runbooks/web-down", strings.NewReader("---\nchecks: [web]\n---\n# Restart nginx, then check the upstream\n<script>alert(1)</script>\n"))
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("PUT runbook: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	var rb struct {
+		Version  int    `json:"version"`
+		HTML     string `json:"html"`
+		Versions []any  `json:"versions"`
+	}
+	s.get("/api/v1/runbooks/web-down", &rb)
+	if rb.Version != 1 || len(rb.Versions) != 1 || strings.Contains(rb.HTML, "<script>") || !strings.Contains(rb.HTML, "upstream") {
+		t.Fatalf("runbook after edit: %+v", rb)
+	}
+	req, _ = http.NewRequest("PUT", s.base+"/api/v1/runbooks/web-down", strings.NewReader("---\nchecks: [web\n---\nbroken"))
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, _ = http.DefaultClient.Do(req)
+	if resp.StatusCode != 400 {
+		t.Errorf("a broken runbook was accepted: %d", resp.StatusCode)
+	}
+	resp.Body.Close()
+}

@@ -31,6 +31,7 @@ import (
 	"github.com/mamori/mamori/internal/engine"
 	"github.com/mamori/mamori/internal/maintenance"
 	"github.com/mamori/mamori/internal/notify"
+	"github.com/mamori/mamori/internal/runbook"
 	"github.com/mamori/mamori/internal/store"
 )
 
@@ -49,10 +50,10 @@ type Service struct {
 	now    func() time.Time
 	client *http.Client
 
-	mu           sync.RWMutex
-	cfg          *config.Config
-	notifiers    map[string]notify.Notifier
-	runbookMatch func(c *config.Check) string
+	mu        sync.RWMutex
+	cfg       *config.Config
+	notifiers map[string]notify.Notifier
+	library   *runbook.Library
 
 	wake     chan struct{} // new events
 	outboxCh chan struct{} // new notifications
@@ -118,8 +119,12 @@ func (s *Service) SetConfig(cfg *config.Config) error {
 	if len(errs) > 0 {
 		return errors.Join(errs...)
 	}
+	lib, err := s.loadRunbooks(context.Background(), cfg)
+	if err != nil {
+		return err
+	}
 	s.mu.Lock()
-	s.cfg, s.notifiers = cfg, ns
+	s.cfg, s.notifiers, s.library = cfg, ns, lib
 	s.mu.Unlock()
 	s.kick(s.outboxCh)
 	return nil

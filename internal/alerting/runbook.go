@@ -1,20 +1,83 @@
 package alerting
 
-import "github.com/mamori/mamori/internal/config"
+import (
+	"context"
+	"fmt"
 
-// SetRunbooks installs how a check's runbook is found (its name, or "").
-func (s *Service) SetRunbooks(f func(c *config.Check) string) {
-	s.mu.Lock()
-	s.runbookMatch = f
-	s.mu.Unlock()
+	"github.com/mamori/mamori/internal/config"
+	"github.com/mamori/mamori/internal/runbook"
+	"github.com/mamori/mamori/internal/store"
+)
+
+// Runbooks is the library in force: the config's runbooks_dir, with the
+// latest version of every runbook edited through the API on top.
+func (s *Service) Runbooks() *runbook.Library {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.library
 }
 
+// loadRunbooks merges the config's library with the stored versions.
+func (s *Service) loadRunbooks(ctx context.Context, cfg *config.Config) (*runbook.Library, error) {
+	lib := runbook.NewLibrary()
+	if cfg.Runbooks != nil {
+		for _, r := range cfg.Runbooks.List() {
+			if err := lib.Put(r); err != nil {
+				return nil, err
+			}
+		}
+	}
+	rs, ok := s.st.(store.Runbooks)
+	if !ok {
+		return lib, nil
+	}
+	latest, err := rs.LatestRunbooks(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, v := range latest {
+		r, err := runbook.Parse(v.Name, []byte(v.Markdown))
+		if err != nil {
+			s.log.Warn("stored runbook version unreadable; skipped", "runbook", v.Name, "version", v.Version, "err", err)
+			continue
+		}
+		r.Source = fmt.Sprintf("api v%d", v.Version)
+		if err := lib.Put(r); err != nil {
+			return nil, err
+		}
+	}
+	return lib, nil
+}
+
+// SaveRunbook validates and stores a new version of a runbook and puts it
+// in force.
+func (s *Service) SaveRunbook(ctx context.Context, name, markdown, author string) (*runbook.Runbook, int, error) {
+	r, err := runbook.Parse(name, []byte(markdown))
+	if err != nil {
+		return nil, 0, err
+	}
+	rs, ok := s.st.(store.Runbooks)
+	if !ok {
+		return nil, 0, fmt.Errorf("this store cannot keep runbook versions")
+	}
+	v, err := rs.SaveRunbook(ctx, name, markdown, author)
+	if err != nil {
+		return nil, 0, err
+	}
+	r.Source = fmt.Sprintf("api v%d", v)
+	s.mu.Lock()
+	err = s.library.Put(r)
+	s.mu.Unlock()
+	return r, v, err
+}
+
+// runbookFor names the runbook that matches a check ("" if none).
 func (s *Service) runbookFor(c *config.Check) string {
-	s.mu.RLock()
-	f := s.runbookMatch
-	s.mu.RUnlock()
-	if f == nil {
+	cfg := s.config()
+	t := Target(cfg, c)
+	r := s.Runbooks().Match(runbook.Target{Check: c.Name, Type: c.Type, Host: c.Host, Tenant: c.Tenant, Groups: t.Groups, Tags: c.Tags})
+	if r == nil {
 		return ""
 	}
-	return f(c)
+	return r.Name
 }

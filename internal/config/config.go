@@ -11,6 +11,7 @@ import (
 	"github.com/mamori/mamori/internal/check"
 	"github.com/mamori/mamori/internal/maintenance"
 	"github.com/mamori/mamori/internal/notify"
+	"github.com/mamori/mamori/internal/runbook"
 )
 
 // Config is a loaded, validated configuration.
@@ -29,6 +30,7 @@ type Config struct {
 	Escalations []*Escalation
 	Incidents   Incidents
 	RunbooksDir string
+	Runbooks    *runbook.Library // from runbooks_dir (empty if none)
 	Maintenance []*maintenance.Window
 	Hosts       []*Host
 	// Checks holds every check, those under hosts included, by full name

@@ -1,9 +1,12 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/mamori/mamori/internal/runbook"
 )
 
 // finish fills defaults and resolves cross references: notify targets,
@@ -62,6 +65,7 @@ func (l *loader) finish() {
 		}
 		ch.FlapLow, ch.FlapHigh = d.FlapLow, d.FlapHigh
 	}
+	l.loadRunbooks()
 	l.resolveHostChecks()
 	l.resolveAlerting()
 	l.resolveRefs()
@@ -199,4 +203,26 @@ func (l *loader) findCycles() {
 			visit(ch.Name)
 		}
 	}
+}
+
+// loadRunbooks reads runbooks_dir, reporting every bad runbook file.
+func (l *loader) loadRunbooks() {
+	c := l.cfg
+	if c.RunbooksDir == "" {
+		c.Runbooks = runbook.NewLibrary()
+		return
+	}
+	lib, errs := runbook.LoadDir(c.RunbooksDir)
+	for _, err := range errs {
+		var re *runbook.Error
+		if errors.As(err, &re) {
+			l.errs = append(l.errs, Error{File: re.File, Line: re.Line, Path: "runbook", Msg: re.Msg})
+			continue
+		}
+		l.errAt(c.File, nil, "runbooks_dir", "%v", err)
+	}
+	if lib == nil {
+		lib = runbook.NewLibrary()
+	}
+	c.Runbooks = lib
 }

@@ -1,0 +1,128 @@
+package api
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/mamori/mamori/internal/runbook"
+	"github.com/mamori/mamori/internal/store"
+)
+
+func (s *Server) runbookRoutes(api *http.ServeMux) {
+	api.HandleFunc("GET /api/v1/runbooks", require(RoleViewer, s.listRunbooks))
+	api.HandleFunc("GET /api/v1/runbooks/{name...}", require(RoleViewer, s.getRunbook))
+	api.HandleFunc("PUT /api/v1/runbooks/{name...}", require(RoleOperator, s.putRunbook))
+}
+
+type runbookJSON struct {
+	*runbook.Runbook
+	HTML     string                 `json:"html,omitempty"`
+	Markdown string                 `json:"markdown,omitempty"`
+	Version  int                    `json:"version"`
+	Versions []store.RunbookVersion `json:"versions,omitempty"`
+}
+
+// visibleRunbook: a runbook bound to tenants is shown only to them.
+func visibleRunbook(p Principal, r *runbook.Runbook) bool {
+	if p.Tenant == "" || len(r.Tenants) == 0 {
+		return true
+	}
+	for _, t := range r.Tenants {
+		if t == p.Tenant {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Server) listRunbooks(w http.ResponseWriter, r *http.Request) {
+	a := s.alerting(w)
+	if a == nil {
+		return
+	}
+	p := PrincipalFrom(r.Context())
+	out := []*runbook.Runbook{}
+	for _, rb := range a.Runbooks().List() {
+		if visibleRunbook(p, rb) {
+			rb.Body = ""
+			out = append(out, rb)
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// getRunbook: GET /api/v1/runbooks/{name}?version=N — the runbook in force
+// (or a stored version) with its markdown, safe HTML and version history.
+func (s *Server) getRunbook(w http.ResponseWriter, r *http.Request) {
+	a := s.alerting(w)
+	if a == nil {
+		return
+	}
+	name := r.PathValue("name")
+	rb := a.Runbooks().Get(name)
+	if rb == nil || !visibleRunbook(PrincipalFrom(r.Context()), rb) {
+		writeError(w, http.StatusNotFound, "no runbook named "+quote(name))
+		return
+	}
+	ver, err := queryInt(r, "version", 0, 0, 1<<30)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	out := runbookJSON{Runbook: rb, Markdown: string(rb.Markdown())}
+	if rs, ok := s.eng.Store().(store.Runbooks); ok {
+		out.Versions, _ = rs.RunbookVersions(r.Context(), name)
+		if len(out.Versions) > 0 {
+			out.Version = out.Versions[0].Version
+		}
+		if ver > 0 {
+			v, err := rs.RunbookVersion(r.Context(), name, ver)
+			if errors.Is(err, store.ErrNotFound) {
+				writeError(w, http.StatusNotFound, "no such version")
+				return
+			} else if err != nil {
+				writeError(w, http.StatusInternalServerError, "could not read the version")
+				return
+			}
+			old, err := runbook.Parse(name, []byte(v.Markdown))
+			if err != nil {
+				writeError(w, http.StatusInternalServerError, "stored version unreadable")
+				return
+			}
+			out.Runbook, out.Markdown, out.Version = old, v.Markdown, v.Version
+		}
+	}
+	out.HTML = runbook.RenderHTML(out.Runbook.Body)
+	writeJSON(w, http.StatusOK, out)
+}
+
+// putRunbook: PUT /api/v1/runbooks/{name} with the markdown (front matter
+// for bindings) as the body; saved as a new version.
+func (s *Server) putRunbook(w http.ResponseWriter, r *http.Request) {
+	a := s.alerting(w)
+	if a == nil {
+		return
+	}
+	name := r.PathValue("name")
+	if !runbook.ValidName(name) {
+		writeError(w, http.StatusBadRequest, "invalid runbook name "+quote(name))
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))
+	if err != nil {
+		writeError(w, http.StatusRequestEntityTooLarge, "a runbook is at most 1 MiB")
+		return
+	}
+	if strings.TrimSpace(string(body)) == "" {
+		writeError(w, http.StatusBadRequest, "the body must be the runbook's markdown")
+		return
+	}
+	rb, v, err := a.SaveRunbook(r.Context(), name, string(body), PrincipalFrom(r.Context()).Name)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "invalid runbook: "+err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, runbookJSON{Runbook: rb, Version: v, HTML: runbook.RenderHTML(rb.Body)})
+}
