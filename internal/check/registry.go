@@ -42,9 +42,26 @@ type HostDefaulter interface {
 	DefaultHost(address string)
 }
 
+// HostNamer is implemented by specs that need the name of the host they
+// are declared under (e.g. the agent heartbeat).
+type HostNamer interface {
+	SetHostName(name string)
+}
+
 // Env is what a check type may use when it builds its Checker.
 type Env struct {
 	Logger *slog.Logger
+	// Passive is the server's record of what agents and jobs reported; nil
+	// outside the server (e.g. in `mamori check`).
+	Passive Passive
+}
+
+// Passive answers freshness questions for heartbeat and push checks.
+type Passive interface {
+	// AgentSeen is when the host's agent last reached the server.
+	AgentSeen(host string) (last time.Time, ok bool)
+	// LastPush is the last result a job pushed for a check.
+	LastPush(check string) (r Result, at time.Time, ok bool)
 }
 
 // FieldError is a problem with one field of a spec.
@@ -68,7 +85,8 @@ const (
 	ScopeServer Scope = iota
 	// ScopeAgent checks run on the monitored host's agent.
 	ScopeAgent
-	// ScopePassive checks are results pushed to the server.
+	// ScopePassive checks are results pushed to the server (jobs); the
+	// server still runs their Checker on the interval to detect silence.
 	ScopePassive
 )
 

@@ -24,6 +24,7 @@ type commonFields struct {
 	Tags          []string      `yaml:"tags" help:"free tags"`
 	Description   string        `yaml:"description" help:"what it watches, for people"`
 	Disabled      bool          `yaml:"disabled" help:"configured but not run"`
+	OnAgent       bool          `yaml:"on_agent" help:"run this check on the host's agent instead of the server (e.g. a local tcp or http check)"`
 }
 
 var commonKeys = func() map[string]bool {
@@ -69,7 +70,7 @@ func (l *loader) check(file string, n *yaml.Node, path string, h *Host) {
 	c := &Check{
 		ShortName: cf.Name, Type: cf.Type, Interval: cf.Interval, RetryInterval: cf.RetryInterval,
 		Timeout: cf.Timeout, Attempts: cf.Attempts, Notify: cf.Notify, Tags: cf.Tags,
-		Description: cf.Description, Disabled: cf.Disabled, Pos: Pos{file, n.Line},
+		Description: cf.Description, Disabled: cf.Disabled, OnAgent: cf.OnAgent, Pos: Pos{file, n.Line},
 	}
 	c.Name = cf.Name
 	if h != nil {
@@ -92,6 +93,15 @@ func (l *loader) check(file string, n *yaml.Node, path string, h *Host) {
 				hd.DefaultHost(h.Address)
 			}
 		}
+		if hn, ok := c.Spec.(check.HostNamer); ok && h != nil {
+			hn.SetHostName(h.Name)
+		}
+		if kind.Scope == check.ScopeAgent {
+			c.OnAgent = true
+		}
+		if c.OnAgent && h == nil {
+			l.errAt(file, n, join(path, "on_agent"), "an agent-side check must be declared under a host")
+		}
 		reported := map[string]bool{}
 		for _, fe := range append(fieldset.MissingRequired(c.Spec), c.Spec.Validate()...) {
 			if reported[fe.Field] {
@@ -110,6 +120,16 @@ func (l *loader) check(file string, n *yaml.Node, path string, h *Host) {
 		}
 	}
 	c.Digest = digest(n, c.Host, hostAddress(h))
+	own := &yaml.Node{Kind: yaml.MappingNode}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if !commonKeys[n.Content[i].Value] {
+			own.Content = append(own.Content, n.Content[i], n.Content[i+1])
+		}
+	}
+	if len(own.Content) > 0 {
+		b, _ := yaml.Marshal(own)
+		c.YAML = string(b)
+	}
 
 	if l.refs == nil {
 		l.refs = map[*Check]*checkRefs{}
@@ -160,4 +180,42 @@ func listItems(v *yaml.Node) []*yaml.Node {
 		return out
 	}
 	return nil
+}
+
+// heartbeat gives a host with an agent its heartbeat check HOST/agent
+// (unless one is declared): the agent's silence is a problem of its own,
+// and the parent of the host's agent-side checks.
+func (l *loader) heartbeat(file string, n *yaml.Node, path string, h *Host) {
+	needs := h.Agent
+	for _, c := range l.cfg.Checks {
+		if c.Host != h.Name || c.Kind == nil {
+			continue
+		}
+		if c.Type == "heartbeat" {
+			h.Heartbeat, h.Agent = c.Name, true
+			return
+		}
+		needs = needs || c.OnAgent
+	}
+	if !needs {
+		return
+	}
+	h.Agent = true
+	kind, ok := check.Lookup("heartbeat")
+	if !ok {
+		l.errAt(file, n, join(path, "agent"), "agent support (the heartbeat check type) is not part of this build")
+		return
+	}
+	c := &Check{Name: h.Name + "/agent", ShortName: "agent", Type: "heartbeat", Kind: kind, Spec: kind.New(),
+		Host: h.Name, Tenant: h.Tenant, Tags: h.Tags, Pos: Pos{file, n.Line}, Description: "mamori agent heartbeat"}
+	if hn, ok := c.Spec.(check.HostNamer); ok {
+		hn.SetHostName(h.Name)
+	}
+	c.Digest = digest(&yaml.Node{Kind: yaml.ScalarNode, Value: "heartbeat"}, h.Name)
+	if l.refs == nil {
+		l.refs = map[*Check]*checkRefs{}
+	}
+	l.refs[c] = &checkRefs{file: file, path: join(path, "agent"), node: n, written: map[string]bool{}}
+	h.Heartbeat = c.Name
+	l.cfg.Checks = append(l.cfg.Checks, c)
 }

@@ -79,13 +79,17 @@ type Channel struct {
 
 // Host is a monitored machine.
 type Host struct {
-	Name      string
-	Address   string
-	Tenant    string
-	Groups    []string
-	Tags      []string
-	HostCheck string // full name of the check that tells whether the host is up
-	Pos       Pos
+	Name       string
+	Address    string
+	Tenant     string
+	Groups     []string
+	Tags       []string
+	HostCheck  string       // full name of the check that tells whether the host is up
+	Agent      bool         // runs mamori agent
+	AgentToken check.Secret // enrolment token from config (or `mamori host add`)
+	Heartbeat  string       // full name of its agent heartbeat check, if it has an agent
+	Notify     []string
+	Pos        Pos
 }
 
 // Check is one configured check.
@@ -109,7 +113,11 @@ type Check struct {
 	Tags          []string
 	Description   string
 	Disabled      bool
+	OnAgent       bool // runs on the host's agent
 	Pos           Pos
+	// YAML is the entry's type-specific keys as YAML: what an agent decodes
+	// for an agent-side check.
+	YAML string
 	// Digest identifies the check's configuration; a reload keeps the
 	// state of a check whose name is unchanged and reschedules it if the
 	// digest changed.
@@ -143,3 +151,13 @@ const (
 	MinEvents            = 396 * 24 * time.Hour // 13 months
 	DefaultMaxConcurrent = 1000
 )
+
+// Host returns a host by name.
+func (c *Config) Host(name string) *Host {
+	for _, h := range c.Hosts {
+		if h.Name == name {
+			return h
+		}
+	}
+	return nil
+}

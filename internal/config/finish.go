@@ -3,6 +3,8 @@ package config
 import (
 	"errors"
 	"fmt"
+
+	"github.com/mamori/mamori/internal/check"
 	"slices"
 	"strings"
 
@@ -90,8 +92,11 @@ func (l *loader) resolveHostChecks() {
 				pings = append(pings, ch)
 			}
 		}
-		if len(pings) == 1 {
+		switch {
+		case len(pings) == 1:
 			h.HostCheck = pings[0].Name
+		case h.Heartbeat != "":
+			h.HostCheck = h.Heartbeat
 		}
 	}
 }
@@ -105,13 +110,19 @@ func (l *loader) resolveRefs() {
 		channels[e.Name] = true
 	}
 	hostCheck := map[string]string{}
+	heartbeat := map[string]string{}
 	for _, h := range l.cfg.Hosts {
 		hostCheck[h.Name] = h.HostCheck
+		heartbeat[h.Name] = h.Heartbeat
 	}
 	for _, ch := range l.cfg.Checks {
 		r := l.refs[ch]
 		ch.Notify = ch.Notify[:0]
-		for i, n := range r.notify {
+		items := r.notify
+		if len(items) == 0 && !r.written["notify"] {
+			items = l.hostNotify[ch.Host] // the host's default
+		}
+		for i, n := range items {
 			if !channels[n.Value] {
 				l.errAt(r.file, n, fmt.Sprintf("%s.notify[%d]", r.path, i), "unknown channel or escalation policy %q%s", n.Value, suggestFrom(n.Value, channels))
 				continue
@@ -134,6 +145,9 @@ func (l *loader) resolveRefs() {
 		ch.Parents = append([]string(nil), ch.DependsOn...)
 		if hc := hostCheck[ch.Host]; hc != "" && hc != ch.Name && !slices.Contains(ch.Parents, hc) {
 			ch.Parents = append(ch.Parents, hc)
+		}
+		if hb := heartbeat[ch.Host]; hb != "" && ch.Kind != nil && ch.Kind.Scope == check.ScopeAgent && !slices.Contains(ch.Parents, hb) {
+			ch.Parents = append(ch.Parents, hb)
 		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/mamori/mamori/internal/check"
 	"github.com/mamori/mamori/internal/check/fieldset"
 )
 
@@ -43,6 +44,7 @@ type loader struct {
 	// raw per check, kept for the cross-reference pass
 	refs           map[*Check]*checkRefs
 	escRefs        map[*Escalation]*escalationRefs
+	hostNotify     map[string][]*yaml.Node
 	hosts          map[string]*Host
 	hostCheckNodes []hostCheckRef
 }
@@ -269,12 +271,15 @@ func (l *loader) apiToken(file string, n *yaml.Node, path string) {
 
 // hostFields are a host's own keys (its checks are handled separately).
 type hostFields struct {
-	Name      string   `yaml:"name" required:"true" help:"unique host name"`
-	Address   string   `yaml:"address" help:"DNS name or IP; the default target of its checks"`
-	Tenant    string   `yaml:"tenant" help:"the customer that owns it"`
-	Groups    []string `yaml:"groups" help:"host groups"`
-	Tags      []string `yaml:"tags" help:"free tags"`
-	HostCheck string   `yaml:"host_check" help:"name of its check that tells whether the host is up (default: its only ping check)"`
+	Name       string       `yaml:"name" required:"true" help:"unique host name"`
+	Address    string       `yaml:"address" help:"DNS name or IP; the default target of its checks"`
+	Tenant     string       `yaml:"tenant" help:"the customer that owns it"`
+	Groups     []string     `yaml:"groups" help:"host groups"`
+	Tags       []string     `yaml:"tags" help:"free tags"`
+	HostCheck  string       `yaml:"host_check" help:"name of its check that tells whether the host is up (default: its only ping check, else its agent heartbeat)"`
+	Agent      bool         `yaml:"agent" help:"the host runs mamori agent: adds the heartbeat check HOST/agent (added anyway when it has agent-side checks)"`
+	Notify     []string     `yaml:"notify" help:"channels or escalation policies for its checks that name none (and its heartbeat)"`
+	AgentToken check.Secret `yaml:"agent_token" help:"the agent's token (${ENV} or file:); or enrol with mamori host add"`
 }
 
 // HostFields documents a host's keys (for the config reference).
@@ -309,12 +314,19 @@ func (l *loader) host(file string, n *yaml.Node, path string) {
 		l.errAt(file, keyNode(n, "name"), join(path, "name"), "duplicate host %q (first at %s:%d)", hf.Name, prev.Pos.File, prev.Pos.Line)
 		return
 	}
-	h := &Host{Name: hf.Name, Address: hf.Address, Tenant: hf.Tenant, Groups: hf.Groups, Tags: hf.Tags, Pos: Pos{file, n.Line}}
+	h := &Host{Name: hf.Name, Address: hf.Address, Tenant: hf.Tenant, Groups: hf.Groups, Tags: hf.Tags, Agent: hf.Agent || !hf.AgentToken.IsZero(), AgentToken: hf.AgentToken, Notify: hf.Notify, Pos: Pos{file, n.Line}}
 	l.hosts[h.Name] = h
 	l.cfg.Hosts = append(l.cfg.Hosts, h)
 	if cn := valueNode(n, "checks"); cn != nil {
 		l.list(file, cn, join(path, "checks"), func(c *yaml.Node, p string) { l.check(file, c, p, h) })
 	}
+	if v := valueNode(n, "notify"); v != nil {
+		if l.hostNotify == nil {
+			l.hostNotify = map[string][]*yaml.Node{}
+		}
+		l.hostNotify[h.Name] = listItems(v)
+	}
+	l.heartbeat(file, n, path, h)
 	if hf.HostCheck != "" {
 		h.HostCheck = h.Name + "/" + hf.HostCheck
 		l.hostCheckNodes = append(l.hostCheckNodes, hostCheckRef{h, file, valueNode(n, "host_check"), join(path, "host_check")})

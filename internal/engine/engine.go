@@ -33,8 +33,9 @@ type Engine struct {
 	cfg    *config.Config
 	checks map[string]*entry
 
-	writes chan *pending
-	wg     sync.WaitGroup
+	writes   chan *pending
+	passive  check.Passive
+	onResult func(c *config.Check, r check.Result)
 }
 
 type entry struct {
@@ -72,10 +73,25 @@ type View struct {
 	store.CheckState
 }
 
+// Option configures an engine.
+type Option func(*Engine)
+
+// WithPassive gives checkers the server's record of agent and job reports.
+func WithPassive(p check.Passive) Option { return func(e *Engine) { e.passive = p } }
+
+// WithResultHook calls f after every committed result (perfdata to the
+// time-series store, for instance). f must not block.
+func WithResultHook(f func(c *config.Check, r check.Result)) Option {
+	return func(e *Engine) { e.onResult = f }
+}
+
 // New builds an engine on a validated configuration and the store's
 // persisted states. It does not start anything; call Run.
-func New(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logger) (*Engine, error) {
+func New(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logger, opts ...Option) (*Engine, error) {
 	e := &Engine{log: log, store: st, bus: event.NewBus(), checks: map[string]*entry{}, writes: make(chan *pending, 4096)}
+	for _, o := range opts {
+		o(e)
+	}
 	e.sched = schedule.New(e.runCheck, cfg.Scheduler.MaxConcurrent)
 	e.Metrics = newMetrics(e)
 	e.sched.Lag = func(d time.Duration) {
@@ -119,7 +135,7 @@ func (e *Engine) Reload(cfg *config.Config) error {
 }
 
 func (e *Engine) apply(cfg *config.Config, saved map[string]store.CheckState) error {
-	env := check.Env{Logger: e.log}
+	env := check.Env{Logger: e.log, Passive: e.passive}
 	built := map[string]check.Checker{}
 	var errs []error
 	e.mu.RLock()
@@ -157,7 +173,9 @@ func (e *Engine) apply(cfg *config.Config, saved map[string]store.CheckState) er
 		}
 		en.cur.Name = c.Name
 		next[c.Name] = en
-		if c.Disabled {
+		if c.Disabled || c.OnAgent {
+			// Agent-side checks run on the host's agent; their results
+			// arrive through Record.
 			e.sched.Remove(c.Name)
 			continue
 		}
@@ -257,6 +275,9 @@ func (e *Engine) Record(ctx context.Context, name string, r check.Result) (*stat
 		return nil, res.err
 	}
 	en.cur = store.CheckState{Name: name, State: next, Output: r.Output, Perf: r.Perf, Duration: r.Duration}
+	if e.onResult != nil {
+		e.onResult(c, r)
+	}
 	if tr != nil {
 		kind := "soft"
 		if tr.Hard {
@@ -388,6 +409,17 @@ func (e *Engine) view(en *entry) View {
 	c := en.cfg
 	return View{Name: c.Name, Host: c.Host, Tenant: c.Tenant, CheckType: c.Type, Tags: c.Tags, Parents: c.Parents,
 		Interval: c.Interval, Next: e.sched.Next(c.Name), CheckState: en.snapshot()}
+}
+
+// Check returns a check's configuration.
+func (e *Engine) Check(name string) (*config.Check, bool) {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	en, ok := e.checks[name]
+	if !ok {
+		return nil, false
+	}
+	return en.cfg, true
 }
 
 // RunNow asks for an immediate run of a check.
