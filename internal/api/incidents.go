@@ -436,15 +436,13 @@ func (s *Server) twilioGather(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusForbidden, err.Error())
 		return
 	}
-	lang := "ja"
 	say := "確認を受け付けました。ありがとうございました。"
-	if r.PostForm.Get("Digits") == "1" {
-		if _, err := a.Acknowledge(r.Context(), id, who, "phone", ""); err != nil && !errors.Is(err, alerting.ErrConflict) {
-			say = "確認の登録に失敗しました。"
-		}
-	} else {
+	if r.PostForm.Get("Digits") != "1" {
 		say = "確認は登録されませんでした。"
+	} else if _, err := a.Acknowledge(r.Context(), id, who, "phone", ""); err != nil && !errors.Is(err, alerting.ErrConflict) {
+		s.log.Error("acknowledge by phone", "incident", id, "err", err)
+		say = "確認の登録に失敗しました。"
 	}
 	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
-	fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?><Response><Say language="%s">%s</Say></Response>`, map[string]string{"ja": "ja-JP"}[lang], template.HTMLEscapeString(say))
+	fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?><Response><Say language="ja-JP">%s</Say></Response>`, template.HTMLEscapeString(say))
 }
