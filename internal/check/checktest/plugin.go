@@ -6,9 +6,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mamori/mamori/internal/check"
 )
 
 // PluginDir is where Monitoring-Plugins live (MAMORI_PLUGIN_DIR overrides).
@@ -42,4 +45,46 @@ func Plugin(t testing.TB, name string, args ...string) (status int, line string)
 	line, _, _ = strings.Cut(string(out), "\n")
 	t.Logf("%s %s → %d %s", name, strings.Join(args, " "), status, line)
 	return status, line
+}
+
+// Comparison says how to run a plugin and a check type on the same targets.
+type Comparison[S check.Spec] struct {
+	Plugin string   // "check_smtp"
+	Args   []string // the plugin's options besides -H, -p and Flag
+	Flag   string   // the plugin's option for what Set sets ("-e")
+	What   string   // what Flag is, for subtest names ("expect")
+	OK     string   // a value of Flag the daemon matches
+	Wrong  string   // one it does not
+	Set    func(s S, value string)
+}
+
+// ComparePlugin runs the plugin and the check against port with and without
+// the comparison's values, and against a closed port, and expects the same
+// exit status.
+func (k Kind[S]) ComparePlugin(t *testing.T, port int, c Comparison[S]) {
+	t.Helper()
+	closed := ClosedPort(t)
+	for _, tt := range []struct {
+		name  string
+		port  int
+		value string
+	}{
+		{"ok", port, ""},
+		{c.What + " ok", port, c.OK},
+		{"closed port", closed, ""},
+		{"wrong " + c.What, port, c.Wrong},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			args := append([]string{"-H", "127.0.0.1", "-p", strconv.Itoa(tt.port)}, c.Args...)
+			if tt.value != "" {
+				args = append(args, c.Flag, tt.value)
+			}
+			want, _ := Plugin(t, c.Plugin, args...)
+			s := k.Spec("127.0.0.1", tt.port)
+			c.Set(s, tt.value)
+			if r := k.Run(t, s, 0); r.Status.ExitCode() != want {
+				t.Errorf("mamori %s %q, %s exit %d", r.Status, r.Output, c.Plugin, want)
+			}
+		})
+	}
 }

@@ -28,45 +28,31 @@ func init() {
 		Scope:   check.ScopeServer,
 		Timeout: 12 * time.Second,
 		New: func() check.Spec {
-			return &Spec{Port: 21, Warning: 6 * time.Second, Critical: 11 * time.Second}
+			return &Spec{Port: 21, Timing: proto.Timing{Warning: 6 * time.Second, Critical: 11 * time.Second}}
 		},
 	})
 }
 
 // Spec is the ftp check's configuration.
 type Spec struct {
-	Host               string        `yaml:"host" help:"host name or address" required:"true"`
-	Port               int           `yaml:"port" help:"FTP control port"`
-	Warning            time.Duration `yaml:"warning" help:"response time for WARNING (0: none)"`
-	Critical           time.Duration `yaml:"critical" help:"response time for CRITICAL (0: none)"`
-	ExpectBanner       string        `yaml:"expect_banner" help:"substring the greeting must contain (WARNING if not)"`
-	TLS                bool          `yaml:"tls" help:"explicit TLS: AUTH TLS before login, protected data connections"`
-	User               string        `yaml:"user" help:"user to log in as (without it only the greeting is checked)"`
-	Password           check.Secret  `yaml:"password" help:"password (${ENV} or file:PATH)"`
-	List               string        `yaml:"list" help:"directory to LIST after login (\".\" for the login directory)"`
-	Retrieve           string        `yaml:"retrieve" help:"file to RETR after login"`
-	Expect             string        `yaml:"expect" help:"substring the retrieved file must contain"`
-	Store              string        `yaml:"store" help:"directory to STOR a small file mamori-check-RANDOM into (then DELE it)"`
-	CAFile             string        `yaml:"ca_file" help:"PEM file of CA certificates to trust"`
-	InsecureSkipVerify bool          `yaml:"insecure_skip_verify" help:"do not verify the server certificate"`
-	ServerName         string        `yaml:"server_name" help:"TLS server name (SNI and verification; default: host)"`
-	WarningDays        int           `yaml:"warning_days" help:"WARNING when the TLS certificate expires within this many days (0: not checked)"`
-	CriticalDays       int           `yaml:"critical_days" help:"CRITICAL when the TLS certificate expires within this many days (0: not checked)"`
-}
-
-// DefaultHost takes the host's address when the check has none.
-func (s *Spec) DefaultHost(address string) {
-	if s.Host == "" {
-		s.Host = address
-	}
+	proto.Target
+	Port int `yaml:"port" help:"FTP control port"`
+	proto.Timing
+	ExpectBanner string       `yaml:"expect_banner" help:"substring the greeting must contain (WARNING if not)"`
+	TLS          bool         `yaml:"tls" help:"explicit TLS: AUTH TLS before login, protected data connections"`
+	User         string       `yaml:"user" help:"user to log in as (without it only the greeting is checked)"`
+	Password     check.Secret `yaml:"password" help:"password (${ENV} or file:PATH)"`
+	List         string       `yaml:"list" help:"directory to LIST after login (\".\" for the login directory)"`
+	Retrieve     string       `yaml:"retrieve" help:"file to RETR after login"`
+	Expect       string       `yaml:"expect" help:"substring the retrieved file must contain"`
+	Store        string       `yaml:"store" help:"directory to STOR a small file mamori-check-RANDOM into (then DELE it)"`
+	proto.TLSOptions
 }
 
 // Validate reports every problem.
 func (s *Spec) Validate() []check.FieldError {
-	errs := proto.ValidateTarget(s.Host, s.Port)
-	errs = append(errs, proto.ValidateTimes(s.Warning, s.Critical)...)
-	errs = append(errs, proto.ValidateDays(s.WarningDays, s.CriticalDays)...)
-	errs = append(errs, proto.ValidateLogin(s.User, s.Password)...)
+	errs := proto.Errors(proto.ValidateTarget(s.Host, s.Port), s.ValidateTimes(), s.ValidateDays(),
+		proto.ValidateLogin(s.User, s.Password))
 	for _, f := range []struct{ key, val string }{{"list", s.List}, {"retrieve", s.Retrieve}, {"store", s.Store}} {
 		if f.val != "" && s.User == "" {
 			errs = append(errs, check.Errf(f.key, "needs user and password"))
@@ -90,12 +76,9 @@ func (s *Spec) New(env check.Env) (check.Checker, error) {
 		return nil, errs[0]
 	}
 	c := &checker{spec: *s}
-	if s.TLS {
-		cfg, err := proto.TLSOptions{CAFile: s.CAFile, Insecure: s.InsecureSkipVerify, ServerName: s.ServerName}.Config(s.Host)
-		if err != nil {
-			return nil, err
-		}
-		c.tls = cfg
+	var err error
+	if c.tls, err = s.ClientTLS(s.TLS, s.Host); err != nil {
+		return nil, err
 	}
 	return c, nil
 }
@@ -112,9 +95,7 @@ type checker struct {
 }
 
 func (c *checker) Check(ctx context.Context) check.Result {
-	r := proto.NewReport(c.spec.Host, c.spec.Port)
-	err := c.run(ctx, r)
-	return r.Result(ctx, err, c.spec.Warning, c.spec.Critical)
+	return proto.Run(ctx, c.spec.Host, c.spec.Port, c.spec.Timing, c.run)
 }
 
 // refused turns a *ReplyError into a CRITICAL "what: 553 ..." and passes
@@ -128,7 +109,7 @@ func refused(ctx context.Context, what string, err error) error {
 }
 
 func (c *checker) run(ctx context.Context, r *proto.Report) error {
-	conn, err := proto.Connect(ctx, c.spec.Host, c.spec.Port)
+	conn, _, err := r.Open(ctx, false, nil)
 	if err != nil {
 		return err
 	}
@@ -138,25 +119,16 @@ func (c *checker) run(ctx context.Context, r *proto.Report) error {
 	if err != nil {
 		return proto.Step(ctx, "no greeting from "+r.Where, err)
 	}
-	if g.Code != 220 {
-		f.Quit()
-		return proto.Fail(check.Warning, "unexpected greeting '%s' from %s", proto.Clip(g.Text()), r.Where)
+	if err := r.Greeting(g.Text(), g.Code == 220, c.spec.ExpectBanner, f.Quit); err != nil {
+		return err
 	}
-	if c.spec.ExpectBanner != "" && !strings.Contains(g.Text(), c.spec.ExpectBanner) {
-		f.Quit()
-		return proto.Fail(check.Warning, "greeting '%s' from %s does not contain '%s'", proto.Clip(g.Text()), r.Where, c.spec.ExpectBanner)
-	}
-	r.Add("greeting '%s'", proto.Clip(g.Text()))
 	if c.spec.TLS {
 		st, err := f.AuthTLS(c.tls)
 		if err != nil {
 			return refused(ctx, "AUTH TLS", err)
 		}
 		r.Add("AUTH TLS ok (%s)", tls.VersionName(st.Version))
-		if status, text, m, ok := proto.CertDays(st, time.Now(), c.spec.WarningDays, c.spec.CriticalDays); ok {
-			r.Grade(status, text)
-			r.Perf = append(r.Perf, m)
-		}
+		c.spec.GradeDays(r, st)
 	}
 	if c.spec.User == "" {
 		f.Quit()

@@ -1,7 +1,6 @@
 package ftpcheck
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"net"
@@ -13,26 +12,15 @@ import (
 	"github.com/mamori/mamori/internal/check/checktest"
 )
 
-func spec(host string, port int) *Spec {
-	k, _ := check.Lookup("ftp")
-	s := k.New().(*Spec)
-	s.Host, s.Port = host, port
-	return s
-}
+var kind = checktest.Kind[*Spec]{Name: "ftp"}
 
-func run(t *testing.T, s *Spec, timeout time.Duration) check.Result {
-	t.Helper()
-	if errs := s.Validate(); len(errs) > 0 {
-		t.Fatalf("validate: %v", errs)
+// with applies several spec changes in turn.
+func with(fs ...func(*Spec)) func(*Spec) {
+	return func(s *Spec) {
+		for _, f := range fs {
+			f(s)
+		}
 	}
-	c, err := s.New(check.Env{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	k, _ := check.Lookup("ftp")
-	r := check.Run(context.Background(), k, c, timeout)
-	t.Logf("%s | %s", r.Output, check.PerfString(r.Perf))
-	return r
 }
 
 // epsv opens a data listener and answers 229; the accepted connection is
@@ -141,66 +129,33 @@ func TestFTP(t *testing.T) {
 	login := func(pass string) func(*Spec) {
 		return func(s *Spec) { s.User, s.Password = "mtest", check.NewSecret(pass) }
 	}
-	with := func(fs ...func(*Spec)) func(*Spec) {
-		return func(s *Spec) {
-			for _, f := range fs {
-				f(s)
-			}
-		}
-	}
 
-	tests := []struct {
-		name    string
-		srv     *checktest.LineServer
-		port    int
-		mod     func(*Spec)
-		timeout time.Duration
-		want    check.Status
-		out     string
-	}{
-		{"greeting", ok, 0, nil, 0, check.OK, "greeting '220 (vsFTPd 3.0.3)'"},
-		{"multi-line greeting", plain, 0, nil, 0, check.OK, "greeting '220 Welcome to the test server ready'"},
-		{"expect_banner mismatch warns", ok, 0, func(s *Spec) { s.ExpectBanner = "ProFTPD" }, 0, check.Warning, "does not contain 'ProFTPD'"},
-		{"421 greeting warns", busy, 0, nil, 0, check.Warning, "unexpected greeting '421 Too many users, try later.'"},
-		{"refused", nil, closed, nil, 0, check.Critical, "connection refused"},
-		{"silent", silent, 0, nil, 300 * time.Millisecond, check.Critical, "no greeting from 127.0.0.1 port"},
-		{"silent says timed out", silent, 0, nil, 300 * time.Millisecond, check.Critical, "timed out"},
-		{"oversized greeting", huge, 0, nil, 0, check.Critical, "longer than"},
-		{"login", ok, 0, login("good"), 0, check.OK, "logged in as 'mtest'"},
-		{"bad password", ok, 0, login("bad"), 0, check.Critical, "login failed for user 'mtest': 530 Login incorrect."},
-		{"list", ok, 0, with(login("good"), func(s *Spec) { s.List = "pub" }), 0, check.OK, "listed 'pub' (2 entries)"},
-		{"retrieve with expect", ok, 0, with(login("good"), func(s *Spec) { s.Retrieve = "pub/hello.txt"; s.Expect = "hello from mamori" }), 0, check.OK, "retrieved 'pub/hello.txt' (18 bytes)"},
-		{"retrieve expect mismatch", ok, 0, with(login("good"), func(s *Spec) { s.Retrieve = "pub/hello.txt"; s.Expect = "farewell" }), 0, check.Critical, "does not contain 'farewell'"},
-		{"retrieve missing file", ok, 0, with(login("good"), func(s *Spec) { s.Retrieve = "nope.txt" }), 0, check.Critical, "retrieve 'nope.txt': 550 Failed to open file."},
-		{"store", ok, 0, with(login("good"), func(s *Spec) { s.Store = "incoming" }), 0, check.OK, "stored and deleted 'incoming/mamori-check-"},
-		{"store refused", ok, 0, with(login("good"), func(s *Spec) { s.Store = "readonly/" }), 0, check.Critical, "store refused: 553 Could not create file."},
-		{"store not deleted warns", noDele, 0, with(login("good"), func(s *Spec) { s.Store = "." }), 0, check.Warning, "could not delete it: 550"},
-		{"everything", ok, 0, with(login("good"), func(s *Spec) {
+	tests := []checktest.Case[*Spec]{
+		{"greeting", ok.Port, nil, 0, check.OK, "greeting '220 (vsFTPd 3.0.3)'"},
+		{"multi-line greeting", plain.Port, nil, 0, check.OK, "greeting '220 Welcome to the test server ready'"},
+		{"expect_banner mismatch warns", ok.Port, func(s *Spec) { s.ExpectBanner = "ProFTPD" }, 0, check.Warning, "does not contain 'ProFTPD'"},
+		{"421 greeting warns", busy.Port, nil, 0, check.Warning, "unexpected greeting '421 Too many users, try later.'"},
+		{"refused", closed, nil, 0, check.Critical, "connection refused"},
+		{"silent", silent.Port, nil, 300 * time.Millisecond, check.Critical, "no greeting from 127.0.0.1 port"},
+		{"silent says timed out", silent.Port, nil, 300 * time.Millisecond, check.Critical, "timed out"},
+		{"oversized greeting", huge.Port, nil, 0, check.Critical, "longer than"},
+		{"login", ok.Port, login("good"), 0, check.OK, "logged in as 'mtest'"},
+		{"bad password", ok.Port, login("bad"), 0, check.Critical, "login failed for user 'mtest': 530 Login incorrect."},
+		{"list", ok.Port, with(login("good"), func(s *Spec) { s.List = "pub" }), 0, check.OK, "listed 'pub' (2 entries)"},
+		{"retrieve with expect", ok.Port, with(login("good"), func(s *Spec) { s.Retrieve = "pub/hello.txt"; s.Expect = "hello from mamori" }), 0, check.OK, "retrieved 'pub/hello.txt' (18 bytes)"},
+		{"retrieve expect mismatch", ok.Port, with(login("good"), func(s *Spec) { s.Retrieve = "pub/hello.txt"; s.Expect = "farewell" }), 0, check.Critical, "does not contain 'farewell'"},
+		{"retrieve missing file", ok.Port, with(login("good"), func(s *Spec) { s.Retrieve = "nope.txt" }), 0, check.Critical, "retrieve 'nope.txt': 550 Failed to open file."},
+		{"store", ok.Port, with(login("good"), func(s *Spec) { s.Store = "incoming" }), 0, check.OK, "stored and deleted 'incoming/mamori-check-"},
+		{"store refused", ok.Port, with(login("good"), func(s *Spec) { s.Store = "readonly/" }), 0, check.Critical, "store refused: 553 Could not create file."},
+		{"store not deleted warns", noDele.Port, with(login("good"), func(s *Spec) { s.Store = "." }), 0, check.Warning, "could not delete it: 550"},
+		{"everything", ok.Port, with(login("good"), func(s *Spec) {
 			s.List, s.Retrieve, s.Expect, s.Store = ".", "pub/hello.txt", "mamori", "."
 		}), 0, check.OK, "stored and deleted"},
-		{"auth tls", ok, 0, with(login("good"), func(s *Spec) { s.TLS = true; s.CAFile = caFile; s.WarningDays = 30 }), 0, check.OK, "AUTH TLS ok (TLS 1.3)"},
-		{"auth tls unknown ca", ok, 0, func(s *Spec) { s.TLS = true }, 0, check.Critical, "AUTH TLS: certificate signed by an unknown authority"},
-		{"auth tls not offered", plain, 0, func(s *Spec) { s.TLS = true }, 0, check.Critical, "AUTH TLS: 500 Unknown command."},
+		{"auth tls", ok.Port, with(login("good"), func(s *Spec) { s.TLS = true; s.CAFile = caFile; s.WarningDays = 30 }), 0, check.OK, "AUTH TLS ok (TLS 1.3)"},
+		{"auth tls unknown ca", ok.Port, func(s *Spec) { s.TLS = true }, 0, check.Critical, "AUTH TLS: certificate signed by an unknown authority"},
+		{"auth tls not offered", plain.Port, func(s *Spec) { s.TLS = true }, 0, check.Critical, "AUTH TLS: 500 Unknown command."},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			port := tt.port
-			if tt.srv != nil {
-				port = tt.srv.Port
-			}
-			s := spec("127.0.0.1", port)
-			if tt.mod != nil {
-				tt.mod(s)
-			}
-			r := run(t, s, tt.timeout)
-			if r.Status != tt.want || !strings.Contains(r.Output, tt.out) {
-				t.Errorf("got %s %q, want %s containing %q", r.Status, r.Output, tt.want, tt.out)
-			}
-			if strings.Contains(r.Output, "good") {
-				t.Errorf("output reveals the password: %q", r.Output)
-			}
-		})
-	}
+	kind.Table(t, tests, checktest.Hides[*Spec]("good"))
 	var stor, dele string
 	for _, c := range ok.Commands() {
 		if strings.HasPrefix(c, "STOR incoming/") {
@@ -231,7 +186,7 @@ func TestValidate(t *testing.T) {
 			t.Errorf("no error for %s: %v", f, fields)
 		}
 	}
-	s = spec("", 21)
+	s = kind.Spec("", 21)
 	s.DefaultHost("ftp.example")
 	if s.Host != "ftp.example" {
 		t.Errorf("DefaultHost: %q", s.Host)

@@ -23,46 +23,29 @@ func init() {
 		Scope:   check.ScopeServer,
 		Timeout: 12 * time.Second,
 		New: func() check.Spec {
-			return &Spec{Port: 143, Warning: 6 * time.Second, Critical: 11 * time.Second, Mailbox: "INBOX"}
+			return &Spec{Port: 143, Timing: proto.Timing{Warning: 6 * time.Second, Critical: 11 * time.Second}, Mailbox: "INBOX"}
 		},
 	})
 }
 
 // Spec is the imap check's configuration.
 type Spec struct {
-	Host               string        `yaml:"host" help:"host name or address" required:"true"`
-	Port               int           `yaml:"port" help:"IMAP port (993 when tls is set and port is left at 143)"`
-	Warning            time.Duration `yaml:"warning" help:"response time for WARNING (0: none)"`
-	Critical           time.Duration `yaml:"critical" help:"response time for CRITICAL (0: none)"`
-	Expect             string        `yaml:"expect" help:"substring the greeting must contain (WARNING if not)"`
-	TLS                bool          `yaml:"tls" help:"implicit TLS (IMAPS)"`
-	StartTLS           bool          `yaml:"starttls" help:"require STARTTLS and upgrade before logging in"`
-	User               string        `yaml:"user" help:"user to log in as (LOGIN, or AUTHENTICATE PLAIN)"`
-	Password           check.Secret  `yaml:"password" help:"password (${ENV} or file:PATH)"`
-	Mailbox            string        `yaml:"mailbox" help:"mailbox whose messages are counted after login"`
-	CAFile             string        `yaml:"ca_file" help:"PEM file of CA certificates to trust"`
-	InsecureSkipVerify bool          `yaml:"insecure_skip_verify" help:"do not verify the server certificate"`
-	ServerName         string        `yaml:"server_name" help:"TLS server name (SNI and verification; default: host)"`
-	WarningDays        int           `yaml:"warning_days" help:"WARNING when the TLS certificate expires within this many days (0: not checked)"`
-	CriticalDays       int           `yaml:"critical_days" help:"CRITICAL when the TLS certificate expires within this many days (0: not checked)"`
-}
-
-// DefaultHost takes the host's address when the check has none.
-func (s *Spec) DefaultHost(address string) {
-	if s.Host == "" {
-		s.Host = address
-	}
+	proto.Target
+	Port int `yaml:"port" help:"IMAP port (993 when tls is set and port is left at 143)"`
+	proto.Timing
+	Expect   string       `yaml:"expect" help:"substring the greeting must contain (WARNING if not)"`
+	TLS      bool         `yaml:"tls" help:"implicit TLS (IMAPS)"`
+	StartTLS bool         `yaml:"starttls" help:"require STARTTLS and upgrade before logging in"`
+	User     string       `yaml:"user" help:"user to log in as (LOGIN, or AUTHENTICATE PLAIN)"`
+	Password check.Secret `yaml:"password" help:"password (${ENV} or file:PATH)"`
+	Mailbox  string       `yaml:"mailbox" help:"mailbox whose messages are counted after login"`
+	proto.TLSOptions
 }
 
 // Validate reports every problem.
 func (s *Spec) Validate() []check.FieldError {
-	errs := proto.ValidateTarget(s.Host, s.Port)
-	errs = append(errs, proto.ValidateTimes(s.Warning, s.Critical)...)
-	errs = append(errs, proto.ValidateDays(s.WarningDays, s.CriticalDays)...)
-	errs = append(errs, proto.ValidateLogin(s.User, s.Password)...)
-	if s.TLS && s.StartTLS {
-		errs = append(errs, check.Errf("starttls", "cannot be combined with tls (implicit TLS)"))
-	}
+	errs := proto.Errors(proto.ValidateTarget(s.Host, s.Port), s.ValidateTimes(), s.ValidateDays(),
+		proto.ValidateLogin(s.User, s.Password), proto.ValidateTLSMode(s.TLS, s.StartTLS))
 	if strings.ContainsAny(s.Mailbox, "\r\n") {
 		errs = append(errs, check.Errf("mailbox", "must not contain line breaks"))
 	}
@@ -81,12 +64,9 @@ func (s *Spec) New(env check.Env) (check.Checker, error) {
 	if c.spec.Mailbox == "" {
 		c.spec.Mailbox = "INBOX"
 	}
-	if s.TLS || s.StartTLS {
-		cfg, err := proto.TLSOptions{CAFile: s.CAFile, Insecure: s.InsecureSkipVerify, ServerName: s.ServerName}.Config(s.Host)
-		if err != nil {
-			return nil, err
-		}
-		c.tls = cfg
+	var err error
+	if c.tls, err = s.ClientTLS(s.TLS || s.StartTLS, s.Host); err != nil {
+		return nil, err
 	}
 	return c, nil
 }
@@ -97,37 +77,23 @@ type checker struct {
 }
 
 func (c *checker) Check(ctx context.Context) check.Result {
-	r := proto.NewReport(c.spec.Host, c.spec.Port)
-	err := c.run(ctx, r)
-	return r.Result(ctx, err, c.spec.Warning, c.spec.Critical)
+	return proto.Run(ctx, c.spec.Host, c.spec.Port, c.spec.Timing, c.run)
 }
 
 func (c *checker) run(ctx context.Context, r *proto.Report) error {
-	conn, err := proto.Connect(ctx, c.spec.Host, c.spec.Port)
+	conn, st, err := r.Open(ctx, c.spec.TLS, c.tls)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
 	m := &proto.IMAP{Conn: conn}
-	var st *tls.ConnectionState
-	if c.spec.TLS {
-		if st, err = conn.UpgradeTLS(c.tls); err != nil {
-			return proto.Step(ctx, "TLS handshake with "+r.Where, err)
-		}
-	}
 	g, err := m.ReadLine()
 	if err != nil {
 		return proto.Step(ctx, "no greeting from "+r.Where, err)
 	}
-	if !proto.GreetingOK(g) {
-		m.Logout()
-		return proto.Fail(check.Warning, "unexpected greeting '%s' from %s", proto.Clip(g), r.Where)
+	if err := r.Greeting(g, proto.GreetingOK(g), c.spec.Expect, m.Logout); err != nil {
+		return err
 	}
-	if c.spec.Expect != "" && !strings.Contains(g, c.spec.Expect) {
-		m.Logout()
-		return proto.Fail(check.Warning, "greeting '%s' from %s does not contain '%s'", proto.Clip(g), r.Where, c.spec.Expect)
-	}
-	r.Add("greeting '%s'", proto.Clip(g))
 	var caps map[string]bool
 	if c.spec.StartTLS || c.spec.User != "" {
 		if caps, err = m.Capabilities(); err != nil {
@@ -147,20 +113,16 @@ func (c *checker) run(ctx context.Context, r *proto.Report) error {
 			}
 			return proto.Step(ctx, "STARTTLS", err)
 		}
-		if st, err = conn.UpgradeTLS(c.tls); err != nil {
-			return proto.Step(ctx, "STARTTLS handshake", err)
+		if st, err = r.StartTLS(ctx, conn, c.tls, "STARTTLS"); err != nil {
+			return err
 		}
-		r.Add("STARTTLS ok (%s)", tls.VersionName(st.Version))
 		if c.spec.User != "" {
 			if caps, err = m.Capabilities(); err != nil {
 				return proto.Step(ctx, "CAPABILITY after STARTTLS", err)
 			}
 		}
 	}
-	if status, text, mt, ok := proto.CertDays(st, time.Now(), c.spec.WarningDays, c.spec.CriticalDays); ok {
-		r.Grade(status, text)
-		r.Perf = append(r.Perf, mt)
-	}
+	c.spec.GradeDays(r, st)
 	if c.spec.User != "" {
 		_, err := m.Login(c.spec.User, c.spec.Password.Reveal(), caps)
 		var ie *proto.IMAPError

@@ -1,7 +1,6 @@
 package imapcheck
 
 import (
-	"context"
 	"encoding/base64"
 	"strings"
 	"testing"
@@ -11,27 +10,7 @@ import (
 	"github.com/mamori/mamori/internal/check/checktest"
 )
 
-func spec(host string, port int) *Spec {
-	k, _ := check.Lookup("imap")
-	s := k.New().(*Spec)
-	s.Host, s.Port = host, port
-	return s
-}
-
-func run(t *testing.T, s *Spec, timeout time.Duration) check.Result {
-	t.Helper()
-	if errs := s.Validate(); len(errs) > 0 {
-		t.Fatalf("validate: %v", errs)
-	}
-	c, err := s.New(check.Env{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	k, _ := check.Lookup("imap")
-	r := check.Run(context.Background(), k, c, timeout)
-	t.Logf("%s | %s", r.Output, check.PerfString(r.Perf))
-	return r
-}
+var kind = checktest.Kind[*Spec]{Name: "imap"}
 
 const caps = "* CAPABILITY IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE STARTTLS AUTH=PLAIN"
 
@@ -80,52 +59,26 @@ func TestIMAP(t *testing.T) {
 		return func(s *Spec) { s.User, s.Password = user, check.NewSecret(pass) }
 	}
 
-	tests := []struct {
-		name    string
-		srv     *checktest.LineServer
-		port    int
-		mod     func(*Spec)
-		timeout time.Duration
-		want    check.Status
-		out     string
-	}{
-		{"greeting", ok, 0, nil, 0, check.OK, "greeting '* OK [CAPABILITY IMAP4rev1 STARTTLS] Dovecot (Debian) ready.'"},
-		{"expect mismatch warns", ok, 0, func(s *Spec) { s.Expect = "Cyrus" }, 0, check.Warning, "does not contain 'Cyrus'"},
-		{"BYE greeting warns", bye, 0, nil, 0, check.Warning, "unexpected greeting '* BYE Too many connections'"},
-		{"refused", nil, closed, nil, 0, check.Critical, "connection refused"},
-		{"silent", silent, 0, nil, 300 * time.Millisecond, check.Critical, "no greeting from 127.0.0.1 port"},
-		{"silent says timed out", silent, 0, nil, 300 * time.Millisecond, check.Critical, "timed out"},
-		{"oversized greeting", huge, 0, nil, 0, check.Critical, "longer than"},
-		{"login and status", ok, 0, login("mtest", "good"), 0, check.OK, "logged in as 'mtest', INBOX: 7 messages"},
-		{"quoted login", ok, 0, login(`we"ird`, `p\ss`), 0, check.OK, "7 messages"},
-		{"bad password", ok, 0, login("mtest", "bad"), 0, check.Critical, "login failed for user 'mtest': NO [AUTHENTICATIONFAILED] Authentication failed."},
-		{"authenticate plain when LOGIN is disabled", loginDisabled, 0, login("mtest", "good"), 0, check.OK, "7 messages"},
-		{"authenticate plain bad password", loginDisabled, 0, login("mtest", "bad"), 0, check.Critical, "login failed"},
-		{"missing mailbox", ok, 0, func(s *Spec) { login("mtest", "good")(s); s.Mailbox = "Nope" }, 0, check.Critical, "mailbox 'Nope': NO Mailbox doesn't exist"},
-		{"starttls", ok, 0, func(s *Spec) { s.StartTLS = true; s.CAFile = caFile; login("mtest", "good")(s) }, 0, check.OK, "STARTTLS ok"},
-		{"starttls missing", noTLS, 0, func(s *Spec) { s.StartTLS = true }, 0, check.Critical, "STARTTLS is not offered by 127.0.0.1 port"},
-		{"starttls expired cert", expired, 0, func(s *Spec) { s.StartTLS = true; s.CAFile = caFile }, 0, check.Critical, "expired"},
-		{"imaps", imaps, 0, func(s *Spec) { s.TLS = true; s.CAFile = caFile; login("mtest", "good")(s) }, 0, check.OK, "7 messages"},
+	tests := []checktest.Case[*Spec]{
+		{"greeting", ok.Port, nil, 0, check.OK, "greeting '* OK [CAPABILITY IMAP4rev1 STARTTLS] Dovecot (Debian) ready.'"},
+		{"expect mismatch warns", ok.Port, func(s *Spec) { s.Expect = "Cyrus" }, 0, check.Warning, "does not contain 'Cyrus'"},
+		{"BYE greeting warns", bye.Port, nil, 0, check.Warning, "unexpected greeting '* BYE Too many connections'"},
+		{"refused", closed, nil, 0, check.Critical, "connection refused"},
+		{"silent", silent.Port, nil, 300 * time.Millisecond, check.Critical, "no greeting from 127.0.0.1 port"},
+		{"silent says timed out", silent.Port, nil, 300 * time.Millisecond, check.Critical, "timed out"},
+		{"oversized greeting", huge.Port, nil, 0, check.Critical, "longer than"},
+		{"login and status", ok.Port, login("mtest", "good"), 0, check.OK, "logged in as 'mtest', INBOX: 7 messages"},
+		{"quoted login", ok.Port, login(`we"ird`, `p\ss`), 0, check.OK, "7 messages"},
+		{"bad password", ok.Port, login("mtest", "bad"), 0, check.Critical, "login failed for user 'mtest': NO [AUTHENTICATIONFAILED] Authentication failed."},
+		{"authenticate plain when LOGIN is disabled", loginDisabled.Port, login("mtest", "good"), 0, check.OK, "7 messages"},
+		{"authenticate plain bad password", loginDisabled.Port, login("mtest", "bad"), 0, check.Critical, "login failed"},
+		{"missing mailbox", ok.Port, func(s *Spec) { login("mtest", "good")(s); s.Mailbox = "Nope" }, 0, check.Critical, "mailbox 'Nope': NO Mailbox doesn't exist"},
+		{"starttls", ok.Port, func(s *Spec) { s.StartTLS = true; s.CAFile = caFile; login("mtest", "good")(s) }, 0, check.OK, "STARTTLS ok"},
+		{"starttls missing", noTLS.Port, func(s *Spec) { s.StartTLS = true }, 0, check.Critical, "STARTTLS is not offered by 127.0.0.1 port"},
+		{"starttls expired cert", expired.Port, func(s *Spec) { s.StartTLS = true; s.CAFile = caFile }, 0, check.Critical, "expired"},
+		{"imaps", imaps.Port, func(s *Spec) { s.TLS = true; s.CAFile = caFile; login("mtest", "good")(s) }, 0, check.OK, "7 messages"},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			port := tt.port
-			if tt.srv != nil {
-				port = tt.srv.Port
-			}
-			s := spec("127.0.0.1", port)
-			if tt.mod != nil {
-				tt.mod(s)
-			}
-			r := run(t, s, tt.timeout)
-			if r.Status != tt.want || !strings.Contains(r.Output, tt.out) {
-				t.Errorf("got %s %q, want %s containing %q", r.Status, r.Output, tt.want, tt.out)
-			}
-			if strings.Contains(r.Output, "good") {
-				t.Errorf("output reveals the password: %q", r.Output)
-			}
-		})
-	}
+	kind.Table(t, tests, checktest.Hides[*Spec]("good"))
 }
 
 func TestValidate(t *testing.T) {
@@ -145,7 +98,7 @@ func TestValidate(t *testing.T) {
 			t.Errorf("no error for %s: %v", f, fields)
 		}
 	}
-	s = spec("", 143)
+	s = kind.Spec("", 143)
 	s.DefaultHost("imap.example")
 	s.TLS = true
 	c, err := s.New(check.Env{})

@@ -1,7 +1,6 @@
 package pop3check
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
@@ -10,27 +9,7 @@ import (
 	"github.com/mamori/mamori/internal/check/checktest"
 )
 
-func spec(host string, port int) *Spec {
-	k, _ := check.Lookup("pop3")
-	s := k.New().(*Spec)
-	s.Host, s.Port = host, port
-	return s
-}
-
-func run(t *testing.T, s *Spec, timeout time.Duration) check.Result {
-	t.Helper()
-	if errs := s.Validate(); len(errs) > 0 {
-		t.Fatalf("validate: %v", errs)
-	}
-	c, err := s.New(check.Env{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	k, _ := check.Lookup("pop3")
-	r := check.Run(context.Background(), k, c, timeout)
-	t.Logf("%s | %s", r.Output, check.PerfString(r.Perf))
-	return r
-}
+var kind = checktest.Kind[*Spec]{Name: "pop3"}
 
 func server(t *testing.T, greeting string, mod func(*checktest.Script)) *checktest.LineServer {
 	sc := checktest.Script{
@@ -71,50 +50,24 @@ func TestPOP3(t *testing.T) {
 		return func(s *Spec) { s.User, s.Password = "mtest", check.NewSecret(pass) }
 	}
 
-	tests := []struct {
-		name    string
-		srv     *checktest.LineServer
-		port    int
-		mod     func(*Spec)
-		timeout time.Duration
-		want    check.Status
-		out     string
-	}{
-		{"greeting", ok, 0, nil, 0, check.OK, "greeting '+OK Dovecot ready.'"},
-		{"expect mismatch warns", ok, 0, func(s *Spec) { s.Expect = "Courier" }, 0, check.Warning, "does not contain 'Courier'"},
-		{"-ERR greeting warns", busy, 0, nil, 0, check.Warning, "unexpected greeting '-ERR too many connections'"},
-		{"refused", nil, closed, nil, 0, check.Critical, "connection refused"},
-		{"silent times out", silent, 0, nil, 300 * time.Millisecond, check.Critical, "no greeting from 127.0.0.1 port"},
-		{"silent says timed out", silent, 0, nil, 300 * time.Millisecond, check.Critical, "timed out"},
-		{"oversized greeting", huge, 0, nil, 0, check.Critical, "longer than"},
-		{"login and stat", ok, 0, login("good"), 0, check.OK, "logged in as 'mtest', 3 messages (4096 bytes)"},
-		{"bad password", ok, 0, login("bad"), 0, check.Critical, "login failed for user 'mtest': -ERR [AUTH] Authentication failed."},
-		{"stls", ok, 0, func(s *Spec) { s.StartTLS = true; s.CAFile = caFile; login("good")(s) }, 0, check.OK, "STLS ok"},
-		{"stls missing", noSTLS, 0, func(s *Spec) { s.StartTLS = true }, 0, check.Critical, "STARTTLS (STLS) refused by 127.0.0.1 port"},
-		{"stls unknown ca", ok, 0, func(s *Spec) { s.StartTLS = true }, 0, check.Critical, "unknown authority"},
-		{"stls expiring", soon, 0, func(s *Spec) { s.StartTLS = true; s.CAFile = caFile; s.WarningDays = 30; s.CriticalDays = 1 }, 0, check.Warning, "expires in 2 days"},
-		{"implicit tls", pop3s, 0, func(s *Spec) { s.TLS = true; s.CAFile = caFile; login("good")(s) }, 0, check.OK, "3 messages"},
-		{"implicit tls on a plain port", noSTLS, 0, func(s *Spec) { s.TLS = true; s.CAFile = caFile }, 300 * time.Millisecond, check.Critical, "TLS handshake with 127.0.0.1 port"},
+	tests := []checktest.Case[*Spec]{
+		{"greeting", ok.Port, nil, 0, check.OK, "greeting '+OK Dovecot ready.'"},
+		{"expect mismatch warns", ok.Port, func(s *Spec) { s.Expect = "Courier" }, 0, check.Warning, "does not contain 'Courier'"},
+		{"-ERR greeting warns", busy.Port, nil, 0, check.Warning, "unexpected greeting '-ERR too many connections'"},
+		{"refused", closed, nil, 0, check.Critical, "connection refused"},
+		{"silent times out", silent.Port, nil, 300 * time.Millisecond, check.Critical, "no greeting from 127.0.0.1 port"},
+		{"silent says timed out", silent.Port, nil, 300 * time.Millisecond, check.Critical, "timed out"},
+		{"oversized greeting", huge.Port, nil, 0, check.Critical, "longer than"},
+		{"login and stat", ok.Port, login("good"), 0, check.OK, "logged in as 'mtest', 3 messages (4096 bytes)"},
+		{"bad password", ok.Port, login("bad"), 0, check.Critical, "login failed for user 'mtest': -ERR [AUTH] Authentication failed."},
+		{"stls", ok.Port, func(s *Spec) { s.StartTLS = true; s.CAFile = caFile; login("good")(s) }, 0, check.OK, "STLS ok"},
+		{"stls missing", noSTLS.Port, func(s *Spec) { s.StartTLS = true }, 0, check.Critical, "STARTTLS (STLS) refused by 127.0.0.1 port"},
+		{"stls unknown ca", ok.Port, func(s *Spec) { s.StartTLS = true }, 0, check.Critical, "unknown authority"},
+		{"stls expiring", soon.Port, func(s *Spec) { s.StartTLS = true; s.CAFile = caFile; s.WarningDays = 30; s.CriticalDays = 1 }, 0, check.Warning, "expires in 2 days"},
+		{"implicit tls", pop3s.Port, func(s *Spec) { s.TLS = true; s.CAFile = caFile; login("good")(s) }, 0, check.OK, "3 messages"},
+		{"implicit tls on a plain port", noSTLS.Port, func(s *Spec) { s.TLS = true; s.CAFile = caFile }, 300 * time.Millisecond, check.Critical, "TLS handshake with 127.0.0.1 port"},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			port := tt.port
-			if tt.srv != nil {
-				port = tt.srv.Port
-			}
-			s := spec("127.0.0.1", port)
-			if tt.mod != nil {
-				tt.mod(s)
-			}
-			r := run(t, s, tt.timeout)
-			if r.Status != tt.want || !strings.Contains(r.Output, tt.out) {
-				t.Errorf("got %s %q, want %s containing %q", r.Status, r.Output, tt.want, tt.out)
-			}
-			if strings.Contains(r.Output, "good") {
-				t.Errorf("output reveals the password: %q", r.Output)
-			}
-		})
-	}
+	kind.Table(t, tests, checktest.Hides[*Spec]("good"))
 }
 
 func TestValidate(t *testing.T) {
@@ -134,7 +87,7 @@ func TestValidate(t *testing.T) {
 			t.Errorf("no error for %s: %v", f, fields)
 		}
 	}
-	s = spec("", 110)
+	s = kind.Spec("", 110)
 	s.DefaultHost("pop.example")
 	s.TLS = true
 	c, err := s.New(check.Env{})

@@ -11,20 +11,30 @@ import (
 	"github.com/mamori/mamori/internal/check"
 )
 
-// TLSOptions are the TLS fields the checks share.
+// TLSOptions are the TLS fields the smtp, pop3, imap and ftp checks share:
+// embedded in a spec, they are its ca_file, insecure_skip_verify,
+// server_name, warning_days and critical_days keys.
 type TLSOptions struct {
-	CAFile     string // PEM bundle of trusted roots; empty: the system's
-	Insecure   bool   // do not verify the chain or the name
-	ServerName string // SNI and the name to verify; empty: the host
+	CAFile             string `yaml:"ca_file" help:"PEM file of CA certificates to trust"`
+	InsecureSkipVerify bool   `yaml:"insecure_skip_verify" help:"do not verify the server certificate"`
+	ServerName         string `yaml:"server_name" help:"TLS server name (SNI and verification; default: host)"`
+	WarningDays        int    `yaml:"warning_days" help:"WARNING when the TLS certificate expires within this many days (0: not checked)"`
+	CriticalDays       int    `yaml:"critical_days" help:"CRITICAL when the TLS certificate expires within this many days (0: not checked)"`
 }
 
-// Config builds a client TLS configuration for host. Verification is Go's
-// unless Insecure; Roots is nil (the system pool) without a CA file. The
-// session cache lets FTP data connections resume the control session.
-func (o TLSOptions) Config(host string) (*tls.Config, error) {
+// ValidateDays checks warning_days and critical_days.
+func (o TLSOptions) ValidateDays() []check.FieldError {
+	return ValidateDays(o.WarningDays, o.CriticalDays)
+}
+
+// TLSConfig builds a client TLS configuration for host. Verification is
+// Go's unless InsecureSkipVerify; Roots is nil (the system pool) without a
+// CA file. The session cache lets FTP data connections resume the control
+// session.
+func (o TLSOptions) TLSConfig(host string) (*tls.Config, error) {
 	cfg := &tls.Config{
 		ServerName:         o.ServerName,
-		InsecureSkipVerify: o.Insecure,
+		InsecureSkipVerify: o.InsecureSkipVerify,
 		ClientSessionCache: tls.NewLRUClientSessionCache(4),
 	}
 	if cfg.ServerName == "" {
@@ -38,6 +48,23 @@ func (o TLSOptions) Config(host string) (*tls.Config, error) {
 		cfg.RootCAs = pool
 	}
 	return cfg, nil
+}
+
+// ClientTLS is TLSConfig(host) when on (tls or starttls is set), else nil.
+func (o TLSOptions) ClientTLS(on bool, host string) (*tls.Config, error) {
+	if !on {
+		return nil, nil
+	}
+	return o.TLSConfig(host)
+}
+
+// GradeDays grades the leaf certificate of st by days left into r (finding
+// and days_left metric) when warning_days or critical_days is set.
+func (o TLSOptions) GradeDays(r *Report, st *tls.ConnectionState) {
+	if s, text, m, ok := CertDays(st, time.Now(), o.WarningDays, o.CriticalDays); ok {
+		r.Grade(s, text)
+		r.Perf = append(r.Perf, m)
+	}
 }
 
 // LoadCA reads a PEM bundle into a pool.

@@ -22,46 +22,29 @@ func init() {
 		Scope:   check.ScopeServer,
 		Timeout: 10 * time.Second,
 		New: func() check.Spec {
-			return &Spec{Port: 25, Warning: 5 * time.Second, Critical: 10 * time.Second, Helo: "mamori"}
+			return &Spec{Port: 25, Timing: proto.Timing{Warning: 5 * time.Second, Critical: 10 * time.Second}, Helo: "mamori"}
 		},
 	})
 }
 
 // Spec is the smtp check's configuration.
 type Spec struct {
-	Host               string        `yaml:"host" help:"host name or address" required:"true"`
-	Port               int           `yaml:"port" help:"SMTP port (465 when tls is set and port is left at 25)"`
-	Warning            time.Duration `yaml:"warning" help:"response time for WARNING (0: none)"`
-	Critical           time.Duration `yaml:"critical" help:"response time for CRITICAL (0: none)"`
-	Expect             string        `yaml:"expect" help:"substring the greeting must contain (WARNING if not)"`
-	Helo               string        `yaml:"helo" help:"name to send with EHLO"`
-	TLS                bool          `yaml:"tls" help:"implicit TLS (SMTPS)"`
-	StartTLS           bool          `yaml:"starttls" help:"require STARTTLS and upgrade before anything else"`
-	User               string        `yaml:"user" help:"user for AUTH (PLAIN or LOGIN)"`
-	Password           check.Secret  `yaml:"password" help:"password for AUTH (${ENV} or file:PATH)"`
-	CAFile             string        `yaml:"ca_file" help:"PEM file of CA certificates to trust"`
-	InsecureSkipVerify bool          `yaml:"insecure_skip_verify" help:"do not verify the server certificate"`
-	ServerName         string        `yaml:"server_name" help:"TLS server name (SNI and verification; default: host)"`
-	WarningDays        int           `yaml:"warning_days" help:"WARNING when the TLS certificate expires within this many days (0: not checked)"`
-	CriticalDays       int           `yaml:"critical_days" help:"CRITICAL when the TLS certificate expires within this many days (0: not checked)"`
-}
-
-// DefaultHost takes the host's address when the check has none.
-func (s *Spec) DefaultHost(address string) {
-	if s.Host == "" {
-		s.Host = address
-	}
+	proto.Target
+	Port int `yaml:"port" help:"SMTP port (465 when tls is set and port is left at 25)"`
+	proto.Timing
+	Expect   string       `yaml:"expect" help:"substring the greeting must contain (WARNING if not)"`
+	Helo     string       `yaml:"helo" help:"name to send with EHLO"`
+	TLS      bool         `yaml:"tls" help:"implicit TLS (SMTPS)"`
+	StartTLS bool         `yaml:"starttls" help:"require STARTTLS and upgrade before anything else"`
+	User     string       `yaml:"user" help:"user for AUTH (PLAIN or LOGIN)"`
+	Password check.Secret `yaml:"password" help:"password for AUTH (${ENV} or file:PATH)"`
+	proto.TLSOptions
 }
 
 // Validate reports every problem.
 func (s *Spec) Validate() []check.FieldError {
-	errs := proto.ValidateTarget(s.Host, s.Port)
-	errs = append(errs, proto.ValidateTimes(s.Warning, s.Critical)...)
-	errs = append(errs, proto.ValidateDays(s.WarningDays, s.CriticalDays)...)
-	errs = append(errs, proto.ValidateLogin(s.User, s.Password)...)
-	if s.TLS && s.StartTLS {
-		errs = append(errs, check.Errf("starttls", "cannot be combined with tls (implicit TLS)"))
-	}
+	errs := proto.Errors(proto.ValidateTarget(s.Host, s.Port), s.ValidateTimes(), s.ValidateDays(),
+		proto.ValidateLogin(s.User, s.Password), proto.ValidateTLSMode(s.TLS, s.StartTLS))
 	if strings.ContainsAny(s.Helo, " \r\n\t") {
 		errs = append(errs, check.Errf("helo", "%q is not a host name", s.Helo))
 	}
@@ -80,12 +63,9 @@ func (s *Spec) New(env check.Env) (check.Checker, error) {
 	if c.spec.TLS && c.spec.Port == 25 {
 		c.spec.Port = 465
 	}
-	if s.TLS || s.StartTLS {
-		cfg, err := proto.TLSOptions{CAFile: s.CAFile, Insecure: s.InsecureSkipVerify, ServerName: s.ServerName}.Config(s.Host)
-		if err != nil {
-			return nil, err
-		}
-		c.tls = cfg
+	var err error
+	if c.tls, err = s.ClientTLS(s.TLS || s.StartTLS, s.Host); err != nil {
+		return nil, err
 	}
 	return c, nil
 }
@@ -96,37 +76,23 @@ type checker struct {
 }
 
 func (c *checker) Check(ctx context.Context) check.Result {
-	r := proto.NewReport(c.spec.Host, c.spec.Port)
-	err := c.run(ctx, r)
-	return r.Result(ctx, err, c.spec.Warning, c.spec.Critical)
+	return proto.Run(ctx, c.spec.Host, c.spec.Port, c.spec.Timing, c.run)
 }
 
 func (c *checker) run(ctx context.Context, r *proto.Report) error {
-	conn, err := proto.Connect(ctx, c.spec.Host, c.spec.Port)
+	conn, st, err := r.Open(ctx, c.spec.TLS, c.tls)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
 	s := &proto.SMTP{Conn: conn}
-	var st *tls.ConnectionState
-	if c.spec.TLS {
-		if st, err = conn.UpgradeTLS(c.tls); err != nil {
-			return proto.Step(ctx, "TLS handshake with "+r.Where, err)
-		}
-	}
 	g, err := s.Greeting()
 	if err != nil {
 		return proto.Step(ctx, "no greeting from "+r.Where, err)
 	}
-	if g.Code != 220 {
-		s.Quit()
-		return proto.Fail(check.Warning, "unexpected greeting '%s' from %s", proto.Clip(g.Text()), r.Where)
+	if err := r.Greeting(g.Text(), g.Code == 220, c.spec.Expect, s.Quit); err != nil {
+		return err
 	}
-	if c.spec.Expect != "" && !strings.Contains(g.Text(), c.spec.Expect) {
-		s.Quit()
-		return proto.Fail(check.Warning, "greeting '%s' from %s does not contain '%s'", proto.Clip(g.Text()), r.Where, c.spec.Expect)
-	}
-	r.Add("greeting '%s'", proto.Clip(g.Text()))
 	if err := s.Hello(c.spec.Helo); err != nil {
 		return proto.Step(ctx, "EHLO", err)
 	}
@@ -138,18 +104,14 @@ func (c *checker) run(ctx context.Context, r *proto.Report) error {
 			}
 			return proto.Step(ctx, "STARTTLS", err)
 		}
-		if st, err = conn.UpgradeTLS(c.tls); err != nil {
-			return proto.Step(ctx, "STARTTLS handshake", err)
+		if st, err = r.StartTLS(ctx, conn, c.tls, "STARTTLS"); err != nil {
+			return err
 		}
 		if err := s.Hello(c.spec.Helo); err != nil {
 			return proto.Step(ctx, "EHLO after STARTTLS", err)
 		}
-		r.Add("STARTTLS ok (%s)", tls.VersionName(st.Version))
 	}
-	if status, text, m, ok := proto.CertDays(st, time.Now(), c.spec.WarningDays, c.spec.CriticalDays); ok {
-		r.Grade(status, text)
-		r.Perf = append(r.Perf, m)
-	}
+	c.spec.GradeDays(r, st)
 	if c.spec.User != "" {
 		mech, err := s.Auth(c.spec.User, c.spec.Password.Reveal())
 		var re *proto.ReplyError

@@ -1,7 +1,6 @@
 package smtpcheck
 
 import (
-	"context"
 	"encoding/base64"
 	"strings"
 	"testing"
@@ -11,27 +10,7 @@ import (
 	"github.com/mamori/mamori/internal/check/checktest"
 )
 
-func spec(host string, port int) *Spec {
-	k, _ := check.Lookup("smtp")
-	s := k.New().(*Spec)
-	s.Host, s.Port = host, port
-	return s
-}
-
-func run(t *testing.T, s *Spec, timeout time.Duration) check.Result {
-	t.Helper()
-	if errs := s.Validate(); len(errs) > 0 {
-		t.Fatalf("validate: %v", errs)
-	}
-	c, err := s.New(check.Env{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	k, _ := check.Lookup("smtp")
-	r := check.Run(context.Background(), k, c, timeout)
-	t.Logf("%s | %s", r.Output, check.PerfString(r.Perf))
-	return r
-}
+var kind = checktest.Kind[*Spec]{Name: "smtp"}
 
 func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
 
@@ -83,67 +62,41 @@ func TestSMTP(t *testing.T) {
 	smtps := server(t, "220 mail.test ESMTP fake", []string{"AUTH PLAIN"}, func(s *checktest.Script) { s.TLS = tlsOK; s.ImplicitTLS = true })
 	closed := checktest.ClosedPort(t)
 
-	tests := []struct {
-		name    string
-		srv     *checktest.LineServer
-		port    int
-		mod     func(*Spec)
-		timeout time.Duration
-		want    check.Status
-		out     string
-	}{
-		{"greeting ok", ok, 0, nil, 0, check.OK, "greeting '220 mail.test ESMTP fake'"},
-		{"multi-line greeting", multi, 0, nil, 0, check.OK, "greeting '220 mail.test ESMTP fake second line last'"},
-		{"expect ok", ok, 0, func(s *Spec) { s.Expect = "ESMTP" }, 0, check.OK, ""},
-		{"expect mismatch warns", ok, 0, func(s *Spec) { s.Expect = "Postfix" }, 0, check.Warning, "does not contain 'Postfix'"},
-		{"other code warns", busy, 0, nil, 0, check.Warning, "unexpected greeting '421 4.3.2 Service not available, closing'"},
-		{"garbage greeting", garbage, 0, nil, 0, check.Critical, "malformed reply"},
-		{"refused", nil, closed, nil, 0, check.Critical, "connection refused"},
-		{"silent", silent, 0, nil, 300 * time.Millisecond, check.Critical, "no greeting from 127.0.0.1 port"},
-		{"silent times out", silent, 0, nil, 300 * time.Millisecond, check.Critical, "timed out"},
-		{"oversized greeting", huge, 0, nil, 0, check.Critical, "longer than 8192 bytes"},
-		{"starttls", ok, 0, func(s *Spec) { s.StartTLS = true; s.CAFile = caFile }, 0, check.OK, "STARTTLS ok (TLS 1.3)"},
-		{"starttls unknown ca", ok, 0, func(s *Spec) { s.StartTLS = true }, 0, check.Critical, "STARTTLS handshake: certificate signed by an unknown authority"},
-		{"starttls insecure", ok, 0, func(s *Spec) { s.StartTLS = true; s.InsecureSkipVerify = true }, 0, check.OK, ""},
-		{"starttls missing", noTLS, 0, func(s *Spec) { s.StartTLS = true }, 0, check.Critical, "STARTTLS is not offered"},
-		{"cert days ok", ok, 0, func(s *Spec) { s.StartTLS = true; s.CAFile = caFile; s.WarningDays = 30; s.CriticalDays = 7 }, 0, check.OK, "expires in 364 days"},
-		{"cert expiring warns", soon, 0, func(s *Spec) { s.StartTLS = true; s.CAFile = caFile; s.WarningDays = 30; s.CriticalDays = 2 }, 0, check.Warning, "expires in 4 days"},
-		{"cert expiring critical", soon, 0, func(s *Spec) { s.StartTLS = true; s.CAFile = caFile; s.WarningDays = 30; s.CriticalDays = 7 }, 0, check.Critical, "expires in 4 days"},
-		{"cert expired fails verification", expired, 0, func(s *Spec) { s.StartTLS = true; s.CAFile = caFile }, 0, check.Critical, "expired"},
-		{"cert expired insecure graded", expired, 0, func(s *Spec) { s.StartTLS = true; s.InsecureSkipVerify = true; s.WarningDays = 30 }, 0, check.Critical, "SMTP CRITICAL - certificate 'localhost' expired"},
-		{"auth plain", ok, 0, func(s *Spec) { s.User = "mtest"; s.Password = check.NewSecret("good") }, 0, check.OK, "authenticated as 'mtest' (PLAIN)"},
-		{"auth plain bad password", ok, 0, func(s *Spec) { s.User = "mtest"; s.Password = check.NewSecret("bad") }, 0, check.Critical, "authentication failed for user 'mtest': 535 5.7.8 Error: authentication failed"},
-		{"auth login", loginOnly, 0, func(s *Spec) { s.User = "mtest"; s.Password = check.NewSecret("good") }, 0, check.OK, "(LOGIN)"},
-		{"auth login bad password", loginOnly, 0, func(s *Spec) { s.User = "mtest"; s.Password = check.NewSecret("bad") }, 0, check.Critical, "authentication failed"},
-		{"auth not offered", multi, 0, func(s *Spec) { s.User = "mtest"; s.Password = check.NewSecret("good") }, 0, check.Critical, "does not offer AUTH"},
-		{"starttls then auth", ok, 0, func(s *Spec) {
+	tests := []checktest.Case[*Spec]{
+		{"greeting ok", ok.Port, nil, 0, check.OK, "greeting '220 mail.test ESMTP fake'"},
+		{"multi-line greeting", multi.Port, nil, 0, check.OK, "greeting '220 mail.test ESMTP fake second line last'"},
+		{"expect ok", ok.Port, func(s *Spec) { s.Expect = "ESMTP" }, 0, check.OK, ""},
+		{"expect mismatch warns", ok.Port, func(s *Spec) { s.Expect = "Postfix" }, 0, check.Warning, "does not contain 'Postfix'"},
+		{"other code warns", busy.Port, nil, 0, check.Warning, "unexpected greeting '421 4.3.2 Service not available, closing'"},
+		{"garbage greeting", garbage.Port, nil, 0, check.Critical, "malformed reply"},
+		{"refused", closed, nil, 0, check.Critical, "connection refused"},
+		{"silent", silent.Port, nil, 300 * time.Millisecond, check.Critical, "no greeting from 127.0.0.1 port"},
+		{"silent times out", silent.Port, nil, 300 * time.Millisecond, check.Critical, "timed out"},
+		{"oversized greeting", huge.Port, nil, 0, check.Critical, "longer than 8192 bytes"},
+		{"starttls", ok.Port, func(s *Spec) { s.StartTLS = true; s.CAFile = caFile }, 0, check.OK, "STARTTLS ok (TLS 1.3)"},
+		{"starttls unknown ca", ok.Port, func(s *Spec) { s.StartTLS = true }, 0, check.Critical, "STARTTLS handshake: certificate signed by an unknown authority"},
+		{"starttls insecure", ok.Port, func(s *Spec) { s.StartTLS = true; s.InsecureSkipVerify = true }, 0, check.OK, ""},
+		{"starttls missing", noTLS.Port, func(s *Spec) { s.StartTLS = true }, 0, check.Critical, "STARTTLS is not offered"},
+		{"cert days ok", ok.Port, func(s *Spec) { s.StartTLS = true; s.CAFile = caFile; s.WarningDays = 30; s.CriticalDays = 7 }, 0, check.OK, "expires in 364 days"},
+		{"cert expiring warns", soon.Port, func(s *Spec) { s.StartTLS = true; s.CAFile = caFile; s.WarningDays = 30; s.CriticalDays = 2 }, 0, check.Warning, "expires in 4 days"},
+		{"cert expiring critical", soon.Port, func(s *Spec) { s.StartTLS = true; s.CAFile = caFile; s.WarningDays = 30; s.CriticalDays = 7 }, 0, check.Critical, "expires in 4 days"},
+		{"cert expired fails verification", expired.Port, func(s *Spec) { s.StartTLS = true; s.CAFile = caFile }, 0, check.Critical, "expired"},
+		{"cert expired insecure graded", expired.Port, func(s *Spec) { s.StartTLS = true; s.InsecureSkipVerify = true; s.WarningDays = 30 }, 0, check.Critical, "SMTP CRITICAL - certificate 'localhost' expired"},
+		{"auth plain", ok.Port, func(s *Spec) { s.User = "mtest"; s.Password = check.NewSecret("good") }, 0, check.OK, "authenticated as 'mtest' (PLAIN)"},
+		{"auth plain bad password", ok.Port, func(s *Spec) { s.User = "mtest"; s.Password = check.NewSecret("bad") }, 0, check.Critical, "authentication failed for user 'mtest': 535 5.7.8 Error: authentication failed"},
+		{"auth login", loginOnly.Port, func(s *Spec) { s.User = "mtest"; s.Password = check.NewSecret("good") }, 0, check.OK, "(LOGIN)"},
+		{"auth login bad password", loginOnly.Port, func(s *Spec) { s.User = "mtest"; s.Password = check.NewSecret("bad") }, 0, check.Critical, "authentication failed"},
+		{"auth not offered", multi.Port, func(s *Spec) { s.User = "mtest"; s.Password = check.NewSecret("good") }, 0, check.Critical, "does not offer AUTH"},
+		{"starttls then auth", ok.Port, func(s *Spec) {
 			s.StartTLS = true
 			s.CAFile = caFile
 			s.User = "mtest"
 			s.Password = check.NewSecret("good")
 		}, 0, check.OK, "authenticated"},
-		{"implicit tls", smtps, 0, func(s *Spec) { s.TLS = true; s.CAFile = caFile; s.WarningDays = 10 }, 0, check.OK, "expires in 364 days"},
-		{"slow warns", ok, 0, func(s *Spec) { s.Warning = time.Nanosecond; s.Critical = time.Minute }, 0, check.Warning, ""},
+		{"implicit tls", smtps.Port, func(s *Spec) { s.TLS = true; s.CAFile = caFile; s.WarningDays = 10 }, 0, check.OK, "expires in 364 days"},
+		{"slow warns", ok.Port, func(s *Spec) { s.Warning = time.Nanosecond; s.Critical = time.Minute }, 0, check.Warning, ""},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			port := tt.port
-			if tt.srv != nil {
-				port = tt.srv.Port
-			}
-			s := spec("127.0.0.1", port)
-			if tt.mod != nil {
-				tt.mod(s)
-			}
-			r := run(t, s, tt.timeout)
-			if r.Status != tt.want || !strings.Contains(r.Output, tt.out) {
-				t.Errorf("got %s %q, want %s containing %q", r.Status, r.Output, tt.want, tt.out)
-			}
-			if strings.Contains(r.Output, "good") || strings.Contains(r.Output, b64("\x00mtest\x00good")) {
-				t.Errorf("output reveals the password: %q", r.Output)
-			}
-		})
-	}
+	kind.Table(t, tests, checktest.Hides[*Spec]("good", b64("\x00mtest\x00good")))
 	if cmds := ok.Commands(); len(cmds) == 0 || cmds[len(cmds)-1] != "QUIT" {
 		t.Errorf("last command %q, want QUIT", cmds)
 	}
@@ -167,7 +120,7 @@ func TestValidate(t *testing.T) {
 			t.Errorf("no error for %s: %v", f, fields)
 		}
 	}
-	s = spec("", 25)
+	s = kind.Spec("", 25)
 	s.DefaultHost("mx.example")
 	s.TLS = true
 	c, err := s.New(check.Env{})

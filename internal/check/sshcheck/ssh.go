@@ -20,32 +20,23 @@ func init() {
 		Scope:   check.ScopeServer,
 		Timeout: 12 * time.Second,
 		New: func() check.Spec {
-			return &Spec{Port: 22, Warning: 6 * time.Second, Critical: 11 * time.Second}
+			return &Spec{Port: 22, Timing: proto.Timing{Warning: 6 * time.Second, Critical: 11 * time.Second}}
 		},
 	})
 }
 
 // Spec is the ssh check's configuration.
 type Spec struct {
-	Host     string        `yaml:"host" help:"host name or address" required:"true"`
-	Port     int           `yaml:"port" help:"SSH port"`
-	Warning  time.Duration `yaml:"warning" help:"response time for WARNING (0: none)"`
-	Critical time.Duration `yaml:"critical" help:"response time for CRITICAL (0: none)"`
-	Expect   string        `yaml:"expect" help:"substring the server's software version must contain (e.g. OpenSSH_9)"`
-	Protocol string        `yaml:"protocol" help:"protocol version the banner must announce (e.g. 2.0)"`
-}
-
-// DefaultHost takes the host's address when the check has none.
-func (s *Spec) DefaultHost(address string) {
-	if s.Host == "" {
-		s.Host = address
-	}
+	proto.Target
+	Port int `yaml:"port" help:"SSH port"`
+	proto.Timing
+	Expect   string `yaml:"expect" help:"substring the server's software version must contain (e.g. OpenSSH_9)"`
+	Protocol string `yaml:"protocol" help:"protocol version the banner must announce (e.g. 2.0)"`
 }
 
 // Validate reports every problem.
 func (s *Spec) Validate() []check.FieldError {
-	errs := proto.ValidateTarget(s.Host, s.Port)
-	errs = append(errs, proto.ValidateTimes(s.Warning, s.Critical)...)
+	errs := proto.Errors(proto.ValidateTarget(s.Host, s.Port), s.ValidateTimes())
 	if s.Protocol != "" && strings.Trim(s.Protocol, "0123456789.") != "" {
 		errs = append(errs, check.Errf("protocol", "%q is not a version such as 2.0", s.Protocol))
 	}
@@ -84,7 +75,7 @@ func (c *checker) Check(ctx context.Context) check.Result {
 }
 
 func (c *checker) run(ctx context.Context, r *proto.Report) (string, check.Status, error) {
-	conn, err := proto.Connect(ctx, c.spec.Host, c.spec.Port)
+	conn, _, err := r.Open(ctx, false, nil)
 	if err != nil {
 		return "", 0, err
 	}

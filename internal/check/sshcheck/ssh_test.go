@@ -1,7 +1,6 @@
 package sshcheck
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
@@ -10,27 +9,7 @@ import (
 	"github.com/mamori/mamori/internal/check/checktest"
 )
 
-func spec(host string, port int) *Spec {
-	k, _ := check.Lookup("ssh")
-	s := k.New().(*Spec)
-	s.Host, s.Port = host, port
-	return s
-}
-
-func run(t *testing.T, s *Spec, timeout time.Duration) check.Result {
-	t.Helper()
-	if errs := s.Validate(); len(errs) > 0 {
-		t.Fatalf("validate: %v", errs)
-	}
-	c, err := s.New(check.Env{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	k, _ := check.Lookup("ssh")
-	r := check.Run(context.Background(), k, c, timeout)
-	t.Logf("%s | %s", r.Output, check.PerfString(r.Perf))
-	return r
-}
+var kind = checktest.Kind[*Spec]{Name: "ssh"}
 
 func TestSSH(t *testing.T) {
 	good := checktest.NewLineServer(t, checktest.Script{Greeting: "SSH-2.0-OpenSSH_9.2p1 Debian-2"})
@@ -42,14 +21,7 @@ func TestSSH(t *testing.T) {
 	malformed := checktest.NewLineServer(t, checktest.Script{Greeting: "SSH-2.0"})
 	closed := checktest.ClosedPort(t)
 
-	tests := []struct {
-		name    string
-		port    int
-		mod     func(*Spec)
-		timeout time.Duration
-		want    check.Status
-		out     string
-	}{
+	tests := []checktest.Case[*Spec]{
 		{"ok", good.Port, nil, 0, check.OK, "SSH OK - OpenSSH_9.2p1 Debian-2 (protocol 2.0), 0.0"},
 		{"lines before the banner", pre.Port, nil, 0, check.OK, "dropbear_2022.83 (protocol 2.0)"},
 		{"expect version ok", good.Port, func(s *Spec) { s.Expect = "OpenSSH_9" }, 0, check.OK, ""},
@@ -64,18 +36,7 @@ func TestSSH(t *testing.T) {
 		{"oversized line", huge.Port, nil, 0, check.Critical, "longer than"},
 		{"malformed", malformed.Port, nil, 0, check.Critical, "malformed SSH banner"},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			s := spec("127.0.0.1", tt.port)
-			if tt.mod != nil {
-				tt.mod(s)
-			}
-			r := run(t, s, tt.timeout)
-			if r.Status != tt.want || !strings.Contains(r.Output, tt.out) {
-				t.Errorf("got %s %q, want %s containing %q", r.Status, r.Output, tt.want, tt.out)
-			}
-		})
-	}
+	kind.Table(t, tests)
 	// The checker identifies itself after reading the banner.
 	time.Sleep(50 * time.Millisecond)
 	if cmds := good.Commands(); len(cmds) == 0 || !strings.HasPrefix(cmds[0], "SSH-2.0-mamori") {

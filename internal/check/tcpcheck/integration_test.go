@@ -1,8 +1,6 @@
 package tcpcheck
 
 import (
-	"net"
-	"strconv"
 	"testing"
 
 	"github.com/mamori/mamori/internal/check"
@@ -10,8 +8,7 @@ import (
 )
 
 func TestIntegrationSSHPort(t *testing.T) {
-	addr := checktest.Daemon(t, "sshd", "MAMORI_ITEST_SSH_PORT", "2222")
-	port := portOf(t, addr)
+	port := checktest.DaemonPort(t, "sshd", "MAMORI_ITEST_SSH_PORT", "2222")
 	for _, tt := range []struct {
 		name   string
 		port   int
@@ -24,9 +21,9 @@ func TestIntegrationSSHPort(t *testing.T) {
 		{"closed port", checktest.ClosedPort(t), "", check.Critical},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			s := spec("127.0.0.1", tt.port)
+			s := kind.Spec("127.0.0.1", tt.port)
 			s.Expect = tt.expect
-			if r := run(t, s, 0); r.Status != tt.want {
+			if r := kind.Run(t, s, 0); r.Status != tt.want {
 				t.Errorf("got %s %q, want %s", r.Status, r.Output, tt.want)
 			}
 		})
@@ -36,40 +33,9 @@ func TestIntegrationSSHPort(t *testing.T) {
 // TestPluginComparison runs check_tcp and this check against the same
 // targets with the same options and expects the same exit status.
 func TestPluginComparison(t *testing.T) {
-	addr := checktest.Daemon(t, "sshd", "MAMORI_ITEST_SSH_PORT", "2222")
-	port := portOf(t, addr)
-	closed := checktest.ClosedPort(t)
-	for _, tt := range []struct {
-		name   string
-		port   int
-		expect string
-	}{
-		{"ok", port, ""},
-		{"expect ok", port, "SSH-"},
-		{"closed port", closed, ""},
-		{"wrong expect", port, "WRONG"},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			args := []string{"-H", "127.0.0.1", "-p", strconv.Itoa(tt.port), "-w", "6", "-c", "11", "-t", "12"}
-			if tt.expect != "" {
-				args = append(args, "-e", tt.expect)
-			}
-			want, _ := checktest.Plugin(t, "check_tcp", args...)
-			s := spec("127.0.0.1", tt.port)
-			s.Expect = tt.expect
-			if r := run(t, s, 0); r.Status.ExitCode() != want {
-				t.Errorf("mamori %s %q, check_tcp exit %d", r.Status, r.Output, want)
-			}
-		})
-	}
-}
-
-func portOf(t *testing.T, addr string) int {
-	t.Helper()
-	_, p, _ := net.SplitHostPort(addr)
-	n, err := strconv.Atoi(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return n
+	kind.ComparePlugin(t, checktest.DaemonPort(t, "sshd", "MAMORI_ITEST_SSH_PORT", "2222"), checktest.Comparison[*Spec]{
+		Plugin: "check_tcp", Args: []string{"-w", "6", "-c", "11", "-t", "12"},
+		Flag: "-e", What: "expect", OK: "SSH-", Wrong: "WRONG",
+		Set: func(s *Spec, v string) { s.Expect = v },
+	})
 }

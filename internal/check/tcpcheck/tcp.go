@@ -23,25 +23,24 @@ func init() {
 		Scope:   check.ScopeServer,
 		Timeout: 12 * time.Second,
 		New: func() check.Spec {
-			return &Spec{Warning: 6 * time.Second, Critical: 11 * time.Second, Mismatch: "warning"}
+			return &Spec{Timing: proto.Timing{Warning: 6 * time.Second, Critical: 11 * time.Second}, Mismatch: "warning"}
 		},
 	})
 }
 
 // Spec is the tcp check's configuration.
 type Spec struct {
-	Host               string        `yaml:"host" help:"host name or address to connect to" required:"true"`
-	Port               int           `yaml:"port" help:"TCP port" required:"true"`
-	Warning            time.Duration `yaml:"warning" help:"response time for WARNING (0: none)"`
-	Critical           time.Duration `yaml:"critical" help:"response time for CRITICAL (0: none)"`
-	Send               string        `yaml:"send" help:"string to send after connecting (\\n, \\r, \\t and \\\\ escapes)"`
-	Expect             string        `yaml:"expect" help:"substring the answer must contain"`
-	Mismatch           string        `yaml:"mismatch" help:"status when expect is not found: ok, warning or critical (check_tcp -M)"`
-	Quit               string        `yaml:"quit" help:"string to send before closing (escapes as in send)"`
-	TLS                bool          `yaml:"tls" help:"connect with TLS"`
-	CAFile             string        `yaml:"ca_file" help:"PEM file of CA certificates to trust (with tls)"`
-	InsecureSkipVerify bool          `yaml:"insecure_skip_verify" help:"do not verify the server certificate (with tls)"`
-	ServerName         string        `yaml:"server_name" help:"TLS server name (SNI and verification; default: host)"`
+	Host string `yaml:"host" help:"host name or address to connect to" required:"true"`
+	Port int    `yaml:"port" help:"TCP port" required:"true"`
+	proto.Timing
+	Send               string `yaml:"send" help:"string to send after connecting (\\n, \\r, \\t and \\\\ escapes)"`
+	Expect             string `yaml:"expect" help:"substring the answer must contain"`
+	Mismatch           string `yaml:"mismatch" help:"status when expect is not found: ok, warning or critical (check_tcp -M)"`
+	Quit               string `yaml:"quit" help:"string to send before closing (escapes as in send)"`
+	TLS                bool   `yaml:"tls" help:"connect with TLS"`
+	CAFile             string `yaml:"ca_file" help:"PEM file of CA certificates to trust (with tls)"`
+	InsecureSkipVerify bool   `yaml:"insecure_skip_verify" help:"do not verify the server certificate (with tls)"`
+	ServerName         string `yaml:"server_name" help:"TLS server name (SNI and verification; default: host)"`
 }
 
 // DefaultHost takes the host's address when the check has none.
@@ -53,8 +52,7 @@ func (s *Spec) DefaultHost(address string) {
 
 // Validate reports every problem.
 func (s *Spec) Validate() []check.FieldError {
-	errs := proto.ValidateTarget(s.Host, s.Port)
-	errs = append(errs, proto.ValidateTimes(s.Warning, s.Critical)...)
+	errs := proto.Errors(proto.ValidateTarget(s.Host, s.Port), s.ValidateTimes())
 	if _, err := mismatchStatus(s.Mismatch); err != nil {
 		errs = append(errs, check.Errf("mismatch", "%v", err))
 	}
@@ -83,12 +81,10 @@ func (s *Spec) New(env check.Env) (check.Checker, error) {
 	}
 	c := &checker{spec: *s, send: Unescape(s.Send), expect: Unescape(s.Expect), quit: Unescape(s.Quit)}
 	c.mismatch, _ = mismatchStatus(s.Mismatch)
-	if s.TLS {
-		cfg, err := proto.TLSOptions{CAFile: s.CAFile, Insecure: s.InsecureSkipVerify, ServerName: s.ServerName}.Config(s.Host)
-		if err != nil {
-			return nil, err
-		}
-		c.tls = cfg
+	var err error
+	o := proto.TLSOptions{CAFile: s.CAFile, InsecureSkipVerify: s.InsecureSkipVerify, ServerName: s.ServerName}
+	if c.tls, err = o.ClientTLS(s.TLS, s.Host); err != nil {
+		return nil, err
 	}
 	return c, nil
 }
@@ -116,22 +112,15 @@ type checker struct {
 }
 
 func (c *checker) Check(ctx context.Context) check.Result {
-	r := proto.NewReport(c.spec.Host, c.spec.Port)
-	err := c.run(ctx, r)
-	return r.Result(ctx, err, c.spec.Warning, c.spec.Critical)
+	return proto.Run(ctx, c.spec.Host, c.spec.Port, c.spec.Timing, c.run)
 }
 
 func (c *checker) run(ctx context.Context, r *proto.Report) error {
-	conn, err := proto.Connect(ctx, c.spec.Host, c.spec.Port)
+	conn, _, err := r.Open(ctx, c.spec.TLS, c.tls)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	if c.tls != nil {
-		if _, err := conn.UpgradeTLS(c.tls); err != nil {
-			return proto.Step(ctx, "TLS handshake with "+r.Where, err)
-		}
-	}
 	if c.send != "" {
 		if _, err := conn.Write([]byte(c.send)); err != nil {
 			return proto.Step(ctx, "sending to "+r.Where, err)

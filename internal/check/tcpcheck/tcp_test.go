@@ -1,36 +1,15 @@
 package tcpcheck
 
 import (
-	"context"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/mamori/mamori/internal/check"
 	"github.com/mamori/mamori/internal/check/checktest"
+	"github.com/mamori/mamori/internal/check/proto"
 )
 
-func run(t *testing.T, s *Spec, timeout time.Duration) check.Result {
-	t.Helper()
-	if errs := s.Validate(); len(errs) > 0 {
-		t.Fatalf("validate: %v", errs)
-	}
-	c, err := s.New(check.Env{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	k, _ := check.Lookup("tcp")
-	r := check.Run(context.Background(), k, c, timeout)
-	t.Logf("%s | %s", r.Output, check.PerfString(r.Perf))
-	return r
-}
-
-func spec(host string, port int) *Spec {
-	k, _ := check.Lookup("tcp")
-	s := k.New().(*Spec)
-	s.Host, s.Port = host, port
-	return s
-}
+var kind = checktest.Kind[*Spec]{Name: "tcp"}
 
 func TestTCP(t *testing.T) {
 	ca := checktest.NewCA(t)
@@ -40,15 +19,9 @@ func TestTCP(t *testing.T) {
 	tlsSrv := checktest.NewLineServer(t, checktest.Script{ImplicitTLS: true, TLS: checktest.ServerTLS(ca.ValidFor(t, 48*time.Hour)), Greeting: "hello over tls"})
 	slow := checktest.NewLineServer(t, checktest.Script{GreetDelay: 300 * time.Millisecond, Greeting: "late"})
 	closed := checktest.ClosedPort(t)
+	caFile := ca.PEMFile(t)
 
-	tests := []struct {
-		name    string
-		port    int
-		mod     func(*Spec)
-		timeout time.Duration
-		want    check.Status
-		out     string
-	}{
+	tests := []checktest.Case[*Spec]{
 		{"connect ok", banner.Port, nil, 0, check.OK, "TCP OK - 0.0"},
 		{"connect ok output", banner.Port, nil, 0, check.OK, "second response time on 127.0.0.1 port"},
 		{"refused", closed, nil, 0, check.Critical, "connection refused"},
@@ -58,7 +31,7 @@ func TestTCP(t *testing.T) {
 		{"send and expect", echo.Port, func(s *Spec) { s.Send = `PING\r\n`; s.Expect = "PONG" }, 0, check.OK, ""},
 		{"silent server with expect times out", silent.Port, func(s *Spec) { s.Expect = "x" }, 300 * time.Millisecond, check.Critical, "timed out"},
 		{"silent server without expect connects", silent.Port, nil, 0, check.OK, ""},
-		{"tls verified", tlsSrv.Port, func(s *Spec) { s.TLS = true; s.Expect = "hello" }, 0, check.OK, ""},
+		{"tls verified", tlsSrv.Port, func(s *Spec) { s.TLS = true; s.Expect = "hello"; s.CAFile = caFile }, 0, check.OK, ""},
 		{"tls unknown ca", tlsSrv.Port, func(s *Spec) { s.TLS = true }, 0, check.Critical, "unknown authority"},
 		{"tls insecure", tlsSrv.Port, func(s *Spec) { s.TLS = true; s.InsecureSkipVerify = true }, 0, check.OK, ""},
 		{"slow answer warns", slow.Port, func(s *Spec) { s.Expect = "late"; s.Warning = 100 * time.Millisecond; s.Critical = time.Second }, 0, check.Warning, ""},
@@ -68,29 +41,15 @@ func TestTCP(t *testing.T) {
 			s.Critical = 100 * time.Millisecond
 		}, 0, check.Critical, ""},
 	}
-	caFile := ca.PEMFile(t)
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			s := spec("127.0.0.1", tt.port)
-			if tt.mod != nil {
-				tt.mod(s)
-			}
-			if s.TLS && !s.InsecureSkipVerify && tt.name == "tls verified" {
-				s.CAFile = caFile
-			}
-			r := run(t, s, tt.timeout)
-			if r.Status != tt.want || !strings.Contains(r.Output, tt.out) {
-				t.Errorf("got %s %q, want %s containing %q", r.Status, r.Output, tt.want, tt.out)
-			}
-			if len(r.Perf) == 0 || r.Perf[0].Label != "time" {
-				t.Errorf("perfdata %v lacks time", r.Perf)
-			}
-		})
-	}
+	kind.Table(t, tests, func(t *testing.T, _ checktest.Case[*Spec], _ *Spec, r check.Result) {
+		if len(r.Perf) == 0 || r.Perf[0].Label != "time" {
+			t.Errorf("perfdata %v lacks time", r.Perf)
+		}
+	})
 }
 
 func TestValidate(t *testing.T) {
-	s := &Spec{Warning: 2 * time.Second, Critical: time.Second, Mismatch: "maybe"}
+	s := &Spec{Timing: proto.Timing{Warning: 2 * time.Second, Critical: time.Second}, Mismatch: "maybe"}
 	errs := s.Validate()
 	fields := map[string]bool{}
 	for _, e := range errs {
@@ -101,7 +60,7 @@ func TestValidate(t *testing.T) {
 			t.Errorf("no error for %s in %v", f, errs)
 		}
 	}
-	s = spec("", 80)
+	s = kind.Spec("", 80)
 	s.DefaultHost("10.0.0.1")
 	if s.Host != "10.0.0.1" {
 		t.Errorf("DefaultHost: %q", s.Host)

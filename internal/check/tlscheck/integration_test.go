@@ -1,8 +1,6 @@
 package tlscheck
 
 import (
-	"net"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -10,15 +8,8 @@ import (
 	"github.com/mamori/mamori/internal/check/checktest"
 )
 
-func daemon(t *testing.T, name, env, def string) int {
-	t.Helper()
-	_, p, _ := net.SplitHostPort(checktest.Daemon(t, name, env, def))
-	n, _ := strconv.Atoi(p)
-	return n
-}
-
 func TestIntegration(t *testing.T) {
-	ca := checktest.Env("MAMORI_ITEST_CA", "/tmp/mamori-itest/certs/ca.pem")
+	ca := checktest.ITestCA()
 	type target struct{ name, env, def string }
 	tests := []struct {
 		name   string
@@ -42,19 +33,19 @@ func TestIntegration(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := spec("127.0.0.1", daemon(t, tt.target.name, tt.target.env, tt.target.def))
+			s := kind.Spec("127.0.0.1", checktest.DaemonPort(t, tt.target.name, tt.target.env, tt.target.def))
 			s.CAFile = ca
 			if tt.mod != nil {
 				tt.mod(s)
 			}
-			if r := run(t, s, 0); r.Status != tt.want || !strings.Contains(r.Output, tt.out) {
+			if r := kind.Run(t, s, 0); r.Status != tt.want || !strings.Contains(r.Output, tt.out) {
 				t.Errorf("got %s %q, want %s containing %q", r.Status, r.Output, tt.want, tt.out)
 			}
 		})
 	}
 	t.Run("stopped daemon", func(t *testing.T) {
-		s := spec("127.0.0.1", checktest.ClosedPort(t))
-		if r := run(t, s, 0); r.Status != check.Critical || !strings.Contains(r.Output, "connection refused") {
+		s := kind.Spec("127.0.0.1", checktest.ClosedPort(t))
+		if r := kind.Run(t, s, 0); r.Status != check.Critical || !strings.Contains(r.Output, "connection refused") {
 			t.Errorf("got %s %q", r.Status, r.Output)
 		}
 	})

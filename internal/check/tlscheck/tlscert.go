@@ -32,30 +32,20 @@ func init() {
 
 // Spec is the tls_cert check's configuration.
 type Spec struct {
-	Host               string        `yaml:"host" help:"host name or address" required:"true"`
-	Port               int           `yaml:"port" help:"TLS port"`
-	Warning            time.Duration `yaml:"warning" help:"response time for WARNING (0: none)"`
-	Critical           time.Duration `yaml:"critical" help:"response time for CRITICAL (0: none)"`
-	StartTLS           string        `yaml:"starttls" help:"negotiate TLS inside a plain-text protocol first: smtp, imap, pop3 or ftp"`
-	ServerName         string        `yaml:"server_name" help:"name for SNI and verification (default: host)"`
-	WarningDays        int           `yaml:"warning_days" help:"WARNING when the certificate expires within this many days"`
-	CriticalDays       int           `yaml:"critical_days" help:"CRITICAL when the certificate expires within this many days"`
-	CAFile             string        `yaml:"ca_file" help:"PEM file of CA certificates to trust (default: the system's)"`
-	InsecureSkipVerify bool          `yaml:"insecure_skip_verify" help:"do not verify the chain and the name (expiry is still graded)"`
-}
-
-// DefaultHost takes the host's address when the check has none.
-func (s *Spec) DefaultHost(address string) {
-	if s.Host == "" {
-		s.Host = address
-	}
+	proto.Target
+	Port int `yaml:"port" help:"TLS port"`
+	proto.Timing
+	StartTLS           string `yaml:"starttls" help:"negotiate TLS inside a plain-text protocol first: smtp, imap, pop3 or ftp"`
+	ServerName         string `yaml:"server_name" help:"name for SNI and verification (default: host)"`
+	WarningDays        int    `yaml:"warning_days" help:"WARNING when the certificate expires within this many days"`
+	CriticalDays       int    `yaml:"critical_days" help:"CRITICAL when the certificate expires within this many days"`
+	CAFile             string `yaml:"ca_file" help:"PEM file of CA certificates to trust (default: the system's)"`
+	InsecureSkipVerify bool   `yaml:"insecure_skip_verify" help:"do not verify the chain and the name (expiry is still graded)"`
 }
 
 // Validate reports every problem.
 func (s *Spec) Validate() []check.FieldError {
-	errs := proto.ValidateTarget(s.Host, s.Port)
-	errs = append(errs, proto.ValidateTimes(s.Warning, s.Critical)...)
-	errs = append(errs, proto.ValidateDays(s.WarningDays, s.CriticalDays)...)
+	errs := proto.Errors(proto.ValidateTarget(s.Host, s.Port), s.ValidateTimes(), proto.ValidateDays(s.WarningDays, s.CriticalDays))
 	if s.StartTLS != "" && !slices.Contains(proto.StartTLSProtocols, strings.ToLower(s.StartTLS)) {
 		errs = append(errs, check.Errf("starttls", "%q is not one of %s", s.StartTLS, strings.Join(proto.StartTLSProtocols, ", ")))
 	}
