@@ -537,3 +537,68 @@ func TestCheckCommandIsANagiosPlugin(t *testing.T) {
 		t.Fatalf("help: exit %d %q", code, out)
 	}
 }
+
+func TestUserAndTokenCommands(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts server processes")
+	}
+	dir := t.TempDir()
+	port := freePort(t)
+	cfgPath := filepath.Join(dir, "mamori.yaml")
+	os.WriteFile(cfgPath, []byte(fmt.Sprintf(`listen: 127.0.0.1:%d
+data_dir: %s
+hosts:
+  - name: a1
+    address: 127.0.0.1
+    tenant: acme
+    checks: [{name: svc, type: tcp, port: 1}]
+  - name: o1
+    address: 127.0.0.1
+    tenant: other
+    checks: [{name: svc, type: tcp, port: 1}]
+`, port, filepath.Join(dir, "data"))), 0o644)
+	s := startServer(t, cfgPath, port)
+	out, code := mamori(t, "user", "add", "bob", "--role", "viewer", "--tenant", "acme", "--config", cfgPath)
+	if code != 0 || !strings.Contains(out, "bob") {
+		t.Fatalf("user add: %d %s", code, out)
+	}
+	if out, code := mamori(t, "user", "add", "eve", "--role", "customer", "--config", cfgPath); code == 0 || !strings.Contains(out, "tenant") {
+		t.Fatalf("a customer without a tenant was accepted: %d %s", code, out)
+	}
+	cmd := exec.Command(os.Args[0], "token", "create", "bob", "--config", cfgPath)
+	cmd.Env = append(os.Environ(), "MAMORI_E2E_MAIN=1")
+	stdout, err := cmd.Output()
+	tok := strings.TrimSpace(string(stdout))
+	if err != nil || !strings.HasPrefix(tok, "mamori_") {
+		t.Fatalf("token create: %v %q", err, stdout)
+	}
+	req, _ := http.NewRequest("GET", s.base+"/api/v1/checks", nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var checks []apiCheck
+	json.NewDecoder(resp.Body).Decode(&checks)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || len(checks) != 1 || checks[0].Name != "a1/svc" {
+		t.Fatalf("viewer of acme sees %d %+v", resp.StatusCode, checks)
+	}
+	req, _ = http.NewRequest("POST", s.base+"/api/v1/reload", nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, _ = http.DefaultClient.Do(req)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("viewer reload: %d, want 403", resp.StatusCode)
+	}
+	req, _ = http.NewRequest("GET", s.base+"/api/v1/checks/o1/svc", nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, _ = http.DefaultClient.Do(req)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("other tenant's check: %d, want 404", resp.StatusCode)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "data", "initial-admin-password")); err != nil {
+		t.Errorf("first start did not leave the admin's password file: %v", err)
+	}
+}

@@ -29,6 +29,7 @@ type Server struct {
 	reload Reloader
 	toks   atomic.Pointer[Tokens]
 	alert  atomic.Pointer[alerting.Service]
+	users  UserTokens // per-user API tokens; nil = config tokens only
 	mux    *http.ServeMux
 }
 

@@ -6,6 +6,8 @@ import (
 	"crypto/subtle"
 	"net/http"
 	"strings"
+
+	"github.com/mamori/mamori/internal/auth"
 )
 
 // Role is what a caller may do.
@@ -87,6 +89,15 @@ func (t *Tokens) Lookup(secret string) (Principal, bool) {
 	return found, ok
 }
 
+// UserTokens authenticates the per-user API tokens of `mamori token
+// create`; *auth.Service implements it.
+type UserTokens interface {
+	LookupToken(ctx context.Context, plain string) (auth.User, bool)
+}
+
+// SetUsers enables per-user API tokens. Call it before serving.
+func (s *Server) SetUsers(u UserTokens) { s.users = u }
+
 type ctxKey struct{}
 
 // PrincipalFrom returns the caller of a request.
@@ -105,7 +116,13 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			writeError(w, http.StatusUnauthorized, "authentication required: send Authorization: Bearer TOKEN")
 			return
 		}
-		p, ok := s.tokens().Lookup(strings.TrimSpace(secret))
+		secret = strings.TrimSpace(secret)
+		p, ok := s.tokens().Lookup(secret)
+		if !ok && s.users != nil && auth.LooksLikeToken(secret) {
+			if u, found := s.users.LookupToken(r.Context(), secret); found {
+				p, ok = Principal{Name: u.Name, Role: Role(u.Role), Tenant: u.Tenant}, true
+			}
+		}
 		if !ok {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="mamori", error="invalid_token"`)
 			writeError(w, http.StatusUnauthorized, "invalid token")

@@ -25,6 +25,10 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return cmdCheck(rest, stdout, stderr)
 	case "maintenance":
 		return cmdMaintenance(rest, stdout, stderr)
+	case "user":
+		return cmdUser(rest, stdout, stderr)
+	case "token":
+		return cmdToken(rest, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, VersionString())
 		return 0
@@ -45,6 +49,8 @@ Usage:
   mamori validate [--config FILE]                                     check a config file, report every problem
   mamori check    TYPE [flags] [-- ARGS]                              run one check like a Nagios plugin
   mamori maintenance add|list|delete [--config FILE] ...              suspend alerting for hosts/checks
+  mamori user add|passwd|list|disable|enable [--config FILE] ...      console users (roles admin, operator, customer, viewer)
+  mamori token create|list|revoke [--config FILE] ...                 per-user API tokens
   mamori version                                                      print the version
 
 Run 'mamori check' for the check types, 'mamori check TYPE --help' for a type's flags.

@@ -21,6 +21,7 @@ import (
 	"github.com/mamori/mamori/examples"
 	"github.com/mamori/mamori/internal/alerting"
 	"github.com/mamori/mamori/internal/api"
+	"github.com/mamori/mamori/internal/auth"
 	"github.com/mamori/mamori/internal/config"
 	"github.com/mamori/mamori/internal/engine"
 	"github.com/mamori/mamori/internal/store/sqlite"
@@ -103,6 +104,19 @@ func cmdServer(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer st.Close()
+	authKey, err := auth.LoadOrCreateKey(cfg.DataDir)
+	if err != nil {
+		fmt.Fprintf(stderr, "mamori: %v\n", err)
+		return 1
+	}
+	users := auth.New(st, authKey, log, auth.WithSecureCookies(!plainLoopback(cfg)))
+	firstUser, firstPassword := "", ""
+	if created, name, pw, err := users.FirstStart(ctx); err != nil {
+		fmt.Fprintf(stderr, "mamori: first user: %v\n", err)
+		return 1
+	} else if created {
+		firstUser, firstPassword = name, pw
+	}
 	eng, err := engine.New(ctx, cfg, st, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "mamori: %v\n", err)
@@ -142,6 +156,7 @@ func cmdServer(args []string, stdout, stderr io.Writer) int {
 	}
 	apiSrv := api.New(eng, log, reload)
 	apiSrv.SetAlerting(alert)
+	apiSrv.SetUsers(users)
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -174,6 +189,12 @@ func cmdServer(args []string, stdout, stderr io.Writer) int {
 	}()
 
 	fmt.Fprintf(stdout, "mamori %s: %d checks from %s, data in %s, API on http://%s/\n", Version, len(cfg.Checks), cfg.File, cfg.DataDir, ln.Addr())
+	if firstUser != "" {
+		if err := announceFirstUser(stdout, cfg.DataDir, "http://"+ln.Addr().String()+"/", firstUser, firstPassword); err != nil {
+			fmt.Fprintf(stderr, "mamori: %v\n", err)
+			return 1
+		}
+	}
 	engineDone := make(chan struct{})
 	go func() { eng.Run(ctx); close(engineDone) }()
 	alertDone := make(chan struct{})
@@ -213,4 +234,31 @@ func ensureAdminToken(dataDir string, stdout io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "API token: curl -H \"Authorization: Bearer $(cat %s)\" ...\n", path)
 	return os.Setenv("MAMORI_ADMIN_TOKEN", strings.TrimSpace(string(b)))
+}
+
+// plainLoopback: plain HTTP on a loopback address, where browsers would drop
+// Secure cookies.
+func plainLoopback(cfg *config.Config) bool {
+	if strings.HasPrefix(cfg.PublicURL, "https://") {
+		return false
+	}
+	host, _, err := net.SplitHostPort(cfg.Listen)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return host == "localhost" || (ip != nil && ip.IsLoopback())
+}
+
+// announceFirstUser keeps the first admin's password in
+// DATA_DIR/initial-admin-password (0600) and prints how to log in — the
+// path, never the password, so that it stays out of logs.
+func announceFirstUser(stdout io.Writer, dataDir, url, name, password string) error {
+	path := filepath.Join(dataDir, "initial-admin-password")
+	if err := os.WriteFile(path, []byte(password+"\n"), 0o600); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	fmt.Fprintf(stdout, "first start: created the user %q (role admin); its password is in %s\n", name, path)
+	fmt.Fprintf(stdout, "log in at %s as %s, then run 'mamori user passwd %s' and delete that file\n", url, name, name)
+	return nil
 }

@@ -107,6 +107,10 @@ func Open(ctx context.Context, dir string) (*Store, error) {
 		return nil, fmt.Errorf("sqlite: data dir: %w", err)
 	}
 	path := filepath.Join(dir, "mamori.db")
+	// The database holds password hashes and token digests: owner only.
+	if f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600); err == nil {
+		f.Close()
+	}
 	dsn := func(extra ...string) string {
 		q := url.Values{}
 		for _, p := range append([]string{"journal_mode(WAL)", "synchronous(NORMAL)", "busy_timeout(10000)", "foreign_keys(1)"}, extra...) {

@@ -1,0 +1,245 @@
+package auth
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// CookieName is the session cookie.
+const CookieName = "mamori_session"
+
+// CSRF request fields.
+const (
+	CSRFHeader = "X-CSRF-Token"
+	CSRFField  = "csrf_token"
+)
+
+var sessionIDLen = base64.RawURLEncoding.EncodedLen(32)
+
+func validSessionID(id string) bool {
+	if len(id) != sessionIDLen {
+		return false
+	}
+	_, err := base64.RawURLEncoding.DecodeString(id)
+	return err == nil
+}
+
+// LockedError is returned by Login while a user name or address is locked;
+// it matches ErrRateLimited with errors.Is.
+type LockedError struct{ Until time.Time }
+
+func (e *LockedError) Error() string { return ErrRateLimited.Error() }
+
+// Is makes errors.Is(err, ErrRateLimited) true.
+func (e *LockedError) Is(target error) bool { return target == ErrRateLimited }
+
+// RetryAfter is how long until the lock ends.
+func (e *LockedError) RetryAfter(now time.Time) time.Duration { return max(0, e.Until.Sub(now)) }
+
+// Login checks a user name and password and starts a session. ip is the
+// client's address as the web layer determined it (it decides which proxy
+// headers to trust). Failures return ErrInvalidCredentials whatever the
+// reason (unknown user, wrong password, disabled), or a *LockedError.
+func (s *Service) Login(ctx context.Context, name, password, ip string) (Session, error) {
+	now := s.now()
+	ukey, ikey := strings.ToLower(name), ipKey(ip)
+	if len(ukey) > 128 {
+		ukey = ukey[:128]
+	}
+	if ok, until := s.limit.begin(ukey, ikey, now); !ok {
+		s.log.Warn("login refused: too many failures", "user", name, "ip", ip, "until", until.Format(time.RFC3339))
+		return Session{}, &LockedError{Until: until}
+	}
+	fail := func(reason string) (Session, error) {
+		s.limit.failed(ukey, ikey, s.now())
+		s.log.Warn("login failed", "user", name, "ip", ip, "reason", reason)
+		return Session{}, ErrInvalidCredentials
+	}
+	release, err := s.acquire(ctx)
+	if err != nil {
+		s.limit.undo(ukey, ikey, now) // not a guess: give the attempt back
+		return Session{}, err
+	}
+	su, err := s.store.AuthUser(ctx, name)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		release()
+		s.limit.undo(ukey, ikey, now)
+		return Session{}, err
+	}
+	reason := ""
+	switch {
+	case err != nil:
+		reason = "unknown user"
+	case su.PasswordHash == "":
+		reason = "no password set"
+	case len(password) > MaxPasswordLen:
+		reason = "password too long"
+	}
+	hash := su.PasswordHash
+	if reason != "" {
+		hash = s.dummyHash() // same work as for a real user
+	}
+	ok, stale, verr := VerifyPassword(hash, password, s.params)
+	release()
+	switch {
+	case reason != "":
+		return fail(reason)
+	case verr != nil:
+		s.log.Error("stored password hash unusable", "user", su.Name, "err", verr)
+		return fail("bad stored hash")
+	case !ok:
+		return fail("wrong password")
+	case su.Disabled:
+		return fail("user disabled")
+	case !s.sane(su.User):
+		return fail("invalid role or tenant")
+	}
+	s.limit.succeeded(ukey, ikey, now)
+	if stale { // parameters changed since the hash was made: upgrade it
+		if h, err := s.hash(ctx, password); err == nil {
+			if err := s.store.AuthSetPassword(ctx, su.ID, h, false); err != nil {
+				s.log.Warn("password rehash", "user", su.Name, "err", err)
+			}
+		}
+	}
+	if _, err := s.store.AuthPruneSessions(ctx, now.Add(-SessionLifetime), now.Add(-SessionIdle)); err != nil {
+		s.log.Warn("prune sessions", "err", err)
+	}
+	now = s.now().UTC().Truncate(time.Millisecond)
+	id := randomSecret()
+	if err := s.store.AuthCreateSession(ctx, StoredSession{Digest: digest(id), UserID: su.ID, CreatedAt: now, LastSeen: now, IP: ip}); err != nil {
+		return Session{}, fmt.Errorf("auth: create session: %w", err)
+	}
+	s.log.Info("login", "user", su.Name, "ip", ip)
+	return Session{ID: id, User: su.User, CreatedAt: now, ExpiresAt: now.Add(SessionLifetime), CSRF: s.CSRFToken(id)}, nil
+}
+
+func (s *Service) dummyHash() string {
+	s.dummyOnce.Do(func() {
+		h, err := HashPassword(GeneratePassword(), s.params)
+		if err != nil {
+			h, _ = HashPassword(GeneratePassword(), DefaultParams)
+		}
+		s.dummy = h
+	})
+	return s.dummy
+}
+
+// Logout ends a session.
+func (s *Service) Logout(ctx context.Context, sessionID string) error {
+	if !validSessionID(sessionID) {
+		return nil
+	}
+	return s.store.AuthDeleteSession(ctx, digest(sessionID))
+}
+
+// SessionUser returns the user of a live session and records the use. A
+// session lives 12 hours at most and ends after an hour without use, at
+// logout, at a password change and when the user is disabled.
+func (s *Service) SessionUser(ctx context.Context, sessionID string) (User, bool) {
+	if !validSessionID(sessionID) {
+		return User{}, false
+	}
+	d := digest(sessionID)
+	ss, u, err := s.store.AuthSession(ctx, d)
+	if err != nil {
+		if !errors.Is(err, ErrNotFound) {
+			s.log.Error("session lookup", "err", err)
+		}
+		return User{}, false
+	}
+	now := s.now()
+	if !now.Before(ss.CreatedAt.Add(SessionLifetime)) || !now.Before(ss.LastSeen.Add(SessionIdle)) {
+		if err := s.store.AuthDeleteSession(ctx, d); err != nil {
+			s.log.Warn("delete expired session", "err", err)
+		}
+		return User{}, false
+	}
+	if u.Disabled || !s.sane(u) {
+		return User{}, false
+	}
+	if now.Sub(ss.LastSeen) >= touchEvery {
+		if err := s.store.AuthTouchSession(ctx, d, now); err != nil {
+			s.log.Warn("session last_seen", "err", err)
+		}
+	}
+	return u, true
+}
+
+// SessionCookie is the cookie that carries a new session.
+func (s *Service) SessionCookie(sess Session) *http.Cookie {
+	return &http.Cookie{Name: CookieName, Value: sess.ID, Path: "/", MaxAge: int(SessionLifetime / time.Second),
+		Secure: s.secure, HttpOnly: true, SameSite: http.SameSiteLaxMode}
+}
+
+// ClearCookie removes the session cookie (logout).
+func (s *Service) ClearCookie() *http.Cookie {
+	return &http.Cookie{Name: CookieName, Value: "", Path: "/", MaxAge: -1, Secure: s.secure, HttpOnly: true, SameSite: http.SameSiteLaxMode}
+}
+
+// SessionID returns the session cookie of a request ("" if none).
+func SessionID(r *http.Request) string {
+	c, err := r.Cookie(CookieName)
+	if err != nil {
+		return ""
+	}
+	return c.Value
+}
+
+// CSRFToken is the CSRF token of a session: HMAC-SHA256 of the session ID
+// under a key derived from the server key.
+func (s *Service) CSRFToken(sessionID string) string {
+	m := hmac.New(sha256.New, s.csrfKey)
+	m.Write([]byte(sessionID))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// CheckCSRF compares a request's CSRF token with the session's in constant time.
+func (s *Service) CheckCSRF(sessionID, token string) bool {
+	if sessionID == "" || token == "" {
+		return false
+	}
+	return hmac.Equal([]byte(s.CSRFToken(sessionID)), []byte(token))
+}
+
+// safeMethod: methods that must not change state.
+func safeMethod(m string) bool {
+	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions || m == http.MethodTrace
+}
+
+// CheckRequest applies the CSRF rule to a request: safe methods pass;
+// requests with an Authorization: Bearer header pass (browsers do not add
+// one cross-site; the handler must then authenticate by that token, never
+// by the cookie); anything else needs the session's token in the
+// X-CSRF-Token header or the csrf_token form field (not the query string).
+func (s *Service) CheckRequest(r *http.Request) bool {
+	if safeMethod(r.Method) {
+		return true
+	}
+	if h := r.Header.Get("Authorization"); len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
+		return true
+	}
+	tok := r.Header.Get(CSRFHeader)
+	if tok == "" {
+		tok = r.PostFormValue(CSRFField)
+	}
+	return s.CheckCSRF(SessionID(r), tok)
+}
+
+// RequireCSRF wraps a handler with CheckRequest: 403 on failure.
+func (s *Service) RequireCSRF(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !s.CheckRequest(r) {
+			http.Error(w, "invalid or missing CSRF token; reload the page", http.StatusForbidden)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}

@@ -1,0 +1,404 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/mamori/mamori/internal/auth"
+	"github.com/mamori/mamori/internal/config"
+	"github.com/mamori/mamori/internal/maintenance"
+	"github.com/mamori/mamori/internal/store/sqlite"
+)
+
+// userStdin is where --password-stdin reads (tests replace it).
+var userStdin io.Reader = os.Stdin
+
+// userAuthOptions configure the auth.Service of user and token commands
+// (tests use cheap hashing).
+var userAuthOptions []auth.Option
+
+const userUsage = `usage:
+  mamori user add NAME --role admin|operator|customer|viewer [--tenant T] [--lang ja|en] [--time-zone TZ] [--password-stdin] [--config FILE]
+  mamori user passwd NAME [--password-stdin] [--config FILE]
+  mamori user list [--config FILE]
+  mamori user disable|enable NAME [--config FILE]
+Without --password-stdin a strong password is generated and printed once.`
+
+const tokenUsage = `usage:
+  mamori token create NAME [--label L] [--expires 90d|never] [--config FILE]
+  mamori token list NAME [--config FILE]
+  mamori token revoke ID [--config FILE]
+The token is printed once, alone on standard output; it has NAME's role and tenant.`
+
+// parseInterspersed parses flags that may come before or after the
+// positional arguments ("user add alice --role admin").
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		if n := len(args) - len(rest); n > 0 && args[n-1] == "--" { // everything after -- is positional
+			return append(pos, rest...), nil
+		}
+		pos, args = append(pos, rest[0]), rest[1:]
+	}
+}
+
+// authCmd is the state shared by user and token subcommands.
+type authCmd struct {
+	cfg    *config.Config
+	st     *sqlite.Store
+	svc    *auth.Service
+	stderr io.Writer
+}
+
+func openAuth(path string, stderr io.Writer) (*authCmd, int) {
+	cfg, err := loadConfig(path)
+	if err != nil {
+		printConfigErrors(stderr, err)
+		return nil, 1
+	}
+	st, err := sqlite.Open(context.Background(), cfg.DataDir)
+	if err != nil {
+		fmt.Fprintf(stderr, "mamori: %v\n", err)
+		return nil, 1
+	}
+	// The CLI needs no CSRF key: an ephemeral one will do.
+	return &authCmd{cfg: cfg, st: st, svc: auth.New(st, nil, nil, userAuthOptions...), stderr: stderr}, 0
+}
+
+func (a *authCmd) fail(err error) int {
+	fmt.Fprintf(a.stderr, "mamori: %v\n", err)
+	return 1
+}
+
+// readPassword reads one line from stdin (the trailing newline removed).
+func readPassword() (string, error) {
+	line, err := bufio.NewReaderSize(io.LimitReader(userStdin, auth.MaxPasswordLen+2), auth.MaxPasswordLen+2).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("--password-stdin: %w", err)
+	}
+	line = strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r")
+	if line == "" {
+		return "", errors.New("--password-stdin: no password on standard input")
+	}
+	return line, nil
+}
+
+// checkRoleFlags explains role and tenant mistakes in terms of the flags.
+func checkRoleFlags(role, tenant string) error {
+	switch {
+	case role == "":
+		return errors.New("user add needs --role: admin, operator, customer or viewer")
+	case !auth.ValidRole(role):
+		return fmt.Errorf("unknown role %q; use admin, operator, customer or viewer", role)
+	case auth.RoleNeedsTenant(role) && tenant == "":
+		return fmt.Errorf("%s needs --tenant (the customer the user belongs to)", role)
+	case !auth.RoleNeedsTenant(role) && tenant != "":
+		return fmt.Errorf("%s sees all tenants: drop --tenant (or use --role customer or viewer)", role)
+	}
+	return auth.ValidateRole(role, tenant)
+}
+
+// cmdUser: mamori user add|passwd|list|disable|enable.
+func cmdUser(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, userUsage)
+		return 2
+	}
+	if isHelp(args[:1]) {
+		fmt.Fprintln(stdout, userUsage)
+		return 0
+	}
+	sub, args := args[0], args[1:]
+	fs := flag.NewFlagSet("mamori user "+sub, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprintln(stderr, userUsage) }
+	path := fs.String("config", "", "the server's config file (for data_dir)")
+	var role, tenant, lang, tz string
+	var fromStdin bool
+	want := 1 // positional arguments
+	switch sub {
+	case "add":
+		fs.StringVar(&role, "role", "", "admin, operator, customer or viewer")
+		fs.StringVar(&tenant, "tenant", "", "the customer a customer or viewer belongs to")
+		fs.StringVar(&lang, "lang", "", "console language: ja or en (default: the browser's)")
+		fs.StringVar(&tz, "time-zone", "", "IANA time zone (default: Asia/Tokyo for ja)")
+		fs.BoolVar(&fromStdin, "password-stdin", false, "read the password from the first line of standard input")
+	case "passwd":
+		fs.BoolVar(&fromStdin, "password-stdin", false, "read the password from the first line of standard input")
+	case "list":
+		want = 0
+	case "disable", "enable":
+	default:
+		fmt.Fprintf(stderr, "mamori: unknown user command %q (add, passwd, list, disable, enable)\n%s\n", sub, userUsage)
+		return 2
+	}
+	pos, err := parseInterspersed(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		return 2
+	}
+	if len(pos) != want {
+		fmt.Fprintf(stderr, "mamori: user %s takes %d argument(s), got %d\n%s\n", sub, want, len(pos), userUsage)
+		return 2
+	}
+	var name string
+	if want == 1 {
+		name = pos[0]
+	}
+	if sub == "add" {
+		if err := errors.Join(auth.ValidateName(name), checkRoleFlags(role, tenant), auth.ValidateLang(lang), auth.ValidateTimeZone(tz)); err != nil {
+			for _, e := range strings.Split(err.Error(), "\n") {
+				fmt.Fprintf(stderr, "mamori: %s\n", e)
+			}
+			return 2
+		}
+	}
+	var password string
+	generated := false
+	if sub == "add" || sub == "passwd" {
+		if fromStdin {
+			if password, err = readPassword(); err != nil {
+				fmt.Fprintf(stderr, "mamori: %v\n", err)
+				return 2
+			}
+			if err := auth.CheckPasswordPolicy(name, password); err != nil {
+				fmt.Fprintf(stderr, "mamori: %v\n", err)
+				return 2
+			}
+		} else {
+			password, generated = auth.GeneratePassword(), true
+		}
+	}
+
+	a, code := openAuth(*path, stderr)
+	if a == nil {
+		return code
+	}
+	defer a.st.Close()
+	ctx := context.Background()
+	switch sub {
+	case "add":
+		u, err := a.svc.CreateUser(ctx, auth.User{Name: name, Role: role, Tenant: tenant, Lang: lang, TimeZone: tz}, password)
+		if err != nil {
+			return a.fail(err)
+		}
+		scope := "all tenants"
+		if u.Tenant != "" {
+			scope = "tenant " + u.Tenant
+		}
+		fmt.Fprintf(stdout, "user %s added: role %s, %s\n", u.Name, u.Role, scope)
+		if generated {
+			fmt.Fprintf(stdout, "password: %s\n", password)
+			fmt.Fprintln(stderr, "the password is shown only this once; change it with 'mamori user passwd "+u.Name+"'")
+		}
+		return 0
+	case "passwd":
+		if err := a.svc.SetPassword(ctx, name, password); err != nil {
+			return a.fail(err)
+		}
+		fmt.Fprintf(stdout, "password of %s changed; their console sessions ended\n", name)
+		if generated {
+			fmt.Fprintf(stdout, "password: %s\n", password)
+		}
+		return 0
+	case "list":
+		us, err := a.svc.Users(ctx)
+		if err != nil {
+			return a.fail(err)
+		}
+		tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "NAME\tROLE\tTENANT\tLANG\tSTATUS\tCREATED")
+		for _, u := range us {
+			status := "enabled"
+			if u.Disabled {
+				status = "disabled"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", u.Name, u.Role, dash(u.Tenant), dash(u.Lang), status, u.CreatedAt.Local().Format("2006-01-02 15:04"))
+		}
+		tw.Flush()
+		return 0
+	case "disable":
+		if err := a.svc.DisableUser(ctx, name); err != nil {
+			return a.fail(err)
+		}
+		fmt.Fprintf(stdout, "user %s disabled: sessions ended, API tokens refused\n", name)
+		return 0
+	case "enable":
+		if err := a.svc.EnableUser(ctx, name); err != nil {
+			return a.fail(err)
+		}
+		fmt.Fprintf(stdout, "user %s enabled\n", name)
+		return 0
+	}
+	return 2
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// parseExpiry reads --expires: "never", or a duration with a unit (90d, 12h, 1d12h).
+func parseExpiry(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if s == "" || s == "never" || s == "0" {
+		return 0, nil
+	}
+	if !strings.ContainsAny(s, "dhms") {
+		return 0, fmt.Errorf("--expires %q: give a unit, e.g. 90d, 12h or never", s)
+	}
+	d, err := maintenance.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("--expires %q: use e.g. 90d, 12h or never", s)
+	}
+	return d, nil
+}
+
+// apiBase is the URL to show in examples.
+func apiBase(cfg *config.Config) string {
+	if cfg.PublicURL != "" {
+		return strings.TrimRight(cfg.PublicURL, "/")
+	}
+	host, port, err := net.SplitHostPort(cfg.Listen)
+	if err != nil {
+		return "http://" + cfg.Listen
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+func fmtTime(t time.Time, zero string) string {
+	if t.IsZero() {
+		return zero
+	}
+	return t.Local().Format("2006-01-02 15:04")
+}
+
+// cmdToken: mamori token create|list|revoke.
+func cmdToken(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, tokenUsage)
+		return 2
+	}
+	if isHelp(args[:1]) {
+		fmt.Fprintln(stdout, tokenUsage)
+		return 0
+	}
+	sub, args := args[0], args[1:]
+	fs := flag.NewFlagSet("mamori token "+sub, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprintln(stderr, tokenUsage) }
+	path := fs.String("config", "", "the server's config file (for data_dir)")
+	var label, expires string
+	switch sub {
+	case "create":
+		fs.StringVar(&label, "label", "", "what the token is for (default: cli)")
+		fs.StringVar(&expires, "expires", "never", "lifetime: e.g. 90d, 12h, or never")
+	case "list", "revoke":
+	default:
+		fmt.Fprintf(stderr, "mamori: unknown token command %q (create, list, revoke)\n%s\n", sub, tokenUsage)
+		return 2
+	}
+	pos, err := parseInterspersed(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		return 2
+	}
+	if len(pos) != 1 {
+		fmt.Fprintf(stderr, "mamori: token %s takes 1 argument, got %d\n%s\n", sub, len(pos), tokenUsage)
+		return 2
+	}
+	var ttl time.Duration
+	var id int64
+	switch sub {
+	case "create":
+		if ttl, err = parseExpiry(expires); err != nil {
+			fmt.Fprintf(stderr, "mamori: %v\n", err)
+			return 2
+		}
+		if label == "" {
+			label = "cli"
+		}
+	case "revoke":
+		if id, err = strconv.ParseInt(pos[0], 10, 64); err != nil || id <= 0 {
+			fmt.Fprintln(stderr, "mamori: token revoke takes the token's ID (see 'mamori token list NAME')")
+			return 2
+		}
+	}
+
+	a, code := openAuth(*path, stderr)
+	if a == nil {
+		return code
+	}
+	defer a.st.Close()
+	ctx := context.Background()
+	switch sub {
+	case "create":
+		plain, t, err := a.svc.CreateToken(ctx, pos[0], label, ttl)
+		if err != nil {
+			return a.fail(err)
+		}
+		u, err := a.svc.UserByName(ctx, t.User)
+		if err != nil {
+			return a.fail(err)
+		}
+		scope := "all tenants"
+		if u.Tenant != "" {
+			scope = "tenant " + u.Tenant
+		}
+		fmt.Fprintln(stdout, plain)
+		fmt.Fprintf(stderr, "API token %d %q for %s (role %s, %s), expires %s.\n", t.ID, t.Label, u.Name, u.Role, scope, fmtTime(t.ExpiresAt, "never"))
+		fmt.Fprintln(stderr, "It is shown only this once: store it now. Example:")
+		fmt.Fprintf(stderr, "  curl -H 'Authorization: Bearer %s' %s/api/v1/checks\n", plain, apiBase(a.cfg))
+		return 0
+	case "list":
+		ts, err := a.svc.Tokens(ctx, pos[0])
+		if err != nil {
+			return a.fail(err)
+		}
+		tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tLABEL\tCREATED\tLAST USED\tEXPIRES")
+		now := time.Now()
+		for _, t := range ts {
+			exp := fmtTime(t.ExpiresAt, "never")
+			if !t.ExpiresAt.IsZero() && !now.Before(t.ExpiresAt) {
+				exp += " (expired)"
+			}
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", t.ID, t.Label, fmtTime(t.CreatedAt, "-"), fmtTime(t.LastUsedAt, "never"), exp)
+		}
+		tw.Flush()
+		return 0
+	case "revoke":
+		if err := a.svc.RevokeToken(ctx, "", id); err != nil {
+			return a.fail(err)
+		}
+		fmt.Fprintf(stdout, "token %d revoked\n", id)
+		return 0
+	}
+	return 2
+}
