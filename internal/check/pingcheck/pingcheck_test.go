@@ -192,7 +192,9 @@ func TestLoopback(t *testing.T) {
 				if host == "localhost" {
 					wantPrefix = "PING OK - localhost (127.0.0.1): rta "
 				}
-				if r.Status != check.OK || !strings.HasPrefix(r.Output, wantPrefix) || !strings.HasSuffix(r.Output, "ms, lost 0%") {
+				// Loopback RTT stays far below 100 ms, but not on a machine
+				// loaded by the race detector: judge the replies, not the clock.
+				if r.Status == check.Critical || r.Status == check.Unknown || !strings.Contains(r.Output, wantPrefix[len("PING OK - "):]) || !strings.HasSuffix(r.Output, "ms, lost 0%") {
 					t.Fatalf("%s %q", r.Status, r.PluginLine())
 				}
 				perf := check.PerfString(r.Perf)
@@ -227,6 +229,9 @@ func TestSharedPinger(t *testing.T) {
 			s := fastSpec(host)
 			s.PacketInterval = 2 * time.Millisecond
 			s.Packets = 10
+			// This test is about every reply reaching its own check (0 %
+			// loss), not latency: keep RTT thresholds out of the way.
+			s.Warning, s.Critical = "5000ms,20%", "10000ms,60%"
 			results[i] = runCheck(testChecker(t, s, nil), 5*time.Second)
 		}()
 	}
