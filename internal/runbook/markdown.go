@@ -752,7 +752,10 @@ func (p *inline) special(b *strings.Builder, i int) int {
 		b.WriteString("\n")
 		return i + 1
 	case '<':
-		if m := autolinkRE.FindStringSubmatch(s[i:]); m != nil {
+		// An autolink ends within maxLinkPart bytes: bound the regexp's
+		// input so that many unclosed '<' stay linear.
+		rest := s[i:min(len(s), i+maxLinkPart+2)]
+		if m := autolinkRE.FindStringSubmatch(rest); m != nil {
 			if u, ok := SafeURL(m[1]); ok && !p.noLinks {
 				writeLink(b, u, "")
 				b.WriteString(escape(m[1]))
@@ -762,7 +765,7 @@ func (p *inline) special(b *strings.Builder, i int) int {
 			}
 			return i + len(m[0])
 		}
-		if m := emailRE.FindStringSubmatch(s[i:]); m != nil {
+		if m := emailRE.FindStringSubmatch(rest); m != nil {
 			if !p.noLinks {
 				writeLink(b, "mailto:"+m[1], "")
 				b.WriteString(escape(m[1]))
