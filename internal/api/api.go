@@ -55,6 +55,10 @@ func (s *Server) SetTokens(cfg *config.Config) {
 
 func (s *Server) tokens() *Tokens { return s.toks.Load() }
 
+// Mount lets another package register routes on the outer mux, outside the
+// user-token authentication of /api/v1/ (they authenticate on their own).
+func (s *Server) Mount(register func(mux *http.ServeMux)) { register(s.mux) }
+
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Content-Type-Options", "nosniff")

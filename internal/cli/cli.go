@@ -27,6 +27,10 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return cmdMaintenance(rest, stdout, stderr)
 	case "user":
 		return cmdUser(rest, stdout, stderr)
+	case "run":
+		return cmdRun(rest, stdout, stderr)
+	case "host":
+		return cmdHost(rest, stdout, stderr)
 	case "token":
 		return cmdToken(rest, stdout, stderr)
 	case "version", "--version", "-version":
@@ -49,6 +53,8 @@ Usage:
   mamori validate [--config FILE]                                     check a config file, report every problem
   mamori check    TYPE [flags] [-- ARGS]                              run one check like a Nagios plugin
   mamori maintenance add|list|delete [--config FILE] ...              suspend alerting for hosts/checks
+  mamori host add|list|revoke NAME [--config FILE]                    enrol a host's agent (prints its token)
+  mamori run      [--job NAME] --url URL|--server URL --token T -- CMD ARGS   run a job and report it
   mamori user add|passwd|list|disable|enable [--config FILE] ...      console users (roles admin, operator, customer, viewer)
   mamori token create|list|revoke [--config FILE] ...                 per-user API tokens
   mamori version                                                      print the version

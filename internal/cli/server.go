@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/mamori/mamori/examples"
+	"github.com/mamori/mamori/internal/agentapi"
 	"github.com/mamori/mamori/internal/alerting"
 	"github.com/mamori/mamori/internal/api"
 	"github.com/mamori/mamori/internal/auth"
@@ -117,7 +118,8 @@ func cmdServer(args []string, stdout, stderr io.Writer) int {
 	} else if created {
 		firstUser, firstPassword = name, pw
 	}
-	eng, err := engine.New(ctx, cfg, st, log)
+	agentAPI := agentapi.New(nil, st, nil, log)
+	eng, err := engine.New(ctx, cfg, st, log, engine.WithPassive(agentAPI.Passive()))
 	if err != nil {
 		fmt.Fprintf(stderr, "mamori: %v\n", err)
 		return 1
@@ -154,7 +156,10 @@ func cmdServer(args []string, stdout, stderr io.Writer) int {
 			return nc, nil
 		}
 	}
+	agentAPI.SetEngine(eng)
+	eng.Metrics.Registry.MustRegister(agentAPI.Metrics().Collectors()...)
 	apiSrv := api.New(eng, log, reload)
+	apiSrv.Mount(agentAPI.Routes)
 	apiSrv.SetAlerting(alert)
 	apiSrv.SetUsers(users)
 

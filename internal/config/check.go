@@ -96,6 +96,9 @@ func (l *loader) check(file string, n *yaml.Node, path string, h *Host) {
 		if hn, ok := c.Spec.(check.HostNamer); ok && h != nil {
 			hn.SetHostName(h.Name)
 		}
+		if cn, ok := c.Spec.(interface{ SetCheckName(string) }); ok {
+			cn.SetCheckName(c.Name)
+		}
 		if kind.Scope == check.ScopeAgent {
 			c.OnAgent = true
 		}
@@ -207,7 +210,8 @@ func (l *loader) heartbeat(file string, n *yaml.Node, path string, h *Host) {
 		return
 	}
 	c := &Check{Name: h.Name + "/agent", ShortName: "agent", Type: "heartbeat", Kind: kind, Spec: kind.New(),
-		Host: h.Name, Tenant: h.Tenant, Tags: h.Tags, Pos: Pos{file, n.Line}, Description: "mamori agent heartbeat"}
+		Host: h.Name, Tenant: h.Tenant, Tags: h.Tags, Pos: Pos{file, n.Line}, Description: "mamori agent heartbeat",
+		Interval: 30 * time.Second, Attempts: 1} // its ttl already waits out short gaps
 	if hn, ok := c.Spec.(check.HostNamer); ok {
 		hn.SetHostName(h.Name)
 	}

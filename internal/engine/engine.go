@@ -237,6 +237,9 @@ func (e *Engine) runCheck(ctx context.Context, name string) (soft bool) {
 	if ctx.Err() != nil {
 		return false // shutting down: a cancelled run is not a verdict
 	}
+	if w, ok := en.checker.(interface{ Waiting() bool }); ok && r.Status == check.Unknown && en.snapshot().Pending() && w.Waiting() {
+		return false // a passive check waiting for its first report stays pending
+	}
 	e.Metrics.runs.WithLabelValues(c.Type, r.Status.String()).Inc()
 	e.Metrics.duration.WithLabelValues(c.Type).Observe(r.Duration.Seconds())
 	_, err := e.Record(ctx, name, r)

@@ -233,7 +233,7 @@ func TestNoAnswer(t *testing.T) {
 	if r.Status != check.Critical || !strings.Contains(r.Output, "no answer within") {
 		t.Fatalf("got %s %q", r.Status, r.Output)
 	}
-	if d := time.Since(start); d > time.Second {
+	if d := time.Since(start); d > 2*time.Second { // the 400 ms deadline ends it (margin for a loaded machine)
 		t.Fatalf("took %s", d)
 	}
 	if n := got.Load(); n != 2 {
