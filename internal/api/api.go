@@ -17,6 +17,8 @@ import (
 	"github.com/mamori/mamori/internal/alerting"
 	"github.com/mamori/mamori/internal/config"
 	"github.com/mamori/mamori/internal/engine"
+	"github.com/mamori/mamori/internal/metrics"
+	"github.com/mamori/mamori/internal/metrics/promapi"
 )
 
 // Reloader re-reads the configuration and applies it.
@@ -31,6 +33,7 @@ type Server struct {
 	alert  atomic.Pointer[alerting.Service]
 	users  UserTokens // per-user API tokens; nil = config tokens only
 	mux    *http.ServeMux
+	apiMux *http.ServeMux // the authenticated /api/v1/ routes
 }
 
 // New builds the API. adminToken (MAMORI_ADMIN_TOKEN) is an operator token.
@@ -69,6 +72,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.eng.Metrics.Registry, promhttp.HandlerOpts{}))
 	api := http.NewServeMux()
+	s.apiMux = api
 	api.HandleFunc("GET /api/v1/checks", require(RoleViewer, s.listChecks))
 	api.HandleFunc("GET /api/v1/checks/{name...}", require(RoleViewer, s.getCheck))
 	api.HandleFunc("POST /api/v1/run/{name...}", require(RoleOperator, s.runCheck))
@@ -132,4 +136,14 @@ func queryTime(r *http.Request, key string) (time.Time, error) {
 		return time.Unix(n, 0), nil
 	}
 	return time.Time{}, errors.New(key + " must be an RFC 3339 time (2026-11-01T03:00:00Z) or Unix seconds")
+}
+
+// SetMetrics serves the Prometheus-compatible query API (query,
+// query_range, labels, series) on the time-series store, behind the same
+// authentication; a tenant's caller sees only its tenant's series.
+func (s *Server) SetMetrics(st *metrics.Store) {
+	promapi.Routes(s.apiMux, st, func(r *http.Request) (string, bool) {
+		p := PrincipalFrom(r.Context())
+		return p.Tenant, p.Role.AtLeast(RoleViewer)
+	})
 }

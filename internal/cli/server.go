@@ -18,13 +18,17 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/mamori/mamori/examples"
 	"github.com/mamori/mamori/internal/agentapi"
 	"github.com/mamori/mamori/internal/alerting"
 	"github.com/mamori/mamori/internal/api"
 	"github.com/mamori/mamori/internal/auth"
+	"github.com/mamori/mamori/internal/check"
 	"github.com/mamori/mamori/internal/config"
 	"github.com/mamori/mamori/internal/engine"
+	"github.com/mamori/mamori/internal/metrics"
 	"github.com/mamori/mamori/internal/store/sqlite"
 )
 
@@ -118,8 +122,27 @@ func cmdServer(args []string, stdout, stderr io.Writer) int {
 	} else if created {
 		firstUser, firstPassword = name, pw
 	}
-	agentAPI := agentapi.New(nil, st, nil, log)
-	eng, err := engine.New(ctx, cfg, st, log, engine.WithPassive(agentAPI.Passive()))
+	reg := prometheus.NewRegistry()
+	tsdb, err := metrics.Open(filepath.Join(cfg.DataDir, "tsdb"), 0, log, metrics.WithRegisterer(reg))
+	if err != nil {
+		fmt.Fprintf(stderr, "mamori: %v\n", err)
+		return 1
+	}
+	defer tsdb.Close()
+	tsdb.SetHostTenants(hostTenants(cfg))
+	perf := metrics.NewPerfSink(tsdb, 10000, func(err error) { log.Warn("perfdata refused", "err", err) })
+	defer func() {
+		c, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		perf.Close(c)
+	}()
+	agentAPI := agentapi.New(nil, st, tsdb, log)
+	eng, err := engine.New(ctx, cfg, st, log, engine.WithRegistry(reg), engine.WithPassive(agentAPI.Passive()),
+		engine.WithResultHook(func(c *config.Check, r check.Result) {
+			if len(r.Perf) > 0 {
+				perf.Offer(c.Name, c.Host, c.Tenant, r.Time, r.Perf) // never blocks; drops are counted
+			}
+		}))
 	if err != nil {
 		fmt.Fprintf(stderr, "mamori: %v\n", err)
 		return 1
@@ -152,6 +175,7 @@ func cmdServer(args []string, stdout, stderr io.Writer) int {
 			if err := alert.SetConfig(nc); err != nil {
 				return nil, err
 			}
+			tsdb.SetHostTenants(hostTenants(nc))
 			log.Info("configuration reloaded", "file", *path, "checks", len(nc.Checks))
 			return nc, nil
 		}
@@ -160,6 +184,7 @@ func cmdServer(args []string, stdout, stderr io.Writer) int {
 	eng.Metrics.Registry.MustRegister(agentAPI.Metrics().Collectors()...)
 	apiSrv := api.New(eng, log, reload)
 	apiSrv.Mount(agentAPI.Routes)
+	apiSrv.SetMetrics(tsdb)
 	apiSrv.SetAlerting(alert)
 	apiSrv.SetUsers(users)
 
@@ -266,4 +291,15 @@ func announceFirstUser(stdout io.Writer, dataDir, url, name, password string) er
 	fmt.Fprintf(stdout, "first start: created the user %q (role admin); its password is in %s\n", name, path)
 	fmt.Fprintf(stdout, "log in at %s as %s, then run 'mamori user passwd %s' and delete that file\n", url, name, name)
 	return nil
+}
+
+// hostTenants maps each host with a tenant to it (for the time series' tenant label).
+func hostTenants(cfg *config.Config) map[string]string {
+	m := map[string]string{}
+	for _, h := range cfg.Hosts {
+		if h.Tenant != "" {
+			m[h.Name] = h.Tenant
+		}
+	}
+	return m
 }

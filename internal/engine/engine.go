@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/mamori/mamori/internal/check"
 	"github.com/mamori/mamori/internal/config"
 	"github.com/mamori/mamori/internal/event"
@@ -35,6 +37,7 @@ type Engine struct {
 
 	writes   chan *pending
 	passive  check.Passive
+	registry *prometheus.Registry
 	onResult func(c *config.Check, r check.Result)
 }
 
@@ -78,6 +81,10 @@ type Option func(*Engine)
 
 // WithPassive gives checkers the server's record of agent and job reports.
 func WithPassive(p check.Passive) Option { return func(e *Engine) { e.passive = p } }
+
+// WithRegistry makes the engine register its metrics on reg (shared with
+// the rest of the server) instead of a registry of its own.
+func WithRegistry(reg *prometheus.Registry) Option { return func(e *Engine) { e.registry = reg } }
 
 // WithResultHook calls f after every committed result (perfdata to the
 // time-series store, for instance). f must not block.

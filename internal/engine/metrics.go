@@ -21,7 +21,10 @@ type Metrics struct {
 }
 
 func newMetrics(e *Engine) *Metrics {
-	m := &Metrics{Registry: prometheus.NewRegistry()}
+	m := &Metrics{Registry: e.registry}
+	if m.Registry == nil {
+		m.Registry = prometheus.NewRegistry()
+	}
 	m.runs = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "mamori_checks_run_total", Help: "Check runs by type and resulting status."}, []string{"type", "state"})
 	m.duration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "mamori_check_duration_seconds", Help: "Check run time by type.",
 		Buckets: []float64{.001, .005, .01, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}}, []string{"type"})
