@@ -30,6 +30,7 @@ import (
 	"github.com/mamori/mamori/internal/engine"
 	"github.com/mamori/mamori/internal/metrics"
 	"github.com/mamori/mamori/internal/store/sqlite"
+	"github.com/mamori/mamori/internal/web"
 )
 
 // loadConfig reads --config FILE, or the embedded example when path is "".
@@ -193,7 +194,15 @@ func cmdServer(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "mamori: listen: %v\n", err)
 		return 1
 	}
-	httpSrv := &http.Server{Handler: apiSrv, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	console := web.New(web.Deps{Engine: eng, Alerting: alert, Store: st, Auth: consoleAuth{users},
+		Metrics: consoleMetrics{tsdb}, Log: log, SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://")})
+	mux := http.NewServeMux()
+	for _, p := range []string{"/api/", "/healthz", "/metrics", "/ack/", "/hooks/"} {
+		mux.Handle(p, apiSrv)
+	}
+	console.Routes(mux)
+	// No WriteTimeout: the event streams are long-lived.
+	httpSrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	go func() {
 		if err := httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("http server", "err", err)

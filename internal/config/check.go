@@ -151,7 +151,7 @@ func (l *loader) check(file string, n *yaml.Node, path string, h *Host) {
 			return
 		}
 	}
-	l.cfg.Checks = append(l.cfg.Checks, c)
+	l.addCheck(c)
 }
 
 func isTargetField(f string) bool {
@@ -221,5 +221,17 @@ func (l *loader) heartbeat(file string, n *yaml.Node, path string, h *Host) {
 	}
 	l.refs[c] = &checkRefs{file: file, path: join(path, "agent"), node: n, written: map[string]bool{}}
 	h.Heartbeat = c.Name
+	l.addCheck(c)
+}
+
+// addCheck appends a check and keeps the name index current, so that
+// loading stays linear in the number of checks.
+func (l *loader) addCheck(c *Check) {
 	l.cfg.Checks = append(l.cfg.Checks, c)
+	if l.cfg.byName == nil || len(l.cfg.byName) != len(l.cfg.Checks)-1 {
+		l.cfg.byName = nil
+		l.cfg.Check(c.Name) // rebuild the index
+		return
+	}
+	l.cfg.byName[c.Name] = c
 }

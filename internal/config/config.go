@@ -36,6 +36,7 @@ type Config struct {
 	// Checks holds every check, those under hosts included, by full name
 	// ("HOST/NAME" under a host, "NAME" at the top level), in file order.
 	Checks []*Check
+	byName map[string]*Check // index of Checks, built on first use
 }
 
 // Retention bounds how long history is kept.
@@ -132,12 +133,16 @@ type Pos struct {
 
 // Check returns the check with a full name.
 func (c *Config) Check(name string) *Check {
-	for _, ch := range c.Checks {
-		if ch.Name == name {
-			return ch
+	if c.byName == nil || len(c.byName) != len(c.Checks) {
+		m := make(map[string]*Check, len(c.Checks))
+		for _, ch := range c.Checks {
+			if _, dup := m[ch.Name]; !dup {
+				m[ch.Name] = ch
+			}
 		}
+		c.byName = m
 	}
-	return nil
+	return c.byName[name]
 }
 
 // Built-in defaults.

@@ -1,0 +1,210 @@
+package web
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Languages of the console.
+const (
+	Japanese = "ja"
+	English  = "en"
+)
+
+// catalog holds every UI string per language (i18n/*.json, embedded).
+type catalog struct {
+	msgs map[string]map[string]string
+}
+
+func mustCatalog() *catalog {
+	c := &catalog{msgs: map[string]map[string]string{}}
+	for _, lang := range []string{Japanese, English} {
+		b, err := i18nFS.ReadFile("i18n/" + lang + ".json")
+		if err != nil {
+			panic(err)
+		}
+		m := map[string]string{}
+		if err := json.Unmarshal(b, &m); err != nil {
+			panic(fmt.Sprintf("web: i18n/%s.json: %v", lang, err))
+		}
+		c.msgs[lang] = m
+	}
+	return c
+}
+
+// Locale is a request's language and time zone.
+type Locale struct {
+	Lang string
+	Loc  *time.Location
+	msgs map[string]string
+	en   map[string]string
+}
+
+// T translates a key; an unknown key shows as itself (tests catch them).
+func (l *Locale) T(key string) string {
+	if s, ok := l.msgs[key]; ok {
+		return s
+	}
+	if s, ok := l.en[key]; ok {
+		return s
+	}
+	return key
+}
+
+// Tf translates a key and fills its {0}, {1}, ... placeholders.
+func (l *Locale) Tf(key string, args ...any) string {
+	s := l.T(key)
+	for i, a := range args {
+		s = strings.ReplaceAll(s, "{"+strconv.Itoa(i)+"}", fmt.Sprint(a))
+	}
+	return s
+}
+
+// Time formats a time in the user's zone ("" for the zero time).
+func (l *Locale) Time(t any) string {
+	var tt time.Time
+	switch v := t.(type) {
+	case time.Time:
+		tt = v
+	case *time.Time:
+		if v == nil {
+			return ""
+		}
+		tt = *v
+	default:
+		return ""
+	}
+	if tt.IsZero() {
+		return ""
+	}
+	return tt.In(l.Loc).Format("2006-01-02 15:04:05")
+}
+
+// Zone names the user's time zone.
+func (l *Locale) Zone() string { return l.Loc.String() }
+
+// Ago says how long ago a time was ("" for the zero time).
+func (l *Locale) Ago(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return l.Tf("time.ago", l.Dur(time.Since(t)))
+}
+
+// Dur formats a duration briefly in the user's language.
+func (l *Locale) Dur(d time.Duration) string {
+	if d < 0 {
+		d = -d
+	}
+	switch {
+	case d < time.Minute:
+		return l.Tf("dur.s", int(d.Seconds()))
+	case d < time.Hour:
+		return l.Tf("dur.m", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return l.Tf("dur.hm", int(d.Hours()), int(d.Minutes())%60)
+	default:
+		return l.Tf("dur.dh", int(d.Hours())/24, int(d.Hours())%24)
+	}
+}
+
+// Seconds formats a duration in seconds (for check durations).
+func (l *Locale) Seconds(d time.Duration) string {
+	return strconv.FormatFloat(d.Seconds(), 'f', 3, 64) + " s"
+}
+
+// Other is the other language (for the switch).
+func (l *Locale) Other() string {
+	if l.Lang == Japanese {
+		return English
+	}
+	return Japanese
+}
+
+// locale picks the language: the lang cookie (an explicit switch), else the
+// user's setting, else Accept-Language; the time zone: the user's, else
+// Asia/Tokyo for Japanese and UTC for English.
+func (c *Console) locale(r *http.Request, u User) *Locale {
+	lang := ""
+	if ck, err := r.Cookie(LangCookie); err == nil && (ck.Value == Japanese || ck.Value == English) {
+		lang = ck.Value
+	}
+	if lang == "" {
+		lang = normLang(u.Lang)
+	}
+	if lang == "" {
+		lang = acceptLanguage(r.Header.Get("Accept-Language"))
+	}
+	l := &Locale{Lang: lang, msgs: c.cat.msgs[lang], en: c.cat.msgs[English]}
+	if u.TimeZone != "" {
+		if loc, err := time.LoadLocation(u.TimeZone); err == nil {
+			l.Loc = loc
+		}
+	}
+	if l.Loc == nil {
+		l.Loc = defaultZone(lang)
+	}
+	return l
+}
+
+var tokyo = func() *time.Location {
+	loc, err := time.LoadLocation("Asia/Tokyo")
+	if err != nil {
+		return time.FixedZone("JST", 9*3600)
+	}
+	return loc
+}()
+
+func defaultZone(lang string) *time.Location {
+	if lang == Japanese {
+		return tokyo
+	}
+	return time.UTC
+}
+
+func normLang(s string) string {
+	s = strings.ToLower(strings.TrimSpace(s))
+	switch {
+	case strings.HasPrefix(s, "ja"):
+		return Japanese
+	case strings.HasPrefix(s, "en"):
+		return English
+	}
+	return ""
+}
+
+// acceptLanguage picks ja or en from an Accept-Language header by quality;
+// no header means Japanese, a header naming neither means English.
+func acceptLanguage(h string) string {
+	if strings.TrimSpace(h) == "" {
+		return Japanese
+	}
+	type cand struct {
+		lang string
+		q    float64
+		i    int
+	}
+	var cs []cand
+	for i, part := range strings.Split(h, ",") {
+		tag, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		q := 1.0
+		if v, ok := strings.CutPrefix(strings.TrimSpace(params), "q="); ok {
+			if f, err := strconv.ParseFloat(v, 64); err == nil {
+				q = f
+			}
+		}
+		if l := normLang(tag); l != "" && q > 0 {
+			cs = append(cs, cand{l, q, i})
+		}
+	}
+	if len(cs) == 0 {
+		return English
+	}
+	sort.SliceStable(cs, func(a, b int) bool { return cs[a].q > cs[b].q })
+	return cs[0].lang
+}

@@ -1,0 +1,562 @@
+// Package web is mamori's console and customer portal: server-rendered
+// pages (html/template, embedded) with a little JavaScript of our own and a
+// vendored charting library (uPlot), served by `mamori server`. No build
+// step, no CDN: it works offline.
+//
+// Security model:
+//   - every page needs a session (cookie mamori_session, HttpOnly,
+//     SameSite=Lax, Secure when configured); without one, pages redirect
+//     to /login;
+//   - every state-changing POST needs the session's CSRF token (hidden
+//     field csrf_token); a missing or wrong token is 403;
+//   - roles: admin (all), operator (all tenants, no user admin), customer
+//     (own tenant: view, acknowledge, comment, request maintenance, open
+//     tickets), viewer (own tenant, read-only); a role that may not do
+//     something gets 403, whatever the object;
+//   - tenant isolation: another tenant's host, check, incident, ticket,
+//     runbook or maintenance window answers 404 like a missing one, in
+//     pages, the live stream and graphs alike;
+//   - everything that comes from monitored systems (check output, log
+//     lines, HTTP bodies) is escaped by html/template; the only
+//     template.HTML is runbook.RenderHTML's output (a safe markdown
+//     subset);
+//   - a strict Content-Security-Policy: no inline script or style.
+package web
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"embed"
+	"encoding/hex"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mamori/mamori/internal/alerting"
+	"github.com/mamori/mamori/internal/config"
+	"github.com/mamori/mamori/internal/engine"
+	"github.com/mamori/mamori/internal/store"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+//go:embed i18n/*.json
+var i18nFS embed.FS
+
+// Cookie names.
+const (
+	SessionCookie = "mamori_session"
+	LangCookie    = "lang"
+	loginCookie   = "mamori_login" // pre-session CSRF token of the login and language forms
+)
+
+// PageSize is the number of rows of every list page.
+const PageSize = 100
+
+// maxPage bounds ?page= so that a page's work stays bounded.
+const maxPage = 100
+
+// ContentSecurityPolicy is sent with every response of the console.
+const ContentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+
+// User is a logged-in user as the console sees it.
+type User struct {
+	Name     string
+	Role     string // admin, operator, customer, viewer
+	Tenant   string // the customer's tenant (customer and viewer)
+	Lang     string // "ja", "en" or "" (from the browser)
+	TimeZone string // IANA name, "" = the language's default
+}
+
+// Auth is the session service the console needs. The auth package's
+// service satisfies it (through a small adapter if its shapes differ).
+type Auth interface {
+	// Login checks a password (rate limiting is the service's business)
+	// and opens a session.
+	Login(ctx context.Context, name, password, ip string) (sessionID string, err error)
+	// Logout ends a session.
+	Logout(ctx context.Context, sessionID string) error
+	// SessionUser returns the user of a live session.
+	SessionUser(ctx context.Context, sessionID string) (User, bool)
+	// CSRFToken is the token to embed in a session's forms.
+	CSRFToken(sessionID string) string
+	// CheckCSRF verifies a submitted token (in constant time).
+	CheckCSRF(sessionID, token string) bool
+}
+
+// UserAdmin is optionally implemented by Auth: the settings page lists
+// users through it.
+type UserAdmin interface {
+	Users(ctx context.Context) ([]User, error)
+}
+
+// TokenLister is optionally implemented by Auth: the settings page lists
+// API tokens (never their secrets) through it.
+type TokenLister interface {
+	Tokens(ctx context.Context) ([]TokenInfo, error)
+}
+
+// TokenInfo describes an API token without its secret.
+type TokenInfo struct {
+	User      string
+	Label     string
+	CreatedAt time.Time
+	LastUsed  time.Time
+	ExpiresAt time.Time
+	Revoked   bool
+}
+
+// Point is one sample: T in Unix milliseconds.
+type Point struct {
+	T int64
+	V float64
+}
+
+// Series is one time series of a range query.
+type Series struct {
+	Labels map[string]string
+	Points []Point
+}
+
+// Matrix is the answer of a range query.
+type Matrix []Series
+
+// MetricsQuerier runs PromQL range queries on the time-series store,
+// restricted to a tenant ("" = all tenants).
+type MetricsQuerier interface {
+	QueryRange(ctx context.Context, q string, start, end time.Time, step time.Duration, tenant string) (Matrix, error)
+}
+
+// Deps is what the console is built on.
+type Deps struct {
+	Engine   *engine.Engine
+	Alerting *alerting.Service // nil: incidents are read-only, no runbooks or maintenance
+	// Store is asserted to store.Alerts, store.Tickets, store.Maintenances
+	// and store.Runbooks; what it does not implement is shown as missing.
+	Store         any
+	Auth          Auth
+	Metrics       MetricsQuerier // nil: "no metrics store"
+	Log           *slog.Logger
+	SecureCookies bool
+	// HostGraphs overrides the resource graphs of the host page; nil means
+	// DefaultHostGraphs (node_exporter metric names with a host label).
+	HostGraphs []Graph
+}
+
+// Console is the web console.
+type Console struct {
+	d        Deps
+	log      *slog.Logger
+	alerts   store.Alerts
+	tickets  store.Tickets
+	maint    store.Maintenances
+	runbooks store.Runbooks
+	pages    map[string]*pageTemplate
+	cat      *catalog
+	static   http.Handler
+	graphs   []Graph
+	now      func() time.Time
+
+	hostMu  sync.Mutex
+	hostCfg *config.Config
+	hostIdx *hostIndex
+}
+
+// New builds the console.
+func New(deps Deps) *Console {
+	c := &Console{d: deps, log: deps.Log, now: time.Now, graphs: deps.HostGraphs}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	if c.graphs == nil {
+		c.graphs = DefaultHostGraphs
+	}
+	c.alerts, _ = deps.Store.(store.Alerts)
+	c.tickets, _ = deps.Store.(store.Tickets)
+	c.maint, _ = deps.Store.(store.Maintenances)
+	c.runbooks, _ = deps.Store.(store.Runbooks)
+	c.cat = mustCatalog()
+	c.pages = mustTemplates()
+	sub, err := fs.Sub(staticFS, "static")
+	if err != nil {
+		panic(err)
+	}
+	c.static = http.StripPrefix("/static/", staticHandler(http.FileServerFS(sub)))
+	return c
+}
+
+func staticHandler(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "" || strings.HasSuffix(r.URL.Path, "/") {
+			http.NotFound(w, r) // no directory listings
+			return
+		}
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		h.ServeHTTP(w, r)
+	})
+}
+
+// Role ranks.
+const (
+	RoleAdmin    = "admin"
+	RoleOperator = "operator"
+	RoleCustomer = "customer"
+	RoleViewer   = "viewer"
+)
+
+func rank(role string) int {
+	switch role {
+	case RoleAdmin:
+		return 4
+	case RoleOperator:
+		return 3
+	case RoleCustomer:
+		return 2
+	case RoleViewer:
+		return 1
+	}
+	return 0
+}
+
+// scope is what tenants a user sees.
+type scope struct {
+	all    bool
+	tenant string
+}
+
+func scopeOf(u User) scope {
+	if rank(u.Role) >= rank(RoleOperator) {
+		return scope{all: true}
+	}
+	return scope{tenant: u.Tenant}
+}
+
+// sees reports whether the scope covers an object of tenant t. A customer
+// or viewer without a tenant sees nothing.
+func (s scope) sees(t string) bool { return s.all || (s.tenant != "" && s.tenant == t) }
+
+// storeTenant is the tenant filter for store queries ("" = all); a user
+// without a tenant gets one that matches nothing.
+func (s scope) storeTenant() string {
+	if s.all {
+		return ""
+	}
+	if s.tenant == "" {
+		return "\x00none"
+	}
+	return s.tenant
+}
+
+// reqCtx is one request's user, session and locale.
+type reqCtx struct {
+	User    User
+	Session string
+	CSRF    string
+	L       *Locale
+	Path    string // the request's path and query (for the language switch)
+	scope   scope
+}
+
+func (rc *reqCtx) can(role string) bool { return rank(rc.User.Role) >= rank(role) }
+
+// Routes registers the console on mux. It registers "/" as its catch-all,
+// so that any more specific pattern (the API's /api/, /healthz, /metrics,
+// /ack/, /hooks/) keeps its own handler.
+func (c *Console) Routes(mux *http.ServeMux) {
+	view := func(h handler) http.Handler { return c.secure(c.page(RoleViewer, h)) }
+	need := func(role string, h handler) http.Handler { return c.secure(c.page(role, h)) }
+
+	mux.Handle("GET /static/", c.secure(c.static))
+	mux.Handle("GET /login", c.secure(http.HandlerFunc(c.loginPage)))
+	mux.Handle("POST /login", c.secure(http.HandlerFunc(c.loginPost)))
+	mux.Handle("POST /logout", view(c.logout))
+	mux.Handle("POST /lang", c.secure(http.HandlerFunc(c.langPost)))
+
+	mux.Handle("GET /{$}", view(c.overview))
+	mux.Handle("GET /live", c.secure(http.HandlerFunc(c.live)))
+	mux.Handle("GET /hosts", view(c.hostList))
+	mux.Handle("GET /hosts/{name}", view(c.hostPage))
+	mux.Handle("GET /checks", view(c.checkList))
+	mux.Handle("GET /checks/{name...}", view(c.checkPage))
+	mux.Handle("GET /incidents", view(c.incidentList))
+	mux.Handle("GET /incidents/{id}", view(c.incidentPage))
+	mux.Handle("POST /incidents/{id}/ack", need(RoleCustomer, c.incidentAck))
+	mux.Handle("POST /incidents/{id}/comment", need(RoleCustomer, c.incidentComment))
+	mux.Handle("POST /incidents/{id}/resolve", need(RoleOperator, c.incidentStatus(store.IncidentResolved)))
+	mux.Handle("POST /incidents/{id}/close", need(RoleOperator, c.incidentStatus(store.IncidentClosed)))
+	mux.Handle("GET /tickets", view(c.ticketList))
+	mux.Handle("POST /tickets", need(RoleCustomer, c.ticketCreate))
+	mux.Handle("GET /tickets/{id}", view(c.ticketPage))
+	mux.Handle("POST /tickets/{id}/comment", need(RoleCustomer, c.ticketComment))
+	mux.Handle("POST /tickets/{id}/assign", need(RoleOperator, c.ticketAssign))
+	mux.Handle("POST /tickets/{id}/status", need(RoleCustomer, c.ticketStatus))
+	mux.Handle("GET /runbooks", view(c.runbookList))
+	mux.Handle("GET /runbooks/{name...}", view(c.runbookPage))
+	mux.Handle("POST /runbooks/{name...}", need(RoleOperator, c.runbookSave))
+	mux.Handle("GET /maintenance", view(c.maintenanceList))
+	mux.Handle("POST /maintenance", need(RoleCustomer, c.maintenanceCreate))
+	mux.Handle("POST /maintenance/{id}/delete", need(RoleCustomer, c.maintenanceDelete))
+	mux.Handle("GET /notifications", view(c.notificationList))
+	mux.Handle("GET /events", view(c.eventList))
+	mux.Handle("GET /settings", need(RoleAdmin, c.settings))
+	mux.Handle("/", view(func(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
+		c.notFound(w, r, rc)
+	}))
+}
+
+// Handler returns the console alone on its own mux (tests, or a separate
+// listener).
+func (c *Console) Handler() http.Handler {
+	mux := http.NewServeMux()
+	c.Routes(mux)
+	return mux
+}
+
+type handler func(w http.ResponseWriter, r *http.Request, rc *reqCtx)
+
+// secure sets the security headers of every console response and refuses
+// cross-origin state-changing requests.
+func (c *Console) secure(h http.Handler) http.Handler {
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "cross-origin request refused", http.StatusForbidden)
+	}))
+	inner := cop.Handler(h)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hd := w.Header()
+		hd.Set("Content-Security-Policy", ContentSecurityPolicy)
+		hd.Set("X-Content-Type-Options", "nosniff")
+		hd.Set("Referrer-Policy", "same-origin")
+		hd.Set("X-Frame-Options", "DENY")
+		if !strings.HasPrefix(r.URL.Path, "/static/") {
+			hd.Set("Cache-Control", "no-store")
+		}
+		inner.ServeHTTP(w, r)
+	})
+}
+
+// session returns the request's session and user.
+func (c *Console) session(r *http.Request) (string, User, bool) {
+	ck, err := r.Cookie(SessionCookie)
+	if err != nil || ck.Value == "" || c.d.Auth == nil {
+		return "", User{}, false
+	}
+	u, ok := c.d.Auth.SessionUser(r.Context(), ck.Value)
+	if !ok {
+		return "", User{}, false
+	}
+	return ck.Value, u, true
+}
+
+// page wraps a handler: session required (else 303 to /login), CSRF token
+// required on POST (else 403), minimum role (else 403).
+func (c *Console) page(min string, h handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sid, u, ok := c.session(r)
+		if !ok {
+			next := r.URL.RequestURI()
+			if r.Method != http.MethodGet {
+				next = "/"
+			}
+			http.Redirect(w, r, "/login?next="+url.QueryEscape(next), http.StatusSeeOther)
+			return
+		}
+		rc := &reqCtx{User: u, Session: sid, CSRF: c.d.Auth.CSRFToken(sid), L: c.locale(r, u), Path: r.URL.RequestURI(), scope: scopeOf(u)}
+		if r.Method == http.MethodPost {
+			r.Body = http.MaxBytesReader(w, r.Body, 2<<20)
+			if err := r.ParseForm(); err != nil {
+				c.fail(w, r, rc, http.StatusBadRequest, "error.badform")
+				return
+			}
+			if !c.d.Auth.CheckCSRF(sid, r.PostForm.Get("csrf_token")) {
+				c.fail(w, r, rc, http.StatusForbidden, "error.csrf")
+				return
+			}
+		}
+		if rank(u.Role) < rank(min) || rank(u.Role) == 0 {
+			c.fail(w, r, rc, http.StatusForbidden, "error.forbidden")
+			return
+		}
+		h(w, r, rc)
+	})
+}
+
+func (c *Console) notFound(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
+	c.fail(w, r, rc, http.StatusNotFound, "error.notfound")
+}
+
+// fail renders an error page.
+func (c *Console) fail(w http.ResponseWriter, r *http.Request, rc *reqCtx, code int, key string) {
+	data := c.base(rc, "error.title", "")
+	data["Code"] = code
+	data["Message"] = rc.L.T(key)
+	data["Back"] = "/" // never echo the path of what was refused
+	c.render(w, rc, code, "error", data)
+}
+
+func (c *Console) internal(w http.ResponseWriter, r *http.Request, rc *reqCtx, what string, err error) {
+	c.log.Error("console: "+what, "path", r.URL.Path, "err", err)
+	c.fail(w, r, rc, http.StatusInternalServerError, "error.internal")
+}
+
+// base is the data every page template gets.
+func (c *Console) base(rc *reqCtx, titleKey, nav string) map[string]any {
+	return map[string]any{
+		"L": rc.L, "User": rc.User, "CSRF": rc.CSRF, "Title": rc.L.T(titleKey), "Nav": nav,
+		"IsAdmin": rc.can(RoleAdmin), "IsOperator": rc.can(RoleOperator), "IsCustomer": rc.can(RoleCustomer),
+		"Tenant": rc.scope.tenant, "AllTenants": rc.scope.all, "Back": backPath(rc.Path),
+	}
+}
+
+// backPath is where the language switch returns to: GET pages only.
+func backPath(p string) string {
+	if p == "" || strings.HasPrefix(p, "/login") {
+		return "/"
+	}
+	return p
+}
+
+// redirect after a successful POST (303 See Other).
+func redirect(w http.ResponseWriter, r *http.Request, to string) {
+	http.Redirect(w, r, to, http.StatusSeeOther)
+}
+
+// localPath accepts only a path on this site as a redirect target.
+func localPath(p string) string {
+	if p == "" || !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.HasPrefix(p, "/\\") || strings.ContainsAny(p, "\r\n") {
+		return "/"
+	}
+	return p
+}
+
+// ---- login, logout, language ----
+
+func (c *Console) anonCtx(r *http.Request) *reqCtx {
+	return &reqCtx{L: c.locale(r, User{}), Path: r.URL.RequestURI()}
+}
+
+// loginToken returns the pre-session CSRF token, setting its cookie if new.
+func (c *Console) loginToken(w http.ResponseWriter, r *http.Request) string {
+	if ck, err := r.Cookie(loginCookie); err == nil && len(ck.Value) == 32 {
+		return ck.Value
+	}
+	tok := randomHex(16)
+	http.SetCookie(w, &http.Cookie{Name: loginCookie, Value: tok, Path: "/", HttpOnly: true, Secure: c.d.SecureCookies, SameSite: http.SameSiteLaxMode})
+	return tok
+}
+
+func (c *Console) loginTokenOK(r *http.Request) bool {
+	ck, err := r.Cookie(loginCookie)
+	if err != nil || len(ck.Value) != 32 {
+		return false
+	}
+	return subtle.ConstantTimeCompare([]byte(ck.Value), []byte(r.PostForm.Get("csrf_token"))) == 1
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func (c *Console) loginPage(w http.ResponseWriter, r *http.Request) {
+	if _, _, ok := c.session(r); ok {
+		redirect(w, r, localPath(r.URL.Query().Get("next")))
+		return
+	}
+	c.renderLogin(w, r, http.StatusOK, "", r.URL.Query().Get("next"))
+}
+
+func (c *Console) renderLogin(w http.ResponseWriter, r *http.Request, code int, errKey, next string) {
+	rc := c.anonCtx(r)
+	rc.CSRF = c.loginToken(w, r)
+	data := c.base(rc, "login.title", "")
+	data["Next"] = localPath(next)
+	if errKey != "" {
+		data["Error"] = rc.L.T(errKey)
+	}
+	c.render(w, rc, code, "login", data)
+}
+
+func (c *Console) loginPost(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, "bad form", http.StatusBadRequest)
+		return
+	}
+	next := r.PostForm.Get("next")
+	if !c.loginTokenOK(r) {
+		c.renderLogin(w, r, http.StatusForbidden, "error.csrf", next)
+		return
+	}
+	if c.d.Auth == nil {
+		c.renderLogin(w, r, http.StatusServiceUnavailable, "login.unavailable", next)
+		return
+	}
+	name, pw := strings.TrimSpace(r.PostForm.Get("name")), r.PostForm.Get("password")
+	sid, err := c.d.Auth.Login(r.Context(), name, pw, clientIP(r))
+	if err != nil || sid == "" {
+		key := "login.failed"
+		if err != nil && strings.Contains(strings.ToLower(err.Error()), "too many") {
+			key = "login.ratelimited"
+		}
+		c.log.Info("console: login refused", "user", name, "ip", clientIP(r), "err", err)
+		c.renderLogin(w, r, http.StatusUnauthorized, key, next)
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: sid, Path: "/", HttpOnly: true, Secure: c.d.SecureCookies, SameSite: http.SameSiteLaxMode})
+	redirect(w, r, localPath(next))
+}
+
+func clientIP(r *http.Request) string {
+	host := r.RemoteAddr
+	if i := strings.LastIndexByte(host, ':'); i >= 0 {
+		host = host[:i]
+	}
+	return strings.Trim(host, "[]")
+}
+
+func (c *Console) logout(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
+	if err := c.d.Auth.Logout(r.Context(), rc.Session); err != nil {
+		c.log.Warn("console: logout", "err", err)
+	}
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: c.d.SecureCookies, SameSite: http.SameSiteLaxMode})
+	redirect(w, r, "/login")
+}
+
+// langPost switches the language (cookie lang), from any page or the login
+// page; it needs the session's CSRF token, or the login form's.
+func (c *Console) langPost(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, "bad form", http.StatusBadRequest)
+		return
+	}
+	ok := false
+	if sid, _, has := c.session(r); has {
+		ok = c.d.Auth.CheckCSRF(sid, r.PostForm.Get("csrf_token"))
+	} else {
+		ok = c.loginTokenOK(r)
+	}
+	if !ok {
+		http.Error(w, "invalid or missing CSRF token", http.StatusForbidden)
+		return
+	}
+	lang := r.PostForm.Get("lang")
+	if lang != "ja" && lang != "en" {
+		http.Error(w, "lang must be ja or en", http.StatusBadRequest)
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: LangCookie, Value: lang, Path: "/", MaxAge: 365 * 24 * 3600, HttpOnly: true, Secure: c.d.SecureCookies, SameSite: http.SameSiteLaxMode})
+	back := r.PostForm.Get("back")
+	redirect(w, r, localPath(back))
+}
