@@ -97,7 +97,10 @@ type Kind struct {
 	Summary string        // one line for --help and docs
 	Scope   Scope         // where it runs
 	Timeout time.Duration // default per-check timeout
-	New     func() Spec   // a spec with this type's defaults filled in
+	// Attempts, if set, is this type's default for `attempts` (e.g. 1 for
+	// log matches and job reports: each result is an event of its own).
+	Attempts int
+	New      func() Spec // a spec with this type's defaults filled in
 	// Args, if set, receives the command-line arguments after "--"
 	// (mamori check exec -- PLUGIN ARGS...).
 	Args func(s Spec, args []string) error

@@ -84,10 +84,18 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 	}
 	var problems []string
 	seen := map[string]bool{}
+	flagOf := map[string]string{}
+	for _, f := range fields {
+		flagOf[f.Key] = f.Flag()
+	}
 	for _, fe := range append(fieldset.MissingRequired(spec), spec.Validate()...) {
 		if !seen[fe.Field] {
 			seen[fe.Field] = true
-			problems = append(problems, "--"+strings.ReplaceAll(fe.Field, "_", "-")+" "+fe.Msg)
+			name := flagOf[fe.Field]
+			if name == "" {
+				name = strings.ReplaceAll(fe.Field, "_", "-")
+			}
+			problems = append(problems, "--"+name+" "+fe.Msg)
 		}
 	}
 	if len(problems) > 0 {

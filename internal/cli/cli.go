@@ -27,6 +27,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return cmdMaintenance(rest, stdout, stderr)
 	case "user":
 		return cmdUser(rest, stdout, stderr)
+	case "agent":
+		return cmdAgent(rest, stdout, stderr)
 	case "run":
 		return cmdRun(rest, stdout, stderr)
 	case "host":
@@ -53,6 +55,7 @@ Usage:
   mamori validate [--config FILE]                                     check a config file, report every problem
   mamori check    TYPE [flags] [-- ARGS]                              run one check like a Nagios plugin
   mamori maintenance add|list|delete [--config FILE] ...              suspend alerting for hosts/checks
+  mamori agent    --server URL --token TOKEN [--config FILE]          run the agent on a monitored host
   mamori host add|list|revoke NAME [--config FILE]                    enrol a host's agent (prints its token)
   mamori run      [--job NAME] --url URL|--server URL --token T -- CMD ARGS   run a job and report it
   mamori user add|passwd|list|disable|enable [--config FILE] ...      console users (roles admin, operator, customer, viewer)

@@ -59,6 +59,9 @@ func (l *loader) finish() {
 		if ch.RetryInterval == 0 {
 			ch.RetryInterval = ch.Interval
 		}
+		if ch.Attempts == 0 && ch.Kind != nil && ch.Kind.Attempts > 0 {
+			ch.Attempts = ch.Kind.Attempts
+		}
 		if ch.Attempts == 0 {
 			ch.Attempts = d.Attempts
 		}

@@ -38,7 +38,7 @@ func init() {
 
 // Spec is the configuration of a dns check.
 type Spec struct {
-	Name           string        `yaml:"name" required:"true" help:"name to look up"`
+	Name           string        `yaml:"lookup" flag:"name" required:"true" help:"name to look up (--name on the command line)"`
 	RecordType     string        `yaml:"record_type" help:"record type: A, AAAA, CNAME, MX, TXT, NS, SOA, PTR, SRV or CAA"`
 	Server         string        `yaml:"server" help:"server to ask, host or host:port (default: the first nameserver in /etc/resolv.conf)"`
 	Expect         []string      `yaml:"expect" help:"values that must all be in the answer (IPs for A/AAAA, \"10 mail.example.\" or the host for MX, the text for TXT)"`
@@ -101,9 +101,9 @@ func normExpect(items []string) []string {
 func (s *Spec) Validate() []check.FieldError {
 	var errs []check.FieldError
 	if strings.TrimSpace(s.Name) == "" {
-		errs = append(errs, check.Errf("name", "required"))
+		errs = append(errs, check.Errf("lookup", "required"))
 	} else if _, ok := dns.IsDomainName(s.Name); !ok {
-		errs = append(errs, check.Errf("name", "%q is not a domain name", s.Name))
+		errs = append(errs, check.Errf("lookup", "%q is not a domain name", s.Name))
 	}
 	qt, ok := supportedTypes[strings.ToUpper(s.RecordType)]
 	if !ok {

@@ -299,7 +299,7 @@ func TestValidate(t *testing.T) {
 		mod    func(*Spec)
 		fields []string
 	}{
-		{"name required", func(s *Spec) {}, []string{"name"}},
+		{"name required", func(s *Spec) {}, []string{"lookup"}},
 		{"ok", func(s *Spec) { s.Name = "example.org" }, nil},
 		{"bad type", func(s *Spec) { s.Name = "example.org"; s.RecordType = "HINFO" }, []string{"record_type"}},
 		{"A expects IPv4", func(s *Spec) { s.Name = "x"; s.Expect = []string{"10.0.0.1,fd00::1", "nope"} }, []string{"expect", "expect"}},

@@ -20,11 +20,19 @@ type Field struct {
 	Help     string
 	Required bool
 	Type     string // human name of the type, for docs and errors
+	flag     string // `flag:"..."` override of the flag name
 	v        reflect.Value
 }
 
-// Flag is the command-line flag name of the field.
-func (f Field) Flag() string { return strings.ReplaceAll(f.Key, "_", "-") }
+// Flag is the command-line flag name of the field: the yaml key with
+// dashes, unless a `flag:"..."` tag names it (e.g. dns's lookup is --name,
+// since "name" is every check entry's own name in the config).
+func (f Field) Flag() string {
+	if f.flag != "" {
+		return f.flag
+	}
+	return strings.ReplaceAll(f.Key, "_", "-")
+}
 
 // Default renders the field's current value (the type's default before decoding).
 func (f Field) Default() string {
@@ -121,7 +129,7 @@ func collect(sv reflect.Value, out *[]Field) {
 		if key == "-" || key == "" {
 			continue
 		}
-		f := Field{Key: key, Help: sf.Tag.Get("help"), Required: sf.Tag.Get("required") == "true", v: sv.Field(i)}
+		f := Field{Key: key, Help: sf.Tag.Get("help"), Required: sf.Tag.Get("required") == "true", flag: sf.Tag.Get("flag"), v: sv.Field(i)}
 		f.Type = typeName(sf.Type)
 		if f.Type == "" {
 			panic(fmt.Sprintf("fieldset: %s.%s: unsupported field type %s", st, sf.Name, sf.Type))

@@ -30,12 +30,13 @@ const MinTokenLen = 16
 
 func init() {
 	check.Register(&check.Kind{
-		Name:    "push",
-		Label:   Label,
-		Summary: "a job reports to POST /api/v1/push/{token} (or via mamori run --job); no report within period + grace is CRITICAL",
-		Scope:   check.ScopePassive,
-		Timeout: 5 * time.Second,
-		New:     func() check.Spec { return &Spec{} },
+		Name:     "push",
+		Label:    Label,
+		Summary:  "a job reports to POST /api/v1/push/{token} (or via mamori run --job); no report within period + grace is CRITICAL",
+		Scope:    check.ScopePassive,
+		Timeout:  5 * time.Second,
+		Attempts: 1, // a failed run of a job is a fact, not a flake to confirm
+		New:      func() check.Spec { return &Spec{} },
 	})
 }
 
