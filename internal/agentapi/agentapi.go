@@ -407,6 +407,10 @@ func (a *API) hostLock(host string) *sync.Mutex {
 // AgentConfig builds what a host's agent should do from a configuration.
 func AgentConfig(cfg *config.Config, host string) wire.AgentConfig {
 	ac := wire.AgentConfig{Host: host, MetricsInterval: wire.Duration(MetricsInterval), Heartbeat: wire.Duration(Heartbeat), Checks: []wire.CheckSpec{}}
+	if h := cfg.Host(host); h != nil && h.MetricsInterval > 0 {
+		ac.MetricsInterval = wire.Duration(h.MetricsInterval)
+		ac.Heartbeat = wire.Duration(min(Heartbeat, h.MetricsInterval))
+	}
 	for _, c := range cfg.Checks {
 		if c.Host != host || !c.OnAgent || c.Disabled {
 			continue

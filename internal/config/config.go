@@ -80,17 +80,18 @@ type Channel struct {
 
 // Host is a monitored machine.
 type Host struct {
-	Name       string
-	Address    string
-	Tenant     string
-	Groups     []string
-	Tags       []string
-	HostCheck  string       // full name of the check that tells whether the host is up
-	Agent      bool         // runs mamori agent
-	AgentToken check.Secret // enrolment token from config (or `mamori host add`)
-	Heartbeat  string       // full name of its agent heartbeat check, if it has an agent
-	Notify     []string
-	Pos        Pos
+	Name            string
+	Address         string
+	Tenant          string
+	Groups          []string
+	Tags            []string
+	HostCheck       string        // full name of the check that tells whether the host is up
+	Agent           bool          // runs mamori agent
+	AgentToken      check.Secret  // enrolment token from config (or `mamori host add`)
+	MetricsInterval time.Duration // how often its agent sends metrics (0: default)
+	Heartbeat       string        // full name of its agent heartbeat check, if it has an agent
+	Notify          []string
+	Pos             Pos
 }
 
 // Check is one configured check.

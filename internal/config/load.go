@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -271,15 +272,16 @@ func (l *loader) apiToken(file string, n *yaml.Node, path string) {
 
 // hostFields are a host's own keys (its checks are handled separately).
 type hostFields struct {
-	Name       string       `yaml:"name" required:"true" help:"unique host name"`
-	Address    string       `yaml:"address" help:"DNS name or IP; the default target of its checks"`
-	Tenant     string       `yaml:"tenant" help:"the customer that owns it"`
-	Groups     []string     `yaml:"groups" help:"host groups"`
-	Tags       []string     `yaml:"tags" help:"free tags"`
-	HostCheck  string       `yaml:"host_check" help:"name of its check that tells whether the host is up (default: its only ping check, else its agent heartbeat)"`
-	Agent      bool         `yaml:"agent" help:"the host runs mamori agent: adds the heartbeat check HOST/agent (added anyway when it has agent-side checks)"`
-	Notify     []string     `yaml:"notify" help:"channels or escalation policies for its checks that name none (and its heartbeat)"`
-	AgentToken check.Secret `yaml:"agent_token" help:"the agent's token (${ENV} or file:); or enrol with mamori host add"`
+	Name            string        `yaml:"name" required:"true" help:"unique host name"`
+	Address         string        `yaml:"address" help:"DNS name or IP; the default target of its checks"`
+	Tenant          string        `yaml:"tenant" help:"the customer that owns it"`
+	Groups          []string      `yaml:"groups" help:"host groups"`
+	Tags            []string      `yaml:"tags" help:"free tags"`
+	HostCheck       string        `yaml:"host_check" help:"name of its check that tells whether the host is up (default: its only ping check, else its agent heartbeat)"`
+	Agent           bool          `yaml:"agent" help:"the host runs mamori agent: adds the heartbeat check HOST/agent (added anyway when it has agent-side checks)"`
+	Notify          []string      `yaml:"notify" help:"channels or escalation policies for its checks that name none (and its heartbeat)"`
+	AgentToken      check.Secret  `yaml:"agent_token" help:"the agent's token (${ENV} or file:); or enrol with mamori host add"`
+	MetricsInterval time.Duration `yaml:"metrics_interval" help:"how often its agent sends host metrics (default 60s)"`
 }
 
 // HostFields documents a host's keys (for the config reference).
@@ -314,7 +316,7 @@ func (l *loader) host(file string, n *yaml.Node, path string) {
 		l.errAt(file, keyNode(n, "name"), join(path, "name"), "duplicate host %q (first at %s:%d)", hf.Name, prev.Pos.File, prev.Pos.Line)
 		return
 	}
-	h := &Host{Name: hf.Name, Address: hf.Address, Tenant: hf.Tenant, Groups: hf.Groups, Tags: hf.Tags, Agent: hf.Agent || !hf.AgentToken.IsZero(), AgentToken: hf.AgentToken, Notify: hf.Notify, Pos: Pos{file, n.Line}}
+	h := &Host{Name: hf.Name, Address: hf.Address, Tenant: hf.Tenant, Groups: hf.Groups, Tags: hf.Tags, Agent: hf.Agent || !hf.AgentToken.IsZero(), AgentToken: hf.AgentToken, MetricsInterval: hf.MetricsInterval, Notify: hf.Notify, Pos: Pos{file, n.Line}}
 	l.hosts[h.Name] = h
 	l.cfg.Hosts = append(l.cfg.Hosts, h)
 	if cn := valueNode(n, "checks"); cn != nil {
