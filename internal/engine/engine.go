@@ -329,20 +329,27 @@ func (e *Engine) writer() {
 	const maxBatch = 512
 	batch := make([]*pending, 0, maxBatch)
 	ws := make([]store.Write, 0, maxBatch)
+	// Results that arrive within a short window share one transaction:
+	// under load, one commit carries many rows instead of one or two.
+	const linger = 2 * time.Millisecond
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
 	for p := range e.writes {
 		batch = append(batch[:0], p)
-	drain:
+		timer.Reset(linger)
+	gather:
 		for len(batch) < maxBatch {
 			select {
 			case q, ok := <-e.writes:
 				if !ok {
-					break drain
+					break gather
 				}
 				batch = append(batch, q)
-			default:
-				break drain
+			case <-timer.C:
+				break gather
 			}
 		}
+		timer.Stop()
 		ws = ws[:0]
 		for _, q := range batch {
 			ws = append(ws, q.w)

@@ -30,6 +30,9 @@ type Store struct {
 
 	mu  sync.Mutex // serialises writes and guards ids
 	ids map[string]int64
+	// Statements of the result path, prepared once on the writer
+	// connection and bound to each transaction with Tx.StmtContext.
+	insRes, updState *sql.Stmt
 }
 
 var _ store.Store = (*Store)(nil)
@@ -144,6 +147,13 @@ func Open(ctx context.Context, dir string) (*Store, error) {
 	}
 	rdb.SetMaxOpenConns(4)
 	s := &Store{path: path, rdb: rdb, wdb: wdb, wconn: wconn, ids: map[string]int64{}}
+	if s.insRes, err = wconn.PrepareContext(ctx, insertResult); err == nil {
+		s.updState, err = wconn.PrepareContext(ctx, updateState)
+	}
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("sqlite: prepare: %w", err)
+	}
 	rows, err := rdb.QueryContext(ctx, `SELECT id, name FROM checks`)
 	if err != nil {
 		s.Close()
@@ -180,12 +190,24 @@ func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	return nil
 }
 
+const (
+	insertResult = `INSERT INTO results(check_id, t, status, state_type, attempt, duration_us, output, perf) VALUES (?,?,?,?,?,?,?,?)`
+	updateState  = `UPDATE checks SET status=?, state_type=?, attempt=?, hard_status=?, last_check=?, last_change=?,
+		last_hard=?, problem_at=?, flapping=?, flap_pct=?, unreachable=?, history=?, output=?, perf=?, duration_us=?, active=1 WHERE id=?`
+)
+
 // Path is the database file.
 func (s *Store) Path() string { return s.path }
 
 // Close closes the database.
 func (s *Store) Close() error {
-	return errors.Join(s.wconn.Close(), s.wdb.Close(), s.rdb.Close())
+	var errs []error
+	for _, st := range []*sql.Stmt{s.insRes, s.updState} {
+		if st != nil {
+			errs = append(errs, st.Close())
+		}
+	}
+	return errors.Join(append(errs, s.wconn.Close(), s.wdb.Close(), s.rdb.Close())...)
 }
 
 func ms(t time.Time) int64 {
@@ -289,16 +311,9 @@ func (s *Store) Commit(ctx context.Context, ws []store.Write) (ids []int64, err 
 			s.ids[k] = v
 		}
 	}()
-	insRes, err := tx.PrepareContext(ctx, `INSERT INTO results(check_id, t, status, state_type, attempt, duration_us, output, perf) VALUES (?,?,?,?,?,?,?,?)`)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: prepare: %w", err)
-	}
+	insRes := tx.StmtContext(ctx, s.insRes)
 	defer insRes.Close()
-	updState, err := tx.PrepareContext(ctx, `UPDATE checks SET status=?, state_type=?, attempt=?, hard_status=?, last_check=?, last_change=?,
-		last_hard=?, problem_at=?, flapping=?, flap_pct=?, unreachable=?, history=?, output=?, perf=?, duration_us=?, active=1 WHERE id=?`)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: prepare: %w", err)
-	}
+	updState := tx.StmtContext(ctx, s.updState)
 	defer updState.Close()
 	for i, w := range ws {
 		id, ok := newIDs[w.Check]
