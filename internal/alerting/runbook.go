@@ -22,6 +22,8 @@ func (s *Service) loadRunbooks(ctx context.Context, cfg *config.Config) (*runboo
 	lib := runbook.NewLibrary()
 	if cfg.Runbooks != nil {
 		for _, r := range cfg.Runbooks.List() {
+			// Never show the server's file paths to the console's viewers.
+			r.Source = "runbooks_dir"
 			if err := lib.Put(r); err != nil {
 				return nil, err
 			}

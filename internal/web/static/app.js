@@ -65,7 +65,7 @@
       height: 240,
       cursor: { drag: { x: true, y: false }, focus: { prox: 16 } },
       scales: { x: { time: true } },
-      axes: [{}, { values: function (u, vals) { return vals.map(function (v) { return fmt(v, unit); }); }, size: 70 }],
+      axes: [{}, { values: function (u, vals) { return vals.map(function (v) { return fmt(v, unit); }); }, size: 90 }],
       legend: { live: true },
       series: [{}].concat(series.map(function (s, i) {
         return { label: s.name, stroke: palette[i % palette.length], width: 1.5, spanGaps: false,
@@ -121,10 +121,10 @@
 
     var es = new EventSource(body.getAttribute("data-live"));
     es.addEventListener("open", function () {
-      if (status) status.textContent = status.getAttribute("data-on");
+      if (status) status.textContent = status.getAttribute("data-label-on");
     });
     es.addEventListener("error", function () {
-      if (status) status.textContent = status.getAttribute("data-off");
+      if (status) status.textContent = status.getAttribute("data-label-off");
     });
     es.addEventListener("state", function (ev) {
       var e;
