@@ -84,6 +84,7 @@ type API struct {
 	seenSaved  map[string]time.Time
 	seq        map[string]uint64
 	hostLocks  map[string]*sync.Mutex
+	hellos     map[string]time.Time // last hello per host (an agent (re)starting)
 	pushes     map[string]pushRec
 	watch      map[string]time.Time
 	noSinkOnce sync.Once
@@ -463,6 +464,12 @@ func (a *API) hello(w http.ResponseWriter, r *http.Request) {
 	}
 	info := strings.TrimSpace(h.Agent + " " + h.OS + "/" + h.Arch + " hostname=" + h.Hostname)
 	a.touch(host, info)
+	a.mu.Lock()
+	if a.hellos == nil {
+		a.hellos = map[string]time.Time{}
+	}
+	a.hellos[host] = a.now()
+	a.mu.Unlock()
 	a.log.Info("agent hello", "host", host, "agent", h.Agent, "hostname", h.Hostname, "os", h.OS, "arch", h.Arch, "actions", len(h.Actions))
 	writeJSON(w, http.StatusOK, AgentConfig(a.config(), host))
 }
@@ -558,3 +565,11 @@ func (p passive) CheckNameOf(spec check.Spec) (string, bool) {
 }
 
 var errNoEngine = errors.New("the server is starting")
+
+// LastHello is when a host's agent last said hello (it does at every
+// start): zero if not since this server started.
+func (a *API) LastHello(host string) time.Time {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.hellos[host]
+}

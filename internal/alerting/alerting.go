@@ -58,6 +58,7 @@ type Service struct {
 	wake     chan struct{} // new events
 	outboxCh chan struct{} // new notifications
 	Hooks    Hooks
+	actions  func(incidentID int64) []string // recovery actions taken, for messages
 	maintMu  sync.RWMutex
 	windows  maintenance.Set
 }
@@ -184,3 +185,7 @@ func (s *Service) url(path string) string {
 	}
 	return base + path
 }
+
+// SetActions gives the recovery actions taken for an incident to its
+// notifications (recovery.Runner.ActionsFor). Call before Run.
+func (s *Service) SetActions(f func(incidentID int64) []string) { s.actions = f }

@@ -333,6 +333,9 @@ func (s *Service) enqueue(ctx context.Context, tx store.Tx, cfg *config.Config, 
 			m.To = ct.Address(ch.Kind.Recipient)
 		}
 	}
+	if s.actions != nil {
+		m.Actions = s.actions(in.ID)
+	}
 	m.IncidentURL = s.url(fmt.Sprintf("/incidents/%d", in.ID))
 	if in.Runbook != "" {
 		m.RunbookURL = s.url("/runbooks/" + in.Runbook)

@@ -83,6 +83,7 @@ func (s *Server) routes() {
 	s.ticketRoutes(api)
 	s.maintenanceRoutes(api)
 	s.runbookRoutes(api)
+	s.recoverRoutes(api)
 	api.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such API route: "+r.Method+" "+r.URL.Path)
 	})

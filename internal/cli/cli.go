@@ -33,6 +33,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return cmdRun(rest, stdout, stderr)
 	case "host":
 		return cmdHost(rest, stdout, stderr)
+	case "recover":
+		return cmdRecover(rest, stdout, stderr)
 	case "token":
 		return cmdToken(rest, stdout, stderr)
 	case "version", "--version", "-version":
@@ -60,6 +62,7 @@ Usage:
   mamori run      [--job NAME] --url URL|--server URL --token T -- CMD ARGS   run a job and report it
   mamori user add|passwd|list|disable|enable [--config FILE] ...      console users (roles admin, operator, customer, viewer)
   mamori token create|list|revoke [--config FILE] ...                 per-user API tokens
+  mamori recover  CHECK [--dry-run] [--server URL] [--token T]        run a check's next recovery step now
   mamori version                                                      print the version
 
 Run 'mamori check' for the check types, 'mamori check TYPE --help' for a type's flags.

@@ -29,6 +29,8 @@ import (
 	"github.com/mamori/mamori/internal/config"
 	"github.com/mamori/mamori/internal/engine"
 	"github.com/mamori/mamori/internal/metrics"
+	"github.com/mamori/mamori/internal/recovery"
+	"github.com/mamori/mamori/internal/recovery/policy"
 	"github.com/mamori/mamori/internal/store/sqlite"
 	"github.com/mamori/mamori/internal/web"
 )
@@ -188,6 +190,11 @@ func cmdServer(args []string, stdout, stderr io.Writer) int {
 	apiSrv.SetMetrics(tsdb)
 	apiSrv.SetAlerting(alert)
 	apiSrv.SetUsers(users)
+	recov := recovery.New(recovery.Options{Engine: eng, Store: st, Maint: alert, Agent: recovery.AgentOf(agentAPI), Log: log,
+		Policy: func(c *config.Check) *policy.Policy { return c.Recovery },
+		Global: func(c *config.Config) policy.Global { return c.Recovery }})
+	apiSrv.SetRecovery(recov)
+	alert.SetActions(recov.ActionsFor)
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -238,6 +245,8 @@ func cmdServer(args []string, stdout, stderr io.Writer) int {
 	go func() { eng.Run(ctx); close(engineDone) }()
 	alertDone := make(chan struct{})
 	go func() { alert.Run(ctx); close(alertDone) }()
+	recovDone := make(chan struct{})
+	go func() { recov.Run(ctx); close(recovDone) }()
 	<-ctx.Done()
 	log.Info("shutting down")
 	shCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -245,6 +254,7 @@ func cmdServer(args []string, stdout, stderr io.Writer) int {
 	_ = httpSrv.Shutdown(shCtx)
 	<-engineDone
 	<-alertDone
+	<-recovDone
 	return 0
 }
 

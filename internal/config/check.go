@@ -8,6 +8,7 @@ import (
 
 	"github.com/mamori/mamori/internal/check"
 	"github.com/mamori/mamori/internal/check/fieldset"
+	"github.com/mamori/mamori/internal/recovery/policy"
 )
 
 // commonFields are the keys every check entry shares; everything else
@@ -32,6 +33,7 @@ var commonKeys = func() map[string]bool {
 	for _, f := range fieldset.Of(&commonFields{}) {
 		m[f.Key] = true
 	}
+	m["recovery"] = true // decoded by internal/recovery/policy
 	return m
 }()
 
@@ -42,7 +44,7 @@ func (l *loader) check(file string, n *yaml.Node, path string, h *Host) {
 	var cf commonFields
 	notCommon := map[string]bool{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
-		if k := n.Content[i].Value; !commonKeys[k] {
+		if k := n.Content[i].Value; !commonKeys[k] || k == "recovery" {
 			notCommon[k] = true
 		}
 	}
@@ -121,6 +123,11 @@ func (l *loader) check(file string, n *yaml.Node, path string, h *Host) {
 			}
 			l.errAt(file, at, join(path, fe.Field), "%s", msg)
 		}
+	}
+	if v := valueNode(n, "recovery"); v != nil {
+		p, is := policy.Decode(v, c.Spec)
+		l.issues(file, path, is)
+		c.Recovery = p
 	}
 	c.Digest = digest(n, c.Host, hostAddress(h))
 	own := &yaml.Node{Kind: yaml.MappingNode}

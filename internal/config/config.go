@@ -11,6 +11,7 @@ import (
 	"github.com/mamori/mamori/internal/check"
 	"github.com/mamori/mamori/internal/maintenance"
 	"github.com/mamori/mamori/internal/notify"
+	"github.com/mamori/mamori/internal/recovery/policy"
 	"github.com/mamori/mamori/internal/runbook"
 )
 
@@ -29,6 +30,7 @@ type Config struct {
 	Contacts    []*Contact
 	Escalations []*Escalation
 	Incidents   Incidents
+	Recovery    policy.Global // the top-level recovery: section
 	RunbooksDir string
 	Runbooks    *runbook.Library // from runbooks_dir (empty if none)
 	Maintenance []*maintenance.Window
@@ -124,6 +126,8 @@ type Check struct {
 	// state of a check whose name is unchanged and reschedules it if the
 	// digest changed.
 	Digest string
+	// Recovery is the check's recovery policy (recovery:), nil if none.
+	Recovery *policy.Policy
 }
 
 // Pos is where something was written.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/mamori/mamori/internal/check"
 	"github.com/mamori/mamori/internal/check/fieldset"
+	"github.com/mamori/mamori/internal/recovery/policy"
 )
 
 // Load reads and validates the configuration at path (and the files it
@@ -29,7 +30,7 @@ func Load(path string) (*Config, error) {
 // Parse validates configuration text; file names it in errors and anchors
 // relative includes.
 func Parse(file string, data []byte) (*Config, error) {
-	l := &loader{cfg: &Config{File: file, Incidents: Incidents{AutoResolve: true}}, seen: map[string]bool{}}
+	l := &loader{cfg: &Config{File: file, Incidents: Incidents{AutoResolve: true}, Recovery: policy.DefaultGlobal()}, seen: map[string]bool{}}
 	l.file(file, data, true)
 	l.finish()
 	if len(l.errs) > 0 {
@@ -94,7 +95,7 @@ func (l *loader) file(file string, data []byte, top bool) {
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		k, v := root.Content[i], root.Content[i+1]
 		switch k.Value {
-		case "listen", "data_dir", "log_level", "public_url", "retention", "scheduler", "defaults", "incidents", "runbooks_dir":
+		case "listen", "data_dir", "log_level", "public_url", "retention", "scheduler", "defaults", "incidents", "runbooks_dir", "recovery":
 			if !top {
 				l.errAt(file, k, k.Value, "only the main config file may set %s", k.Value)
 				continue
@@ -123,7 +124,7 @@ func (l *loader) file(file string, data []byte, top bool) {
 }
 
 func topKeys() []string {
-	return []string{"listen", "data_dir", "log_level", "public_url", "retention", "scheduler", "defaults", "incidents", "runbooks_dir",
+	return []string{"listen", "data_dir", "log_level", "public_url", "retention", "scheduler", "defaults", "incidents", "runbooks_dir", "recovery",
 		"api_tokens", "channels", "contacts", "escalations", "maintenance", "checks", "hosts", "include"}
 }
 
@@ -169,6 +170,10 @@ func (l *loader) topSetting(file, key string, v *yaml.Node) {
 		l.mapping(file, v, key, &l.cfg.Defaults)
 	case "incidents":
 		l.mapping(file, v, key, &l.cfg.Incidents)
+	case "recovery":
+		g, is := policy.DecodeGlobal(v)
+		l.issues(file, "", is)
+		l.cfg.Recovery = g
 	case "runbooks_dir":
 		scalar(&l.cfg.RunbooksDir)
 		if l.cfg.RunbooksDir != "" && !filepath.IsAbs(l.cfg.RunbooksDir) {
