@@ -3,7 +3,6 @@ package agentapi
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
@@ -13,12 +12,11 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/mamori/mamori/internal/auth"
 	"github.com/mamori/mamori/internal/check"
 	"github.com/mamori/mamori/internal/check/pushcheck"
 	"github.com/mamori/mamori/internal/config"
@@ -37,24 +35,7 @@ type pushIndex struct {
 
 // LoadSecret reads DATA_DIR/secret.key, creating it (32 random bytes, mode
 // 0600) if missing — the same file and rules as internal/alerting.
-func LoadSecret(dataDir string) ([]byte, error) {
-	path := filepath.Join(dataDir, "secret.key")
-	b, err := os.ReadFile(path)
-	if err == nil && len(b) >= 32 {
-		return b, nil
-	}
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, err
-	}
-	b = make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		return nil, err
-	}
-	if err := os.MkdirAll(dataDir, 0o750); err != nil {
-		return nil, err
-	}
-	return b, os.WriteFile(path, b, 0o600)
-}
+func LoadSecret(dataDir string) ([]byte, error) { return auth.LoadOrCreateKey(dataDir) }
 
 func (a *API) serverSecret(cfg *config.Config) ([]byte, error) {
 	a.secretMu.Lock()

@@ -14,19 +14,17 @@ package alerting
 import (
 	"context"
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/mamori/mamori/internal/auth"
 	"github.com/mamori/mamori/internal/config"
 	"github.com/mamori/mamori/internal/engine"
 	"github.com/mamori/mamori/internal/maintenance"
@@ -73,7 +71,7 @@ type Hooks struct {
 // kept in DATA_DIR/secret.key (created on first start, mode 0600).
 func New(eng *engine.Engine, st Store, log *slog.Logger) (*Service, error) {
 	cfg := eng.Config()
-	secret, err := loadSecret(cfg.DataDir)
+	secret, err := auth.LoadOrCreateKey(cfg.DataDir)
 	if err != nil {
 		return nil, err
 	}
@@ -83,25 +81,6 @@ func New(eng *engine.Engine, st Store, log *slog.Logger) (*Service, error) {
 		return nil, err
 	}
 	return s, nil
-}
-
-func loadSecret(dataDir string) ([]byte, error) {
-	path := filepath.Join(dataDir, "secret.key")
-	b, err := os.ReadFile(path)
-	if err == nil && len(b) >= 32 {
-		return b, nil
-	}
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, err
-	}
-	b = make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		return nil, err
-	}
-	if err := os.MkdirAll(dataDir, 0o750); err != nil {
-		return nil, err
-	}
-	return b, os.WriteFile(path, b, 0o600)
 }
 
 // SetConfig builds the channels of a (new) configuration.

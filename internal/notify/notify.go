@@ -14,6 +14,8 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -176,4 +178,38 @@ func HTTPStatusError(provider string, status int, body string) error {
 		return err
 	}
 	return Permanent(err)
+}
+
+// RetryAfterError is a temporary failure whose answer said when to retry;
+// the outbox waits at least that long (it looks for the RetryAfter method).
+type RetryAfterError struct {
+	Err   error
+	After time.Duration
+}
+
+func (e *RetryAfterError) Error() string {
+	return fmt.Sprintf("%v (retry after %s)", e.Err, e.After)
+}
+
+// Unwrap returns the failure.
+func (e *RetryAfterError) Unwrap() error { return e.Err }
+
+// RetryAfter is how long the provider asked to wait.
+func (e *RetryAfterError) RetryAfter() time.Duration { return e.After }
+
+// WithRetryAfter adds the wait an answer's Retry-After header asks for
+// (seconds or an HTTP date) to a temporary error; permanent errors and
+// answers without the header are returned as they are.
+func WithRetryAfter(resp *http.Response, err error) error {
+	if err == nil || IsPermanent(err) {
+		return err
+	}
+	v := strings.TrimSpace(resp.Header.Get("Retry-After"))
+	if s, perr := strconv.Atoi(v); perr == nil && s >= 0 {
+		return &RetryAfterError{Err: err, After: time.Duration(s) * time.Second}
+	}
+	if t, perr := http.ParseTime(v); perr == nil {
+		return &RetryAfterError{Err: err, After: max(time.Until(t), 0)}
+	}
+	return err
 }

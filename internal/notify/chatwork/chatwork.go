@@ -12,6 +12,7 @@ package chatwork
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -172,31 +173,16 @@ func (n *Notifier) Notify(ctx context.Context, m notify.Message) (notify.Receipt
 	return rc, nil
 }
 
-// RetryAfterError is a temporary failure whose answer said when to retry
-// (Retry-After, or ChatWork's X-RateLimit-Reset). The outbox finds it
-// through the RetryAfter method.
-type RetryAfterError struct {
-	Err   error
-	After time.Duration
-}
-
-func (e *RetryAfterError) Error() string {
-	return fmt.Sprintf("%v (retry after %s)", e.Err, e.After)
-}
-func (e *RetryAfterError) Unwrap() error             { return e.Err }
-func (e *RetryAfterError) RetryAfter() time.Duration { return e.After }
-
+// withRetryAfter is notify.WithRetryAfter plus ChatWork's own
+// X-RateLimit-Reset (unix time) on a 429 answer.
 func withRetryAfter(resp *http.Response, err error) error {
-	if notify.IsPermanent(err) {
+	err = notify.WithRetryAfter(resp, err)
+	var ra *notify.RetryAfterError
+	if err == nil || notify.IsPermanent(err) || errors.As(err, &ra) || resp.StatusCode != http.StatusTooManyRequests {
 		return err
 	}
-	if s, perr := strconv.Atoi(strings.TrimSpace(resp.Header.Get("Retry-After"))); perr == nil && s >= 0 {
-		return &RetryAfterError{Err: err, After: time.Duration(s) * time.Second}
-	}
-	if resp.StatusCode == http.StatusTooManyRequests {
-		if reset, perr := strconv.ParseInt(strings.TrimSpace(resp.Header.Get("X-RateLimit-Reset")), 10, 64); perr == nil {
-			return &RetryAfterError{Err: err, After: max(time.Until(time.Unix(reset, 0)), 0)}
-		}
+	if reset, perr := strconv.ParseInt(strings.TrimSpace(resp.Header.Get("X-RateLimit-Reset")), 10, 64); perr == nil {
+		return &notify.RetryAfterError{Err: err, After: max(time.Until(time.Unix(reset, 0)), 0)}
 	}
 	return err
 }

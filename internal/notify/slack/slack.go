@@ -269,7 +269,7 @@ func (n *Notifier) postWebhook(ctx context.Context, payload obj) (notify.Receipt
 	if resp.StatusCode/100 == 2 {
 		return rc, nil
 	}
-	return rc, withRetryAfter(resp, notify.HTTPStatusError("slack webhook", resp.StatusCode, string(answer)))
+	return rc, notify.WithRetryAfter(resp, notify.HTTPStatusError("slack webhook", resp.StatusCode, string(answer)))
 }
 
 // temporaryErrors are chat.postMessage error codes worth retrying; Slack's
@@ -295,7 +295,7 @@ func (n *Notifier) postMessage(ctx context.Context, payload obj) (notify.Receipt
 	}
 	rc := notify.Receipt{Status: resp.StatusCode}
 	if resp.StatusCode != http.StatusOK {
-		return rc, withRetryAfter(resp, notify.HTTPStatusError("slack chat.postMessage", resp.StatusCode, string(answer)))
+		return rc, notify.WithRetryAfter(resp, notify.HTTPStatusError("slack chat.postMessage", resp.StatusCode, string(answer)))
 	}
 	var a apiAnswer
 	if err := json.Unmarshal(answer, &a); err != nil {
@@ -310,36 +310,9 @@ func (n *Notifier) postMessage(ctx context.Context, payload obj) (notify.Receipt
 		err = errors.New("slack chat.postMessage: ok=false without an error code")
 	}
 	if temporaryErrors[a.Error] {
-		return rc, withRetryAfter(resp, err)
+		return rc, notify.WithRetryAfter(resp, err)
 	}
 	return rc, notify.Permanent(err)
-}
-
-// RetryAfterError is a temporary failure whose answer said when to retry
-// (Retry-After). The outbox finds it through the RetryAfter method.
-type RetryAfterError struct {
-	Err   error
-	After time.Duration
-}
-
-func (e *RetryAfterError) Error() string {
-	return fmt.Sprintf("%v (retry after %s)", e.Err, e.After)
-}
-func (e *RetryAfterError) Unwrap() error             { return e.Err }
-func (e *RetryAfterError) RetryAfter() time.Duration { return e.After }
-
-func withRetryAfter(resp *http.Response, err error) error {
-	if notify.IsPermanent(err) {
-		return err
-	}
-	v := strings.TrimSpace(resp.Header.Get("Retry-After"))
-	if s, perr := strconv.Atoi(v); perr == nil && s >= 0 {
-		return &RetryAfterError{Err: err, After: time.Duration(s) * time.Second}
-	}
-	if t, perr := http.ParseTime(v); perr == nil {
-		return &RetryAfterError{Err: err, After: max(time.Until(t), 0)}
-	}
-	return err
 }
 
 // marshal encodes v as JSON without escaping <, > and & (as \u003c…).

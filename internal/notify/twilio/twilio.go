@@ -27,7 +27,6 @@ import (
 	"net/url"
 	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -333,28 +332,5 @@ func (n *Notifier) Notify(ctx context.Context, m notify.Message) (notify.Receipt
 	if json.Unmarshal(answer, &e) == nil && e.Message != "" {
 		excerpt = fmt.Sprintf("%d %s", e.Code, e.Message)
 	}
-	return rc, withRetryAfter(resp, notify.HTTPStatusError("twilio", resp.StatusCode, excerpt))
-}
-
-// RetryAfterError is a temporary failure whose answer said when to retry
-// (Retry-After). The outbox finds it through the RetryAfter method.
-type RetryAfterError struct {
-	Err   error
-	After time.Duration
-}
-
-func (e *RetryAfterError) Error() string {
-	return fmt.Sprintf("%v (retry after %s)", e.Err, e.After)
-}
-func (e *RetryAfterError) Unwrap() error             { return e.Err }
-func (e *RetryAfterError) RetryAfter() time.Duration { return e.After }
-
-func withRetryAfter(resp *http.Response, err error) error {
-	if notify.IsPermanent(err) {
-		return err
-	}
-	if s, perr := strconv.Atoi(strings.TrimSpace(resp.Header.Get("Retry-After"))); perr == nil && s >= 0 {
-		return &RetryAfterError{Err: err, After: time.Duration(s) * time.Second}
-	}
-	return err
+	return rc, notify.WithRetryAfter(resp, notify.HTTPStatusError("twilio", resp.StatusCode, excerpt))
 }

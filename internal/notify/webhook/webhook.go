@@ -185,49 +185,7 @@ func (n *Notifier) Notify(ctx context.Context, m notify.Message) (notify.Receipt
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return rc, nil
 	}
-	return rc, withRetryAfter(resp, notify.HTTPStatusError("webhook", resp.StatusCode, string(excerpt)))
-}
-
-// RetryAfterError is a temporary failure whose answer said when to retry
-// (Retry-After). The outbox finds it through the RetryAfter method.
-type RetryAfterError struct {
-	Err   error
-	After time.Duration
-}
-
-func (e *RetryAfterError) Error() string {
-	return fmt.Sprintf("%v (retry after %s)", e.Err, e.After)
-}
-func (e *RetryAfterError) Unwrap() error             { return e.Err }
-func (e *RetryAfterError) RetryAfter() time.Duration { return e.After }
-
-// withRetryAfter adds a 429 or 503 answer's Retry-After to a temporary error.
-func withRetryAfter(resp *http.Response, err error) error {
-	if notify.IsPermanent(err) {
-		return err
-	}
-	if d, ok := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
-		return &RetryAfterError{Err: err, After: d}
-	}
-	return err
-}
-
-func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0, false
-	}
-	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
-		return time.Duration(s) * time.Second, true
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		d := t.Sub(now)
-		if d < 0 {
-			d = 0
-		}
-		return d, true
-	}
-	return 0, false
+	return rc, notify.WithRetryAfter(resp, notify.HTTPStatusError("webhook", resp.StatusCode, string(excerpt)))
 }
 
 // marshal encodes v as JSON without escaping <, > and & (as \u003c…).
