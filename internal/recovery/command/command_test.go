@@ -3,6 +3,7 @@ package command_test
 import (
 	"context"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -13,7 +14,11 @@ import (
 	"github.com/mamori/mamori/internal/wire"
 )
 
+// agent is a fake of the agent API; the reboot action sends and polls for
+// the agent's hello from different goroutines, so it is locked like the
+// real one.
 type agent struct {
+	mu    sync.Mutex
 	got   []wire.Request
 	allow map[string]bool
 	hello time.Time
@@ -21,6 +26,8 @@ type agent struct {
 }
 
 func (a *agent) Send(_ context.Context, _ string, req wire.Request) (wire.Response, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	a.got = append(a.got, req)
 	if !a.allow[req.Action] {
 		return wire.Response{Refused: true, ExitCode: -1, Error: "not allowed"}, nil
@@ -31,7 +38,11 @@ func (a *agent) Send(_ context.Context, _ string, req wire.Request) (wire.Respon
 	return wire.Response{ExitCode: 3, Output: "out"}, nil
 }
 func (a *agent) Seen(string) (time.Time, bool) { return time.Now(), true }
-func (a *agent) Hello(string) time.Time        { return a.hello }
+func (a *agent) Hello(string) time.Time {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.hello
+}
 
 func TestAgentActionsSendNamesOnly(t *testing.T) {
 	ag := &agent{allow: map[string]bool{"restart_nginx": true, "fix": true, "reboot": true}}
@@ -61,13 +72,17 @@ func TestAgentActionsSendNamesOnly(t *testing.T) {
 	}
 
 	// reboot: waits for the agent's hello after the action.
-	ag.onRun = func() { ag.hello = time.Now().Add(50 * time.Millisecond) }
+	ag.mu.Lock()
+	ag.onRun = func() { ag.hello = time.Now().Add(50 * time.Millisecond) } // called under ag.mu
+	ag.mu.Unlock()
 	rs := &reboot.Spec{Command: "reboot", WaitBack: 2 * time.Second}
 	a, _ = rs.New(env)
 	if r := a.Run(context.Background(), tg); r.Error != "" || !strings.Contains(r.Output, "agent of web01 back at") {
 		t.Errorf("%+v", r)
 	}
+	ag.mu.Lock()
 	ag.onRun, ag.hello = nil, time.Time{}
+	ag.mu.Unlock()
 	rs.WaitBack = 100 * time.Millisecond
 	a, _ = rs.New(env)
 	if r := a.Run(context.Background(), tg); !strings.Contains(r.Error, "did not come back within 100ms") {
