@@ -29,7 +29,9 @@ func newMetrics(e *Engine) *Metrics {
 	m.duration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "mamori_check_duration_seconds", Help: "Check run time by type.",
 		Buckets: []float64{.001, .005, .01, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}}, []string{"type"})
 	m.lag = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "mamori_scheduler_lag_seconds", Help: "How late checks start compared with their schedule.",
-		Buckets: []float64{.001, .01, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60}})
+		// Fine at the low end, where a healthy scheduler lives, so that a p99 can
+		// be read from the histogram itself.
+		Buckets: []float64{.0005, .001, .002, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60}})
 	m.lastLagSecond = prometheus.NewGauge(prometheus.GaugeOpts{Name: "mamori_scheduler_last_lag_seconds", Help: "Lag of the most recent dispatch."})
 	m.commit = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "mamori_store_commit_seconds", Help: "Time to commit a batch of results.",
 		Buckets: []float64{.0005, .001, .005, .01, .05, .1, .5, 1}})

@@ -56,6 +56,17 @@ func (l *Locale) T(key string) string {
 	return key
 }
 
+// Word translates a value of a fixed vocabulary (timeline kinds, delivery
+// statuses): the catalog key is prefix+"."+value; a value without one is
+// shown as it is.
+func (l *Locale) Word(prefix, value string) string {
+	key := prefix + "." + value
+	if s := l.T(key); s != key {
+		return s
+	}
+	return value
+}
+
 // Tf translates a key and fills its {0}, {1}, ... placeholders.
 func (l *Locale) Tf(key string, args ...any) string {
 	s := l.T(key)
