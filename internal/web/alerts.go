@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -77,27 +78,36 @@ func (c *Console) incidentList(w http.ResponseWriter, r *http.Request, rc *reqCt
 	c.render(w, rc, http.StatusOK, "incidents", data)
 }
 
+// visibleByID loads the object named by the path's {id}; a bad ID, a
+// missing object and another tenant's object all answer 404, so that IDs
+// do not leak across tenants.
+func visibleByID[T any](c *Console, w http.ResponseWriter, r *http.Request, rc *reqCtx, what string,
+	load func(context.Context, int64) (T, error), tenant func(T) string) (T, bool) {
+	var zero T
+	id, ok := parseID(r.PathValue("id"))
+	if !ok {
+		c.notFound(w, r, rc)
+		return zero, false
+	}
+	v, err := load(r.Context(), id)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		c.internal(w, r, rc, what, err)
+		return zero, false
+	}
+	if err != nil || !rc.scope.sees(tenant(v)) {
+		c.notFound(w, r, rc)
+		return zero, false
+	}
+	return v, true
+}
+
 // visibleIncident loads {id}; another tenant's incident is 404.
 func (c *Console) visibleIncident(w http.ResponseWriter, r *http.Request, rc *reqCtx) (*store.Incident, bool) {
 	if c.alerts == nil {
 		c.noAlerting(w, r, rc)
 		return nil, false
 	}
-	id, ok := parseID(r.PathValue("id"))
-	if !ok {
-		c.notFound(w, r, rc)
-		return nil, false
-	}
-	in, err := c.alerts.Incident(r.Context(), id)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		c.internal(w, r, rc, "incident", err)
-		return nil, false
-	}
-	if err != nil || !rc.scope.sees(in.Tenant) {
-		c.notFound(w, r, rc)
-		return nil, false
-	}
-	return in, true
+	return visibleByID(c, w, r, rc, "incident", c.alerts.Incident, func(in *store.Incident) string { return in.Tenant })
 }
 
 func (c *Console) incidentPage(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
@@ -294,21 +304,7 @@ func (c *Console) visibleTicket(w http.ResponseWriter, r *http.Request, rc *reqC
 		c.fail(w, r, rc, http.StatusNotImplemented, "error.notickets")
 		return nil, false
 	}
-	id, ok := parseID(r.PathValue("id"))
-	if !ok {
-		c.notFound(w, r, rc)
-		return nil, false
-	}
-	t, err := c.tickets.Ticket(r.Context(), id)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		c.internal(w, r, rc, "ticket", err)
-		return nil, false
-	}
-	if err != nil || !rc.scope.sees(t.Tenant) {
-		c.notFound(w, r, rc)
-		return nil, false
-	}
-	return t, true
+	return visibleByID(c, w, r, rc, "ticket", c.tickets.Ticket, func(t *store.Ticket) string { return t.Tenant })
 }
 
 func (c *Console) ticketPage(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
