@@ -60,7 +60,7 @@ var ErrUnknownAccount = errors.New("unknown AWS account")
 type Hub struct {
 	mu       sync.Mutex
 	accounts map[string]cloud.AWSAccount
-	bases    map[string]*base   // per account: credentials, loaded once
+	bases    map[string]*base // per account: credentials, loaded once
 	configs  map[Ref]sdkaws.Config
 	clients  map[clientKey]any
 	shared   map[any]any // per-Hub facilities of check packages (batchers, caches)
