@@ -60,7 +60,7 @@ type Spec struct {
 	Exclude          []string `yaml:"exclude" help:"regexes: lines matching one of them are ignored"`
 	WarningPatterns  []string `yaml:"warning_patterns" help:"regexes: a new line matching one is WARNING"`
 	CriticalPatterns []string `yaml:"critical_patterns" help:"regexes: a new line matching one is CRITICAL"`
-	FromStart        bool     `yaml:"from_start" help:"read files seen for the first time from their start instead of their end"`
+	FromStart        bool     `yaml:"from_start" help:"at the very first run, read the files from their start instead of their end (files a glob finds later are always read from their start)"`
 	MaxLines         int      `yaml:"max_lines" help:"matching lines shown in the output (the rest are counted)"`
 	Missing          string   `yaml:"missing" help:"status when no file matches: ok, warning, critical or unknown"`
 	StateFile        string   `yaml:"state_file" help:"where offsets are kept (default: in the agent's state dir; empty outside the agent: memory only)"`
