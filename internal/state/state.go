@@ -14,6 +14,8 @@
 //   - Flapping: the share of state changes among the last 21 results,
 //     weighted from 0.8 (oldest) to 1.2 (newest), above FlapHigh starts
 //     flapping, below FlapLow stops it; notifications are held meanwhile.
+//     A shorter history counts as if preceded by its first state, so
+//     flapping is seen from the first results on, as in Nagios.
 //   - Dependencies: while a parent is hard down, a child's problem is marked
 //     unreachable and not notified on its own.
 package state
@@ -155,7 +157,7 @@ func Next(prev State, r check.Result, p Policy) (State, *Transition) {
 	next.FlapPct = flapPercent(next.History)
 	if p.FlapHigh > 0 {
 		switch {
-		case !wasFlapping && len(next.History) >= HistoryLen && next.FlapPct > p.FlapHigh:
+		case !wasFlapping && next.FlapPct > p.FlapHigh:
 			next.Flapping = true
 		case wasFlapping && next.FlapPct < p.FlapLow:
 			next.Flapping = false
@@ -207,21 +209,26 @@ func pushHistory(h string, s check.Status) string {
 
 // flapPercent is Nagios' weighted state-change percentage over the history:
 // each change between consecutive results weighs from 0.8 (oldest) to 1.2
-// (newest); the sum over the 20 possible changes is scaled to 100.
+// (newest); the sum over the 20 possible changes is scaled to 100. A
+// history shorter than HistoryLen is read as if the results before it had
+// all been its first state (Nagios starts a new check's history that way),
+// so a check that flaps from its start is seen after about ten results and
+// a single outage and recovery stays far below any threshold.
 func flapPercent(h string) float64 {
 	n := len(h)
 	if n < 2 {
 		return 0
 	}
+	pad := HistoryLen - n // results before the first one, taken as h[0]
+	if pad < 0 {
+		pad = 0
+	}
 	var sum float64
 	for i := 1; i < n; i++ {
 		if h[i] != h[i-1] {
-			// weight over positions 1..n-1 → 0.8..1.2
-			w := 0.8
-			if n > 2 {
-				w += 0.4 * float64(i-1) / float64(n-2)
-			}
-			sum += w
+			// position in the full window 1..20 → weight 0.8..1.2
+			pos := pad + i
+			sum += 0.8 + 0.4*float64(pos-1)/float64(HistoryLen-2)
 		}
 	}
 	return sum * 100 / float64(HistoryLen-1)

@@ -196,3 +196,32 @@ func TestPendingFirstOKIsNotAHardChange(t *testing.T) {
 		t.Fatalf("first OK: %+v", tr)
 	}
 }
+
+// Flapping is detected with the history there is, as Nagios does: the
+// results before the first one count as that first state, so a new check
+// that alternates flaps after about ten results, not twenty-one.
+func TestFlappingWithShortHistory(t *testing.T) {
+	p := Policy{Attempts: 1, FlapLow: 25, FlapHigh: 50}
+	states, trs := run(p, strings.Repeat("OC", 11)[:21])
+	notified, flapAt := 0, -1
+	for i, tr := range trs {
+		if flapAt < 0 && states[i].Flapping {
+			flapAt = i
+		}
+		if flapAt < 0 && tr != nil && tr.Notify {
+			notified++
+		}
+	}
+	if flapAt < 0 || flapAt > 10 {
+		t.Fatalf("flapping detected at result %d, want by the 11th", flapAt+1)
+	}
+	if notified > 9 {
+		t.Errorf("%d notifications before flapping was detected", notified)
+	}
+	// One outage and its recovery, or two short ones, are not flapping.
+	for _, seq := range []string{"OCCCCO", "OCOCO", "CO"} {
+		if states, _ := run(p, seq); states[len(states)-1].Flapping {
+			t.Errorf("%s: flapping at %.1f %%", seq, states[len(states)-1].FlapPct)
+		}
+	}
+}
