@@ -244,6 +244,9 @@ func (e *Engine) runCheck(ctx context.Context, name string) (soft bool) {
 	if ctx.Err() != nil {
 		return false // shutting down: a cancelled run is not a verdict
 	}
+	if d, ok := en.checker.(check.Deadliner); ok {
+		e.sched.Due(name, d.NextDeadline(time.Now()))
+	}
 	if w, ok := en.checker.(interface{ Waiting() bool }); ok && r.Status == check.Unknown && en.snapshot().Pending() && w.Waiting() {
 		return false // a passive check waiting for its first report stays pending
 	}
@@ -253,6 +256,7 @@ func (e *Engine) runCheck(ctx context.Context, name string) (soft bool) {
 	if err != nil {
 		return true // not committed: retry soon
 	}
+
 	cur := en.snapshot()
 	return cur.Type == state.Soft && cur.Status.Problem()
 }
