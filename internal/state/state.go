@@ -17,7 +17,9 @@
 //     A shorter history counts as if preceded by its first state, so
 //     flapping is seen from the first results on, as in Nagios.
 //   - Dependencies: while a parent is hard down, a child's problem is marked
-//     unreachable and not notified on its own.
+//     unreachable and not notified on its own. A child that would turn hard
+//     while a parent is undecided (ParentPending) is held soft at its last
+//     attempt until the parent is decided: host check on demand.
 package state
 
 import (
@@ -86,6 +88,14 @@ type Policy struct {
 	FlapLow    float64 // percent; 0 disables flap detection
 	FlapHigh   float64 // percent
 	ParentDown bool    // a parent (host reachability or depends_on) is hard non-OK
+	// ParentPending: a parent's verdict is not in yet (it is in a soft
+	// problem, or its OK is older than this check's problem) and the
+	// engine has it re-checked now. A problem that would turn hard is held
+	// soft at its last attempt until the parent is decided.
+	ParentPending bool
+	// MaxHold bounds the hold, counted from the problem's first result
+	// (0: no bound).
+	MaxHold time.Duration
 }
 
 // DefaultPolicy is the product default: 4 attempts, flapping 25 %/50 % as Nagios.
@@ -150,6 +160,11 @@ func Next(prev State, r check.Result, p Policy) (State, *Transition) {
 	}
 	if next.Status.Problem() {
 		next.Unreachable = p.ParentDown
+		if next.Type == Hard && prev.HardStatus == check.OK && p.holds(next.ProblemAt, r.Time) {
+			// Host check on demand: wait for the parent's verdict instead
+			// of alerting on our own (Nagios/Icinga).
+			next.Type, next.HardStatus, next.Attempt = Soft, prev.HardStatus, attempts
+		}
 	}
 
 	// Flap detection.
@@ -197,6 +212,21 @@ func Next(prev State, r check.Result, p Policy) (State, *Transition) {
 		t.Hard, t.Notify = false, false
 	}
 	return next, t
+}
+
+// holds reports whether a problem that began at since must wait for a
+// parent at now.
+func (p Policy) holds(since, now time.Time) bool {
+	if !p.ParentPending || p.ParentDown {
+		return false
+	}
+	return p.MaxHold <= 0 || since.IsZero() || now.Sub(since) < p.MaxHold
+}
+
+// Held reports whether the state is a problem held soft at its last attempt
+// (of attempts) while a parent's verdict is awaited.
+func (s State) Held(attempts int) bool {
+	return s.Type == Soft && s.Status.Problem() && s.Attempt >= max(attempts, 1)
 }
 
 func pushHistory(h string, s check.Status) string {
