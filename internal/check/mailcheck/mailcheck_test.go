@@ -42,6 +42,7 @@ func newFakeMail(t *testing.T, deliver bool) *fakeMail {
 			{Match: "CAPABILITY", Reply: "* CAPABILITY IMAP4rev1 UIDPLUS\n{tag} OK done"},
 			{Match: "LOGIN", Reply: "{tag} OK logged in"},
 			{Match: "SELECT", Reply: "* 3 EXISTS\n{tag} OK selected"},
+			{Match: "NOOP", Reply: "{tag} OK noop"},
 			{Match: "UID SEARCH", Do: f.search},
 			{Match: "UID STORE", Reply: "{tag} OK stored"},
 			{Match: "UID EXPUNGE", Reply: "* 3 EXPUNGE\n{tag} OK expunged"},
