@@ -145,8 +145,12 @@ func nagiosFlags(fs *flag.FlagSet) *bool {
 	alias("w", "warning")
 	alias("c", "critical")
 	alias("t", "timeout")
-	version := fs.Bool("V", false, "print the version")
-	fs.BoolVar(version, "version", false, "print the version")
+	version := new(bool)
+	for _, name := range []string{"V", "version"} {
+		if fs.Lookup(name) == nil {
+			fs.BoolVar(version, name, false, "print the version")
+		}
+	}
 	return version
 }
 
