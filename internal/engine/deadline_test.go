@@ -14,17 +14,27 @@ import (
 	"github.com/mamori/mamori/internal/store/sqlite"
 )
 
-// pushes is a Passive whose last job report the test sets.
+// pushes is a Passive with one job report, made just before the check
+// first asks for it (so a loaded machine cannot make it stale at once).
 type pushes struct {
 	mu sync.Mutex
 	at time.Time
+}
+
+func (p *pushes) reported() time.Time {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.at
 }
 
 func (p *pushes) AgentSeen(string) (time.Time, bool) { return time.Time{}, false }
 func (p *pushes) LastPush(string) (check.Result, time.Time, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return check.Result{Status: check.OK, Output: "job done"}, p.at, !p.at.IsZero()
+	if p.at.IsZero() {
+		p.at = time.Now()
+	}
+	return check.Result{Status: check.OK, Output: "job done"}, p.at, true
 }
 
 func newEngineWith(t *testing.T, yaml string, opts ...Option) *Engine {
@@ -51,7 +61,7 @@ func newEngineWith(t *testing.T, yaml string, opts ...Option) *Engine {
 // A silent job is noticed at period + grace after its last report, not at
 // the check's next interval.
 func TestPushSilenceNoticedAtPeriodPlusGrace(t *testing.T) {
-	p := &pushes{at: time.Now()}
+	p := &pushes{}
 	e := newEngineWith(t, "checks:\n  - {name: job, type: push, period: 1s, grace: 300ms, interval: 1h}\n", WithPassive(p))
 	e.RunNow("job")
 	deadline := time.Now().Add(10 * time.Second)
@@ -63,7 +73,7 @@ func TestPushSilenceNoticedAtPeriodPlusGrace(t *testing.T) {
 			if !sawOK {
 				t.Fatalf("CRITICAL without the first, fresh OK: %+v", v.CheckState)
 			}
-			if late := time.Since(p.at); late > 6*time.Second {
+			if late := v.LastCheck.Sub(p.reported()); late > 6*time.Second {
 				t.Fatalf("silence noticed after %s, period + grace is 1.3s", late)
 			}
 			return

@@ -304,8 +304,8 @@ func TestUnreachable(t *testing.T) {
 		maxTime time.Duration
 	}{
 		{"connection refused", "http://" + addr + "/", 5 * time.Second, "connection refused", 2 * time.Second},
-		{"no answer", "http://" + silent.Addr().String() + "/", 200 * time.Millisecond, "no answer within 200ms", time.Second},
-		{"no TLS handshake", "https://" + silent.Addr().String() + "/", 200 * time.Millisecond, "no answer within 200ms", time.Second},
+		{"no answer", "http://" + silent.Addr().String() + "/", 200 * time.Millisecond, "no answer within ", time.Second},
+		{"no TLS handshake", "https://" + silent.Addr().String() + "/", 200 * time.Millisecond, "no answer within ", time.Second},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
