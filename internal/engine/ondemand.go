@@ -17,7 +17,9 @@ import (
 // their own problem. One outage, one incident, one message.
 
 // parentVerdict is what the state machine needs to know of c's parents for
-// a result at a problem that began at since (zero: no problem yet).
+// a result at a problem that began at since (zero: no problem yet). A check
+// that runs on an agent is not held for an undecided parent: the server could
+// not re-run it when the parent's verdict comes in, so it would stay soft.
 type parentVerdict struct {
 	down    bool
 	pending []string // parents to re-check on demand, or awaited
@@ -40,6 +42,10 @@ func (e *Engine) parents(c *config.Check, since time.Time) parentVerdict {
 		switch {
 		case s.Status.Problem() && s.Type == state.Hard:
 			pv.down = true
+		case c.OnAgent:
+			// c runs on an agent and cannot be re-run on demand once its
+			// parent is decided: only a parent already down holds it back.
+			continue
 		case s.Status.Problem():
 			pv.pending = append(pv.pending, p) // soft: its own retries decide it
 		case pe.cfg.Disabled || pe.cfg.OnAgent:
