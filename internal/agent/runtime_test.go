@@ -252,8 +252,11 @@ func TestOutageSpoolsThenDeliversInOrderExactlyOnce(t *testing.T) {
 	// What was cut after the catch-up and not sent yet stays spooled and
 	// goes with the next start.
 	// (one more when the stop cut off an acknowledgement: sent again, ignored as a duplicate)
-	if n, _ := a.rt.Spool().Pending(); uint64(n) != a.rt.Spool().LastSeq()-f.lastSeq && uint64(n) != a.rt.Spool().LastSeq()-f.lastSeq+1 {
-		t.Fatalf("%d pending, but the server lacks %d batches", n, a.rt.Spool().LastSeq()-f.lastSeq)
+	f.mu.Lock()
+	stored := f.lastSeq
+	f.mu.Unlock()
+	if n, _ := a.rt.Spool().Pending(); uint64(n) != a.rt.Spool().LastSeq()-stored && uint64(n) != a.rt.Spool().LastSeq()-stored+1 {
+		t.Fatalf("%d pending, but the server lacks %d batches", n, a.rt.Spool().LastSeq()-stored)
 	}
 	a2 := startAgent(t, baseConfig(t, f, dir))
 	final := a2.rt.Spool().LastSeq()
