@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -116,16 +117,6 @@ func ParseConfig(file string, data []byte) (Config, error) {
 		bad(root, "(top)", "must be a mapping of keys (server, token, ...)")
 		return c, ce
 	}
-	scalar := func(k, v *yaml.Node) (string, bool) {
-		if v.Kind == yaml.AliasNode && v.Alias != nil {
-			v = v.Alias
-		}
-		if v.Kind != yaml.ScalarNode || v.Tag == "!!null" {
-			bad(v, k.Value, "must be a single value, not a %s", kindName(v))
-			return "", false
-		}
-		return v.Value, true
-	}
 	seen := map[string]bool{}
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		k, v := root.Content[i], root.Content[i+1]
@@ -134,129 +125,137 @@ func ParseConfig(file string, data []byte) (Config, error) {
 			continue
 		}
 		seen[k.Value] = true
-		switch k.Value {
-		case "server", "ca_file", "client_cert", "client_key", "state_dir", "hostname":
-			s, ok := scalar(k, v)
-			if !ok {
-				continue
-			}
-			switch k.Value {
-			case "server":
-				c.Server = s
-				if err := checkServerURL(s); err != nil {
-					bad(v, k.Value, "%v", err)
-				}
-			case "ca_file":
-				c.CAFile = s
-			case "client_cert":
-				c.ClientCert = s
-			case "client_key":
-				c.ClientKey = s
-			case "state_dir":
-				c.StateDir = s
-			case "hostname":
-				c.Hostname = s
-			}
-		case "token":
-			s, ok := scalar(k, v)
-			if !ok {
-				continue
-			}
-			sec, err := check.ResolveSecret(s)
-			if err != nil {
-				bad(v, k.Value, "%v", err)
-				continue
-			}
-			c.Token = sec
-		case "insecure_skip_verify":
-			s, ok := scalar(k, v)
-			if !ok {
-				continue
-			}
-			b, err := strconv.ParseBool(s)
-			if err != nil {
-				bad(v, k.Value, "%q is not true or false", s)
-				continue
-			}
-			c.InsecureSkipVerify = b
-		case "spool_max_bytes":
-			s, ok := scalar(k, v)
-			if !ok {
-				continue
-			}
-			n, err := ParseSize(s)
-			if err != nil {
-				bad(v, k.Value, "%v", err)
-				continue
-			}
-			if n < 64<<10 {
-				bad(v, k.Value, "%d bytes is too small (at least 64KiB)", n)
-				continue
-			}
-			c.SpoolMaxBytes = n
-		case "action_timeout":
-			s, ok := scalar(k, v)
-			if !ok {
-				continue
-			}
-			d, err := duration.Parse(s)
-			if err != nil {
-				bad(v, k.Value, "%v", err)
-				continue
-			}
-			if d < time.Second {
-				bad(v, k.Value, "must be at least 1s")
-				continue
-			}
-			c.ActionTimeout = d
-		case "actions":
-			if v.Kind != yaml.MappingNode {
-				bad(v, k.Value, "must be a mapping NAME: [argv...], not a %s", kindName(v))
-				continue
-			}
-			c.Actions = map[string][]string{}
-			for j := 0; j+1 < len(v.Content); j += 2 {
-				an, av := v.Content[j], v.Content[j+1]
-				key := "actions." + an.Value
-				if !actionName.MatchString(an.Value) {
-					bad(an, key, "%q is not an action name (letters, digits, _ . -; at most 64)", an.Value)
-					continue
-				}
-				if _, dup := c.Actions[an.Value]; dup {
-					bad(an, key, "given twice")
-					continue
-				}
-				if av.Kind != yaml.SequenceNode {
-					bad(av, key, "must be a list: the program and its arguments (no shell), e.g. [systemctl, restart, nginx]")
-					continue
-				}
-				var argv []string
-				ok := true
-				for x, item := range av.Content {
-					if item.Kind != yaml.ScalarNode {
-						bad(item, fmt.Sprintf("%s[%d]", key, x), "must be a string, not a %s", kindName(item))
-						ok = false
-						continue
-					}
-					argv = append(argv, item.Value)
-				}
-				if !ok {
-					continue
-				}
-				if len(argv) == 0 || strings.TrimSpace(argv[0]) == "" {
-					bad(av, key, "needs at least the program to run")
-					continue
-				}
-				c.Actions[an.Value] = argv
-			}
-		default:
-			bad(k, k.Value, "unknown key%s (known: %s)", fieldset.SuggestKey(k.Value, append([]string(nil), ConfigKeys...)), strings.Join(ConfigKeys, ", "))
-		}
+		c.setKey(k, v, bad)
 	}
 	if len(ce.Problems) > 0 {
 		return c, ce
 	}
 	return c, nil
+}
+
+// problemFunc reports one problem at a node.
+type problemFunc func(n *yaml.Node, key, format string, args ...any)
+
+// setKey decodes one top-level key of the config file into c.
+func (c *Config) setKey(k, v *yaml.Node, bad problemFunc) {
+	if k.Value == "actions" {
+		c.setActions(v, bad)
+		return
+	}
+	if !slices.Contains(ConfigKeys, k.Value) {
+		bad(k, k.Value, "unknown key%s (known: %s)", fieldset.SuggestKey(k.Value, append([]string(nil), ConfigKeys...)), strings.Join(ConfigKeys, ", "))
+		return
+	}
+	if v.Kind == yaml.AliasNode && v.Alias != nil {
+		v = v.Alias
+	}
+	if v.Kind != yaml.ScalarNode || v.Tag == "!!null" {
+		bad(v, k.Value, "must be a single value, not a %s", kindName(v))
+		return
+	}
+	if err := c.setScalar(k.Value, v.Value); err != nil {
+		bad(v, k.Value, "%v", err)
+	}
+}
+
+// setScalar sets a single-valued key.
+func (c *Config) setScalar(key, s string) error {
+	switch key {
+	case "server":
+		c.Server = s
+		return checkServerURL(s)
+	case "ca_file":
+		c.CAFile = s
+	case "client_cert":
+		c.ClientCert = s
+	case "client_key":
+		c.ClientKey = s
+	case "state_dir":
+		c.StateDir = s
+	case "hostname":
+		c.Hostname = s
+	case "token":
+		sec, err := check.ResolveSecret(s)
+		if err != nil {
+			return err
+		}
+		c.Token = sec
+	case "insecure_skip_verify":
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			return fmt.Errorf("%q is not true or false", s)
+		}
+		c.InsecureSkipVerify = b
+	case "spool_max_bytes":
+		n, err := ParseSize(s)
+		if err != nil {
+			return err
+		}
+		if n < 64<<10 {
+			return fmt.Errorf("%d bytes is too small (at least 64KiB)", n)
+		}
+		c.SpoolMaxBytes = n
+	case "action_timeout":
+		d, err := duration.Parse(s)
+		if err != nil {
+			return err
+		}
+		if d < time.Second {
+			return errors.New("must be at least 1s")
+		}
+		c.ActionTimeout = d
+	}
+	return nil
+}
+
+// setActions decodes the allowlist: NAME: [program, args...].
+func (c *Config) setActions(v *yaml.Node, bad problemFunc) {
+	if v.Kind != yaml.MappingNode {
+		bad(v, "actions", "must be a mapping NAME: [argv...], not a %s", kindName(v))
+		return
+	}
+	c.Actions = map[string][]string{}
+	for j := 0; j+1 < len(v.Content); j += 2 {
+		an, av := v.Content[j], v.Content[j+1]
+		key := "actions." + an.Value
+		if !actionName.MatchString(an.Value) {
+			bad(an, key, "%q is not an action name (letters, digits, _ . -; at most 64)", an.Value)
+			continue
+		}
+		if _, dup := c.Actions[an.Value]; dup {
+			bad(an, key, "given twice")
+			continue
+		}
+		if argv, ok := actionArgv(key, av, bad); ok {
+			c.Actions[an.Value] = argv
+		}
+	}
+}
+
+// actionArgv reads one action's program and arguments.
+func actionArgv(key string, av *yaml.Node, bad problemFunc) ([]string, bool) {
+	if av.Kind != yaml.SequenceNode {
+		bad(av, key, "must be a list: the program and its arguments (no shell), e.g. [systemctl, restart, nginx]")
+		return nil, false
+	}
+	var argv []string
+	ok := true
+	for x, item := range av.Content {
+		if item.Kind != yaml.ScalarNode {
+			bad(item, fmt.Sprintf("%s[%d]", key, x), "must be a string, not a %s", kindName(item))
+			ok = false
+			continue
+		}
+		argv = append(argv, item.Value)
+	}
+	if !ok {
+		return nil, false
+	}
+	if len(argv) == 0 || strings.TrimSpace(argv[0]) == "" {
+		bad(av, key, "needs at least the program to run")
+		return nil, false
+	}
+	return argv, true
 }
 
 func kindName(n *yaml.Node) string {

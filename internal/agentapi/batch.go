@@ -375,20 +375,8 @@ func (a *API) batch(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	body, code, msg := readBody(w, r, wire.MaxBatchBytes)
-	if code != 0 {
-		a.m.batches.WithLabelValues("rejected").Inc()
-		a.reject(w, r, route, host, code, reasonFor(code), msg)
-		return
-	}
-	bt, code, err := DecodeBatch(body)
-	if err != nil {
-		a.m.batches.WithLabelValues("rejected").Inc()
-		reason := "bad_json"
-		if code == http.StatusRequestEntityTooLarge {
-			reason = "too_many"
-		}
-		a.reject(w, r, route, host, code, reason, err.Error())
+	bt, ok := a.readBatch(w, r, route, host)
+	if !ok {
 		return
 	}
 	cfg := a.config()
@@ -415,67 +403,131 @@ func (a *API) batch(w http.ResponseWriter, r *http.Request) {
 	}
 
 	now := a.now()
+	v := validateBatch(&bt, cfg, host, now)
+	if !a.recordResults(w, r, route, host, &v) || !a.appendSamples(w, r, route, host, &v) {
+		return
+	}
+	a.commitSeq(r, host, &bt, now)
+
+	ack.Seq = bt.Seq
+	ack.Rejected = v.rejectedResults + v.rejectedSamples
+	ack.Reasons = v.rs.out()
+	if ack.Rejected > 0 {
+		a.m.rejected.WithLabelValues(route, "items").Inc()
+		a.log.Warn("agentapi: batch items rejected", "host", host, "seq", bt.Seq, "rejected", ack.Rejected,
+			"first", ack.Reasons[0])
+	}
+	writeJSON(w, http.StatusOK, ack)
+}
+
+// readBatch reads and decodes a batch body, answering the agent itself
+// when it cannot.
+func (a *API) readBatch(w http.ResponseWriter, r *http.Request, route, host string) (wire.Batch, bool) {
+	body, code, msg := readBody(w, r, wire.MaxBatchBytes)
+	if code != 0 {
+		a.m.batches.WithLabelValues("rejected").Inc()
+		a.reject(w, r, route, host, code, reasonFor(code), msg)
+		return wire.Batch{}, false
+	}
+	bt, code, err := DecodeBatch(body)
+	if err != nil {
+		a.m.batches.WithLabelValues("rejected").Inc()
+		reason := "bad_json"
+		if code == http.StatusRequestEntityTooLarge {
+			reason = "too_many"
+		}
+		a.reject(w, r, route, host, code, reason, err.Error())
+		return wire.Batch{}, false
+	}
+	return bt, true
+}
+
+// validBatch is what of a batch passed validation, and why the rest did not.
+type validBatch struct {
+	results                          []check.Result
+	names                            []string // full check names of results
+	samples                          []wire.Sample
+	rs                               reasons
+	rejectedResults, rejectedSamples int
+}
+
+// validateBatch keeps the results of the host's own agent-side checks and
+// the samples inside the accepted time window.
+func validateBatch(bt *wire.Batch, cfg *config.Config, host string, now time.Time) validBatch {
 	wd := WindowAt(now, cfg.Retention.Results)
 	own := ownChecks(cfg, host)
-	var rs reasons
-	results := make([]check.Result, 0, len(bt.Results))
-	names := make([]string, 0, len(bt.Results))
+	v := validBatch{results: make([]check.Result, 0, len(bt.Results)), names: make([]string, 0, len(bt.Results))}
 	for i := range bt.Results {
 		res, why := ValidateResult(&bt.Results[i], func(s string) bool { return own[s] }, wd)
 		if why != "" {
-			rs.add(why)
+			v.rs.add(why)
 			continue
 		}
-		results = append(results, res)
-		names = append(names, host+"/"+bt.Results[i].Check)
+		v.results = append(v.results, res)
+		v.names = append(v.names, host+"/"+bt.Results[i].Check)
 	}
-	samples := bt.Samples[:0:0]
+	v.samples = bt.Samples[:0:0]
 	for i := range bt.Samples {
 		if why := ValidateSample(&bt.Samples[i], wd); why != "" {
-			rs.add(why)
+			v.rs.add(why)
 			continue
 		}
-		samples = append(samples, bt.Samples[i])
+		v.samples = append(v.samples, bt.Samples[i])
 	}
-	rejectedResults := len(bt.Results) - len(results)
-	rejectedSamples := len(bt.Samples) - len(samples)
+	v.rejectedResults = len(bt.Results) - len(v.results)
+	v.rejectedSamples = len(bt.Samples) - len(v.samples)
+	return v
+}
 
+// recordResults hands the results to the engine in order; on a failure it
+// answers 503 (the agent sends the batch again) and reports false.
+func (a *API) recordResults(w http.ResponseWriter, r *http.Request, route, host string, v *validBatch) bool {
 	eng := a.engine()
-	for i, res := range results {
-		if _, err := eng.Record(r.Context(), names[i], res); err != nil {
+	for i, res := range v.results {
+		if _, err := eng.Record(r.Context(), v.names[i], res); err != nil {
 			if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
-				return // the agent went away; it sends the batch again
+				return false // the agent went away; it sends the batch again
 			}
 			a.m.batches.WithLabelValues("failed").Inc()
 			a.reject(w, r, route, host, http.StatusServiceUnavailable, "store", "could not store result "+strconv.Itoa(i)+": "+err.Error()+"; send the batch again")
-			return
+			return false
 		}
 	}
-	a.m.results.WithLabelValues("stored").Add(float64(len(results)))
-	a.m.results.WithLabelValues("rejected").Add(float64(rejectedResults))
+	a.m.results.WithLabelValues("stored").Add(float64(len(v.results)))
+	a.m.results.WithLabelValues("rejected").Add(float64(v.rejectedResults))
+	return true
+}
 
-	if len(samples) > 0 {
+// appendSamples stores the samples in the time-series sink (or counts them
+// discarded without one); on a failure it answers 503 and reports false.
+func (a *API) appendSamples(w http.ResponseWriter, r *http.Request, route, host string, v *validBatch) bool {
+	if len(v.samples) > 0 {
 		if a.sink == nil {
 			a.noSinkOnce.Do(func() { a.log.Warn("agentapi: no time-series store: agent samples are discarded (counted)") })
-			a.m.samples.WithLabelValues("discarded").Add(float64(len(samples)))
+			a.m.samples.WithLabelValues("discarded").Add(float64(len(v.samples)))
 		} else {
-			accepted, err := a.sink.Append(host, samples)
+			accepted, err := a.sink.Append(host, v.samples)
 			var partial interface{ Total() int }
 			switch {
 			case err == nil:
 			case errors.As(err, &partial):
-				rejectedSamples += partial.Total()
-				rs.add(err.Error())
+				v.rejectedSamples += partial.Total()
+				v.rs.add(err.Error())
 			default:
 				a.m.batches.WithLabelValues("failed").Inc()
 				a.reject(w, r, route, host, http.StatusServiceUnavailable, "store", "could not store samples: "+err.Error()+"; send the batch again")
-				return
+				return false
 			}
 			a.m.samples.WithLabelValues("stored").Add(float64(accepted))
 		}
 	}
-	a.m.samples.WithLabelValues("rejected").Add(float64(rejectedSamples))
+	a.m.samples.WithLabelValues("rejected").Add(float64(v.rejectedSamples))
+	return true
+}
 
+// commitSeq records what the agent dropped and the batch's Seq, persisted
+// and in memory.
+func (a *API) commitSeq(r *http.Request, host string, bt *wire.Batch, now time.Time) {
 	if bt.DroppedResults > 0 || bt.DroppedSamples > 0 {
 		a.m.droppedResults.WithLabelValues(host).Add(float64(bt.DroppedResults))
 		a.m.droppedSamples.WithLabelValues(host).Add(float64(bt.DroppedSamples))
@@ -494,14 +546,4 @@ func (a *API) batch(w http.ResponseWriter, r *http.Request) {
 	}
 	a.mu.Unlock()
 	a.m.batches.WithLabelValues("stored").Inc()
-
-	ack.Seq = bt.Seq
-	ack.Rejected = rejectedResults + rejectedSamples
-	ack.Reasons = rs.out()
-	if ack.Rejected > 0 {
-		a.m.rejected.WithLabelValues(route, "items").Inc()
-		a.log.Warn("agentapi: batch items rejected", "host", host, "seq", bt.Seq, "rejected", ack.Rejected,
-			"first", ack.Reasons[0])
-	}
-	writeJSON(w, http.StatusOK, ack)
 }

@@ -4,9 +4,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"sort"
-	"sync"
 	"time"
+
+	"github.com/mamori/mamori/internal/registry"
 )
 
 // Checker runs one check. It must honour ctx's deadline and turn every
@@ -146,10 +146,7 @@ type Kind struct {
 	Args func(s Spec, args []string) error
 }
 
-var (
-	regMu sync.RWMutex
-	reg   = map[string]*Kind{}
-)
+var kinds = registry.New("check", func(k *Kind) string { return k.Name })
 
 // Register adds a kind. It panics on a duplicate or incomplete kind: that is a
 // programming error found by every test run.
@@ -157,40 +154,14 @@ func Register(k *Kind) {
 	if k.Name == "" || k.New == nil || k.Timeout <= 0 {
 		panic("check: Register: kind needs Name, New and Timeout")
 	}
-	regMu.Lock()
-	defer regMu.Unlock()
-	if _, dup := reg[k.Name]; dup {
-		panic("check: Register: duplicate kind " + k.Name)
-	}
-	reg[k.Name] = k
+	kinds.Register(k)
 }
 
 // Lookup finds a kind by name.
-func Lookup(name string) (*Kind, bool) {
-	regMu.RLock()
-	defer regMu.RUnlock()
-	k, ok := reg[name]
-	return k, ok
-}
+func Lookup(name string) (*Kind, bool) { return kinds.Lookup(name) }
 
 // Kinds lists all registered kinds sorted by name.
-func Kinds() []*Kind {
-	regMu.RLock()
-	defer regMu.RUnlock()
-	out := make([]*Kind, 0, len(reg))
-	for _, k := range reg {
-		out = append(out, k)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out
-}
+func Kinds() []*Kind { return kinds.All() }
 
 // Names lists the registered kind names, sorted.
-func Names() []string {
-	ks := Kinds()
-	out := make([]string, len(ks))
-	for i, k := range ks {
-		out[i] = k.Name
-	}
-	return out
-}
+func Names() []string { return kinds.Names() }

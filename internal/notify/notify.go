@@ -13,13 +13,12 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/mamori/mamori/internal/check"
+	"github.com/mamori/mamori/internal/registry"
 )
 
 // Kind of message.
@@ -112,43 +111,21 @@ type Kind struct {
 	New       func() Spec
 }
 
-var (
-	mu  sync.RWMutex
-	reg = map[string]*Kind{}
-)
+var kinds = registry.New("notify", func(k *Kind) string { return k.Name })
 
 // Register adds a channel type; it panics on duplicates (a programming error).
 func Register(k *Kind) {
 	if k.Name == "" || k.New == nil {
 		panic("notify: Register: kind needs Name and New")
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if _, dup := reg[k.Name]; dup {
-		panic("notify: Register: duplicate kind " + k.Name)
-	}
-	reg[k.Name] = k
+	kinds.Register(k)
 }
 
 // Lookup finds a channel type.
-func Lookup(name string) (*Kind, bool) {
-	mu.RLock()
-	defer mu.RUnlock()
-	k, ok := reg[name]
-	return k, ok
-}
+func Lookup(name string) (*Kind, bool) { return kinds.Lookup(name) }
 
 // Kinds lists channel types by name.
-func Kinds() []*Kind {
-	mu.RLock()
-	defer mu.RUnlock()
-	out := make([]*Kind, 0, len(reg))
-	for _, k := range reg {
-		out = append(out, k)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out
-}
+func Kinds() []*Kind { return kinds.All() }
 
 // PermanentError marks a failure that retrying cannot fix.
 type PermanentError struct{ Err error }

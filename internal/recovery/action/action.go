@@ -8,11 +8,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"sort"
-	"sync"
 	"time"
 
 	"github.com/mamori/mamori/internal/check"
+	"github.com/mamori/mamori/internal/registry"
 	"github.com/mamori/mamori/internal/wire"
 )
 
@@ -91,43 +90,21 @@ type Kind struct {
 	ViaAgent bool
 }
 
-var (
-	mu  sync.RWMutex
-	reg = map[string]*Kind{}
-)
+var kinds = registry.New("action", func(k *Kind) string { return k.Name })
 
 // Register adds a kind; it panics on a duplicate or incomplete one.
 func Register(k *Kind) {
 	if k.Name == "" || k.New == nil {
 		panic("action: Register: kind needs Name and New")
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if _, dup := reg[k.Name]; dup {
-		panic("action: Register: duplicate kind " + k.Name)
-	}
-	reg[k.Name] = k
+	kinds.Register(k)
 }
 
 // Lookup finds a kind.
-func Lookup(name string) (*Kind, bool) {
-	mu.RLock()
-	defer mu.RUnlock()
-	k, ok := reg[name]
-	return k, ok
-}
+func Lookup(name string) (*Kind, bool) { return kinds.Lookup(name) }
 
 // Names lists the registered kinds, sorted.
-func Names() []string {
-	mu.RLock()
-	defer mu.RUnlock()
-	out := make([]string, 0, len(reg))
-	for n := range reg {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out
-}
+func Names() []string { return kinds.Names() }
 
 // ServiceSetter is implemented by specs that take the service the policy
 // resolved (from service: or the port table).

@@ -15,33 +15,6 @@ import (
 // their SHA-256), when each agent was last heard from, the highest batch
 // Seq stored per host (idempotent batches), the agent's dropped counters,
 // and the last report of each push check.
-func init() {
-	extraSchemas = append(extraSchemas, `
-CREATE TABLE IF NOT EXISTS agent_hosts (
-	host TEXT PRIMARY KEY,
-	token_hash BLOB,
-	tenant TEXT NOT NULL DEFAULT '',
-	enrolled_at INTEGER NOT NULL DEFAULT 0,
-	last_seen INTEGER NOT NULL DEFAULT 0,
-	last_seq INTEGER NOT NULL DEFAULT 0,
-	dropped_results INTEGER NOT NULL DEFAULT 0,
-	dropped_samples INTEGER NOT NULL DEFAULT 0,
-	agent_info TEXT NOT NULL DEFAULT ''
-);
-CREATE TABLE IF NOT EXISTS push_reports (
-	check_name TEXT PRIMARY KEY,
-	watch_since INTEGER NOT NULL DEFAULT 0,
-	at INTEGER NOT NULL DEFAULT 0,
-	t INTEGER NOT NULL DEFAULT 0,
-	status INTEGER NOT NULL DEFAULT 0,
-	duration_us INTEGER NOT NULL DEFAULT 0,
-	output TEXT NOT NULL DEFAULT '',
-	long_output TEXT NOT NULL DEFAULT '',
-	perf TEXT NOT NULL DEFAULT ''
-);
-`)
-}
-
 // AgentHost is what the store knows of a host's agent.
 type AgentHost struct {
 	Host           string

@@ -8,23 +8,6 @@ import (
 	"github.com/mamori/mamori/internal/store"
 )
 
-func init() {
-	extraSchemas = append(extraSchemas, `
-CREATE TABLE IF NOT EXISTS maintenances (
-	id INTEGER PRIMARY KEY AUTOINCREMENT,
-	body TEXT NOT NULL,
-	created_at INTEGER NOT NULL,
-	created_by TEXT NOT NULL DEFAULT '',
-	deleted_at INTEGER NOT NULL DEFAULT 0
-);
-CREATE TABLE IF NOT EXISTS maint_suppressed (
-	check_name TEXT PRIMARY KEY,
-	event_id INTEGER NOT NULL,
-	t INTEGER NOT NULL
-);
-`)
-}
-
 var _ store.Maintenances = (*Store)(nil)
 
 // CreateMaintenance implements store.Maintenances.

@@ -10,19 +10,6 @@ import (
 	"github.com/mamori/mamori/internal/store"
 )
 
-func init() {
-	extraSchemas = append(extraSchemas, `
-CREATE TABLE IF NOT EXISTS runbook_versions (
-	name TEXT NOT NULL,
-	version INTEGER NOT NULL,
-	markdown TEXT NOT NULL,
-	author TEXT NOT NULL DEFAULT '',
-	t INTEGER NOT NULL,
-	PRIMARY KEY (name, version)
-);
-`)
-}
-
 var _ store.Runbooks = (*Store)(nil)
 
 // SaveRunbook implements store.Runbooks.

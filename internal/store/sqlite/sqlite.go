@@ -19,6 +19,7 @@ import (
 
 	"github.com/mamori/mamori/internal/check"
 	"github.com/mamori/mamori/internal/store"
+	"github.com/mamori/mamori/internal/store/migrate"
 )
 
 // Store is the SQLite store.
@@ -37,63 +38,6 @@ type Store struct {
 
 var _ store.Store = (*Store)(nil)
 
-const schema = `
-CREATE TABLE IF NOT EXISTS checks (
-	id INTEGER PRIMARY KEY,
-	name TEXT NOT NULL UNIQUE,
-	status INTEGER NOT NULL DEFAULT 0,
-	state_type INTEGER NOT NULL DEFAULT 0,
-	attempt INTEGER NOT NULL DEFAULT 0,
-	hard_status INTEGER NOT NULL DEFAULT 0,
-	last_check INTEGER NOT NULL DEFAULT 0,
-	last_change INTEGER NOT NULL DEFAULT 0,
-	last_hard INTEGER NOT NULL DEFAULT 0,
-	problem_at INTEGER NOT NULL DEFAULT 0,
-	flapping INTEGER NOT NULL DEFAULT 0,
-	flap_pct REAL NOT NULL DEFAULT 0,
-	unreachable INTEGER NOT NULL DEFAULT 0,
-	history TEXT NOT NULL DEFAULT '',
-	output TEXT NOT NULL DEFAULT '',
-	perf TEXT NOT NULL DEFAULT '',
-	duration_us INTEGER NOT NULL DEFAULT 0,
-	active INTEGER NOT NULL DEFAULT 1
-);
-CREATE TABLE IF NOT EXISTS results (
-	check_id INTEGER NOT NULL,
-	t INTEGER NOT NULL,
-	status INTEGER NOT NULL,
-	state_type INTEGER NOT NULL,
-	attempt INTEGER NOT NULL,
-	duration_us INTEGER NOT NULL,
-	output TEXT NOT NULL,
-	perf TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS results_check_t ON results(check_id, t);
-CREATE INDEX IF NOT EXISTS results_t ON results(t);
-CREATE TABLE IF NOT EXISTS events (
-	id INTEGER PRIMARY KEY AUTOINCREMENT,
-	check_id INTEGER NOT NULL,
-	t INTEGER NOT NULL,
-	from_status INTEGER NOT NULL,
-	from_type INTEGER NOT NULL,
-	to_status INTEGER NOT NULL,
-	to_type INTEGER NOT NULL,
-	attempt INTEGER NOT NULL,
-	flags INTEGER NOT NULL,
-	problem_us INTEGER NOT NULL,
-	output TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS events_t ON events(t);
-CREATE INDEX IF NOT EXISTS events_check_t ON events(check_id, t);
-CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
-INSERT OR IGNORE INTO meta(k, v) VALUES ('schema_version', '1');
-`
-
-// extraSchemas are the tables of other parts of the store (incidents,
-// tickets, ...), each file adding its own in init. Statements must be
-// idempotent (CREATE ... IF NOT EXISTS).
-var extraSchemas []string
-
 // Event flags, packed in one column.
 const (
 	flagHard = 1 << iota
@@ -103,6 +47,14 @@ const (
 	flagFlapStop
 	flagUnreachable
 )
+
+// SchemaVersion is the version of the last schema migration applied
+// (see package migrate).
+func (s *Store) SchemaVersion(ctx context.Context) (int64, error) {
+	var v int64
+	err := s.rdb.QueryRowContext(ctx, `SELECT coalesce(max(version_id), 0) FROM `+migrate.VersionTable+` WHERE is_applied`).Scan(&v)
+	return v, err
+}
 
 // Open opens (creating if needed) the database in dir/mamori.db.
 func Open(ctx context.Context, dir string) (*Store, error) {
@@ -127,17 +79,14 @@ func Open(ctx context.Context, dir string) (*Store, error) {
 		return nil, fmt.Errorf("sqlite: open: %w", err)
 	}
 	wdb.SetMaxOpenConns(1)
+	if _, err := migrate.Up(ctx, wdb, migrate.SQLite); err != nil {
+		wdb.Close()
+		return nil, fmt.Errorf("sqlite: schema of %s: %w", path, err)
+	}
 	wconn, err := wdb.Conn(ctx)
 	if err != nil {
 		wdb.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
-	}
-	for _, sch := range append([]string{schema}, extraSchemas...) {
-		if _, err := wconn.ExecContext(ctx, sch); err != nil {
-			wconn.Close()
-			wdb.Close()
-			return nil, fmt.Errorf("sqlite: schema: %w", err)
-		}
 	}
 	rdb, err := sql.Open("sqlite", dsn("query_only(1)"))
 	if err != nil {

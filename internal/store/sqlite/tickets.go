@@ -16,33 +16,6 @@ import (
 // The ticket timeline lives in the timeline table of incidents.go (its
 // ticket_id column); that file's init runs first (files initialise in name
 // order), so the index below finds the table.
-func init() {
-	extraSchemas = append(extraSchemas, `
-CREATE TABLE IF NOT EXISTS tickets (
-	id INTEGER PRIMARY KEY AUTOINCREMENT,
-	tenant TEXT NOT NULL DEFAULT '',
-	kind TEXT NOT NULL,
-	title TEXT NOT NULL,
-	body TEXT NOT NULL DEFAULT '',
-	status TEXT NOT NULL,
-	priority TEXT NOT NULL,
-	assignee TEXT NOT NULL DEFAULT '',
-	created_by TEXT NOT NULL DEFAULT '',
-	created_at INTEGER NOT NULL,
-	updated_at INTEGER NOT NULL,
-	closed_at INTEGER NOT NULL DEFAULT 0,
-	hosts TEXT NOT NULL DEFAULT '[]',
-	checks TEXT NOT NULL DEFAULT '[]',
-	incident_ids TEXT NOT NULL DEFAULT '[]'
-);
-CREATE INDEX IF NOT EXISTS tickets_status ON tickets(status, id);
-CREATE INDEX IF NOT EXISTS tickets_tenant ON tickets(tenant, status, id);
-CREATE INDEX IF NOT EXISTS tickets_created ON tickets(created_at);
-CREATE INDEX IF NOT EXISTS tickets_assignee ON tickets(assignee, status);
-CREATE INDEX IF NOT EXISTS timeline_ticket ON timeline(ticket_id, id);
-`)
-}
-
 var _ store.Tickets = (*Store)(nil)
 
 const ticketCols = `id, tenant, kind, title, body, status, priority, assignee, created_by, created_at, updated_at, closed_at, hosts, checks, incident_ids`

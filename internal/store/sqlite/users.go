@@ -14,45 +14,6 @@ import (
 // Users, API tokens and web sessions (internal/auth). Names are ASCII and
 // unique without regard to case (COLLATE NOCASE); token and session secrets
 // are stored only as SHA-256 digests.
-func init() {
-	extraSchemas = append(extraSchemas, `
-CREATE TABLE IF NOT EXISTS users (
-	id INTEGER PRIMARY KEY AUTOINCREMENT,
-	name TEXT NOT NULL UNIQUE COLLATE NOCASE,
-	role TEXT NOT NULL,
-	tenant TEXT NOT NULL DEFAULT '',
-	lang TEXT NOT NULL DEFAULT '',
-	time_zone TEXT NOT NULL DEFAULT '',
-	password_hash TEXT NOT NULL DEFAULT '',
-	password_changed_at INTEGER NOT NULL DEFAULT 0,
-	created_at INTEGER NOT NULL,
-	disabled_at INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX IF NOT EXISTS users_tenant ON users(tenant);
-CREATE TABLE IF NOT EXISTS api_tokens (
-	id INTEGER PRIMARY KEY AUTOINCREMENT,
-	user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-	digest BLOB NOT NULL UNIQUE,
-	label TEXT NOT NULL DEFAULT '',
-	created_at INTEGER NOT NULL,
-	last_used_at INTEGER NOT NULL DEFAULT 0,
-	expires_at INTEGER NOT NULL DEFAULT 0,
-	revoked_at INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX IF NOT EXISTS api_tokens_user ON api_tokens(user_id, revoked_at);
-CREATE TABLE IF NOT EXISTS sessions (
-	digest BLOB PRIMARY KEY,
-	user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-	created_at INTEGER NOT NULL,
-	last_seen INTEGER NOT NULL,
-	ip TEXT NOT NULL DEFAULT ''
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS sessions_user ON sessions(user_id);
-CREATE INDEX IF NOT EXISTS sessions_created ON sessions(created_at);
-CREATE INDEX IF NOT EXISTS sessions_last_seen ON sessions(last_seen);
-`)
-}
-
 var _ auth.Store = (*Store)(nil)
 
 const userCols = `u.id, u.name, u.role, u.tenant, u.lang, u.time_zone, u.created_at, u.disabled_at`
