@@ -27,6 +27,7 @@ import (
 	"github.com/mamori/mamori/internal/auth"
 	"github.com/mamori/mamori/internal/config"
 	"github.com/mamori/mamori/internal/engine"
+	"github.com/mamori/mamori/internal/incident"
 	"github.com/mamori/mamori/internal/maintenance"
 	"github.com/mamori/mamori/internal/notify"
 	"github.com/mamori/mamori/internal/runbook"
@@ -35,8 +36,35 @@ import (
 
 // Store is what alerting needs from the store.
 type Store interface {
-	store.Store
-	store.Alerts
+	// Cursor is the last event the incident processor applied.
+	Cursor(ctx context.Context, name string) (int64, error)
+	// Events returns state changes matching q.
+	Events(ctx context.Context, q store.EventQuery) ([]store.Event, error)
+	// Apply runs fn in one transaction; fn's writes and the new cursor
+	// value commit together.
+	Apply(ctx context.Context, cursorName string, cursor int64, fn func(tx incident.Tx) error) error
+	// Write runs fn in one transaction.
+	Write(ctx context.Context, fn func(tx incident.Tx) error) error
+	// Incident reads an incident with its timeline.
+	Incident(ctx context.Context, id int64) (*incident.Incident, error)
+	// DueEscalations lists open incidents whose next escalation is due.
+	DueEscalations(ctx context.Context, now time.Time) ([]*incident.Incident, error)
+	// NextNotification returns the oldest pending notification of a
+	// channel (head of its FIFO), or nil.
+	NextNotification(ctx context.Context, channel string) (*incident.Notification, error)
+	// PendingChannels lists channels with pending notifications.
+	PendingChannels(ctx context.Context) ([]string, error)
+	// RecordDelivery records an attempt and the notification's new status,
+	// with fn's writes, in one transaction.
+	RecordDelivery(ctx context.Context, n *incident.Notification, d incident.Delivery, fn func(tx incident.Tx) error) error
+	// Maintenances lists the windows created through the API or CLI.
+	Maintenances(ctx context.Context) ([]store.MaintenanceRow, error)
+	// SuppressedList lists the problems windows kept quiet.
+	SuppressedList(ctx context.Context) ([]store.Suppressed, error)
+	// LatestRunbooks returns the latest stored version of every runbook;
+	// SaveRunbook stores a new version and returns its number.
+	LatestRunbooks(ctx context.Context) ([]store.RunbookVersion, error)
+	SaveRunbook(ctx context.Context, name, markdown, author string) (int, error)
 }
 
 // Service runs the alerting pipeline.
@@ -64,7 +92,7 @@ type Service struct {
 // Hooks let tests and the server observe the pipeline.
 type Hooks struct {
 	// Delivered is called after each delivery attempt is recorded.
-	Delivered func(n *store.Notification, ok bool)
+	Delivered func(n *incident.Notification, ok bool)
 }
 
 // New builds the service. The signing secret for acknowledgement links is

@@ -8,6 +8,7 @@ import (
 
 	"github.com/mamori/mamori/internal/check"
 	"github.com/mamori/mamori/internal/config"
+	"github.com/mamori/mamori/internal/incident"
 	"github.com/mamori/mamori/internal/maintenance"
 	"github.com/mamori/mamori/internal/state"
 	"github.com/mamori/mamori/internal/store"
@@ -24,20 +25,18 @@ func (s *Service) Windows() maintenance.Set {
 // CLI writes the store directly; the server picks them up within seconds).
 func (s *Service) RefreshMaintenance(ctx context.Context) error {
 	set := append(maintenance.Set(nil), s.config().Maintenance...)
-	if ms, ok := s.st.(store.Maintenances); ok {
-		rows, err := ms.Maintenances(ctx)
-		if err != nil {
-			return err
+	rows, err := s.st.Maintenances(ctx)
+	if err != nil {
+		return err
+	}
+	for _, r := range rows {
+		var w maintenance.Window
+		if err := json.Unmarshal(r.Body, &w); err != nil {
+			s.log.Warn("unreadable maintenance window skipped", "id", r.ID, "err", err)
+			continue
 		}
-		for _, r := range rows {
-			var w maintenance.Window
-			if err := json.Unmarshal(r.Body, &w); err != nil {
-				s.log.Warn("unreadable maintenance window skipped", "id", r.ID, "err", err)
-				continue
-			}
-			w.ID, w.CreatedBy = r.ID, r.CreatedBy
-			set = append(set, &w)
-		}
+		w.ID, w.CreatedBy = r.ID, r.CreatedBy
+		set = append(set, &w)
 	}
 	s.maintMu.Lock()
 	s.windows = set
@@ -93,11 +92,7 @@ func (s *Service) maintenanceLoop(ctx context.Context) {
 // sweepSuppressed alerts every problem a window suppressed once no window
 // covers its check any more, if the check is still in a hard problem.
 func (s *Service) sweepSuppressed(ctx context.Context) error {
-	ms, ok := s.st.(store.Maintenances)
-	if !ok {
-		return nil
-	}
-	list, err := ms.SuppressedList(ctx)
+	list, err := s.st.SuppressedList(ctx)
 	if err != nil {
 		return err
 	}
@@ -107,8 +102,8 @@ func (s *Service) sweepSuppressed(ctx context.Context) error {
 			continue
 		}
 		var queued bool
-		err := s.st.Write(ctx, func(tx store.Tx) error {
-			if err := ms.Unsuppress(ctx, tx, sup.Check); err != nil {
+		err := s.st.Write(ctx, func(tx incident.Tx) error {
+			if err := tx.Unsuppress(ctx, sup.Check); err != nil {
 				return err
 			}
 			v, ok := s.eng.Get(sup.Check)
@@ -125,11 +120,11 @@ func (s *Service) sweepSuppressed(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
-			in, err := s.st.OpenIncident(ctx, tx, c.Name)
+			in, err := tx.OpenIncident(ctx, c.Name)
 			if err != nil || in == nil {
 				return err
 			}
-			return s.st.AddTimeline(ctx, tx, in.ID, store.Timeline{Time: now, Kind: "maintenance",
+			return tx.AddTimeline(ctx, in.ID, incident.Timeline{Time: now, Kind: "maintenance",
 				Text: fmt.Sprintf("maintenance ended; the problem is still there (since %s)", sup.Time.UTC().Format(time.RFC3339))})
 		})
 		if err != nil {

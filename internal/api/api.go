@@ -27,6 +27,8 @@ type Reloader func() (*config.Config, error)
 // Server is the HTTP API.
 type Server struct {
 	eng    *engine.Engine
+	st     Store
+	tix    Tickets
 	log    *slog.Logger
 	reload Reloader
 	toks   atomic.Pointer[Tokens]
@@ -36,10 +38,19 @@ type Server struct {
 	apiMux *http.ServeMux // the authenticated /api/v1/ routes
 }
 
+// Deps is what the API is built on.
+type Deps struct {
+	Engine  *engine.Engine
+	Store   Store
+	Tickets Tickets // nil: the ticket routes answer 501
+	Log     *slog.Logger
+	Reload  Reloader // nil: reloading is refused
+}
+
 // New builds the API. adminToken (MAMORI_ADMIN_TOKEN) is an operator token.
-func New(eng *engine.Engine, log *slog.Logger, reload Reloader) *Server {
-	s := &Server{eng: eng, log: log, reload: reload, mux: http.NewServeMux()}
-	s.SetTokens(eng.Config())
+func New(d Deps) *Server {
+	s := &Server{eng: d.Engine, st: d.Store, tix: d.Tickets, log: d.Log, reload: d.Reload, mux: http.NewServeMux()}
+	s.SetTokens(d.Engine.Config())
 	s.routes()
 	return s
 }

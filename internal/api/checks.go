@@ -145,7 +145,7 @@ func (s *Server) getCheck(w http.ResponseWriter, r *http.Request) {
 	}
 	d := checkDetail{checkJSON: toJSON(v), Results: []store.ResultRow{}, Events: []store.Event{}}
 	if nres > 0 {
-		rs, err := s.eng.Store().Results(r.Context(), v.Name, time.Time{}, nres)
+		rs, err := s.st.Results(r.Context(), v.Name, time.Time{}, nres)
 		if err != nil {
 			s.log.Error("read results", "check", v.Name, "err", err)
 			writeError(w, http.StatusInternalServerError, "could not read results")
@@ -156,7 +156,7 @@ func (s *Server) getCheck(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if nev > 0 {
-		evs, err := s.eng.Store().Events(r.Context(), store.EventQuery{Checks: []string{v.Name}, Limit: nev, Desc: true})
+		evs, err := s.st.Events(r.Context(), store.EventQuery{Checks: []string{v.Name}, Limit: nev, Desc: true})
 		if err != nil {
 			s.log.Error("read events", "check", v.Name, "err", err)
 			writeError(w, http.StatusInternalServerError, "could not read events")

@@ -88,7 +88,7 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	evs, err := s.eng.Store().Events(r.Context(), q)
+	evs, err := s.st.Events(r.Context(), q)
 	if err != nil {
 		s.log.Error("read events", "err", err)
 		writeError(w, http.StatusInternalServerError, "could not read events")
@@ -155,7 +155,7 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request) {
 		return true
 	}
 	if q.AfterID > 0 { // backfill what the client missed
-		backlog, err := s.eng.Store().Events(r.Context(), store.EventQuery{AfterID: q.AfterID, Checks: q.Checks, Limit: 10000})
+		backlog, err := s.st.Events(r.Context(), store.EventQuery{AfterID: q.AfterID, Checks: q.Checks, Limit: 10000})
 		if err != nil {
 			return
 		}

@@ -16,7 +16,7 @@ import (
 	"github.com/mamori/mamori/internal/check"
 	"github.com/mamori/mamori/internal/config"
 	"github.com/mamori/mamori/internal/engine"
-	"github.com/mamori/mamori/internal/store"
+	"github.com/mamori/mamori/internal/incident"
 	"github.com/mamori/mamori/internal/store/sqlite"
 )
 
@@ -60,7 +60,7 @@ hosts:
 	go func() { eng.Run(ctx); close(done) }()
 	go al.Run(ctx)
 	defer func() { cancel(); <-done }()
-	s := New(eng, log, nil)
+	s := New(Deps{Engine: eng, Store: st, Tickets: st, Log: log})
 	s.SetAlerting(al)
 
 	// A hard problem in each tenant opens an incident in each.
@@ -72,7 +72,7 @@ hosts:
 	ids := map[string]int64{}
 	deadline := time.Now().Add(10 * time.Second)
 	for len(ids) < 2 && time.Now().Before(deadline) {
-		ins, _ := st.Incidents(ctx, store.IncidentQuery{})
+		ins, _ := st.Incidents(ctx, incident.Query{})
 		for _, in := range ins {
 			ids[in.Tenant] = in.ID
 		}

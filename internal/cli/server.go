@@ -185,7 +185,7 @@ func cmdServer(args []string, stdout, stderr io.Writer) int {
 	}
 	agentAPI.SetEngine(eng)
 	eng.Metrics.Registry.MustRegister(agentAPI.Metrics().Collectors()...)
-	apiSrv := api.New(eng, log, reload)
+	apiSrv := api.New(api.Deps{Engine: eng, Store: st, Tickets: st, Log: log, Reload: reload})
 	apiSrv.Mount(agentAPI.Routes)
 	apiSrv.SetMetrics(tsdb)
 	apiSrv.SetAlerting(alert)

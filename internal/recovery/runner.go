@@ -27,10 +27,10 @@ import (
 	"github.com/mamori/mamori/internal/check"
 	"github.com/mamori/mamori/internal/config"
 	"github.com/mamori/mamori/internal/engine"
+	"github.com/mamori/mamori/internal/incident"
 	"github.com/mamori/mamori/internal/recovery/action"
 	"github.com/mamori/mamori/internal/recovery/policy"
 	"github.com/mamori/mamori/internal/state"
-	"github.com/mamori/mamori/internal/store"
 )
 
 // Engine is what the runner needs of the engine.
@@ -45,10 +45,20 @@ type Maintenance interface {
 	InMaintenance(check string, at time.Time) bool
 }
 
+// Store is what the runner needs of the store: the audit log and the
+// incident timeline its actions are written to.
+type Store interface {
+	// LoadActions closes the rows of actions a stopped server never
+	// finished and returns the rows from since on, oldest first.
+	LoadActions(ctx context.Context, since, now time.Time) ([]*incident.Action, error)
+	// Write runs fn in one transaction.
+	Write(ctx context.Context, fn func(tx incident.Tx) error) error
+}
+
 // Options configure a Runner.
 type Options struct {
 	Engine Engine
-	Store  store.Alerts
+	Store  Store
 	Maint  Maintenance  // nil: no windows
 	Agent  action.Agent // nil: agent actions fail
 	Log    *slog.Logger
@@ -80,30 +90,7 @@ type hardMark struct {
 }
 
 // Record is one row of the audit log.
-type Record struct {
-	ID         int64      `json:"id"`
-	Kind       string     `json:"kind"` // action, exhausted
-	Time       time.Time  `json:"time"`
-	Check      string     `json:"check"`
-	Host       string     `json:"host,omitempty"`
-	Incident   int64      `json:"incident_id,omitempty"`
-	Problem    string     `json:"problem"` // which problem of the check (its first failing result)
-	Step       int        `json:"step"`    // 1-based
-	Action     string     `json:"action,omitempty"`
-	Service    string     `json:"service,omitempty"`
-	What       string     `json:"what"`    // description of what ran / would run
-	Trigger    string     `json:"trigger"` // "automatic: CRITICAL hard for 20m" / "manual"
-	Who        string     `json:"who"`     // "mamori" or the operator
-	DryRun     bool       `json:"dry_run,omitempty"`
-	Refused    bool       `json:"refused,omitempty"`
-	ExitCode   int        `json:"exit_code"`
-	Output     string     `json:"output,omitempty"`
-	Error      string     `json:"error,omitempty"`
-	FinishedAt *time.Time `json:"finished_at,omitempty"`
-	Verified   string     `json:"verified,omitempty"` // ok, failed, skipped
-	VerifyText string     `json:"verify_text,omitempty"`
-	Counted    bool       `json:"-"` // counts against the budgets
-}
+type Record = incident.Action
 
 // New builds a runner.
 func New(o Options) *Runner {

@@ -12,9 +12,9 @@ import (
 	"github.com/mamori/mamori/internal/check"
 	"github.com/mamori/mamori/internal/config"
 	"github.com/mamori/mamori/internal/engine"
+	"github.com/mamori/mamori/internal/incident"
 	"github.com/mamori/mamori/internal/recovery/policy"
 	"github.com/mamori/mamori/internal/state"
-	"github.com/mamori/mamori/internal/store"
 	"github.com/mamori/mamori/internal/store/sqlite"
 	"github.com/mamori/mamori/internal/wire"
 )
@@ -101,7 +101,7 @@ type rig struct {
 	maint *fakeMaint
 	pol   *policy.Policy
 	glob  policy.Global
-	in    *store.Incident
+	in    *incident.Incident
 }
 
 func newRig(t *testing.T, pol string) *rig {
@@ -116,8 +116,8 @@ func newRig(t *testing.T, pol string) *rig {
 	r := &rig{st: st, eng: &fakeEngine{cfg: cfg, views: map[string]engine.View{}}, agent: &fakeAgent{allow: map[string]bool{"restart_web": true}},
 		maint: &fakeMaint{}, pol: mustPolicy(t, pol), glob: policy.DefaultGlobal()}
 	now := time.Now()
-	r.in = &store.Incident{Check: c.Name, Host: "web01", Scope: "check", Status: store.IncidentOpen, State: check.Critical, OpenedAt: now, DetectedAt: now, EscLevel: -1, Attached: []string{}}
-	if err := st.Write(ctx, func(tx store.Tx) error { return st.CreateIncident(ctx, tx, r.in) }); err != nil {
+	r.in = &incident.Incident{Check: c.Name, Host: "web01", Scope: "check", Status: incident.Open, State: check.Critical, OpenedAt: now, DetectedAt: now, EscLevel: -1, Attached: []string{}}
+	if err := st.Write(ctx, func(tx incident.Tx) error { return tx.CreateIncident(ctx, r.in) }); err != nil {
 		t.Fatal(err)
 	}
 	return r

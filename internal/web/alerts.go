@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/mamori/mamori/internal/alerting"
+	"github.com/mamori/mamori/internal/incident"
 	"github.com/mamori/mamori/internal/maintenance"
 	"github.com/mamori/mamori/internal/runbook"
 	"github.com/mamori/mamori/internal/store"
@@ -40,7 +41,7 @@ func (c *Console) noAlerting(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 
 // ---- incidents ----
 
-var incidentStatuses = []string{store.IncidentOpen, store.IncidentAcknowledged, store.IncidentResolved, store.IncidentClosed}
+var incidentStatuses = []string{incident.Open, incident.Acknowledged, incident.Resolved, incident.Closed}
 
 func (c *Console) incidentList(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 	if c.alerts == nil {
@@ -48,14 +49,14 @@ func (c *Console) incidentList(w http.ResponseWriter, r *http.Request, rc *reqCt
 		return
 	}
 	v := r.URL.Query()
-	q := store.IncidentQuery{Check: v.Get("check"), Host: v.Get("host"), Text: v.Get("q"), Limit: PageSize + 1}
+	q := incident.Query{Check: v.Get("check"), Host: v.Get("host"), Text: v.Get("q"), Limit: PageSize + 1}
 	for _, st := range strings.Split(v.Get("status"), ",") {
 		if slices.Contains(incidentStatuses, st) {
 			q.Statuses = append(q.Statuses, st)
 		}
 	}
 	if v.Get("status") == "active" {
-		q.Statuses = []string{store.IncidentOpen, store.IncidentAcknowledged}
+		q.Statuses = []string{incident.Open, incident.Acknowledged}
 	}
 	q.Tenant = rc.scope.storeTenant()
 	if t := v.Get("tenant"); t != "" && rc.scope.all {
@@ -102,12 +103,12 @@ func visibleByID[T any](c *Console, w http.ResponseWriter, r *http.Request, rc *
 }
 
 // visibleIncident loads {id}; another tenant's incident is 404.
-func (c *Console) visibleIncident(w http.ResponseWriter, r *http.Request, rc *reqCtx) (*store.Incident, bool) {
+func (c *Console) visibleIncident(w http.ResponseWriter, r *http.Request, rc *reqCtx) (*incident.Incident, bool) {
 	if c.alerts == nil {
 		c.noAlerting(w, r, rc)
 		return nil, false
 	}
-	return visibleByID(c, w, r, rc, "incident", c.alerts.Incident, func(in *store.Incident) string { return in.Tenant })
+	return visibleByID(c, w, r, rc, "incident", c.alerts.Incident, func(in *incident.Incident) string { return in.Tenant })
 }
 
 func (c *Console) incidentPage(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
@@ -117,11 +118,11 @@ func (c *Console) incidentPage(w http.ResponseWriter, r *http.Request, rc *reqCt
 	}
 	data := c.base(rc, "incident.title", "incidents")
 	data["Incident"], data["Flash"] = in, flash(r, rc.L)
-	active := in.Status == store.IncidentOpen || in.Status == store.IncidentAcknowledged
-	data["CanAck"] = rc.can(RoleCustomer) && in.Status == store.IncidentOpen && c.d.Alerting != nil
+	active := in.Status == incident.Open || in.Status == incident.Acknowledged
+	data["CanAck"] = rc.can(RoleCustomer) && in.Status == incident.Open && c.d.Alerting != nil
 	data["CanComment"] = rc.can(RoleCustomer) && c.d.Alerting != nil
 	data["CanResolve"] = rc.can(RoleOperator) && active && c.d.Alerting != nil
-	data["CanClose"] = rc.can(RoleOperator) && in.Status != store.IncidentClosed && c.d.Alerting != nil
+	data["CanClose"] = rc.can(RoleOperator) && in.Status != incident.Closed && c.d.Alerting != nil
 	if in.Runbook != "" && c.d.Alerting != nil {
 		if rb := c.d.Alerting.Runbooks().Get(in.Runbook); rb != nil && c.runbookVisible(rc, rb) {
 			data["Runbook"] = rb
@@ -211,13 +212,13 @@ func (c *Console) ticketList(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 		return
 	}
 	v := r.URL.Query()
-	q := store.TicketQuery{Assignee: v.Get("assignee"), Text: v.Get("q"), Limit: PageSize + 1}
-	if slices.Contains(store.TicketKinds, v.Get("kind")) {
+	q := incident.TicketQuery{Assignee: v.Get("assignee"), Text: v.Get("q"), Limit: PageSize + 1}
+	if slices.Contains(incident.TicketKinds, v.Get("kind")) {
 		q.Kind = v.Get("kind")
 	}
 	if v.Get("status") == "active" {
-		q.Statuses = []string{store.TicketOpen, store.TicketInProgress, store.TicketWaiting}
-	} else if slices.Contains(store.TicketStatuses, v.Get("status")) {
+		q.Statuses = []string{incident.TicketOpen, incident.TicketInProgress, incident.TicketWaiting}
+	} else if slices.Contains(incident.TicketStatuses, v.Get("status")) {
 		q.Statuses = []string{v.Get("status")}
 	}
 	q.Tenant = rc.scope.storeTenant()
@@ -238,7 +239,7 @@ func (c *Console) ticketList(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 	data := c.base(rc, "tickets.title", "tickets")
 	data["Tickets"], data["Pager"], data["Flash"] = ts, makePager(r, page, more), flash(r, rc.L)
 	data["FStatus"], data["FKind"], data["FAssignee"], data["Q"], data["FTenant"] = v.Get("status"), q.Kind, q.Assignee, q.Text, v.Get("tenant")
-	data["Kinds"], data["Priorities"], data["Statuses"] = store.TicketKinds, store.TicketPriorities, store.TicketStatuses
+	data["Kinds"], data["Priorities"], data["Statuses"] = incident.TicketKinds, incident.TicketPriorities, incident.TicketStatuses
 	c.render(w, rc, http.StatusOK, "tickets", data)
 }
 
@@ -248,13 +249,13 @@ func (c *Console) ticketCreate(w http.ResponseWriter, r *http.Request, rc *reqCt
 		return
 	}
 	f := r.PostForm
-	t := &store.Ticket{Kind: f.Get("kind"), Title: strings.TrimSpace(f.Get("title")), Body: f.Get("body"), Priority: f.Get("priority"),
-		Status: store.TicketOpen, CreatedBy: rc.User.Name, Hosts: splitList(f.Get("hosts")), Checks: splitList(f.Get("checks"))}
+	t := &incident.Ticket{Kind: f.Get("kind"), Title: strings.TrimSpace(f.Get("title")), Body: f.Get("body"), Priority: f.Get("priority"),
+		Status: incident.TicketOpen, CreatedBy: rc.User.Name, Hosts: splitList(f.Get("hosts")), Checks: splitList(f.Get("checks"))}
 	if t.Kind == "" {
-		t.Kind = store.TicketInquiry
+		t.Kind = incident.TicketInquiry
 	}
 	if t.Priority == "" {
-		t.Priority = store.TicketNormal
+		t.Priority = incident.TicketNormal
 	}
 	if rc.scope.all {
 		t.Tenant = strings.TrimSpace(f.Get("tenant"))
@@ -299,12 +300,12 @@ func splitList(s string) []string {
 }
 
 // visibleTicket loads {id}; another tenant's ticket is 404.
-func (c *Console) visibleTicket(w http.ResponseWriter, r *http.Request, rc *reqCtx) (*store.Ticket, bool) {
+func (c *Console) visibleTicket(w http.ResponseWriter, r *http.Request, rc *reqCtx) (*incident.Ticket, bool) {
 	if c.tickets == nil {
 		c.fail(w, r, rc, http.StatusNotImplemented, "error.notickets")
 		return nil, false
 	}
-	return visibleByID(c, w, r, rc, "ticket", c.tickets.Ticket, func(t *store.Ticket) string { return t.Tenant })
+	return visibleByID(c, w, r, rc, "ticket", c.tickets.Ticket, func(t *incident.Ticket) string { return t.Tenant })
 }
 
 func (c *Console) ticketPage(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
@@ -313,9 +314,9 @@ func (c *Console) ticketPage(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 		return
 	}
 	data := c.base(rc, "ticket.title", "tickets")
-	data["Ticket"], data["Flash"], data["Statuses"] = t, flash(r, rc.L), store.TicketStatuses
-	data["CanClose"] = t.Status != store.TicketClosed
-	data["CanReopen"] = t.Status == store.TicketResolved || t.Status == store.TicketClosed
+	data["Ticket"], data["Flash"], data["Statuses"] = t, flash(r, rc.L), incident.TicketStatuses
+	data["CanClose"] = t.Status != incident.TicketClosed
+	data["CanReopen"] = t.Status == incident.TicketResolved || t.Status == incident.TicketClosed
 	c.render(w, rc, http.StatusOK, "ticket", data)
 }
 
@@ -325,7 +326,7 @@ func (c *Console) ticketComment(w http.ResponseWriter, r *http.Request, rc *reqC
 		return
 	}
 	text := r.PostForm.Get("text")
-	if err := store.ValidateTicketComment(text); err != nil {
+	if err := incident.ValidateTicketComment(text); err != nil {
 		c.failText(w, rc, http.StatusBadRequest, err.Error())
 		return
 	}
@@ -336,8 +337,8 @@ func (c *Console) ticketComment(w http.ResponseWriter, r *http.Request, rc *reqC
 	redirect(w, r, "/tickets/"+strconv.FormatInt(t.ID, 10)+"?m=commented")
 }
 
-func (c *Console) ticketUpdate(w http.ResponseWriter, r *http.Request, rc *reqCtx, id int64, fn func(*store.Ticket) error, msg string) {
-	_, err := c.tickets.UpdateTicket(r.Context(), id, func(t *store.Ticket) error {
+func (c *Console) ticketUpdate(w http.ResponseWriter, r *http.Request, rc *reqCtx, id int64, fn func(*incident.Ticket) error, msg string) {
+	_, err := c.tickets.UpdateTicket(r.Context(), id, func(t *incident.Ticket) error {
 		if !rc.scope.sees(t.Tenant) {
 			return store.ErrNotFound
 		}
@@ -346,7 +347,7 @@ func (c *Console) ticketUpdate(w http.ResponseWriter, r *http.Request, rc *reqCt
 		}
 		return t.Validate()
 	}, rc.User.Name)
-	var te *store.TicketError
+	var te *incident.TicketError
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		c.notFound(w, r, rc)
@@ -365,7 +366,7 @@ func (c *Console) ticketAssign(w http.ResponseWriter, r *http.Request, rc *reqCt
 		return
 	}
 	who := strings.TrimSpace(r.PostForm.Get("assignee"))
-	c.ticketUpdate(w, r, rc, t.ID, func(t *store.Ticket) error {
+	c.ticketUpdate(w, r, rc, t.ID, func(t *incident.Ticket) error {
 		t.Assignee = who
 		if p := r.PostForm.Get("priority"); p != "" {
 			t.Priority = p
@@ -382,19 +383,19 @@ func (c *Console) ticketStatus(w http.ResponseWriter, r *http.Request, rc *reqCt
 		return
 	}
 	st := r.PostForm.Get("status")
-	if !slices.Contains(store.TicketStatuses, st) {
+	if !slices.Contains(incident.TicketStatuses, st) {
 		c.fail(w, r, rc, http.StatusBadRequest, "error.badform")
 		return
 	}
 	if !rc.can(RoleOperator) {
-		if st != store.TicketClosed && st != store.TicketOpen {
+		if st != incident.TicketClosed && st != incident.TicketOpen {
 			c.fail(w, r, rc, http.StatusForbidden, "error.forbidden")
 			return
 		}
 	}
-	c.ticketUpdate(w, r, rc, t.ID, func(t *store.Ticket) error {
-		if !rc.can(RoleOperator) && st == store.TicketOpen && t.Status != store.TicketResolved && t.Status != store.TicketClosed {
-			return &store.TicketError{Field: "status", Msg: "only a resolved or closed ticket can be reopened"}
+	c.ticketUpdate(w, r, rc, t.ID, func(t *incident.Ticket) error {
+		if !rc.can(RoleOperator) && st == incident.TicketOpen && t.Status != incident.TicketResolved && t.Status != incident.TicketClosed {
+			return &incident.TicketError{Field: "status", Msg: "only a resolved or closed ticket can be reopened"}
 		}
 		t.Status = st
 		return nil
@@ -642,7 +643,7 @@ func (c *Console) maintenanceDelete(w http.ResponseWriter, r *http.Request, rc *
 // ---- notification log, alert history, settings ----
 
 type notificationRow struct {
-	*store.Notification
+	*incident.Notification
 	Check string
 }
 
@@ -652,21 +653,21 @@ func (c *Console) notificationList(w http.ResponseWriter, r *http.Request, rc *r
 		return
 	}
 	v := r.URL.Query()
-	var incident int64
+	var incidentID int64
 	if id, ok := parseID(v.Get("incident")); ok {
-		incident = id
+		incidentID = id
 	}
 	status := v.Get("status")
-	if status != store.NotifyPending && status != store.NotifyDelivered && status != store.NotifyFailed {
+	if status != incident.NotifyPending && status != incident.NotifyDelivered && status != incident.NotifyFailed {
 		status = ""
 	}
 	page := min(pageOf(r), 10) // the store reads at most 1000
-	ns, err := c.alerts.Notifications(r.Context(), incident, status, min(page*PageSize+1, 1000))
+	ns, err := c.alerts.Notifications(r.Context(), incidentID, status, min(page*PageSize+1, 1000))
 	if err != nil {
 		c.internal(w, r, rc, "notifications", err)
 		return
 	}
-	incidents := map[int64]*store.Incident{}
+	incidents := map[int64]*incident.Incident{}
 	var rows []notificationRow
 	skip, more := (page-1)*PageSize, false
 	for _, n := range ns {
@@ -722,7 +723,7 @@ func (c *Console) eventList(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 			q.Checks = names
 		}
 	}
-	evs, err := c.d.Engine.Store().Events(r.Context(), q)
+	evs, err := c.d.Store.Events(r.Context(), q)
 	if err != nil {
 		c.internal(w, r, rc, "events", err)
 		return

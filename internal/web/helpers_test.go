@@ -19,8 +19,8 @@ import (
 	"github.com/mamori/mamori/internal/check"
 	"github.com/mamori/mamori/internal/config"
 	"github.com/mamori/mamori/internal/engine"
+	"github.com/mamori/mamori/internal/incident"
 	"github.com/mamori/mamori/internal/maintenance"
-	"github.com/mamori/mamori/internal/store"
 	"github.com/mamori/mamori/internal/store/sqlite"
 )
 
@@ -219,7 +219,7 @@ func newEnv(t *testing.T) *testEnv {
 	for _, x := range []struct{ tenant, host, check string }{{"acme", "web1", "web1/http"}, {"globex", "db1", "db1/pg"}} {
 		e.record(x.check, check.Critical, "connection refused on "+x.check)
 		e.incident[x.tenant] = e.createIncident(x.tenant, x.host, x.check)
-		tk := &store.Ticket{Tenant: x.tenant, Kind: store.TicketInquiry, Title: "question of " + x.tenant, Status: store.TicketOpen, Priority: store.TicketNormal, CreatedBy: "t"}
+		tk := &incident.Ticket{Tenant: x.tenant, Kind: incident.TicketInquiry, Title: "question of " + x.tenant, Status: incident.TicketOpen, Priority: incident.TicketNormal, CreatedBy: "t"}
 		if err := st.CreateTicket(ctx, tk); err != nil {
 			t.Fatal(err)
 		}
@@ -245,13 +245,13 @@ func (e *testEnv) record(name string, st check.Status, output string) {
 func (e *testEnv) createIncident(tenant, host, checkName string) int64 {
 	e.t.Helper()
 	now := time.Now()
-	in := &store.Incident{Check: checkName, Host: host, Tenant: tenant, Scope: "check", Status: store.IncidentOpen, State: check.Critical,
+	in := &incident.Incident{Check: checkName, Host: host, Tenant: tenant, Scope: "check", Status: incident.Open, State: check.Critical,
 		Title: checkName + " CRITICAL", Output: "connection refused", DetectedAt: now, OpenedAt: now, Runbook: tenant + "/main", EscLevel: -1}
-	err := e.st.Write(context.Background(), func(tx store.Tx) error {
-		if err := e.st.CreateIncident(context.Background(), tx, in); err != nil {
+	err := e.st.Write(context.Background(), func(tx incident.Tx) error {
+		if err := tx.CreateIncident(context.Background(), in); err != nil {
 			return err
 		}
-		return e.st.AddTimeline(context.Background(), tx, in.ID, store.Timeline{Time: now, Kind: "opened", Text: "opened"})
+		return tx.AddTimeline(context.Background(), in.ID, incident.Timeline{Time: now, Kind: "opened", Text: "opened"})
 	})
 	if err != nil {
 		e.t.Fatal(err)
