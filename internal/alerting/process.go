@@ -8,63 +8,34 @@ import (
 
 	"github.com/mamori/mamori/internal/check"
 	"github.com/mamori/mamori/internal/config"
+	"github.com/mamori/mamori/internal/event"
 	"github.com/mamori/mamori/internal/incident"
 	"github.com/mamori/mamori/internal/notify"
-	"github.com/mamori/mamori/internal/store"
 )
 
 const cursorName = "incidents"
 
-func (s *Service) processLoop(ctx context.Context) {
-	t := time.NewTicker(2 * time.Second)
-	defer t.Stop()
-	for {
-		n, err := s.processBatch(ctx)
-		if err != nil && ctx.Err() == nil {
-			s.log.Error("process state changes", "err", err)
-		}
-		if n > 0 && err == nil {
-			continue
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-s.wake:
-		case <-t.C:
-		}
-	}
-}
-
-// processBatch applies the next events after the cursor, one transaction
-// each (with the cursor), and reports how many it applied.
-func (s *Service) processBatch(ctx context.Context) (int, error) {
-	cur, err := s.st.Cursor(ctx, cursorName)
+// Handle applies one state change of the event log (the durable
+// subscription named "incidents"): the incident changes, the queued
+// notifications and the cursor commit in one transaction.
+func (s *Service) Handle(ctx context.Context, e event.Event) error {
+	var queued bool
+	err := s.st.Apply(ctx, cursorName, e.ID, func(tx incident.Tx) error {
+		var err error
+		queued, err = s.apply(ctx, tx, e)
+		return err
+	})
 	if err != nil {
-		return 0, err
+		return err
 	}
-	evs, err := s.st.Events(ctx, store.EventQuery{AfterID: cur, Limit: 200})
-	if err != nil {
-		return 0, err
+	if queued {
+		s.kick(s.outboxCh)
 	}
-	for i, e := range evs {
-		var queued bool
-		err := s.st.Apply(ctx, cursorName, e.ID, func(tx incident.Tx) error {
-			var err error
-			queued, err = s.apply(ctx, tx, e)
-			return err
-		})
-		if err != nil {
-			return i, fmt.Errorf("event %d (%s): %w", e.ID, e.Check, err)
-		}
-		if queued {
-			s.kick(s.outboxCh)
-		}
-	}
-	return len(evs), nil
+	return nil
 }
 
 // apply turns one state change into incident changes and notifications.
-func (s *Service) apply(ctx context.Context, tx incident.Tx, e store.Event) (queued bool, err error) {
+func (s *Service) apply(ctx context.Context, tx incident.Tx, e event.Event) (queued bool, err error) {
 	cfg := s.config()
 	c := cfg.Check(e.Check)
 	if c == nil {
@@ -93,7 +64,7 @@ func (s *Service) apply(ctx context.Context, tx incident.Tx, e store.Event) (que
 	return s.problem(ctx, tx, cfg, c, e)
 }
 
-func (s *Service) problem(ctx context.Context, tx incident.Tx, cfg *config.Config, c *config.Check, e store.Event) (bool, error) {
+func (s *Service) problem(ctx context.Context, tx incident.Tx, cfg *config.Config, c *config.Check, e event.Event) (bool, error) {
 	if s.inMaintenance(c.Name, e.Time) {
 		// Recorded in the event log; alerted when the window ends if the
 		// problem is still there (see sweepSuppressed).
@@ -150,14 +121,14 @@ func (s *Service) problem(ctx context.Context, tx incident.Tx, cfg *config.Confi
 	return queued, tx.UpdateIncident(ctx, in) // escalation schedule
 }
 
-func (s *Service) newIncident(cfg *config.Config, c *config.Check, e store.Event) *incident.Incident {
+func (s *Service) newIncident(cfg *config.Config, c *config.Check, e event.Event) *incident.Incident {
 	in := &incident.Incident{
 		Check: c.Name, Host: c.Host, Tenant: c.Tenant, Scope: "check", Status: incident.Open,
 		State: e.To, Output: e.Output, OpenedAt: e.Time, DetectedAt: e.Time, EscLevel: -1,
 		Notify: c.Notify, Attached: []string{}, Runbook: s.runbookFor(c),
 		Title: fmt.Sprintf("%s %s", c.Name, e.To),
 	}
-	if v, ok := s.eng.Get(c.Name); ok && !v.ProblemAt.IsZero() && v.ProblemAt.Before(e.Time) {
+	if v, ok := s.states.CheckState(c.Name); ok && !v.ProblemAt.IsZero() && v.ProblemAt.Before(e.Time) {
 		in.DetectedAt = v.ProblemAt
 	}
 	for _, h := range cfg.Hosts {
@@ -171,7 +142,7 @@ func (s *Service) newIncident(cfg *config.Config, c *config.Check, e store.Event
 
 // attach adds a check that failed under a down parent to the parent's
 // incident: one incident per outage, no separate alert.
-func (s *Service) attach(ctx context.Context, tx incident.Tx, c *config.Check, e store.Event) error {
+func (s *Service) attach(ctx context.Context, tx incident.Tx, c *config.Check, e event.Event) error {
 	for _, p := range c.Parents {
 		pin, err := tx.OpenIncident(ctx, p)
 		if err != nil {
@@ -195,7 +166,7 @@ func (s *Service) attach(ctx context.Context, tx incident.Tx, c *config.Check, e
 	return nil
 }
 
-func (s *Service) recovered(ctx context.Context, tx incident.Tx, cfg *config.Config, c *config.Check, e store.Event) (bool, error) {
+func (s *Service) recovered(ctx context.Context, tx incident.Tx, cfg *config.Config, c *config.Check, e event.Event) (bool, error) {
 	in, err := tx.OpenIncident(ctx, c.Name)
 	if err != nil || in == nil {
 		return false, err
@@ -332,7 +303,7 @@ func (s *Service) enqueue(ctx context.Context, tx incident.Tx, cfg *config.Confi
 		}
 	}
 	if s.actions != nil {
-		m.Actions = s.actions(in.ID)
+		m.Actions = s.actions.ActionsFor(in.ID)
 	}
 	m.IncidentURL = s.url(fmt.Sprintf("/incidents/%d", in.ID))
 	if in.Runbook != "" {

@@ -17,6 +17,7 @@ import (
 	"github.com/mamori/mamori/internal/alerting"
 	"github.com/mamori/mamori/internal/config"
 	"github.com/mamori/mamori/internal/engine"
+	"github.com/mamori/mamori/internal/event"
 	"github.com/mamori/mamori/internal/metrics"
 	"github.com/mamori/mamori/internal/metrics/promapi"
 )
@@ -29,6 +30,7 @@ type Server struct {
 	eng    *engine.Engine
 	st     Store
 	tix    Tickets
+	bus    *event.Bus
 	log    *slog.Logger
 	reload Reloader
 	toks   atomic.Pointer[Tokens]
@@ -42,14 +44,15 @@ type Server struct {
 type Deps struct {
 	Engine  *engine.Engine
 	Store   Store
-	Tickets Tickets // nil: the ticket routes answer 501
+	Tickets Tickets    // nil: the ticket routes answer 501
+	Events  *event.Bus // the live stream
 	Log     *slog.Logger
 	Reload  Reloader // nil: reloading is refused
 }
 
 // New builds the API. adminToken (MAMORI_ADMIN_TOKEN) is an operator token.
 func New(d Deps) *Server {
-	s := &Server{eng: d.Engine, st: d.Store, tix: d.Tickets, log: d.Log, reload: d.Reload, mux: http.NewServeMux()}
+	s := &Server{eng: d.Engine, st: d.Store, tix: d.Tickets, bus: d.Events, log: d.Log, reload: d.Reload, mux: http.NewServeMux()}
 	s.SetTokens(d.Engine.Config())
 	s.routes()
 	return s

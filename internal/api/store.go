@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/mamori/mamori/internal/event"
 	"github.com/mamori/mamori/internal/incident"
 	"github.com/mamori/mamori/internal/store"
 )
@@ -14,7 +15,7 @@ type Store interface {
 	// time (zero: now).
 	Results(ctx context.Context, check string, before time.Time, limit int) ([]store.ResultRow, error)
 	// Events returns state changes matching q.
-	Events(ctx context.Context, q store.EventQuery) ([]store.Event, error)
+	Events(ctx context.Context, q store.EventQuery) ([]event.Event, error)
 	Incidents
 	Maintenances
 	RunbookVersions

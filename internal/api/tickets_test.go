@@ -15,6 +15,7 @@ import (
 
 	"github.com/mamori/mamori/internal/config"
 	"github.com/mamori/mamori/internal/engine"
+	"github.com/mamori/mamori/internal/event"
 	"github.com/mamori/mamori/internal/incident"
 	"github.com/mamori/mamori/internal/store/sqlite"
 )
@@ -63,11 +64,12 @@ func ticketServer(t *testing.T, noTickets bool) http.Handler {
 	}
 	t.Cleanup(func() { sq.Close() })
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	eng, err := engine.New(ctx, cfg, sq, log)
+	bus := event.NewBus()
+	eng, err := engine.New(ctx, cfg, sq, log, engine.WithEvents(bus))
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := Deps{Engine: eng, Store: sq, Tickets: sq, Log: log}
+	d := Deps{Engine: eng, Store: sq, Tickets: sq, Events: bus, Log: log}
 	if noTickets {
 		d.Tickets = nil
 	}

@@ -26,18 +26,24 @@ import (
 
 	"github.com/mamori/mamori/internal/check"
 	"github.com/mamori/mamori/internal/config"
-	"github.com/mamori/mamori/internal/engine"
+	"github.com/mamori/mamori/internal/event"
 	"github.com/mamori/mamori/internal/incident"
 	"github.com/mamori/mamori/internal/recovery/action"
 	"github.com/mamori/mamori/internal/recovery/policy"
 	"github.com/mamori/mamori/internal/state"
+	"github.com/mamori/mamori/internal/store"
 )
 
-// Engine is what the runner needs of the engine.
-type Engine interface {
-	Config() *config.Config
-	Get(name string) (engine.View, bool)
+// Rechecker runs a check again now (the engine): how the runner verifies
+// an action.
+type Rechecker interface {
 	RunNow(name string) bool
+}
+
+// CheckStates tells a check's current state (the engine). The runner asks
+// only for a check it has not heard of through events yet.
+type CheckStates interface {
+	CheckState(name string) (store.CheckState, bool)
 }
 
 // Maintenance tells whether a check is in a window (alerting.Service).
@@ -57,7 +63,10 @@ type Store interface {
 
 // Options configure a Runner.
 type Options struct {
-	Engine Engine
+	// Config is the configuration in force (checks, hosts, policies).
+	Config func() *config.Config
+	Checks Rechecker
+	States CheckStates
 	Store  Store
 	Maint  Maintenance  // nil: no windows
 	Agent  action.Agent // nil: agent actions fail
@@ -68,7 +77,7 @@ type Options struct {
 	Policy func(c *config.Check) *policy.Policy
 	Global func(cfg *config.Config) policy.Global
 	Now    func() time.Time
-	Poll   time.Duration // how often states are looked at (default 1s)
+	Poll   time.Duration // how often due steps are looked for (default 1s)
 }
 
 // Runner runs recovery policies.
@@ -82,6 +91,16 @@ type Runner struct {
 	hardSeen  map[string]hardMark // check → when its current problem was first seen hard
 	lastWhy   map[string]string   // check → last decision logged (debug)
 	loaded    bool
+
+	vmu   sync.Mutex
+	views map[string]view // check → state as the last event told
+	kick  chan struct{}   // a state change: look now
+}
+
+// view is a check's state as the runner knows it from events.
+type view struct {
+	state.State
+	Output string
 }
 
 type hardMark struct {
@@ -112,13 +131,55 @@ func New(o Options) *Runner {
 	if o.Policy == nil {
 		o.Policy = func(*config.Check) *policy.Policy { return nil }
 	}
-	return &Runner{o: o, busyHost: map[string]string{}, busyCheck: map[string]bool{}, hardSeen: map[string]hardMark{}, lastWhy: map[string]string{}}
+	return &Runner{o: o, busyHost: map[string]string{}, busyCheck: map[string]bool{}, hardSeen: map[string]hardMark{}, lastWhy: map[string]string{},
+		views: map[string]view{}, kick: make(chan struct{}, 1)}
 }
 
 // keep is how long the audit log stays in memory (for budgets and ActionsFor).
 const keep = 7 * 24 * time.Hour
 
-// Run watches states until ctx ends.
+// Handle takes a check's new state from a Result or StateChange event
+// (the runner is attached to the event bus: it must not block). A state
+// change makes the runner look for due steps at once.
+func (r *Runner) Handle(_ context.Context, e event.Event) error {
+	r.vmu.Lock()
+	r.views[e.Check] = view{State: e.State, Output: e.Result.Output}
+	r.vmu.Unlock()
+	if e.Kind == event.StateChange {
+		select {
+		case r.kick <- struct{}{}:
+		default:
+		}
+	}
+	return nil
+}
+
+// view returns a check's state: the last event's, or the engine's for a
+// check no event has told of yet.
+func (r *Runner) view(name string) (view, bool) {
+	r.vmu.Lock()
+	v, ok := r.views[name]
+	r.vmu.Unlock()
+	if ok || r.o.States == nil {
+		return v, ok
+	}
+	cs, ok := r.o.States.CheckState(name)
+	if !ok {
+		return view{}, false
+	}
+	v = view{State: cs.State, Output: cs.Output}
+	r.vmu.Lock()
+	if cur, seen := r.views[name]; seen {
+		v = cur // an event came in meanwhile: it is newer
+	} else {
+		r.views[name] = v
+	}
+	r.vmu.Unlock()
+	return v, true
+}
+
+// Run looks for due steps until ctx ends: at once on a state change, and
+// every Poll for steps whose time has come.
 func (r *Runner) Run(ctx context.Context) {
 	for ctx.Err() == nil {
 		if err := r.Load(ctx); err == nil {
@@ -140,13 +201,14 @@ func (r *Runner) Run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-r.kick:
 		}
 	}
 }
 
 // Tick looks at every check with a policy once and starts what is due.
 func (r *Runner) Tick(ctx context.Context) {
-	cfg := r.o.Engine.Config()
+	cfg := r.o.Config()
 	g := r.o.Global(cfg)
 	for _, c := range cfg.Checks {
 		p := r.o.Policy(c)
@@ -219,8 +281,8 @@ func problemKey(st state.State) string {
 	return fmt.Sprint(t.UnixMilli())
 }
 
-func (r *Runner) input(cfg *config.Config, c *config.Check, p *policy.Policy, g policy.Global, manual bool) (Input, engine.View, bool) {
-	v, ok := r.o.Engine.Get(c.Name)
+func (r *Runner) input(cfg *config.Config, c *config.Check, p *policy.Policy, g policy.Global, manual bool) (Input, view, bool) {
+	v, ok := r.view(c.Name)
 	if !ok {
 		return Input{}, v, false
 	}
@@ -307,7 +369,7 @@ var ErrNoPolicy = errors.New("no recovery policy")
 // ran), on an operator's request: the same safety rules apply except the
 // step's `after`. It returns after the verification.
 func (r *Runner) RunManual(ctx context.Context, checkName, who string, dryRun bool) (Outcome, error) {
-	cfg := r.o.Engine.Config()
+	cfg := r.o.Config()
 	c := cfg.Check(checkName)
 	if c == nil {
 		return Outcome{}, fmt.Errorf("no check %q", checkName)
@@ -339,7 +401,7 @@ func (r *Runner) RunManual(ctx context.Context, checkName, who string, dryRun bo
 }
 
 // execute runs one step, verifies, and records everything.
-func (r *Runner) execute(ctx context.Context, cfg *config.Config, c *config.Check, p *policy.Policy, g policy.Global, v engine.View, in Input, d Decision, who string, dryRun bool) (Outcome, error) {
+func (r *Runner) execute(ctx context.Context, cfg *config.Config, c *config.Check, p *policy.Policy, g policy.Global, v view, in Input, d Decision, who string, dryRun bool) (Outcome, error) {
 	s := p.Steps[d.Step]
 	env := action.Env{Agent: r.o.Agent, HTTP: r.o.HTTP, Log: r.o.Log, Now: r.o.Now}
 	t := action.Target{Check: c.Name, Host: c.Host, Port: policy.PortOf(c.Spec), Service: s.Service, State: v.Status.String(),
@@ -450,14 +512,14 @@ func (r *Runner) verify(ctx context.Context, name string, after time.Time, withi
 	deadline := r.o.Now().Add(within)
 	ask := max(within/5, 2*time.Second)
 	nextAsk := time.Time{}
-	var last engine.View
+	var last view
 	for {
 		now := r.o.Now()
 		if !now.Before(nextAsk) {
-			r.o.Engine.RunNow(name)
+			r.o.Checks.RunNow(name)
 			nextAsk = now.Add(ask)
 		}
-		if v, ok := r.o.Engine.Get(name); ok && v.LastCheck.After(after) {
+		if v, ok := r.view(name); ok && v.LastCheck.After(after) {
 			last = v
 			if v.Status == check.OK {
 				return true, fmt.Sprintf("%s OK %s after the action: %s", name, v.LastCheck.Sub(after).Round(100*time.Millisecond), tail(v.Output, 200))
@@ -478,7 +540,7 @@ func (r *Runner) verify(ctx context.Context, name string, after time.Time, withi
 }
 
 // exhaust records, once per problem, that recovery gives up.
-func (r *Runner) exhaust(ctx context.Context, c *config.Check, v engine.View, in Input, why string) error {
+func (r *Runner) exhaust(ctx context.Context, c *config.Check, v view, in Input, why string) error {
 	rec := &Record{Kind: "exhausted", Time: r.o.Now(), Check: c.Name, Host: c.Host, Problem: problemKey(v.State), Step: in.Done,
 		What: "recovery exhausted", Trigger: why, Who: "mamori", Verified: "skipped"}
 	now := rec.Time
@@ -541,7 +603,7 @@ func (r *Runner) ActionsFor(incidentID int64) []string {
 			case "failed":
 				s += ", did not help"
 			case "":
-				if v, ok := r.o.Engine.Get(rec.Check); ok && v.Status == check.OK {
+				if v, ok := r.view(rec.Check); ok && v.Status == check.OK {
 					s += ", service recovered"
 				}
 			}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/mamori/mamori/internal/alerting"
+	"github.com/mamori/mamori/internal/event"
 	"github.com/mamori/mamori/internal/incident"
 	"github.com/mamori/mamori/internal/maintenance"
 	"github.com/mamori/mamori/internal/runbook"
@@ -695,7 +696,7 @@ func (c *Console) notificationList(w http.ResponseWriter, r *http.Request, rc *r
 }
 
 type eventRow struct {
-	store.Event
+	event.Event
 	Host string
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/mamori/mamori/internal/check"
 	"github.com/mamori/mamori/internal/config"
 	"github.com/mamori/mamori/internal/engine"
+	"github.com/mamori/mamori/internal/event"
 	"github.com/mamori/mamori/internal/incident"
 	"github.com/mamori/mamori/internal/maintenance"
 	"github.com/mamori/mamori/internal/store/sqlite"
@@ -166,6 +167,7 @@ var (
 )
 
 type testEnv struct {
+	bus     *event.Bus
 	t       *testing.T
 	eng     *engine.Engine
 	st      *sqlite.Store
@@ -194,25 +196,26 @@ func newEnv(t *testing.T) *testEnv {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	eng, err := engine.New(ctx, cfg, st, log)
+	bus := event.NewBus()
+	eng, err := engine.New(ctx, cfg, st, log, engine.WithEvents(bus))
 	if err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan struct{})
 	go func() { eng.Run(ctx); close(done) }()
-	alert, err := alerting.New(eng, st, log)
+	alert, err := alerting.New(alerting.Deps{Config: cfg, Store: st, States: eng, Events: bus, Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cancel(); <-done; st.Close() })
 
-	e := &testEnv{t: t, eng: eng, st: st, alert: alert, auth: newFakeAuth(), metrics: &fakeMetrics{}, sid: map[string]string{},
+	e := &testEnv{t: t, eng: eng, bus: bus, st: st, alert: alert, auth: newFakeAuth(), metrics: &fakeMetrics{}, sid: map[string]string{},
 		incident: map[string]int64{}, ticket: map[string]int64{}, window: map[string]int64{}}
 	for _, u := range []User{uAdmin, uOperator, uCustomer, uViewer, uGlobex} {
 		e.auth.addUser(u, "pw-"+u.Name)
 		e.sid[u.Name] = e.auth.session(u)
 	}
-	e.con = New(Deps{Engine: eng, Alerting: alert, Store: st, Auth: fakeAdminAuth{e.auth}, Metrics: e.metrics, Log: log})
+	e.con = New(Deps{Engine: eng, Alerting: alert, Events: bus, Store: st, Auth: fakeAdminAuth{e.auth}, Metrics: e.metrics, Log: log})
 	e.h = e.con.Handler()
 
 	// Objects of both tenants.

@@ -10,6 +10,7 @@ import (
 	"github.com/mamori/mamori/internal/check"
 	"github.com/mamori/mamori/internal/config"
 	"github.com/mamori/mamori/internal/engine"
+	"github.com/mamori/mamori/internal/event"
 	"github.com/mamori/mamori/internal/incident"
 	"github.com/mamori/mamori/internal/state"
 )
@@ -200,8 +201,8 @@ func (c *Console) live(w http.ResponseWriter, r *http.Request) {
 	}
 	sc := scopeOf(u)
 	l := c.locale(r, u)
-	bus := c.d.Engine.Bus()
-	sub := bus.Subscribe(256)
+	bus := c.d.Events
+	sub := bus.Subscribe(256, event.StateChange)
 	defer bus.Unsubscribe(sub)
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("X-Accel-Buffering", "no")

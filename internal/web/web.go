@@ -40,6 +40,7 @@ import (
 	"github.com/mamori/mamori/internal/alerting"
 	"github.com/mamori/mamori/internal/config"
 	"github.com/mamori/mamori/internal/engine"
+	"github.com/mamori/mamori/internal/event"
 	"github.com/mamori/mamori/internal/incident"
 )
 
@@ -140,6 +141,7 @@ type MetricsQuerier interface {
 type Deps struct {
 	Engine   *engine.Engine
 	Alerting *alerting.Service // nil: incidents are read-only, no runbooks or maintenance
+	Events   *event.Bus        // the live stream of state changes
 	// Store holds incidents, tickets, maintenance windows and runbook
 	// versions; nil shows them as missing.
 	Store         Store
