@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	_ "github.com/mamori/mamori/internal/recovery/all" // the action types the policies name
+
 	"gopkg.in/yaml.v3"
 
 	"github.com/mamori/mamori/internal/check"

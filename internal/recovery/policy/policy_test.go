@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	_ "github.com/mamori/mamori/internal/recovery/all" // the action types the policies name
+
 	"gopkg.in/yaml.v3"
 )
 
