@@ -154,26 +154,7 @@ func (s *Service) deliver(ctx context.Context, n *incident.Notification) {
 		s.log.Warn("notification not delivered; will retry", "channel", n.Channel, "id", n.ID, "attempt", n.Attempts, "retry_at", n.NextAt.Format(time.RFC3339), "err", err)
 	}
 	werr := s.st.RecordDelivery(context.WithoutCancel(ctx), n, d, func(tx incident.Tx) error {
-		if tl == nil {
-			return nil
-		}
-		if err := tx.AddTimeline(ctx, n.IncidentID, *tl); err != nil {
-			return err
-		}
-		if !reported {
-			return nil
-		}
-		in, err := tx.Incident(ctx, n.IncidentID)
-		if errors.Is(err, store.ErrNotFound) || (err == nil && in.ReportedAt != nil) {
-			return nil
-		} else if err != nil {
-			return err
-		}
-		in.ReportedAt = &now
-		if err := tx.UpdateIncident(ctx, in); err != nil {
-			return err
-		}
-		return tx.AddTimeline(ctx, in.ID, incident.Timeline{Time: now, Kind: "reported", Text: "recovery reported"})
+		return s.recordOutcome(ctx, tx, n.IncidentID, tl, reported, now)
 	})
 	if werr != nil {
 		s.log.Error("outbox: record delivery", "id", n.ID, "err", werr)
@@ -182,4 +163,29 @@ func (s *Service) deliver(ctx context.Context, n *incident.Notification) {
 	if s.Hooks.Delivered != nil {
 		s.Hooks.Delivered(n, err == nil)
 	}
+}
+
+// recordOutcome puts a delivery's timeline entry on the incident and, for
+// the first delivered recovery notification, marks the recovery reported.
+func (s *Service) recordOutcome(ctx context.Context, tx incident.Tx, incidentID int64, tl *incident.Timeline, reported bool, now time.Time) error {
+	if tl == nil {
+		return nil
+	}
+	if err := tx.AddTimeline(ctx, incidentID, *tl); err != nil {
+		return err
+	}
+	if !reported {
+		return nil
+	}
+	in, err := tx.Incident(ctx, incidentID)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && in.ReportedAt != nil) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	in.ReportedAt = &now
+	if err := tx.UpdateIncident(ctx, in); err != nil {
+		return err
+	}
+	return tx.AddTimeline(ctx, in.ID, incident.Timeline{Time: now, Kind: "reported", Text: "recovery reported"})
 }

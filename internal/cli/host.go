@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/mamori/mamori/internal/config"
+	"github.com/mamori/mamori/internal/store"
 	"github.com/mamori/mamori/internal/store/sqlite"
 )
 
@@ -159,7 +160,7 @@ func cmdHost(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "mamori: %v\n", err)
 		return 1
 	}
-	byName := map[string]sqlite.AgentHost{}
+	byName := map[string]store.AgentHost{}
 	for _, a := range known {
 		byName[a.Host] = a
 	}
