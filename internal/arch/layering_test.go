@@ -96,8 +96,8 @@ func above(...string) []string {
 // it breaks. The test fails when one is repaired (remove it here) and when
 // any drift not listed appears.
 var pending = map[string]string{
-	"internal/engine -> internal/config": "the engine still works on config.Check; its own check spec is the next step",
-	"internal/engine -> internal/notify": "through internal/config",
+	"internal/engine -> internal/config":          "the engine still works on config.Check; its own check spec is the next step",
+	"internal/engine -> internal/notify":          "through internal/config",
 	"internal/engine -> internal/recovery/action": "through internal/config (recovery/policy names the action types)",
 	"internal/engine -> internal/recovery/policy": "through internal/config",
 }
