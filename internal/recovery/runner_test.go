@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
-	_ "github.com/mamori/mamori/internal/recovery/all" // the action types the policies name
+	"go.yaml.in/yaml/v3"
 
-	"gopkg.in/yaml.v3"
+	_ "github.com/mamori/mamori/internal/recovery/all" // the action types the policies name
 
 	"github.com/mamori/mamori/internal/check"
 	"github.com/mamori/mamori/internal/config"

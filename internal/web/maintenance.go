@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mamori/mamori/internal/duration"
 	"github.com/mamori/mamori/internal/maintenance"
 	"github.com/mamori/mamori/internal/runbook"
 	"github.com/mamori/mamori/internal/store"
@@ -184,7 +185,7 @@ func (c *Console) maintenanceCreate(w http.ResponseWriter, r *http.Request, rc *
 			errs = append(errs, rc.L.T("maintenance.badend"))
 		}
 		win.End = end
-	} else if d, err := maintenance.ParseDuration(f.Get("duration")); err == nil && d > 0 {
+	} else if d, err := duration.Parse(f.Get("duration")); err == nil && d > 0 {
 		win.End = start.Add(d)
 	} else {
 		errs = append(errs, rc.L.T("maintenance.badend"))
