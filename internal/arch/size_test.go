@@ -25,12 +25,12 @@ const (
 // owners bring it within the limits and add it here.
 var enforced = []string{
 	"internal/engine/...", "internal/event/...", "internal/incident/...", "internal/alerting/...", "internal/recovery",
-	"internal/api/...", "internal/web/...", "internal/store", "internal/server/...", "internal/arch/...",
+	"internal/api/...", "internal/web/...", "internal/store/...", "internal/server/...", "internal/arch/...",
 }
 
 // enforcedFiles are single files held to the limits in directories not
 // enforced as a whole.
-var enforcedFiles = []string{"internal/cli/server.go"}
+var enforcedFiles = []string{}
 
 // oversize is one function or file over its limit.
 type oversize struct {
