@@ -100,6 +100,7 @@ var pending = map[string]string{
 	"internal/engine -> internal/notify":          "through internal/config",
 	"internal/engine -> internal/recovery/action": "through internal/config (recovery/policy names the action types)",
 	"internal/engine -> internal/recovery/policy": "through internal/config",
+	"internal/engine -> internal/cloud":           "through internal/config (cloud accounts)",
 }
 
 type pkg struct {
