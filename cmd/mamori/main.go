@@ -7,7 +7,8 @@ import (
 
 	_ "github.com/mamori/mamori/internal/check/all" // every check type
 	"github.com/mamori/mamori/internal/cli"
-	_ "github.com/mamori/mamori/internal/notify/all" // every notification channel
+	_ "github.com/mamori/mamori/internal/notify/all"   // every notification channel
+	_ "github.com/mamori/mamori/internal/recovery/all" // every recovery action
 )
 
 func main() {

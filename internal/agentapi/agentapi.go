@@ -31,7 +31,7 @@ import (
 	"github.com/mamori/mamori/internal/check"
 	"github.com/mamori/mamori/internal/config"
 	"github.com/mamori/mamori/internal/engine"
-	"github.com/mamori/mamori/internal/store/sqlite"
+	"github.com/mamori/mamori/internal/store"
 	"github.com/mamori/mamori/internal/wire"
 )
 
@@ -41,7 +41,7 @@ type HostStore interface {
 	// AgentTokens returns the SHA-256 of every enrolled token, by host.
 	AgentTokens(ctx context.Context) (map[string][]byte, error)
 	// AgentHosts lists what is known of every host's agent.
-	AgentHosts(ctx context.Context) ([]sqlite.AgentHost, error)
+	AgentHosts(ctx context.Context) ([]store.AgentHost, error)
 	// SetAgentSeen records the last contact (and hello info if not "").
 	SetAgentSeen(ctx context.Context, host string, seen time.Time, info string) error
 	// StoreAgentBatch records a stored batch: highest Seq, dropped counters added.
@@ -51,7 +51,7 @@ type HostStore interface {
 	// WatchPush records since when a push check waits for its first report (first call wins).
 	WatchPush(ctx context.Context, checkName string, since time.Time) error
 	// Pushes returns every push check's record.
-	Pushes(ctx context.Context) ([]sqlite.PushRecord, error)
+	Pushes(ctx context.Context) ([]store.PushRecord, error)
 }
 
 // MetricsSink stores agent samples; the server adds host=<host>. It

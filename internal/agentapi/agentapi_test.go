@@ -26,6 +26,7 @@ import (
 	_ "github.com/mamori/mamori/internal/check/tcpcheck"
 	"github.com/mamori/mamori/internal/config"
 	"github.com/mamori/mamori/internal/engine"
+	"github.com/mamori/mamori/internal/store"
 	"github.com/mamori/mamori/internal/store/sqlite"
 	"github.com/mamori/mamori/internal/wire"
 )
@@ -502,7 +503,7 @@ func TestDropped(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got sqlite.AgentHost
+	var got store.AgentHost
 	for _, h := range hs {
 		if h.Host == "web1" {
 			got = h

@@ -26,8 +26,8 @@ import (
 
 	"github.com/mamori/mamori/internal/auth"
 	"github.com/mamori/mamori/internal/config"
-	"github.com/mamori/mamori/internal/engine"
-	"github.com/mamori/mamori/internal/maintenance"
+	"github.com/mamori/mamori/internal/event"
+	"github.com/mamori/mamori/internal/incident"
 	"github.com/mamori/mamori/internal/notify"
 	"github.com/mamori/mamori/internal/runbook"
 	"github.com/mamori/mamori/internal/store"
@@ -35,15 +35,65 @@ import (
 
 // Store is what alerting needs from the store.
 type Store interface {
-	store.Store
-	store.Alerts
+	// Cursor is the last event the incident processor applied.
+	Cursor(ctx context.Context, name string) (int64, error)
+	// EventsAfter returns the state changes after an event ID.
+	EventsAfter(ctx context.Context, after int64, limit int) ([]event.Event, error)
+	// Apply runs fn in one transaction; fn's writes and the new cursor
+	// value commit together.
+	Apply(ctx context.Context, cursorName string, cursor int64, fn func(tx incident.Tx) error) error
+	// Write runs fn in one transaction.
+	Write(ctx context.Context, fn func(tx incident.Tx) error) error
+	// Incident reads an incident with its timeline.
+	Incident(ctx context.Context, id int64) (*incident.Incident, error)
+	// DueEscalations lists open incidents whose next escalation is due.
+	DueEscalations(ctx context.Context, now time.Time) ([]*incident.Incident, error)
+	// NextNotification returns the oldest pending notification of a
+	// channel (head of its FIFO), or nil.
+	NextNotification(ctx context.Context, channel string) (*incident.Notification, error)
+	// PendingChannels lists channels with pending notifications.
+	PendingChannels(ctx context.Context) ([]string, error)
+	// RecordDelivery records an attempt and the notification's new status,
+	// with fn's writes, in one transaction.
+	RecordDelivery(ctx context.Context, n *incident.Notification, d incident.Delivery, fn func(tx incident.Tx) error) error
+	MaintenanceStore
+	// SuppressedList lists the problems windows kept quiet.
+	SuppressedList(ctx context.Context) ([]store.Suppressed, error)
+	// LatestRunbooks returns the latest stored version of every runbook;
+	// SaveRunbook stores a new version and returns its number.
+	LatestRunbooks(ctx context.Context) ([]store.RunbookVersion, error)
+	SaveRunbook(ctx context.Context, name, markdown, author string) (int, error)
+}
+
+// CheckStates tells a check's current state (the engine).
+type CheckStates interface {
+	CheckState(name string) (store.CheckState, bool)
+}
+
+// ActionLister describes the recovery actions taken for an incident, for
+// its notifications (the recovery runner).
+type ActionLister interface {
+	ActionsFor(incidentID int64) []string
+}
+
+// Deps is what the service is built on.
+type Deps struct {
+	Config      *config.Config
+	Store       Store
+	States      CheckStates
+	Events      *event.Bus   // wakes the incident processor on state changes
+	Maintenance *Maintenance // shared with recovery and the API
+	Actions     ActionLister // nil: messages list no recovery actions
+	Log         *slog.Logger
 }
 
 // Service runs the alerting pipeline.
 type Service struct {
 	log    *slog.Logger
-	eng    *engine.Engine
 	st     Store
+	states CheckStates
+	bus    *event.Bus
+	maint  *Maintenance
 	secret []byte
 	now    func() time.Time
 	client *http.Client
@@ -53,30 +103,30 @@ type Service struct {
 	notifiers map[string]notify.Notifier
 	library   *runbook.Library
 
-	wake     chan struct{} // new events
 	outboxCh chan struct{} // new notifications
 	Hooks    Hooks
-	actions  func(incidentID int64) []string // recovery actions taken, for messages
-	maintMu  sync.RWMutex
-	windows  maintenance.Set
+	actions  ActionLister
 }
 
 // Hooks let tests and the server observe the pipeline.
 type Hooks struct {
 	// Delivered is called after each delivery attempt is recorded.
-	Delivered func(n *store.Notification, ok bool)
+	Delivered func(n *incident.Notification, ok bool)
 }
 
 // New builds the service. The signing secret for acknowledgement links is
 // kept in DATA_DIR/secret.key (created on first start, mode 0600).
-func New(eng *engine.Engine, st Store, log *slog.Logger) (*Service, error) {
-	cfg := eng.Config()
+func New(d Deps) (*Service, error) {
+	cfg := d.Config
 	secret, err := auth.LoadOrCreateKey(cfg.DataDir)
 	if err != nil {
 		return nil, err
 	}
-	s := &Service{log: log, eng: eng, st: st, secret: secret, now: time.Now,
-		client: &http.Client{Timeout: 30 * time.Second}, wake: make(chan struct{}, 1), outboxCh: make(chan struct{}, 1)}
+	s := &Service{log: d.Log, st: d.Store, states: d.States, bus: d.Events, maint: d.Maintenance, actions: d.Actions,
+		secret: secret, now: time.Now, client: &http.Client{Timeout: 30 * time.Second}, outboxCh: make(chan struct{}, 1)}
+	if s.maint == nil {
+		s.maint = NewMaintenance(cfg, d.Store, d.Log)
+	}
 	if err := s.SetConfig(cfg); err != nil {
 		return nil, err
 	}
@@ -106,6 +156,7 @@ func (s *Service) SetConfig(cfg *config.Config) error {
 	s.mu.Lock()
 	s.cfg, s.notifiers, s.library = cfg, ns, lib
 	s.mu.Unlock()
+	s.maint.SetConfig(cfg)
 	s.kick(s.outboxCh)
 	return nil
 }
@@ -131,20 +182,21 @@ func (s *Service) kick(ch chan struct{}) {
 
 // Run processes events, escalations and the outbox until ctx ends.
 func (s *Service) Run(ctx context.Context) {
-	sub := s.eng.Bus().Subscribe(1024)
-	go func() {
-		for range sub.C {
-			s.kick(s.wake)
-		}
-	}()
-	defer s.eng.Bus().Unsubscribe(sub)
+	var wake <-chan struct{}
+	if s.bus != nil {
+		sub := s.bus.Subscribe(1024, event.StateChange)
+		defer s.bus.Unsubscribe(sub)
+		wake = event.Wake(sub)
+	}
+	incidents := &event.Durable{Name: cursorName, Log: s.st, Handler: s, Wake: wake,
+		OnError: func(err error) { s.log.Error("process state changes", "err", err) }}
 	var wg sync.WaitGroup
 	if err := s.RefreshMaintenance(ctx); err != nil {
 		s.log.Error("maintenance windows", "err", err)
 	}
 	wg.Add(4)
 	go func() { defer wg.Done(); s.maintenanceLoop(ctx) }()
-	go func() { defer wg.Done(); s.processLoop(ctx) }()
+	go func() { defer wg.Done(); incidents.Run(ctx) }()
 	go func() { defer wg.Done(); s.escalationLoop(ctx) }()
 	go func() { defer wg.Done(); s.outboxLoop(ctx) }()
 	wg.Wait()
@@ -164,7 +216,3 @@ func (s *Service) url(path string) string {
 	}
 	return base + path
 }
-
-// SetActions gives the recovery actions taken for an incident to its
-// notifications (recovery.Runner.ActionsFor). Call before Run.
-func (s *Service) SetActions(f func(incidentID int64) []string) { s.actions = f }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mamori/mamori/internal/incident"
 	"github.com/mamori/mamori/internal/notify"
 	"github.com/mamori/mamori/internal/store"
 )
@@ -37,19 +38,19 @@ func (s *Service) escalateDue(ctx context.Context) error {
 	}
 	for _, d := range due {
 		var queued bool
-		err := s.st.Write(ctx, func(tx store.Tx) error {
-			in, err := s.st.IncidentTx(ctx, tx, d.ID)
+		err := s.st.Write(ctx, func(tx incident.Tx) error {
+			in, err := tx.Incident(ctx, d.ID)
 			if err != nil {
 				return err
 			}
 			now := s.now()
-			if in.Status != store.IncidentOpen || in.EscNextAt == nil || in.EscNextAt.After(now) {
+			if in.Status != incident.Open || in.EscNextAt == nil || in.EscNextAt.After(now) {
 				return nil // acknowledged or rescheduled meanwhile
 			}
 			if s.inMaintenance(in.Check, now) {
 				next := now.Add(time.Minute)
 				in.EscNextAt = &next
-				return s.st.UpdateIncident(ctx, tx, in)
+				return tx.UpdateIncident(ctx, in)
 			}
 			cfg := s.config()
 			level := in.EscLevel + 1
@@ -65,10 +66,10 @@ func (s *Service) escalateDue(ctx context.Context) error {
 			if in.EscRound > 0 && kind == notify.KindReminder {
 				text = fmt.Sprintf("not acknowledged: escalation round %d, level %d", in.EscRound+1, level+1)
 			}
-			if err := s.st.AddTimeline(ctx, tx, in.ID, store.Timeline{Time: now, Kind: "escalated", Text: text}); err != nil {
+			if err := tx.AddTimeline(ctx, in.ID, incident.Timeline{Time: now, Kind: "escalated", Text: text}); err != nil {
 				return err
 			}
-			return s.st.UpdateIncident(ctx, tx, in)
+			return tx.UpdateIncident(ctx, in)
 		})
 		if err != nil {
 			return err
@@ -88,26 +89,26 @@ var (
 
 // Acknowledge marks an incident acknowledged by who (via "api", "link",
 // "phone"): escalation stops, and everyone notified so far is told.
-func (s *Service) Acknowledge(ctx context.Context, id int64, who, via, comment string) (*store.Incident, error) {
+func (s *Service) Acknowledge(ctx context.Context, id int64, who, via, comment string) (*incident.Incident, error) {
 	var queued bool
-	err := s.st.Write(ctx, func(tx store.Tx) error {
-		in, err := s.st.IncidentTx(ctx, tx, id)
+	err := s.st.Write(ctx, func(tx incident.Tx) error {
+		in, err := tx.Incident(ctx, id)
 		if err != nil {
 			return err
 		}
-		if in.Status != store.IncidentOpen {
+		if in.Status != incident.Open {
 			return fmt.Errorf("%w: incident %d is %s", ErrConflict, id, in.Status)
 		}
 		now := s.now()
-		in.Status, in.AckedAt, in.AckedBy, in.EscNextAt = store.IncidentAcknowledged, &now, who, nil
-		if err := s.st.UpdateIncident(ctx, tx, in); err != nil {
+		in.Status, in.AckedAt, in.AckedBy, in.EscNextAt = incident.Acknowledged, &now, who, nil
+		if err := tx.UpdateIncident(ctx, in); err != nil {
 			return err
 		}
 		text := fmt.Sprintf("acknowledged by %s via %s", who, via)
 		if comment != "" {
 			text += ": " + comment
 		}
-		if err := s.st.AddTimeline(ctx, tx, in.ID, store.Timeline{Time: now, Kind: "acknowledged", Actor: who, Text: text}); err != nil {
+		if err := tx.AddTimeline(ctx, in.ID, incident.Timeline{Time: now, Kind: "acknowledged", Actor: who, Text: text}); err != nil {
 			return err
 		}
 		queued, err = s.queueFollowUp(ctx, tx, s.config(), in, msg{kind: notify.KindAcknowledge, key: "ack", ackedBy: who})
@@ -123,12 +124,12 @@ func (s *Service) Acknowledge(ctx context.Context, id int64, who, via, comment s
 }
 
 // Comment adds a comment to an incident's timeline.
-func (s *Service) Comment(ctx context.Context, id int64, who, text string) (*store.Incident, error) {
-	err := s.st.Write(ctx, func(tx store.Tx) error {
-		if _, err := s.st.IncidentTx(ctx, tx, id); err != nil {
+func (s *Service) Comment(ctx context.Context, id int64, who, text string) (*incident.Incident, error) {
+	err := s.st.Write(ctx, func(tx incident.Tx) error {
+		if _, err := tx.Incident(ctx, id); err != nil {
 			return err
 		}
-		return s.st.AddTimeline(ctx, tx, id, store.Timeline{Time: s.now(), Kind: "comment", Actor: who, Text: text})
+		return tx.AddTimeline(ctx, id, incident.Timeline{Time: s.now(), Kind: "comment", Actor: who, Text: text})
 	})
 	if err != nil {
 		return nil, err
@@ -137,17 +138,17 @@ func (s *Service) Comment(ctx context.Context, id int64, who, text string) (*sto
 }
 
 // SetStatus resolves or closes an incident by hand.
-func (s *Service) SetStatus(ctx context.Context, id int64, who, status, comment string) (*store.Incident, error) {
-	err := s.st.Write(ctx, func(tx store.Tx) error {
-		in, err := s.st.IncidentTx(ctx, tx, id)
+func (s *Service) SetStatus(ctx context.Context, id int64, who, status, comment string) (*incident.Incident, error) {
+	err := s.st.Write(ctx, func(tx incident.Tx) error {
+		in, err := tx.Incident(ctx, id)
 		if err != nil {
 			return err
 		}
 		now := s.now()
 		switch {
-		case status == store.IncidentResolved && (in.Status == store.IncidentOpen || in.Status == store.IncidentAcknowledged):
+		case status == incident.Resolved && (in.Status == incident.Open || in.Status == incident.Acknowledged):
 			in.ResolvedAt = &now
-		case status == store.IncidentClosed && in.Status != store.IncidentClosed:
+		case status == incident.Closed && in.Status != incident.Closed:
 			in.ClosedAt = &now
 			if in.ResolvedAt == nil {
 				in.ResolvedAt = &now
@@ -156,14 +157,14 @@ func (s *Service) SetStatus(ctx context.Context, id int64, who, status, comment 
 			return fmt.Errorf("%w: incident %d is %s and cannot become %s", ErrConflict, id, in.Status, status)
 		}
 		in.Status, in.EscNextAt = status, nil
-		if err := s.st.UpdateIncident(ctx, tx, in); err != nil {
+		if err := tx.UpdateIncident(ctx, in); err != nil {
 			return err
 		}
 		text := status + " by " + who
 		if comment != "" {
 			text += ": " + comment
 		}
-		return s.st.AddTimeline(ctx, tx, id, store.Timeline{Time: now, Kind: status, Actor: who, Text: text})
+		return tx.AddTimeline(ctx, id, incident.Timeline{Time: now, Kind: status, Actor: who, Text: text})
 	})
 	if err != nil {
 		return nil, err

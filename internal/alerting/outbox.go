@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mamori/mamori/internal/incident"
 	"github.com/mamori/mamori/internal/notify"
 	"github.com/mamori/mamori/internal/notify/tmpl"
 	"github.com/mamori/mamori/internal/store"
@@ -96,7 +97,7 @@ func backoff(attempts int) time.Duration {
 }
 
 // deliver makes one attempt at a notification and records it.
-func (s *Service) deliver(ctx context.Context, n *store.Notification) {
+func (s *Service) deliver(ctx context.Context, n *incident.Notification) {
 	var m notify.Message
 	err := json.Unmarshal(n.Payload, &m)
 	if err == nil {
@@ -124,23 +125,23 @@ func (s *Service) deliver(ctx context.Context, n *store.Notification) {
 	}
 	now := s.now()
 	n.Attempts++
-	d := store.Delivery{Attempt: n.Attempts, Time: start, OK: err == nil, Duration: now.Sub(start).Seconds()}
+	d := incident.Delivery{Attempt: n.Attempts, Time: start, OK: err == nil, Duration: now.Sub(start).Seconds()}
 	who := n.Contact
 	if who == "" {
 		who = n.Channel
 	}
-	var tl *store.Timeline
+	var tl *incident.Timeline
 	var reported bool
 	switch {
 	case err == nil:
-		n.Status, n.DeliveredAt, n.ProviderID, n.LastError = store.NotifyDelivered, &now, rcpt.ProviderID, ""
-		tl = &store.Timeline{Time: now, Kind: "notified", Actor: who,
+		n.Status, n.DeliveredAt, n.ProviderID, n.LastError = incident.NotifyDelivered, &now, rcpt.ProviderID, ""
+		tl = &incident.Timeline{Time: now, Kind: "notified", Actor: who,
 			Text: fmt.Sprintf("%s notification to %s via %s delivered", n.Kind, who, n.Channel)}
 		reported = n.Kind == notify.KindRecovery
 	case notify.IsPermanent(err) || now.Sub(n.CreatedAt) > s.config().Incidents.GiveUpAfter:
 		d.Error = err.Error()
-		n.Status, n.LastError = store.NotifyFailed, err.Error()
-		tl = &store.Timeline{Time: now, Kind: "notify_failed", Actor: who,
+		n.Status, n.LastError = incident.NotifyFailed, err.Error()
+		tl = &incident.Timeline{Time: now, Kind: "notify_failed", Actor: who,
 			Text: fmt.Sprintf("%s notification to %s via %s failed after %d attempts: %v", n.Kind, who, n.Channel, n.Attempts, err)}
 	default:
 		d.Error = err.Error()
@@ -152,27 +153,8 @@ func (s *Service) deliver(ctx context.Context, n *store.Notification) {
 		n.LastError, n.NextAt = err.Error(), now.Add(wait)
 		s.log.Warn("notification not delivered; will retry", "channel", n.Channel, "id", n.ID, "attempt", n.Attempts, "retry_at", n.NextAt.Format(time.RFC3339), "err", err)
 	}
-	werr := s.st.RecordDelivery(context.WithoutCancel(ctx), n, d, func(tx store.Tx) error {
-		if tl == nil {
-			return nil
-		}
-		if err := s.st.AddTimeline(ctx, tx, n.IncidentID, *tl); err != nil {
-			return err
-		}
-		if !reported {
-			return nil
-		}
-		in, err := s.st.IncidentTx(ctx, tx, n.IncidentID)
-		if errors.Is(err, store.ErrNotFound) || (err == nil && in.ReportedAt != nil) {
-			return nil
-		} else if err != nil {
-			return err
-		}
-		in.ReportedAt = &now
-		if err := s.st.UpdateIncident(ctx, tx, in); err != nil {
-			return err
-		}
-		return s.st.AddTimeline(ctx, tx, in.ID, store.Timeline{Time: now, Kind: "reported", Text: "recovery reported"})
+	werr := s.st.RecordDelivery(context.WithoutCancel(ctx), n, d, func(tx incident.Tx) error {
+		return s.recordOutcome(ctx, tx, n.IncidentID, tl, reported, now)
 	})
 	if werr != nil {
 		s.log.Error("outbox: record delivery", "id", n.ID, "err", werr)
@@ -181,4 +163,29 @@ func (s *Service) deliver(ctx context.Context, n *store.Notification) {
 	if s.Hooks.Delivered != nil {
 		s.Hooks.Delivered(n, err == nil)
 	}
+}
+
+// recordOutcome puts a delivery's timeline entry on the incident and, for
+// the first delivered recovery notification, marks the recovery reported.
+func (s *Service) recordOutcome(ctx context.Context, tx incident.Tx, incidentID int64, tl *incident.Timeline, reported bool, now time.Time) error {
+	if tl == nil {
+		return nil
+	}
+	if err := tx.AddTimeline(ctx, incidentID, *tl); err != nil {
+		return err
+	}
+	if !reported {
+		return nil
+	}
+	in, err := tx.Incident(ctx, incidentID)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && in.ReportedAt != nil) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	in.ReportedAt = &now
+	if err := tx.UpdateIncident(ctx, in); err != nil {
+		return err
+	}
+	return tx.AddTimeline(ctx, in.ID, incident.Timeline{Time: now, Kind: "reported", Text: "recovery reported"})
 }

@@ -8,62 +8,34 @@ import (
 
 	"github.com/mamori/mamori/internal/check"
 	"github.com/mamori/mamori/internal/config"
+	"github.com/mamori/mamori/internal/event"
+	"github.com/mamori/mamori/internal/incident"
 	"github.com/mamori/mamori/internal/notify"
-	"github.com/mamori/mamori/internal/store"
 )
 
 const cursorName = "incidents"
 
-func (s *Service) processLoop(ctx context.Context) {
-	t := time.NewTicker(2 * time.Second)
-	defer t.Stop()
-	for {
-		n, err := s.processBatch(ctx)
-		if err != nil && ctx.Err() == nil {
-			s.log.Error("process state changes", "err", err)
-		}
-		if n > 0 && err == nil {
-			continue
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-s.wake:
-		case <-t.C:
-		}
-	}
-}
-
-// processBatch applies the next events after the cursor, one transaction
-// each (with the cursor), and reports how many it applied.
-func (s *Service) processBatch(ctx context.Context) (int, error) {
-	cur, err := s.st.Cursor(ctx, cursorName)
+// Handle applies one state change of the event log (the durable
+// subscription named "incidents"): the incident changes, the queued
+// notifications and the cursor commit in one transaction.
+func (s *Service) Handle(ctx context.Context, e event.Event) error {
+	var queued bool
+	err := s.st.Apply(ctx, cursorName, e.ID, func(tx incident.Tx) error {
+		var err error
+		queued, err = s.apply(ctx, tx, e)
+		return err
+	})
 	if err != nil {
-		return 0, err
+		return err
 	}
-	evs, err := s.st.Events(ctx, store.EventQuery{AfterID: cur, Limit: 200})
-	if err != nil {
-		return 0, err
+	if queued {
+		s.kick(s.outboxCh)
 	}
-	for i, e := range evs {
-		var queued bool
-		err := s.st.Apply(ctx, cursorName, e.ID, func(tx store.Tx) error {
-			var err error
-			queued, err = s.apply(ctx, tx, e)
-			return err
-		})
-		if err != nil {
-			return i, fmt.Errorf("event %d (%s): %w", e.ID, e.Check, err)
-		}
-		if queued {
-			s.kick(s.outboxCh)
-		}
-	}
-	return len(evs), nil
+	return nil
 }
 
 // apply turns one state change into incident changes and notifications.
-func (s *Service) apply(ctx context.Context, tx store.Tx, e store.Event) (queued bool, err error) {
+func (s *Service) apply(ctx context.Context, tx incident.Tx, e event.Event) (queued bool, err error) {
 	cfg := s.config()
 	c := cfg.Check(e.Check)
 	if c == nil {
@@ -71,7 +43,7 @@ func (s *Service) apply(ctx context.Context, tx store.Tx, e store.Event) (queued
 	}
 	if !e.Hard {
 		if e.FlapStart || e.FlapStop {
-			in, err := s.st.OpenIncident(ctx, tx, c.Name)
+			in, err := tx.OpenIncident(ctx, c.Name)
 			if err != nil || in == nil {
 				return false, err
 			}
@@ -79,7 +51,7 @@ func (s *Service) apply(ctx context.Context, tx store.Tx, e store.Event) (queued
 			if e.FlapStop {
 				text = "flapping stopped"
 			}
-			return false, s.st.AddTimeline(ctx, tx, in.ID, store.Timeline{Time: e.Time, Kind: "flapping", Text: text})
+			return false, tx.AddTimeline(ctx, in.ID, incident.Timeline{Time: e.Time, Kind: "flapping", Text: text})
 		}
 		return false, nil
 	}
@@ -92,26 +64,23 @@ func (s *Service) apply(ctx context.Context, tx store.Tx, e store.Event) (queued
 	return s.problem(ctx, tx, cfg, c, e)
 }
 
-func (s *Service) problem(ctx context.Context, tx store.Tx, cfg *config.Config, c *config.Check, e store.Event) (bool, error) {
+func (s *Service) problem(ctx context.Context, tx incident.Tx, cfg *config.Config, c *config.Check, e event.Event) (bool, error) {
 	if s.inMaintenance(c.Name, e.Time) {
 		// Recorded in the event log; alerted when the window ends if the
 		// problem is still there (see sweepSuppressed).
-		if ms, ok := s.st.(store.Maintenances); ok {
-			return false, ms.Suppress(ctx, tx, c.Name, e.ID, e.Time)
-		}
-		return false, nil
+		return false, tx.Suppress(ctx, c.Name, e.ID, e.Time)
 	}
-	in, err := s.st.OpenIncident(ctx, tx, c.Name)
+	in, err := tx.OpenIncident(ctx, c.Name)
 	if err != nil {
 		return false, err
 	}
 	if in != nil { // a hard severity change on an open incident
 		prev := in.State
 		in.State, in.Output = e.To, e.Output
-		if err := s.st.UpdateIncident(ctx, tx, in); err != nil {
+		if err := tx.UpdateIncident(ctx, in); err != nil {
 			return false, err
 		}
-		if err := s.st.AddTimeline(ctx, tx, in.ID, store.Timeline{Time: e.Time, Kind: "state",
+		if err := tx.AddTimeline(ctx, in.ID, incident.Timeline{Time: e.Time, Kind: "state",
 			Text: fmt.Sprintf("%s → %s: %s", e.From, e.To, e.Output)}); err != nil {
 			return false, err
 		}
@@ -124,21 +93,21 @@ func (s *Service) problem(ctx context.Context, tx store.Tx, cfg *config.Config, 
 		return false, s.attach(ctx, tx, c, e)
 	}
 	in = s.newIncident(cfg, c, e)
-	if err := s.st.CreateIncident(ctx, tx, in); err != nil {
+	if err := tx.CreateIncident(ctx, in); err != nil {
 		return false, err
 	}
-	steps := []store.Timeline{
+	steps := []incident.Timeline{
 		{Time: in.DetectedAt, Kind: "detected", Text: fmt.Sprintf("%s: first failing result", c.Name)},
 		{Time: e.Time, Kind: "opened", Text: fmt.Sprintf("%s %s (hard, attempt %d): %s", c.Name, e.To, e.Attempt, e.Output)},
 	}
 	if in.Runbook == "" {
-		steps = append(steps, store.Timeline{Time: e.Time, Kind: "runbook_missing", Text: "no runbook matches this check: write one"})
+		steps = append(steps, incident.Timeline{Time: e.Time, Kind: "runbook_missing", Text: "no runbook matches this check: write one"})
 	}
 	if !e.Notify {
-		steps = append(steps, store.Timeline{Time: e.Time, Kind: "flapping", Text: "the check is flapping: notifications are held"})
+		steps = append(steps, incident.Timeline{Time: e.Time, Kind: "flapping", Text: "the check is flapping: notifications are held"})
 	}
 	for _, st := range steps {
-		if err := s.st.AddTimeline(ctx, tx, in.ID, st); err != nil {
+		if err := tx.AddTimeline(ctx, in.ID, st); err != nil {
 			return false, err
 		}
 	}
@@ -149,17 +118,17 @@ func (s *Service) problem(ctx context.Context, tx store.Tx, cfg *config.Config, 
 	if err != nil {
 		return false, err
 	}
-	return queued, s.st.UpdateIncident(ctx, tx, in) // escalation schedule
+	return queued, tx.UpdateIncident(ctx, in) // escalation schedule
 }
 
-func (s *Service) newIncident(cfg *config.Config, c *config.Check, e store.Event) *store.Incident {
-	in := &store.Incident{
-		Check: c.Name, Host: c.Host, Tenant: c.Tenant, Scope: "check", Status: store.IncidentOpen,
+func (s *Service) newIncident(cfg *config.Config, c *config.Check, e event.Event) *incident.Incident {
+	in := &incident.Incident{
+		Check: c.Name, Host: c.Host, Tenant: c.Tenant, Scope: "check", Status: incident.Open,
 		State: e.To, Output: e.Output, OpenedAt: e.Time, DetectedAt: e.Time, EscLevel: -1,
 		Notify: c.Notify, Attached: []string{}, Runbook: s.runbookFor(c),
 		Title: fmt.Sprintf("%s %s", c.Name, e.To),
 	}
-	if v, ok := s.eng.Get(c.Name); ok && !v.ProblemAt.IsZero() && v.ProblemAt.Before(e.Time) {
+	if v, ok := s.states.CheckState(c.Name); ok && !v.ProblemAt.IsZero() && v.ProblemAt.Before(e.Time) {
 		in.DetectedAt = v.ProblemAt
 	}
 	for _, h := range cfg.Hosts {
@@ -173,9 +142,9 @@ func (s *Service) newIncident(cfg *config.Config, c *config.Check, e store.Event
 
 // attach adds a check that failed under a down parent to the parent's
 // incident: one incident per outage, no separate alert.
-func (s *Service) attach(ctx context.Context, tx store.Tx, c *config.Check, e store.Event) error {
+func (s *Service) attach(ctx context.Context, tx incident.Tx, c *config.Check, e event.Event) error {
 	for _, p := range c.Parents {
-		pin, err := s.st.OpenIncident(ctx, tx, p)
+		pin, err := tx.OpenIncident(ctx, p)
 		if err != nil {
 			return err
 		}
@@ -188,17 +157,17 @@ func (s *Service) attach(ctx context.Context, tx store.Tx, c *config.Check, e st
 			}
 		}
 		pin.Attached = append(pin.Attached, c.Name)
-		if err := s.st.UpdateIncident(ctx, tx, pin); err != nil {
+		if err := tx.UpdateIncident(ctx, pin); err != nil {
 			return err
 		}
-		return s.st.AddTimeline(ctx, tx, pin.ID, store.Timeline{Time: e.Time, Kind: "attached",
+		return tx.AddTimeline(ctx, pin.ID, incident.Timeline{Time: e.Time, Kind: "attached",
 			Text: fmt.Sprintf("%s %s while %s is down: attached, not alerted separately", c.Name, e.To, p)})
 	}
 	return nil
 }
 
-func (s *Service) recovered(ctx context.Context, tx store.Tx, cfg *config.Config, c *config.Check, e store.Event) (bool, error) {
-	in, err := s.st.OpenIncident(ctx, tx, c.Name)
+func (s *Service) recovered(ctx context.Context, tx incident.Tx, cfg *config.Config, c *config.Check, e event.Event) (bool, error) {
+	in, err := tx.OpenIncident(ctx, c.Name)
 	if err != nil || in == nil {
 		return false, err
 	}
@@ -206,16 +175,16 @@ func (s *Service) recovered(ctx context.Context, tx store.Tx, cfg *config.Config
 	prev := in.State
 	in.RecoveredAt, in.State, in.Output, in.EscNextAt = &now, check.OK, e.Output, nil
 	text := fmt.Sprintf("%s recovered after %s: %s", c.Name, e.ProblemFor.Round(time.Second), e.Output)
-	if err := s.st.AddTimeline(ctx, tx, in.ID, store.Timeline{Time: now, Kind: "recovered", Text: text}); err != nil {
+	if err := tx.AddTimeline(ctx, in.ID, incident.Timeline{Time: now, Kind: "recovered", Text: text}); err != nil {
 		return false, err
 	}
 	if cfg.Incidents.AutoResolves() {
-		in.Status, in.ResolvedAt = store.IncidentResolved, &now
-		if err := s.st.AddTimeline(ctx, tx, in.ID, store.Timeline{Time: now, Kind: "resolved", Text: "resolved automatically on recovery"}); err != nil {
+		in.Status, in.ResolvedAt = incident.Resolved, &now
+		if err := tx.AddTimeline(ctx, in.ID, incident.Timeline{Time: now, Kind: "resolved", Text: "resolved automatically on recovery"}); err != nil {
 			return false, err
 		}
 	}
-	if err := s.st.UpdateIncident(ctx, tx, in); err != nil {
+	if err := tx.UpdateIncident(ctx, in); err != nil {
 		return false, err
 	}
 	return s.queueFollowUp(ctx, tx, cfg, in, msg{kind: notify.KindRecovery, key: fmt.Sprintf("ev%d", e.ID), prev: prev.String(), problemFor: e.ProblemFor})
@@ -252,7 +221,7 @@ func policyOf(cfg *config.Config, names []string) *config.Escalation {
 
 // queueLevel queues an escalation level's notifications and schedules the
 // next level.
-func (s *Service) queueLevel(ctx context.Context, tx store.Tx, cfg *config.Config, in *store.Incident, level int, o msg) (bool, error) {
+func (s *Service) queueLevel(ctx context.Context, tx incident.Tx, cfg *config.Config, in *incident.Incident, level int, o msg) (bool, error) {
 	queued := false
 	o.level = level
 	for _, t := range targetsOf(cfg, in.Notify, level) {
@@ -281,8 +250,8 @@ func (s *Service) queueLevel(ctx context.Context, tx store.Tx, cfg *config.Confi
 
 // queueFollowUp tells everyone already notified of an incident about its
 // recovery or acknowledgement.
-func (s *Service) queueFollowUp(ctx context.Context, tx store.Tx, cfg *config.Config, in *store.Incident, o msg) (bool, error) {
-	prev, err := s.st.NotifiedTargets(ctx, tx, in.ID)
+func (s *Service) queueFollowUp(ctx context.Context, tx incident.Tx, cfg *config.Config, in *incident.Incident, o msg) (bool, error) {
+	prev, err := tx.NotifiedTargets(ctx, in.ID)
 	if err != nil {
 		return false, err
 	}
@@ -308,7 +277,7 @@ type msg struct {
 	ackedBy    string
 }
 
-func (s *Service) enqueue(ctx context.Context, tx store.Tx, cfg *config.Config, in *store.Incident, t config.Target, o msg) (bool, error) {
+func (s *Service) enqueue(ctx context.Context, tx incident.Tx, cfg *config.Config, in *incident.Incident, t config.Target, o msg) (bool, error) {
 	kind, level := o.kind, o.level
 	ch := cfg.Channel(t.Channel)
 	if ch == nil {
@@ -334,7 +303,7 @@ func (s *Service) enqueue(ctx context.Context, tx store.Tx, cfg *config.Config, 
 		}
 	}
 	if s.actions != nil {
-		m.Actions = s.actions(in.ID)
+		m.Actions = s.actions.ActionsFor(in.ID)
 	}
 	m.IncidentURL = s.url(fmt.Sprintf("/incidents/%d", in.ID))
 	if in.Runbook != "" {
@@ -353,8 +322,8 @@ func (s *Service) enqueue(ctx context.Context, tx store.Tx, cfg *config.Config, 
 		return false, err
 	}
 	now := s.now()
-	n := &store.Notification{IncidentID: in.ID, Channel: ch.Name, Contact: t.Contact, Recipient: m.To, Kind: kind, Level: level,
+	n := &incident.Notification{IncidentID: in.ID, Channel: ch.Name, Contact: t.Contact, Recipient: m.To, Kind: kind, Level: level,
 		NextAt: now, CreatedAt: now, Payload: payload,
 		Dedup: fmt.Sprintf("%d/%s/%s/%s/%d/%d/%s", in.ID, kind, ch.Name, t.Contact, level, in.EscRound, o.key)}
-	return s.st.Enqueue(ctx, tx, n)
+	return tx.Enqueue(ctx, n)
 }

@@ -6,7 +6,6 @@ import (
 
 	"github.com/mamori/mamori/internal/config"
 	"github.com/mamori/mamori/internal/runbook"
-	"github.com/mamori/mamori/internal/store"
 )
 
 // Runbooks is the library in force: the config's runbooks_dir, with the
@@ -29,11 +28,7 @@ func (s *Service) loadRunbooks(ctx context.Context, cfg *config.Config) (*runboo
 			}
 		}
 	}
-	rs, ok := s.st.(store.Runbooks)
-	if !ok {
-		return lib, nil
-	}
-	latest, err := rs.LatestRunbooks(ctx)
+	latest, err := s.st.LatestRunbooks(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -58,11 +53,7 @@ func (s *Service) SaveRunbook(ctx context.Context, name, markdown, author string
 	if err != nil {
 		return nil, 0, err
 	}
-	rs, ok := s.st.(store.Runbooks)
-	if !ok {
-		return nil, 0, fmt.Errorf("this store cannot keep runbook versions")
-	}
-	v, err := rs.SaveRunbook(ctx, name, markdown, author)
+	v, err := s.st.SaveRunbook(ctx, name, markdown, author)
 	if err != nil {
 		return nil, 0, err
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/mamori/mamori/internal/alerting"
 	"github.com/mamori/mamori/internal/config"
 	"github.com/mamori/mamori/internal/engine"
+	"github.com/mamori/mamori/internal/event"
 	"github.com/mamori/mamori/internal/metrics"
 	"github.com/mamori/mamori/internal/metrics/promapi"
 )
@@ -27,6 +28,9 @@ type Reloader func() (*config.Config, error)
 // Server is the HTTP API.
 type Server struct {
 	eng    *engine.Engine
+	st     Store
+	tix    Tickets
+	bus    *event.Bus
 	log    *slog.Logger
 	reload Reloader
 	toks   atomic.Pointer[Tokens]
@@ -36,10 +40,20 @@ type Server struct {
 	apiMux *http.ServeMux // the authenticated /api/v1/ routes
 }
 
+// Deps is what the API is built on.
+type Deps struct {
+	Engine  *engine.Engine
+	Store   Store
+	Tickets Tickets    // nil: the ticket routes answer 501
+	Events  *event.Bus // the live stream
+	Log     *slog.Logger
+	Reload  Reloader // nil: reloading is refused
+}
+
 // New builds the API. adminToken (MAMORI_ADMIN_TOKEN) is an operator token.
-func New(eng *engine.Engine, log *slog.Logger, reload Reloader) *Server {
-	s := &Server{eng: eng, log: log, reload: reload, mux: http.NewServeMux()}
-	s.SetTokens(eng.Config())
+func New(d Deps) *Server {
+	s := &Server{eng: d.Engine, st: d.Store, tix: d.Tickets, bus: d.Events, log: d.Log, reload: d.Reload, mux: http.NewServeMux()}
+	s.SetTokens(d.Engine.Config())
 	s.routes()
 	return s
 }

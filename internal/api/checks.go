@@ -7,6 +7,7 @@ import (
 
 	"github.com/mamori/mamori/internal/check"
 	"github.com/mamori/mamori/internal/engine"
+	"github.com/mamori/mamori/internal/event"
 	"github.com/mamori/mamori/internal/store"
 )
 
@@ -124,7 +125,7 @@ func containsStatus(list []check.Status, s check.Status) bool {
 type checkDetail struct {
 	checkJSON
 	Results []store.ResultRow `json:"results"`
-	Events  []store.Event     `json:"events"`
+	Events  []event.Event     `json:"events"`
 }
 
 // getCheck: GET /api/v1/checks/{name...}?results=20&events=20
@@ -143,9 +144,9 @@ func (s *Server) getCheck(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	d := checkDetail{checkJSON: toJSON(v), Results: []store.ResultRow{}, Events: []store.Event{}}
+	d := checkDetail{checkJSON: toJSON(v), Results: []store.ResultRow{}, Events: []event.Event{}}
 	if nres > 0 {
-		rs, err := s.eng.Store().Results(r.Context(), v.Name, time.Time{}, nres)
+		rs, err := s.st.Results(r.Context(), v.Name, time.Time{}, nres)
 		if err != nil {
 			s.log.Error("read results", "check", v.Name, "err", err)
 			writeError(w, http.StatusInternalServerError, "could not read results")
@@ -156,7 +157,7 @@ func (s *Server) getCheck(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if nev > 0 {
-		evs, err := s.eng.Store().Events(r.Context(), store.EventQuery{Checks: []string{v.Name}, Limit: nev, Desc: true})
+		evs, err := s.st.Events(r.Context(), store.EventQuery{Checks: []string{v.Name}, Limit: nev, Desc: true})
 		if err != nil {
 			s.log.Error("read events", "check", v.Name, "err", err)
 			writeError(w, http.StatusInternalServerError, "could not read events")

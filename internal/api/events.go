@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/mamori/mamori/internal/event"
 	"github.com/mamori/mamori/internal/store"
 )
 
@@ -28,7 +29,7 @@ type eventJSON struct {
 	Output        string    `json:"output"`
 }
 
-func eventToJSON(e store.Event) eventJSON {
+func eventToJSON(e event.Event) eventJSON {
 	j := eventJSON{ID: e.ID, Check: e.Check, Time: e.Time.UTC(), State: e.To.String(), StateType: e.ToType.String(),
 		PreviousState: e.From.String(), PreviousType: e.FromType.String(), Attempt: e.Attempt, Hard: e.Hard,
 		Recovery: e.Recovery, Notify: e.Notify, Unreachable: e.Unreachable, ProblemFor: e.ProblemFor.Seconds(), Output: e.Output}
@@ -73,7 +74,7 @@ func (s *Server) eventQuery(r *http.Request) (store.EventQuery, error) {
 }
 
 // visibleEvent applies tenant isolation to an event.
-func (s *Server) visibleEvent(p Principal, e store.Event) bool {
+func (s *Server) visibleEvent(p Principal, e event.Event) bool {
 	if p.Tenant == "" {
 		return true
 	}
@@ -88,7 +89,7 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	evs, err := s.eng.Store().Events(r.Context(), q)
+	evs, err := s.st.Events(r.Context(), q)
 	if err != nil {
 		s.log.Error("read events", "err", err)
 		writeError(w, http.StatusInternalServerError, "could not read events")
@@ -131,8 +132,8 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request) {
 		wantCheck[c] = true
 	}
 	p := PrincipalFrom(r.Context())
-	sub := s.eng.Bus().Subscribe(256)
-	defer s.eng.Bus().Unsubscribe(sub)
+	sub := s.bus.Subscribe(256, event.StateChange)
+	defer s.bus.Unsubscribe(sub)
 
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
@@ -142,7 +143,7 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request) {
 	fl.Flush()
 
 	last := q.AfterID
-	send := func(e store.Event) bool {
+	send := func(e event.Event) bool {
 		if e.ID <= last || (len(wantCheck) > 0 && !wantCheck[e.Check]) || (q.HardOnly && !e.Hard) || !s.visibleEvent(p, e) {
 			return true
 		}
@@ -155,7 +156,7 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request) {
 		return true
 	}
 	if q.AfterID > 0 { // backfill what the client missed
-		backlog, err := s.eng.Store().Events(r.Context(), store.EventQuery{AfterID: q.AfterID, Checks: q.Checks, Limit: 10000})
+		backlog, err := s.st.Events(r.Context(), store.EventQuery{AfterID: q.AfterID, Checks: q.Checks, Limit: 10000})
 		if err != nil {
 			return
 		}

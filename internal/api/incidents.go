@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/mamori/mamori/internal/alerting"
+	"github.com/mamori/mamori/internal/incident"
 	"github.com/mamori/mamori/internal/store"
 )
 
@@ -26,10 +27,7 @@ func (s *Server) alerting(w http.ResponseWriter) *alerting.Service {
 	return a
 }
 
-func (s *Server) alertStore() store.Alerts {
-	a, _ := s.eng.Store().(store.Alerts)
-	return a
-}
+func (s *Server) alertStore() Incidents { return s.st }
 
 func (s *Server) incidentRoutes(api *http.ServeMux) {
 	api.HandleFunc("GET /api/v1/incidents", require(RoleViewer, s.listIncidents))
@@ -37,8 +35,8 @@ func (s *Server) incidentRoutes(api *http.ServeMux) {
 	api.HandleFunc("GET /api/v1/incidents/{id}", require(RoleViewer, s.getIncident))
 	api.HandleFunc("POST /api/v1/incidents/{id}/ack", require(RoleCustomer, s.ackIncident))
 	api.HandleFunc("POST /api/v1/incidents/{id}/comments", require(RoleCustomer, s.commentIncident))
-	api.HandleFunc("POST /api/v1/incidents/{id}/resolve", require(RoleOperator, s.statusIncident(store.IncidentResolved)))
-	api.HandleFunc("POST /api/v1/incidents/{id}/close", require(RoleOperator, s.statusIncident(store.IncidentClosed)))
+	api.HandleFunc("POST /api/v1/incidents/{id}/resolve", require(RoleOperator, s.statusIncident(incident.Resolved)))
+	api.HandleFunc("POST /api/v1/incidents/{id}/close", require(RoleOperator, s.statusIncident(incident.Closed)))
 	api.HandleFunc("GET /api/v1/notifications", require(RoleViewer, s.listNotifications))
 	s.mux.HandleFunc("GET /ack/{token}", s.ackPage)
 	s.mux.HandleFunc("POST /ack/{token}", s.ackPage)
@@ -52,7 +50,7 @@ type target struct {
 }
 
 type incidentJSON struct {
-	*store.Incident
+	*incident.Incident
 	RunbookMissing bool              `json:"runbook_missing"`
 	Targets        map[string]target `json:"targets"`
 }
@@ -71,12 +69,12 @@ func measure(from time.Time, to *time.Time, goal time.Duration, now time.Time) t
 	return t
 }
 
-func (s *Server) incidentView(in *store.Incident) incidentJSON {
+func (s *Server) incidentView(in *incident.Incident) incidentJSON {
 	cfg := s.eng.Config()
 	now := time.Now()
 	j := incidentJSON{Incident: in, RunbookMissing: in.Runbook == "", Targets: map[string]target{}}
 	if in.Timeline == nil {
-		in.Timeline = []store.Timeline{}
+		in.Timeline = []incident.Timeline{}
 	}
 	j.Targets["acknowledge"] = measure(in.DetectedAt, in.AckedAt, cfg.Incidents.AckTarget, now)
 	if in.RecoveredAt != nil {
@@ -85,14 +83,14 @@ func (s *Server) incidentView(in *store.Incident) incidentJSON {
 	return j
 }
 
-func (s *Server) incidentQuery(r *http.Request) (store.IncidentQuery, error) {
-	var q store.IncidentQuery
+func (s *Server) incidentQuery(r *http.Request) (incident.Query, error) {
+	var q incident.Query
 	var err error
 	v := r.URL.Query()
 	for _, st := range v["status"] {
 		for _, one := range strings.Split(st, ",") {
 			switch one {
-			case store.IncidentOpen, store.IncidentAcknowledged, store.IncidentResolved, store.IncidentClosed:
+			case incident.Open, incident.Acknowledged, incident.Resolved, incident.Closed:
 				q.Statuses = append(q.Statuses, one)
 			default:
 				return q, fmt.Errorf("status must be open, acknowledged, resolved or closed")
@@ -191,7 +189,7 @@ func (s *Server) incidentStats(w http.ResponseWriter, r *http.Request) {
 }
 
 // visibleIncident loads {id}; another tenant's incident is 404.
-func (s *Server) visibleIncident(w http.ResponseWriter, r *http.Request) (*store.Incident, bool) {
+func (s *Server) visibleIncident(w http.ResponseWriter, r *http.Request) (*incident.Incident, bool) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil || id <= 0 {
 		writeError(w, http.StatusBadRequest, "incident id must be a positive integer")
@@ -239,7 +237,7 @@ func readBody(w http.ResponseWriter, r *http.Request, v any) bool {
 	return true
 }
 
-func (s *Server) actionResult(w http.ResponseWriter, in *store.Incident, err error) {
+func (s *Server) actionResult(w http.ResponseWriter, in *incident.Incident, err error) {
 	switch {
 	case errors.Is(err, alerting.ErrConflict):
 		writeError(w, http.StatusConflict, err.Error())
@@ -308,8 +306,8 @@ func (s *Server) statusIncident(status string) http.HandlerFunc {
 }
 
 type notificationJSON struct {
-	*store.Notification
-	Deliveries []store.Delivery `json:"deliveries"`
+	*incident.Notification
+	Deliveries []incident.Delivery `json:"deliveries"`
 }
 
 // listNotifications: GET /api/v1/notifications?incident=&status=&limit= — the delivery log.
@@ -325,7 +323,7 @@ func (s *Server) listNotifications(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	status := r.URL.Query().Get("status")
-	if status != "" && status != store.NotifyPending && status != store.NotifyDelivered && status != store.NotifyFailed {
+	if status != "" && status != incident.NotifyPending && status != incident.NotifyDelivered && status != incident.NotifyFailed {
 		writeError(w, http.StatusBadRequest, "status must be pending, delivered or failed")
 		return
 	}
@@ -352,7 +350,7 @@ func (s *Server) listNotifications(w http.ResponseWriter, r *http.Request) {
 		}
 		ds, _ := s.alertStore().Deliveries(r.Context(), n.ID)
 		if ds == nil {
-			ds = []store.Delivery{}
+			ds = []incident.Delivery{}
 		}
 		out = append(out, notificationJSON{n, ds})
 	}

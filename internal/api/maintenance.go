@@ -66,8 +66,8 @@ func (s *Server) listMaintenances(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) createMaintenance(w http.ResponseWriter, r *http.Request) {
 	a := s.alerting(w)
-	ms, ok := s.eng.Store().(store.Maintenances)
-	if a == nil || !ok {
+	ms := s.st
+	if a == nil {
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 64<<10))
@@ -117,8 +117,8 @@ func (s *Server) createMaintenance(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) deleteMaintenance(w http.ResponseWriter, r *http.Request) {
 	a := s.alerting(w)
-	ms, ok := s.eng.Store().(store.Maintenances)
-	if a == nil || !ok {
+	ms := s.st
+	if a == nil {
 		return
 	}
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)

@@ -16,7 +16,8 @@ import (
 	"github.com/mamori/mamori/internal/check"
 	"github.com/mamori/mamori/internal/config"
 	"github.com/mamori/mamori/internal/engine"
-	"github.com/mamori/mamori/internal/store"
+	"github.com/mamori/mamori/internal/event"
+	"github.com/mamori/mamori/internal/incident"
 	"github.com/mamori/mamori/internal/store/sqlite"
 )
 
@@ -48,11 +49,12 @@ hosts:
 	}
 	defer st.Close()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	eng, err := engine.New(ctx, cfg, st, log)
+	bus := event.NewBus()
+	eng, err := engine.New(ctx, cfg, st, log, engine.WithEvents(bus))
 	if err != nil {
 		t.Fatal(err)
 	}
-	al, err := alerting.New(eng, st, log)
+	al, err := alerting.New(alerting.Deps{Config: cfg, Store: st, States: eng, Events: bus, Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +62,7 @@ hosts:
 	go func() { eng.Run(ctx); close(done) }()
 	go al.Run(ctx)
 	defer func() { cancel(); <-done }()
-	s := New(eng, log, nil)
+	s := New(Deps{Engine: eng, Store: st, Tickets: st, Events: bus, Log: log})
 	s.SetAlerting(al)
 
 	// A hard problem in each tenant opens an incident in each.
@@ -72,7 +74,7 @@ hosts:
 	ids := map[string]int64{}
 	deadline := time.Now().Add(10 * time.Second)
 	for len(ids) < 2 && time.Now().Before(deadline) {
-		ins, _ := st.Incidents(ctx, store.IncidentQuery{})
+		ins, _ := st.Incidents(ctx, incident.Query{})
 		for _, in := range ins {
 			ids[in.Tenant] = in.ID
 		}

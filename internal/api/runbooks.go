@@ -72,7 +72,7 @@ func (s *Server) getRunbook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out := runbookJSON{Runbook: rb, Markdown: string(rb.Markdown())}
-	if rs, ok := s.eng.Store().(store.Runbooks); ok {
+	if rs := s.st; rs != nil {
 		out.Versions, _ = rs.RunbookVersions(r.Context(), name)
 		if len(out.Versions) > 0 {
 			out.Version = out.Versions[0].Version

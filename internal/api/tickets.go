@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/mamori/mamori/internal/incident"
 	"github.com/mamori/mamori/internal/store"
 )
 
@@ -41,8 +42,8 @@ func (s *Server) ticketAuth(next http.Handler) http.Handler {
 }
 
 // ticketStore is the store's ticket side; without one the API answers 501.
-func (s *Server) ticketStore(w http.ResponseWriter) (store.Tickets, bool) {
-	ts, ok := s.eng.Store().(store.Tickets)
+func (s *Server) ticketStore(w http.ResponseWriter) (Tickets, bool) {
+	ts, ok := s.tix, s.tix != nil
 	if !ok {
 		writeError(w, http.StatusNotImplemented, "tickets are not supported by this store")
 	}
@@ -64,7 +65,7 @@ func ticketNotFound(id int64) *ticketHTTPError {
 // ticketFail answers a store or handler error.
 func (s *Server) ticketFail(w http.ResponseWriter, id int64, what string, err error) {
 	var he *ticketHTTPError
-	var te *store.TicketError
+	var te *incident.TicketError
 	switch {
 	case errors.As(err, &he):
 		writeError(w, he.code, he.msg)
@@ -149,7 +150,7 @@ func ticketID(w http.ResponseWriter, r *http.Request) (int64, bool) {
 
 // visibleTicket reads a ticket the caller may see; another tenant's ticket
 // is 404 like a missing one, so that ids do not leak across tenants.
-func (s *Server) visibleTicket(w http.ResponseWriter, r *http.Request, ts store.Tickets) (*store.Ticket, bool) {
+func (s *Server) visibleTicket(w http.ResponseWriter, r *http.Request, ts Tickets) (*incident.Ticket, bool) {
 	id, ok := ticketID(w, r)
 	if !ok {
 		return nil, false
@@ -172,8 +173,8 @@ func ticketStatuses(vals []string) ([]string, error) {
 			if one = strings.TrimSpace(one); one == "" {
 				continue
 			}
-			if !slices.Contains(store.TicketStatuses, one) {
-				return nil, fmt.Errorf("status: unknown status %q (must be one of %s)", one, strings.Join(store.TicketStatuses, ", "))
+			if !slices.Contains(incident.TicketStatuses, one) {
+				return nil, fmt.Errorf("status: unknown status %q (must be one of %s)", one, strings.Join(incident.TicketStatuses, ", "))
 			}
 			out = append(out, one)
 		}
@@ -190,7 +191,7 @@ func (s *Server) listTickets(w http.ResponseWriter, r *http.Request) {
 	}
 	p := PrincipalFrom(r.Context())
 	vals := r.URL.Query()
-	var q store.TicketQuery
+	var q incident.TicketQuery
 	var err error
 	fail := func(err error) { writeError(w, http.StatusBadRequest, err.Error()) }
 	if q.Statuses, err = ticketStatuses(vals["status"]); err != nil {
@@ -198,8 +199,8 @@ func (s *Server) listTickets(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q.Tenant, q.Assignee, q.Kind, q.Text = vals.Get("tenant"), vals.Get("assignee"), vals.Get("kind"), vals.Get("q")
-	if q.Kind != "" && !slices.Contains(store.TicketKinds, q.Kind) {
-		fail(fmt.Errorf("kind: unknown kind %q (must be one of %s)", q.Kind, strings.Join(store.TicketKinds, ", ")))
+	if q.Kind != "" && !slices.Contains(incident.TicketKinds, q.Kind) {
+		fail(fmt.Errorf("kind: unknown kind %q (must be one of %s)", q.Kind, strings.Join(incident.TicketKinds, ", ")))
 		return
 	}
 	if q.Since, err = queryTime(r, "since"); err != nil {
@@ -220,7 +221,7 @@ func (s *Server) listTickets(w http.ResponseWriter, r *http.Request) {
 	}
 	if p.Tenant != "" {
 		if q.Tenant != "" && q.Tenant != p.Tenant {
-			writeJSON(w, http.StatusOK, []*store.Ticket{})
+			writeJSON(w, http.StatusOK, []*incident.Ticket{})
 			return
 		}
 		q.Tenant = p.Tenant
@@ -231,7 +232,7 @@ func (s *Server) listTickets(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if out == nil {
-		out = []*store.Ticket{}
+		out = []*incident.Ticket{}
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -284,13 +285,13 @@ func (s *Server) createTicket(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusForbidden, "assignee: assigning a ticket needs the operator role")
 		return
 	}
-	t := &store.Ticket{Tenant: req.Tenant, Kind: req.Kind, Title: req.Title, Body: req.Body, Priority: req.Priority, Assignee: req.Assignee,
-		Hosts: req.Hosts, Checks: req.Checks, IncidentIDs: req.IncidentIDs, CreatedBy: p.Name, Status: store.TicketOpen}
+	t := &incident.Ticket{Tenant: req.Tenant, Kind: req.Kind, Title: req.Title, Body: req.Body, Priority: req.Priority, Assignee: req.Assignee,
+		Hosts: req.Hosts, Checks: req.Checks, IncidentIDs: req.IncidentIDs, CreatedBy: p.Name, Status: incident.TicketOpen}
 	if t.Kind == "" {
-		t.Kind = store.TicketInquiry
+		t.Kind = incident.TicketInquiry
 	}
 	if t.Priority == "" {
-		t.Priority = store.TicketNormal
+		t.Priority = incident.TicketNormal
 	}
 	if err := t.Validate(); err != nil {
 		s.ticketFail(w, 0, "create the ticket", err)
@@ -317,7 +318,7 @@ type ticketPatch struct {
 	IncidentIDs *[]int64  `json:"incident_ids"`
 }
 
-func (pt *ticketPatch) apply(t *store.Ticket) {
+func (pt *ticketPatch) apply(t *incident.Ticket) {
 	set := func(dst *string, v *string) {
 		if v != nil {
 			*dst = *v
@@ -367,26 +368,26 @@ func (s *Server) patchTicket(w http.ResponseWriter, r *http.Request) {
 	}
 	// Check the values before the transaction, for a clear message even
 	// when the caller may not see the ticket (the check reveals nothing).
-	probe := store.Ticket{Kind: store.TicketInquiry, Status: store.TicketOpen, Priority: store.TicketNormal, Title: "x"}
+	probe := incident.Ticket{Kind: incident.TicketInquiry, Status: incident.TicketOpen, Priority: incident.TicketNormal, Title: "x"}
 	pt.apply(&probe)
 	if err := probe.Validate(); err != nil {
 		s.ticketFail(w, id, "update the ticket", err)
 		return
 	}
 	customer := !p.Role.AtLeast(RoleOperator)
-	if customer && (!pt.onlyStatus() || (*pt.Status != store.TicketClosed && *pt.Status != store.TicketOpen)) {
+	if customer && (!pt.onlyStatus() || (*pt.Status != incident.TicketClosed && *pt.Status != incident.TicketOpen)) {
 		// Answer 404 rather than 403 for a ticket the caller cannot see.
 		if _, ok := s.visibleTicket(w, r, ts); ok {
 			writeError(w, http.StatusForbidden, "a customer may only close or reopen a ticket: send {\"status\": \"closed\"} or {\"status\": \"open\"}")
 		}
 		return
 	}
-	t, err := ts.UpdateTicket(r.Context(), id, func(t *store.Ticket) error {
+	t, err := ts.UpdateTicket(r.Context(), id, func(t *incident.Ticket) error {
 		if !p.Sees(t.Tenant) {
 			return ticketNotFound(id)
 		}
-		if customer && *pt.Status == store.TicketOpen && t.Status != store.TicketOpen &&
-			t.Status != store.TicketResolved && t.Status != store.TicketClosed {
+		if customer && *pt.Status == incident.TicketOpen && t.Status != incident.TicketOpen &&
+			t.Status != incident.TicketResolved && t.Status != incident.TicketClosed {
 			return &ticketHTTPError{http.StatusConflict, "only a resolved or closed ticket can be reopened (this one is " + t.Status + ")"}
 		}
 		pt.apply(t)

@@ -15,7 +15,8 @@ import (
 
 	"github.com/mamori/mamori/internal/config"
 	"github.com/mamori/mamori/internal/engine"
-	"github.com/mamori/mamori/internal/store"
+	"github.com/mamori/mamori/internal/event"
+	"github.com/mamori/mamori/internal/incident"
 	"github.com/mamori/mamori/internal/store/sqlite"
 )
 
@@ -47,9 +48,9 @@ api_tokens:
     tenant: acme
 `
 
-// ticketServer is a real Server on a real engine and SQLite store; wrap
-// replaces the store the engine sees (nil: the SQLite store itself).
-func ticketServer(t *testing.T, wrap func(store.Store) store.Store) http.Handler {
+// ticketServer is a real Server on a real engine and SQLite store;
+// noTickets builds it without a ticket store.
+func ticketServer(t *testing.T, noTickets bool) http.Handler {
 	t.Helper()
 	t.Setenv("MAMORI_ADMIN_TOKEN", "")
 	ctx := context.Background()
@@ -62,16 +63,17 @@ func ticketServer(t *testing.T, wrap func(store.Store) store.Store) http.Handler
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { sq.Close() })
-	var st store.Store = sq
-	if wrap != nil {
-		st = wrap(sq)
-	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	eng, err := engine.New(ctx, cfg, st, log)
+	bus := event.NewBus()
+	eng, err := engine.New(ctx, cfg, sq, log, engine.WithEvents(bus))
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := New(eng, log, nil)
+	d := Deps{Engine: eng, Store: sq, Tickets: sq, Events: bus, Log: log}
+	if noTickets {
+		d.Tickets = nil
+	}
+	s := New(d)
 	// routes() registers the ticket routes; if this tree's does not yet,
 	// the catch-all answers 404 and the test registers them itself.
 	probe := httptest.NewRequest("GET", "/api/v1/tickets", nil)
@@ -130,16 +132,16 @@ func (c ticketClient) expect(code int, tok, method, path string, body, v any) {
 	}
 }
 
-func (c ticketClient) create(tok string, body any) *store.Ticket {
+func (c ticketClient) create(tok string, body any) *incident.Ticket {
 	c.t.Helper()
-	var tk store.Ticket
+	var tk incident.Ticket
 	c.expect(http.StatusCreated, tok, "POST", "/api/v1/tickets", body, &tk)
 	return &tk
 }
 
 func (c ticketClient) list(tok, query string) []int64 {
 	c.t.Helper()
-	var ts []store.Ticket
+	var ts []incident.Ticket
 	c.expect(http.StatusOK, tok, "GET", "/api/v1/tickets"+query, nil, &ts)
 	ids := []int64{}
 	for _, tk := range ts {
@@ -157,7 +159,7 @@ func ticketPath(id int64, rest ...string) string {
 }
 
 func TestTicketRolesAndTenants(t *testing.T) {
-	c := ticketClient{t, ticketServer(t, nil)}
+	c := ticketClient{t, ticketServer(t, false)}
 
 	acmeByOp := c.create(tokOp, map[string]any{"tenant": "acme", "title": "Renew the certificate", "kind": "operation", "assignee": "op"})
 	otherByOp := c.create(tokOp, map[string]any{"tenant": "other", "title": "Other's question"})
@@ -256,7 +258,7 @@ func TestTicketRolesAndTenants(t *testing.T) {
 		}
 	}
 	// None of the refused requests changed anything.
-	var got store.Ticket
+	var got incident.Ticket
 	c.expect(200, tokOp, "GET", ticketPath(acmeOwn.ID), nil, &got)
 	if got.Title != "Mail bounces" || got.Status != "open" || got.Assignee != "" || len(got.Timeline) != 1 {
 		t.Fatalf("refused requests changed the ticket: %+v", got)
@@ -264,7 +266,7 @@ func TestTicketRolesAndTenants(t *testing.T) {
 
 	// A customer closes and reopens their own ticket, but cannot reopen
 	// work in progress (nor undo it by "reopening").
-	var tk store.Ticket
+	var tk incident.Ticket
 	c.expect(200, tokAcme, "PATCH", ticketPath(acmeOwn.ID), closeReq, &tk)
 	if tk.Status != "closed" || tk.ClosedAt == nil {
 		t.Fatalf("customer close: %+v", tk)
@@ -283,7 +285,7 @@ func TestTicketRolesAndTenants(t *testing.T) {
 }
 
 func TestTicketValidation(t *testing.T) {
-	c := ticketClient{t, ticketServer(t, nil)}
+	c := ticketClient{t, ticketServer(t, false)}
 	tk := c.create(tokOp, map[string]any{"title": "Valid", "tenant": "acme"})
 	long := func(n int) string { return strings.Repeat("a", n) }
 	for _, x := range []struct {
@@ -349,7 +351,7 @@ func TestTicketValidation(t *testing.T) {
 	if got := c.list(tokOp, ""); !idsEqual(got, ok.ID, tk.ID) {
 		t.Fatalf("tickets %v", got)
 	}
-	var after store.Ticket
+	var after incident.Ticket
 	c.expect(200, tokOp, "GET", ticketPath(tk.ID), nil, &after)
 	if after.Title != "Valid" || after.Status != "open" || len(after.Timeline) != 1 {
 		t.Fatalf("invalid patches changed the ticket: %+v", after)
@@ -357,7 +359,7 @@ func TestTicketValidation(t *testing.T) {
 }
 
 func TestTicketLifecycle(t *testing.T) {
-	c := ticketClient{t, ticketServer(t, nil)}
+	c := ticketClient{t, ticketServer(t, false)}
 	start := time.Now().Add(-time.Second).UTC()
 
 	// A customer opens an inquiry.
@@ -377,7 +379,7 @@ func TestTicketLifecycle(t *testing.T) {
 			t.Errorf("the ticket JSON lacks %q: %s", k, b)
 		}
 	}
-	var tk store.Ticket
+	var tk incident.Ticket
 	if err := json.Unmarshal(b, &tk); err != nil {
 		t.Fatal(err)
 	}
@@ -406,7 +408,7 @@ func TestTicketLifecycle(t *testing.T) {
 		t.Fatalf("closed: %+v", tk)
 	}
 
-	var full store.Ticket
+	var full incident.Ticket
 	c.expect(200, tokViewer, "GET", ticketPath(id), nil, &full)
 	var steps []string
 	for _, e := range full.Timeline {
@@ -466,7 +468,7 @@ func TestTicketLifecycle(t *testing.T) {
 
 // A store without tickets makes the routes answer 501.
 func TestTicketsNotSupported(t *testing.T) {
-	c := ticketClient{t, ticketServer(t, func(st store.Store) store.Store { return struct{ store.Store }{st} })}
+	c := ticketClient{t, ticketServer(t, true)}
 	for _, x := range []struct{ method, path string }{
 		{"GET", "/api/v1/tickets"}, {"POST", "/api/v1/tickets"}, {"GET", "/api/v1/tickets/1"},
 		{"PATCH", "/api/v1/tickets/1"}, {"POST", "/api/v1/tickets/1/comments"},

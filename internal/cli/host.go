@@ -17,6 +17,7 @@ import (
 
 	"github.com/mamori/mamori/internal/clidoc"
 	"github.com/mamori/mamori/internal/config"
+	"github.com/mamori/mamori/internal/store"
 	"github.com/mamori/mamori/internal/store/sqlite"
 )
 
@@ -160,7 +161,7 @@ func cmdHost(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "mamori: %v\n", err)
 		return 1
 	}
-	byName := map[string]sqlite.AgentHost{}
+	byName := map[string]store.AgentHost{}
 	for _, a := range known {
 		byName[a.Host] = a
 	}

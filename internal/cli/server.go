@@ -32,6 +32,7 @@ import (
 	cloudaws "github.com/mamori/mamori/internal/cloud/aws"
 	"github.com/mamori/mamori/internal/config"
 	"github.com/mamori/mamori/internal/engine"
+	"github.com/mamori/mamori/internal/event"
 	"github.com/mamori/mamori/internal/metrics"
 	"github.com/mamori/mamori/internal/recovery"
 	"github.com/mamori/mamori/internal/recovery/policy"
@@ -152,17 +153,15 @@ func cmdServer(args []string, stdout, stderr io.Writer) int {
 		defer cancel()
 		perf.Close(c)
 	}()
+	bus := event.NewBus()
+	bus.Attach(event.Result, perf) // never blocks; drops are counted
 	agentAPI := agentapi.New(nil, st, tsdb, log)
 	awsHub := cloudaws.NewHub(cfg.AWSAccounts, cloudaws.WithLogger(log))
 	reg.MustRegister(awsHub.Collectors()...)
 	shared := check.SharedMap{}
 	awscheck.Share(shared, awsHub)
 	eng, err := engine.New(ctx, cfg, st, log, engine.WithRegistry(reg), engine.WithPassive(agentAPI.Passive()), engine.WithShared(shared),
-		engine.WithResultHook(func(c *config.Check, r check.Result) {
-			if len(r.Perf) > 0 {
-				perf.Offer(c.Name, c.Host, c.Tenant, r.Time, r.Perf) // never blocks; drops are counted
-			}
-		}))
+		engine.WithEvents(bus))
 	if err != nil {
 		fmt.Fprintf(stderr, "mamori: %v\n", err)
 		return 1
@@ -172,7 +171,12 @@ func cmdServer(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 
-	alert, err := alerting.New(eng, st, log)
+	maint := alerting.NewMaintenance(cfg, st, log)
+	recov := recovery.New(recovery.Options{Config: eng.Config, Checks: eng, States: eng, Store: st, Maint: maint, Agent: agentLink{agentAPI}, Log: log,
+		Policy: func(c *config.Check) *policy.Policy { return c.Recovery },
+		Global: func(c *config.Config) policy.Global { return c.Recovery }})
+	bus.Attach(event.Result|event.StateChange, recov)
+	alert, err := alerting.New(alerting.Deps{Config: cfg, Store: st, States: eng, Events: bus, Maintenance: maint, Actions: recov, Log: log})
 	if err != nil {
 		fmt.Fprintf(stderr, "mamori: %v\n", err)
 		return 1
@@ -204,18 +208,14 @@ func cmdServer(args []string, stdout, stderr io.Writer) int {
 	}
 	agentAPI.SetEngine(eng)
 	eng.Metrics.Registry.MustRegister(agentAPI.Metrics().Collectors()...)
-	apiSrv := api.New(eng, log, reload)
+	apiSrv := api.New(api.Deps{Engine: eng, Store: st, Tickets: st, Events: bus, Log: log, Reload: reload})
 	apiSrv.Mount(agentAPI.Routes)
 	apiSrv.SetMetrics(tsdb)
 	apiSrv.SetAlerting(alert)
 	apiSrv.SetUsers(users)
-	recov := recovery.New(recovery.Options{Engine: eng, Store: st, Maint: alert, Agent: recovery.AgentOf(agentAPI), Log: log,
-		Policy: func(c *config.Check) *policy.Policy { return c.Recovery },
-		Global: func(c *config.Config) policy.Global { return c.Recovery }})
 	apiSrv.SetRecovery(recov)
-	alert.SetActions(recov.ActionsFor)
 
-	console := web.New(web.Deps{Engine: eng, Alerting: alert, Store: st, Auth: consoleAuth{users},
+	console := web.New(web.Deps{Engine: eng, Alerting: alert, Events: bus, Store: st, Auth: consoleAuth{users},
 		Metrics: consoleMetrics{tsdb}, Log: log, SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://")})
 	mux := http.NewServeMux()
 	for _, p := range []string{"/api/", "/healthz", "/metrics", "/ack/", "/hooks/"} {

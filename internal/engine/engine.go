@@ -28,7 +28,7 @@ type Engine struct {
 	log     *slog.Logger
 	store   store.Store
 	sched   *schedule.Scheduler
-	bus     *event.Bus
+	pub     event.Publisher
 	Metrics *Metrics
 
 	mu     sync.RWMutex
@@ -41,7 +41,6 @@ type Engine struct {
 	heldMu   sync.Mutex
 	held     map[string][]string // checks held for their parents → those parents
 	registry *prometheus.Registry
-	onResult func(c *config.Check, r check.Result)
 }
 
 type entry struct {
@@ -93,16 +92,18 @@ func WithShared(s check.Shared) Option { return func(e *Engine) { e.shared = s }
 // the rest of the server) instead of a registry of its own.
 func WithRegistry(reg *prometheus.Registry) Option { return func(e *Engine) { e.registry = reg } }
 
-// WithResultHook calls f after every committed result (perfdata to the
-// time-series store, for instance). f must not block.
-func WithResultHook(f func(c *config.Check, r check.Result)) Option {
-	return func(e *Engine) { e.onResult = f }
-}
+// WithEvents makes the engine publish every committed result and state
+// change to p (the event bus). Publish must not block.
+func WithEvents(p event.Publisher) Option { return func(e *Engine) { e.pub = p } }
+
+type discard struct{}
+
+func (discard) Publish(event.Event) {}
 
 // New builds an engine on a validated configuration and the store's
 // persisted states. It does not start anything; call Run.
 func New(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logger, opts ...Option) (*Engine, error) {
-	e := &Engine{log: log, store: st, bus: event.NewBus(), checks: map[string]*entry{}, writes: make(chan *pending, 4096)}
+	e := &Engine{log: log, store: st, pub: discard{}, checks: map[string]*entry{}, writes: make(chan *pending, 4096)}
 	for _, o := range opts {
 		o(e)
 	}
@@ -121,12 +122,6 @@ func New(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logg
 	}
 	return e, nil
 }
-
-// Bus is where committed state changes are published.
-func (e *Engine) Bus() *event.Bus { return e.bus }
-
-// Store is the engine's store.
-func (e *Engine) Store() store.Store { return e.store }
 
 // Config is the configuration in force.
 func (e *Engine) Config() *config.Config {
@@ -303,16 +298,16 @@ func (e *Engine) Record(ctx context.Context, name string, r check.Result) (*stat
 	}
 	en.cur = store.CheckState{Name: name, State: next, Output: r.Output, Perf: r.Perf, Duration: r.Duration}
 	e.onDemand(name, c, prev, next, pv)
-	if e.onResult != nil {
-		e.onResult(c, r)
-	}
+	ev := event.Event{Kind: event.Result, Check: name, Host: c.Host, Tenant: c.Tenant, State: next, Result: r}
+	e.pub.Publish(ev)
 	if tr != nil {
 		kind := "soft"
 		if tr.Hard {
 			kind = "hard"
 		}
 		e.Metrics.stateChanges.WithLabelValues(kind).Inc()
-		e.bus.Publish(store.Event{ID: res.eventID, Check: name, Transition: *tr})
+		ev.Kind, ev.ID, ev.Transition = event.StateChange, res.eventID, *tr
+		e.pub.Publish(ev)
 		lvl := slog.LevelDebug
 		if tr.Hard {
 			lvl = slog.LevelInfo
@@ -441,3 +436,14 @@ func (e *Engine) Check(name string) (*config.Check, bool) {
 
 // RunNow asks for an immediate run of a check.
 func (e *Engine) RunNow(name string) bool { return e.sched.RunNow(name) }
+
+// CheckState returns a check's current state and last result.
+func (e *Engine) CheckState(name string) (store.CheckState, bool) {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	en, ok := e.checks[name]
+	if !ok {
+		return store.CheckState{}, false
+	}
+	return en.snapshot(), true
+}

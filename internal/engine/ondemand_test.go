@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/mamori/mamori/internal/check"
+	"github.com/mamori/mamori/internal/event"
 	"github.com/mamori/mamori/internal/state"
-	"github.com/mamori/mamori/internal/store"
 )
 
 func setVerdict(target string, s check.Status) {
@@ -18,10 +18,12 @@ func setVerdict(target string, s check.Status) {
 }
 
 // collect gathers the engine's published events until the test ends.
-func collect(t *testing.T, e *Engine) func() []store.Event {
-	sub := e.Bus().Subscribe(1000)
+func collect(t *testing.T, e *Engine) func() []event.Event {
+	bus := event.NewBus()
+	e.pub = bus
+	sub := bus.Subscribe(1000, event.StateChange)
 	var mu sync.Mutex
-	var evs []store.Event
+	var evs []event.Event
 	go func() {
 		for ev := range sub.C {
 			mu.Lock()
@@ -29,11 +31,11 @@ func collect(t *testing.T, e *Engine) func() []store.Event {
 			mu.Unlock()
 		}
 	}()
-	t.Cleanup(func() { e.Bus().Unsubscribe(sub) })
-	return func() []store.Event {
+	t.Cleanup(func() { bus.Unsubscribe(sub) })
+	return func() []event.Event {
 		mu.Lock()
 		defer mu.Unlock()
-		return append([]store.Event(nil), evs...)
+		return append([]event.Event(nil), evs...)
 	}
 }
 

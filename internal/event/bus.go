@@ -1,25 +1,27 @@
-// Package event carries committed state changes from the engine to their
-// consumers (the SSE stream now; incidents, notifications and recovery
-// later). Each subscriber has a bounded queue: a subscriber that falls
-// behind is dropped (its channel closed) rather than slowing the engine; it
-// resumes from the store by event ID.
 package event
 
 import (
+	"context"
 	"sync"
-
-	"github.com/mamori/mamori/internal/store"
 )
 
-// Bus fans events out to subscribers.
+// Bus fans events out to live consumers without ever blocking the
+// publisher.
 type Bus struct {
-	mu   sync.Mutex
-	subs map[*Sub]struct{}
+	mu     sync.Mutex
+	subs   map[*Sub]struct{}
+	inline []inline
 }
 
-// Sub is one subscription.
+type inline struct {
+	kinds Kind
+	h     Handler
+}
+
+// Sub is a subscription with a bounded queue.
 type Sub struct {
-	C       chan store.Event
+	C       chan Event
+	kinds   Kind
 	dropped bool
 }
 
@@ -29,9 +31,20 @@ func (s *Sub) Dropped() bool { return s.dropped }
 // NewBus makes a bus.
 func NewBus() *Bus { return &Bus{subs: map[*Sub]struct{}{}} }
 
-// Subscribe returns a subscription with a queue of n events.
-func (b *Bus) Subscribe(n int) *Sub {
-	s := &Sub{C: make(chan store.Event, n)}
+// Attach calls h for every event of the given kinds, on the publisher's
+// goroutine, in publication order. h must not block: it records or queues
+// and returns (its error is ignored).
+func (b *Bus) Attach(kinds Kind, h Handler) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.inline = append(b.inline, inline{kinds, h})
+}
+
+// Subscribe returns a subscription to the given kinds with a queue of n
+// events. A subscriber that lets its queue fill up is dropped: its channel
+// is closed and Dropped reports true.
+func (b *Bus) Subscribe(n int, kinds Kind) *Sub {
+	s := &Sub{C: make(chan Event, n), kinds: kinds}
 	b.mu.Lock()
 	b.subs[s] = struct{}{}
 	b.mu.Unlock()
@@ -48,11 +61,20 @@ func (b *Bus) Unsubscribe(s *Sub) {
 	}
 }
 
-// Publish delivers an event to every subscriber without blocking.
-func (b *Bus) Publish(e store.Event) {
+// Publish delivers an event to every inline handler and subscriber that
+// asked for its kind, without blocking.
+func (b *Bus) Publish(e Event) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	for _, in := range b.inline {
+		if in.kinds&e.Kind != 0 {
+			_ = in.h.Handle(context.Background(), e)
+		}
+	}
 	for s := range b.subs {
+		if s.kinds&e.Kind == 0 {
+			continue
+		}
 		select {
 		case s.C <- e:
 		default:

@@ -8,11 +8,12 @@ import (
 	"time"
 
 	"github.com/mamori/mamori/internal/check"
+	"github.com/mamori/mamori/internal/event"
 )
 
-// PerfSink takes check perfdata from the engine's result hook without ever
-// blocking it: Offer queues (or, when the queue is full, drops and counts),
-// and one goroutine appends to the store.
+// PerfSink takes check perfdata from the engine's Result events without
+// ever blocking the engine: Handle and Offer queue (or, when the queue is
+// full, drop and count), and one goroutine appends to the store.
 type PerfSink struct {
 	st      *Store
 	q       chan perfItem
@@ -57,6 +58,15 @@ func (p *PerfSink) Offer(checkName, host, tenant string, t time.Time, perf []che
 		p.st.rejected.WithLabelValues("perf_queue_full").Add(float64(len(perf)))
 		return false
 	}
+}
+
+// Handle offers a Result event's perfdata (attach the sink to the event
+// bus for event.Result); it never blocks.
+func (p *PerfSink) Handle(_ context.Context, e event.Event) error {
+	if len(e.Result.Perf) > 0 {
+		p.Offer(e.Check, e.Host, e.Tenant, e.Result.Time, e.Result.Perf)
+	}
+	return nil
 }
 
 // Dropped is the number of perfdata items dropped because the queue was full.

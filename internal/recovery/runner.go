@@ -20,24 +20,29 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/mamori/mamori/internal/check"
 	"github.com/mamori/mamori/internal/config"
-	"github.com/mamori/mamori/internal/engine"
+	"github.com/mamori/mamori/internal/event"
+	"github.com/mamori/mamori/internal/incident"
 	"github.com/mamori/mamori/internal/recovery/action"
 	"github.com/mamori/mamori/internal/recovery/policy"
 	"github.com/mamori/mamori/internal/state"
 	"github.com/mamori/mamori/internal/store"
 )
 
-// Engine is what the runner needs of the engine.
-type Engine interface {
-	Config() *config.Config
-	Get(name string) (engine.View, bool)
+// Rechecker runs a check again now (the engine): how the runner verifies
+// an action.
+type Rechecker interface {
 	RunNow(name string) bool
+}
+
+// CheckStates tells a check's current state (the engine). The runner asks
+// only for a check it has not heard of through events yet.
+type CheckStates interface {
+	CheckState(name string) (store.CheckState, bool)
 }
 
 // Maintenance tells whether a check is in a window (alerting.Service).
@@ -45,10 +50,23 @@ type Maintenance interface {
 	InMaintenance(check string, at time.Time) bool
 }
 
+// Store is what the runner needs of the store: the audit log and the
+// incident timeline its actions are written to.
+type Store interface {
+	// LoadActions closes the rows of actions a stopped server never
+	// finished and returns the rows from since on, oldest first.
+	LoadActions(ctx context.Context, since, now time.Time) ([]*incident.Action, error)
+	// Write runs fn in one transaction.
+	Write(ctx context.Context, fn func(tx incident.Tx) error) error
+}
+
 // Options configure a Runner.
 type Options struct {
-	Engine Engine
-	Store  store.Alerts
+	// Config is the configuration in force (checks, hosts, policies).
+	Config func() *config.Config
+	Checks Rechecker
+	States CheckStates
+	Store  Store
 	Maint  Maintenance  // nil: no windows
 	Agent  action.Agent // nil: agent actions fail
 	Log    *slog.Logger
@@ -58,7 +76,7 @@ type Options struct {
 	Policy func(c *config.Check) *policy.Policy
 	Global func(cfg *config.Config) policy.Global
 	Now    func() time.Time
-	Poll   time.Duration // how often states are looked at (default 1s)
+	Poll   time.Duration // how often due steps are looked for (default 1s)
 }
 
 // Runner runs recovery policies.
@@ -72,6 +90,16 @@ type Runner struct {
 	hardSeen  map[string]hardMark // check → when its current problem was first seen hard
 	lastWhy   map[string]string   // check → last decision logged (debug)
 	loaded    bool
+
+	vmu   sync.Mutex
+	views map[string]view // check → state as the last event told
+	kick  chan struct{}   // a state change: look now
+}
+
+// view is a check's state as the runner knows it from events.
+type view struct {
+	state.State
+	Output string
 }
 
 type hardMark struct {
@@ -80,30 +108,7 @@ type hardMark struct {
 }
 
 // Record is one row of the audit log.
-type Record struct {
-	ID         int64      `json:"id"`
-	Kind       string     `json:"kind"` // action, exhausted
-	Time       time.Time  `json:"time"`
-	Check      string     `json:"check"`
-	Host       string     `json:"host,omitempty"`
-	Incident   int64      `json:"incident_id,omitempty"`
-	Problem    string     `json:"problem"` // which problem of the check (its first failing result)
-	Step       int        `json:"step"`    // 1-based
-	Action     string     `json:"action,omitempty"`
-	Service    string     `json:"service,omitempty"`
-	What       string     `json:"what"`    // description of what ran / would run
-	Trigger    string     `json:"trigger"` // "automatic: CRITICAL hard for 20m" / "manual"
-	Who        string     `json:"who"`     // "mamori" or the operator
-	DryRun     bool       `json:"dry_run,omitempty"`
-	Refused    bool       `json:"refused,omitempty"`
-	ExitCode   int        `json:"exit_code"`
-	Output     string     `json:"output,omitempty"`
-	Error      string     `json:"error,omitempty"`
-	FinishedAt *time.Time `json:"finished_at,omitempty"`
-	Verified   string     `json:"verified,omitempty"` // ok, failed, skipped
-	VerifyText string     `json:"verify_text,omitempty"`
-	Counted    bool       `json:"-"` // counts against the budgets
-}
+type Record = incident.Action
 
 // New builds a runner.
 func New(o Options) *Runner {
@@ -125,13 +130,55 @@ func New(o Options) *Runner {
 	if o.Policy == nil {
 		o.Policy = func(*config.Check) *policy.Policy { return nil }
 	}
-	return &Runner{o: o, busyHost: map[string]string{}, busyCheck: map[string]bool{}, hardSeen: map[string]hardMark{}, lastWhy: map[string]string{}}
+	return &Runner{o: o, busyHost: map[string]string{}, busyCheck: map[string]bool{}, hardSeen: map[string]hardMark{}, lastWhy: map[string]string{},
+		views: map[string]view{}, kick: make(chan struct{}, 1)}
 }
 
 // keep is how long the audit log stays in memory (for budgets and ActionsFor).
 const keep = 7 * 24 * time.Hour
 
-// Run watches states until ctx ends.
+// Handle takes a check's new state from a Result or StateChange event
+// (the runner is attached to the event bus: it must not block). A state
+// change makes the runner look for due steps at once.
+func (r *Runner) Handle(_ context.Context, e event.Event) error {
+	r.vmu.Lock()
+	r.views[e.Check] = view{State: e.State, Output: e.Result.Output}
+	r.vmu.Unlock()
+	if e.Kind == event.StateChange {
+		select {
+		case r.kick <- struct{}{}:
+		default:
+		}
+	}
+	return nil
+}
+
+// view returns a check's state: the last event's, or the engine's for a
+// check no event has told of yet.
+func (r *Runner) view(name string) (view, bool) {
+	r.vmu.Lock()
+	v, ok := r.views[name]
+	r.vmu.Unlock()
+	if ok || r.o.States == nil {
+		return v, ok
+	}
+	cs, ok := r.o.States.CheckState(name)
+	if !ok {
+		return view{}, false
+	}
+	v = view{State: cs.State, Output: cs.Output}
+	r.vmu.Lock()
+	if cur, seen := r.views[name]; seen {
+		v = cur // an event came in meanwhile: it is newer
+	} else {
+		r.views[name] = v
+	}
+	r.vmu.Unlock()
+	return v, true
+}
+
+// Run looks for due steps until ctx ends: at once on a state change, and
+// every Poll for steps whose time has come.
 func (r *Runner) Run(ctx context.Context) {
 	for ctx.Err() == nil {
 		if err := r.Load(ctx); err == nil {
@@ -153,13 +200,14 @@ func (r *Runner) Run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-r.kick:
 		}
 	}
 }
 
 // Tick looks at every check with a policy once and starts what is due.
 func (r *Runner) Tick(ctx context.Context) {
-	cfg := r.o.Engine.Config()
+	cfg := r.o.Config()
 	g := r.o.Global(cfg)
 	for _, c := range cfg.Checks {
 		p := r.o.Policy(c)
@@ -232,8 +280,8 @@ func problemKey(st state.State) string {
 	return fmt.Sprint(t.UnixMilli())
 }
 
-func (r *Runner) input(cfg *config.Config, c *config.Check, p *policy.Policy, g policy.Global, manual bool) (Input, engine.View, bool) {
-	v, ok := r.o.Engine.Get(c.Name)
+func (r *Runner) input(cfg *config.Config, c *config.Check, p *policy.Policy, g policy.Global, manual bool) (Input, view, bool) {
+	v, ok := r.view(c.Name)
 	if !ok {
 		return Input{}, v, false
 	}
@@ -320,7 +368,7 @@ var ErrNoPolicy = errors.New("no recovery policy")
 // ran), on an operator's request: the same safety rules apply except the
 // step's `after`. It returns after the verification.
 func (r *Runner) RunManual(ctx context.Context, checkName, who string, dryRun bool) (Outcome, error) {
-	cfg := r.o.Engine.Config()
+	cfg := r.o.Config()
 	c := cfg.Check(checkName)
 	if c == nil {
 		return Outcome{}, fmt.Errorf("no check %q", checkName)
@@ -352,7 +400,7 @@ func (r *Runner) RunManual(ctx context.Context, checkName, who string, dryRun bo
 }
 
 // execute runs one step, verifies, and records everything.
-func (r *Runner) execute(ctx context.Context, cfg *config.Config, c *config.Check, p *policy.Policy, g policy.Global, v engine.View, in Input, d Decision, who string, dryRun bool) (Outcome, error) {
+func (r *Runner) execute(ctx context.Context, cfg *config.Config, c *config.Check, p *policy.Policy, g policy.Global, v view, in Input, d Decision, who string, dryRun bool) (Outcome, error) {
 	s := p.Steps[d.Step]
 	env := action.Env{Agent: r.o.Agent, HTTP: r.o.HTTP, Log: r.o.Log, Now: r.o.Now}
 	t := action.Target{Check: c.Name, Host: c.Host, Port: policy.PortOf(c.Spec), Service: s.Service, State: v.Status.String(),
@@ -418,59 +466,19 @@ func (r *Runner) execute(ctx context.Context, cfg *config.Config, c *config.Chec
 		ExitCode: rec.ExitCode, Output: rec.Output, Error: rec.Error, Verified: rec.Verified, VerifyText: rec.VerifyText, IncidentID: rec.Incident}, nil
 }
 
-func finishText(rec *Record) string {
-	var b strings.Builder
-	switch {
-	case rec.Refused:
-		fmt.Fprintf(&b, "refused by the agent: %s", rec.Error)
-	case rec.DryRun:
-		fmt.Fprintf(&b, "dry run: %s was not run", rec.What)
-		if rec.Output != "" {
-			fmt.Fprintf(&b, " (%s)", tail(rec.Output, 300))
-		}
-	default:
-		fmt.Fprintf(&b, "%s finished: exit code %d", rec.What, rec.ExitCode)
-		if rec.Error != "" {
-			fmt.Fprintf(&b, ", error: %s", rec.Error)
-		}
-		if o := strings.TrimSpace(rec.Output); o != "" {
-			fmt.Fprintf(&b, "; output: %s", tail(o, 500))
-		}
-		fmt.Fprintf(&b, "; verification: %s", strings.ToUpper(rec.Verified))
-		if rec.VerifyText != "" {
-			fmt.Fprintf(&b, " (%s)", rec.VerifyText)
-		}
-	}
-	return b.String()
-}
-
-func tail(s string, n int) string {
-	s = strings.TrimSpace(s)
-	if len(s) <= n {
-		return s
-	}
-	s = s[len(s)-n:]
-	for i := 0; i < len(s) && i < 4; i++ { // not in the middle of a UTF-8 sequence
-		if s[i]&0xC0 != 0x80 {
-			return "…" + s[i:]
-		}
-	}
-	return "…" + s
-}
-
 // verify re-runs the check and waits for an OK result after the action.
 func (r *Runner) verify(ctx context.Context, name string, after time.Time, within time.Duration) (bool, string) {
 	deadline := r.o.Now().Add(within)
 	ask := max(within/5, 2*time.Second)
 	nextAsk := time.Time{}
-	var last engine.View
+	var last view
 	for {
 		now := r.o.Now()
 		if !now.Before(nextAsk) {
-			r.o.Engine.RunNow(name)
+			r.o.Checks.RunNow(name)
 			nextAsk = now.Add(ask)
 		}
-		if v, ok := r.o.Engine.Get(name); ok && v.LastCheck.After(after) {
+		if v, ok := r.view(name); ok && v.LastCheck.After(after) {
 			last = v
 			if v.Status == check.OK {
 				return true, fmt.Sprintf("%s OK %s after the action: %s", name, v.LastCheck.Sub(after).Round(100*time.Millisecond), tail(v.Output, 200))
@@ -491,90 +499,13 @@ func (r *Runner) verify(ctx context.Context, name string, after time.Time, withi
 }
 
 // exhaust records, once per problem, that recovery gives up.
-func (r *Runner) exhaust(ctx context.Context, c *config.Check, v engine.View, in Input, why string) error {
+func (r *Runner) exhaust(ctx context.Context, c *config.Check, v view, in Input, why string) error {
 	rec := &Record{Kind: "exhausted", Time: r.o.Now(), Check: c.Name, Host: c.Host, Problem: problemKey(v.State), Step: in.Done,
 		What: "recovery exhausted", Trigger: why, Who: "mamori", Verified: "skipped"}
 	now := rec.Time
 	rec.FinishedAt = &now
 	r.o.Log.Warn("recovery exhausted: escalating to people", "check", c.Name, "why", why)
 	return r.insert(ctx, rec, "recovery exhausted: escalating to people ("+why+")")
-}
-
-// ActionsFor describes the actions taken for an incident, for its
-// notifications: "nginx restarted automatically at 03:12 (exit 0), service recovered".
-func (r *Runner) ActionsFor(incidentID int64) []string {
-	r.mu.Lock()
-	var recs []Record
-	for _, rec := range r.hist {
-		if rec.Incident == incidentID && incidentID != 0 {
-			recs = append(recs, *rec)
-		}
-	}
-	r.mu.Unlock()
-	var out []string
-	for _, rec := range recs {
-		if rec.Kind == "exhausted" {
-			out = append(out, fmt.Sprintf("automatic recovery gave up at %s: %s", rec.Time.Local().Format("15:04"), rec.Trigger))
-			continue
-		}
-		how := "automatically"
-		if rec.Who != "mamori" {
-			how = "by " + rec.Who
-		}
-		var what string
-		switch rec.Action {
-		case "service":
-			what = rec.Service + " restarted"
-		case "reboot":
-			what = rec.Host + " rebooted"
-		case "command":
-			what = strings.TrimPrefix(rec.What, "agent action ")
-			if i := strings.Index(what, " on "); i > 0 {
-				what = what[:i]
-			}
-			what += " run"
-		default:
-			what = rec.What
-		}
-		at := rec.Time.Local().Format("15:04")
-		var s string
-		switch {
-		case rec.Refused:
-			s = fmt.Sprintf("%s %s at %s: refused (not in the agent's allowlist)", what, how, at)
-		case rec.DryRun:
-			s = fmt.Sprintf("dry run: %s %s at %s (nothing ran)", what, how, at)
-		default:
-			s = fmt.Sprintf("%s %s at %s (exit %d)", what, how, at, rec.ExitCode)
-			if rec.Error != "" {
-				s += ": " + tail(rec.Error, 120)
-			}
-			switch rec.Verified {
-			case "ok":
-				s += ", service recovered"
-			case "failed":
-				s += ", did not help"
-			case "":
-				if v, ok := r.o.Engine.Get(rec.Check); ok && v.Status == check.OK {
-					s += ", service recovered"
-				}
-			}
-		}
-		out = append(out, s)
-	}
-	return out
-}
-
-// History returns the audit log records of a check (all checks if ""), newest first.
-func (r *Runner) History(checkName string, limit int) []Record {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var out []Record
-	for i := len(r.hist) - 1; i >= 0 && (limit <= 0 || len(out) < limit); i-- {
-		if checkName == "" || r.hist[i].Check == checkName {
-			out = append(out, *r.hist[i])
-		}
-	}
-	return out
 }
 
 func marshal(v any) json.RawMessage {

@@ -9,9 +9,12 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	_ "github.com/mamori/mamori/internal/recovery/all" // the action types the policies name
+
 	"github.com/mamori/mamori/internal/check"
 	"github.com/mamori/mamori/internal/config"
-	"github.com/mamori/mamori/internal/engine"
+	"github.com/mamori/mamori/internal/event"
+	"github.com/mamori/mamori/internal/incident"
 	"github.com/mamori/mamori/internal/recovery/policy"
 	"github.com/mamori/mamori/internal/state"
 	"github.com/mamori/mamori/internal/store"
@@ -19,16 +22,19 @@ import (
 	"github.com/mamori/mamori/internal/wire"
 )
 
+// fakeEngine holds check states and publishes each change to its bus, as
+// the engine does after a commit.
 type fakeEngine struct {
 	mu     sync.Mutex
 	cfg    *config.Config
-	views  map[string]engine.View
+	bus    *event.Bus
+	views  map[string]store.CheckState
 	reruns int
 	onRun  func(name string) // what a re-check finds
 }
 
 func (f *fakeEngine) Config() *config.Config { return f.cfg }
-func (f *fakeEngine) Get(name string) (engine.View, bool) {
+func (f *fakeEngine) CheckState(name string) (store.CheckState, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	v, ok := f.views[name]
@@ -46,10 +52,11 @@ func (f *fakeEngine) RunNow(name string) bool {
 }
 func (f *fakeEngine) set(name string, st state.State) {
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	v := f.views[name]
 	v.Name, v.State = name, st
 	f.views[name] = v
+	f.mu.Unlock()
+	f.bus.Publish(event.Event{Kind: event.Result, Check: name, State: st, Result: check.Result{Output: v.Output}})
 }
 
 type fakeAgent struct {
@@ -101,7 +108,7 @@ type rig struct {
 	maint *fakeMaint
 	pol   *policy.Policy
 	glob  policy.Global
-	in    *store.Incident
+	in    *incident.Incident
 }
 
 func newRig(t *testing.T, pol string) *rig {
@@ -113,19 +120,21 @@ func newRig(t *testing.T, pol string) *rig {
 	t.Cleanup(func() { st.Close() })
 	c := &config.Check{Name: "web01/web", ShortName: "web", Host: "web01", Type: "http"}
 	cfg := &config.Config{Hosts: []*config.Host{{Name: "web01", Address: "127.0.0.1", Agent: true}}, Checks: []*config.Check{c}}
-	r := &rig{st: st, eng: &fakeEngine{cfg: cfg, views: map[string]engine.View{}}, agent: &fakeAgent{allow: map[string]bool{"restart_web": true}},
+	r := &rig{st: st, eng: &fakeEngine{cfg: cfg, bus: event.NewBus(), views: map[string]store.CheckState{}}, agent: &fakeAgent{allow: map[string]bool{"restart_web": true}},
 		maint: &fakeMaint{}, pol: mustPolicy(t, pol), glob: policy.DefaultGlobal()}
 	now := time.Now()
-	r.in = &store.Incident{Check: c.Name, Host: "web01", Scope: "check", Status: store.IncidentOpen, State: check.Critical, OpenedAt: now, DetectedAt: now, EscLevel: -1, Attached: []string{}}
-	if err := st.Write(ctx, func(tx store.Tx) error { return st.CreateIncident(ctx, tx, r.in) }); err != nil {
+	r.in = &incident.Incident{Check: c.Name, Host: "web01", Scope: "check", Status: incident.Open, State: check.Critical, OpenedAt: now, DetectedAt: now, EscLevel: -1, Attached: []string{}}
+	if err := st.Write(ctx, func(tx incident.Tx) error { return tx.CreateIncident(ctx, r.in) }); err != nil {
 		t.Fatal(err)
 	}
 	return r
 }
 
 func (r *rig) runner() *Runner {
-	return New(Options{Engine: r.eng, Store: r.st, Maint: r.maint, Agent: r.agent, Poll: 50 * time.Millisecond,
+	run := New(Options{Config: r.eng.Config, Checks: r.eng, States: r.eng, Store: r.st, Maint: r.maint, Agent: r.agent, Poll: 50 * time.Millisecond,
 		Policy: func(*config.Check) *policy.Policy { return r.pol }, Global: func(*config.Config) policy.Global { return r.glob }})
+	r.eng.bus.Attach(event.Result|event.StateChange, run)
+	return run
 }
 
 func hardCritical(since time.Time) state.State {

@@ -1,9 +1,6 @@
 package store
 
-import (
-	"context"
-	"time"
-)
+import "time"
 
 // MaintenanceRow is a maintenance window created through the API or CLI;
 // Body is the window as JSON (see internal/maintenance).
@@ -20,14 +17,4 @@ type Suppressed struct {
 	Check   string
 	EventID int64
 	Time    time.Time
-}
-
-// Maintenances persists maintenance windows and what they suppressed.
-type Maintenances interface {
-	CreateMaintenance(ctx context.Context, body []byte, createdBy string) (int64, error)
-	Maintenances(ctx context.Context) ([]MaintenanceRow, error)
-	DeleteMaintenance(ctx context.Context, id int64) error
-	Suppress(ctx context.Context, tx Tx, check string, eventID int64, t time.Time) error
-	SuppressedList(ctx context.Context) ([]Suppressed, error)
-	Unsuppress(ctx context.Context, tx Tx, check string) error
 }

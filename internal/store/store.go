@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/mamori/mamori/internal/check"
+	"github.com/mamori/mamori/internal/event"
 	"github.com/mamori/mamori/internal/state"
 )
 
@@ -46,13 +47,6 @@ type ResultRow struct {
 	Perf      []check.Metric `json:"perfdata,omitempty"`
 }
 
-// Event is a stored state change.
-type Event struct {
-	ID    int64  `json:"id"`
-	Check string `json:"check"`
-	state.Transition
-}
-
 // EventQuery filters the event log. Zero fields do not filter.
 type EventQuery struct {
 	Checks   []string
@@ -76,7 +70,7 @@ type Store interface {
 	// (zero: now).
 	Results(ctx context.Context, check string, before time.Time, limit int) ([]ResultRow, error)
 	// Events returns state changes matching q.
-	Events(ctx context.Context, q EventQuery) ([]Event, error)
+	Events(ctx context.Context, q EventQuery) ([]event.Event, error)
 	// Forget drops a check's current state (its history stays until pruned).
 	Forget(ctx context.Context, check string) error
 	// Prune deletes results older than resultsBefore and events older than

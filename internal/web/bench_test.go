@@ -17,6 +17,7 @@ import (
 	"github.com/mamori/mamori/internal/check"
 	"github.com/mamori/mamori/internal/config"
 	"github.com/mamori/mamori/internal/engine"
+	"github.com/mamori/mamori/internal/event"
 	"github.com/mamori/mamori/internal/store/sqlite"
 )
 
@@ -76,13 +77,14 @@ func buildBench(b *testing.B) (http.Handler, error) {
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	t0 = time.Now()
-	eng, err := engine.New(ctx, cfg, st, log)
+	bus := event.NewBus()
+	eng, err := engine.New(ctx, cfg, st, log, engine.WithEvents(bus))
 	b.Logf("engine.New: %v", time.Since(t0))
 	if err != nil {
 		return nil, err
 	}
 	go eng.Run(ctx)
-	alert, err := alerting.New(eng, st, log)
+	alert, err := alerting.New(alerting.Deps{Config: cfg, Store: st, States: eng, Events: bus, Log: log})
 	if err != nil {
 		return nil, err
 	}
@@ -117,7 +119,7 @@ func buildBench(b *testing.B) (http.Handler, error) {
 
 	auth := newFakeAuth()
 	sid := auth.session(uOperator)
-	con := New(Deps{Engine: eng, Alerting: alert, Store: st, Auth: auth, Log: log})
+	con := New(Deps{Engine: eng, Alerting: alert, Events: bus, Store: st, Auth: auth, Log: log})
 	h := con.Handler()
 	env := &testEnv{auth: auth, sid: map[string]string{"ops": sid}, h: h}
 	benchReq = func() *http.Request { return env.req("ops", "GET", "/", nil) }

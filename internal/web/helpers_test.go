@@ -19,8 +19,9 @@ import (
 	"github.com/mamori/mamori/internal/check"
 	"github.com/mamori/mamori/internal/config"
 	"github.com/mamori/mamori/internal/engine"
+	"github.com/mamori/mamori/internal/event"
+	"github.com/mamori/mamori/internal/incident"
 	"github.com/mamori/mamori/internal/maintenance"
-	"github.com/mamori/mamori/internal/store"
 	"github.com/mamori/mamori/internal/store/sqlite"
 )
 
@@ -166,6 +167,7 @@ var (
 )
 
 type testEnv struct {
+	bus     *event.Bus
 	t       *testing.T
 	eng     *engine.Engine
 	st      *sqlite.Store
@@ -194,32 +196,33 @@ func newEnv(t *testing.T) *testEnv {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	eng, err := engine.New(ctx, cfg, st, log)
+	bus := event.NewBus()
+	eng, err := engine.New(ctx, cfg, st, log, engine.WithEvents(bus))
 	if err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan struct{})
 	go func() { eng.Run(ctx); close(done) }()
-	alert, err := alerting.New(eng, st, log)
+	alert, err := alerting.New(alerting.Deps{Config: cfg, Store: st, States: eng, Events: bus, Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cancel(); <-done; st.Close() })
 
-	e := &testEnv{t: t, eng: eng, st: st, alert: alert, auth: newFakeAuth(), metrics: &fakeMetrics{}, sid: map[string]string{},
+	e := &testEnv{t: t, eng: eng, bus: bus, st: st, alert: alert, auth: newFakeAuth(), metrics: &fakeMetrics{}, sid: map[string]string{},
 		incident: map[string]int64{}, ticket: map[string]int64{}, window: map[string]int64{}}
 	for _, u := range []User{uAdmin, uOperator, uCustomer, uViewer, uGlobex} {
 		e.auth.addUser(u, "pw-"+u.Name)
 		e.sid[u.Name] = e.auth.session(u)
 	}
-	e.con = New(Deps{Engine: eng, Alerting: alert, Store: st, Auth: fakeAdminAuth{e.auth}, Metrics: e.metrics, Log: log})
+	e.con = New(Deps{Engine: eng, Alerting: alert, Events: bus, Store: st, Auth: fakeAdminAuth{e.auth}, Metrics: e.metrics, Log: log})
 	e.h = e.con.Handler()
 
 	// Objects of both tenants.
 	for _, x := range []struct{ tenant, host, check string }{{"acme", "web1", "web1/http"}, {"globex", "db1", "db1/pg"}} {
 		e.record(x.check, check.Critical, "connection refused on "+x.check)
 		e.incident[x.tenant] = e.createIncident(x.tenant, x.host, x.check)
-		tk := &store.Ticket{Tenant: x.tenant, Kind: store.TicketInquiry, Title: "question of " + x.tenant, Status: store.TicketOpen, Priority: store.TicketNormal, CreatedBy: "t"}
+		tk := &incident.Ticket{Tenant: x.tenant, Kind: incident.TicketInquiry, Title: "question of " + x.tenant, Status: incident.TicketOpen, Priority: incident.TicketNormal, CreatedBy: "t"}
 		if err := st.CreateTicket(ctx, tk); err != nil {
 			t.Fatal(err)
 		}
@@ -245,13 +248,13 @@ func (e *testEnv) record(name string, st check.Status, output string) {
 func (e *testEnv) createIncident(tenant, host, checkName string) int64 {
 	e.t.Helper()
 	now := time.Now()
-	in := &store.Incident{Check: checkName, Host: host, Tenant: tenant, Scope: "check", Status: store.IncidentOpen, State: check.Critical,
+	in := &incident.Incident{Check: checkName, Host: host, Tenant: tenant, Scope: "check", Status: incident.Open, State: check.Critical,
 		Title: checkName + " CRITICAL", Output: "connection refused", DetectedAt: now, OpenedAt: now, Runbook: tenant + "/main", EscLevel: -1}
-	err := e.st.Write(context.Background(), func(tx store.Tx) error {
-		if err := e.st.CreateIncident(context.Background(), tx, in); err != nil {
+	err := e.st.Write(context.Background(), func(tx incident.Tx) error {
+		if err := tx.CreateIncident(context.Background(), in); err != nil {
 			return err
 		}
-		return e.st.AddTimeline(context.Background(), tx, in.ID, store.Timeline{Time: now, Kind: "opened", Text: "opened"})
+		return tx.AddTimeline(context.Background(), in.ID, incident.Timeline{Time: now, Kind: "opened", Text: "opened"})
 	})
 	if err != nil {
 		e.t.Fatal(err)

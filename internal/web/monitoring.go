@@ -11,6 +11,7 @@ import (
 	"github.com/mamori/mamori/internal/check"
 	"github.com/mamori/mamori/internal/config"
 	"github.com/mamori/mamori/internal/engine"
+	"github.com/mamori/mamori/internal/incident"
 	"github.com/mamori/mamori/internal/state"
 	"github.com/mamori/mamori/internal/store"
 )
@@ -359,7 +360,7 @@ func (c *Console) checkPage(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 		return
 	}
 	ctx := r.Context()
-	st := c.d.Engine.Store()
+	st := c.d.Store
 	page := pageOf(r)
 	data := c.base(rc, "check.title", "checks")
 	data["Check"] = v
@@ -390,7 +391,7 @@ func (c *Console) checkPage(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 	}
 	data["Chart"] = ch
 	if c.alerts != nil {
-		ins, err := c.alerts.Incidents(ctx, store.IncidentQuery{Check: v.Name, Tenant: rc.scope.storeTenant(), Limit: 10})
+		ins, err := c.alerts.Incidents(ctx, incident.Query{Check: v.Name, Tenant: rc.scope.storeTenant(), Limit: 10})
 		if err == nil {
 			data["Incidents"] = ins
 		}
@@ -411,7 +412,7 @@ func (c *Console) responseChart(ctx context.Context, rc *reqCtx, name string, tr
 	before := tr.End
 	read := 0
 	for read < maxGraphResults {
-		rs, err := c.d.Engine.Store().Results(ctx, name, before, 1000)
+		rs, err := c.d.Store.Results(ctx, name, before, 1000)
 		if err != nil {
 			return ch, err
 		}

@@ -10,8 +10,9 @@ import (
 	"github.com/mamori/mamori/internal/check"
 	"github.com/mamori/mamori/internal/config"
 	"github.com/mamori/mamori/internal/engine"
+	"github.com/mamori/mamori/internal/event"
+	"github.com/mamori/mamori/internal/incident"
 	"github.com/mamori/mamori/internal/state"
-	"github.com/mamori/mamori/internal/store"
 )
 
 // TopProblems is how many problems the overview lists (the counts cover all).
@@ -57,7 +58,7 @@ type overviewData struct {
 	Problems  []engine.View
 	More      int // problems not listed
 	HostsDown []engine.View
-	Incidents []*store.Incident
+	Incidents []*incident.Incident
 }
 
 // problemLess orders the overview's problems: reachable before
@@ -148,7 +149,7 @@ func (c *Console) computeOverview(sc scope) overviewData {
 func (c *Console) overview(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 	d := c.computeOverview(rc.scope)
 	if c.alerts != nil {
-		ins, err := c.alerts.Incidents(r.Context(), store.IncidentQuery{Statuses: []string{store.IncidentOpen}, Tenant: rc.scope.storeTenant(), Limit: 20})
+		ins, err := c.alerts.Incidents(r.Context(), incident.Query{Statuses: []string{incident.Open}, Tenant: rc.scope.storeTenant(), Limit: 20})
 		if err != nil {
 			c.log.Error("console: overview incidents", "err", err)
 		}
@@ -200,8 +201,8 @@ func (c *Console) live(w http.ResponseWriter, r *http.Request) {
 	}
 	sc := scopeOf(u)
 	l := c.locale(r, u)
-	bus := c.d.Engine.Bus()
-	sub := bus.Subscribe(256)
+	bus := c.d.Events
+	sub := bus.Subscribe(256, event.StateChange)
 	defer bus.Unsubscribe(sub)
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("X-Accel-Buffering", "no")

@@ -40,7 +40,8 @@ import (
 	"github.com/mamori/mamori/internal/alerting"
 	"github.com/mamori/mamori/internal/config"
 	"github.com/mamori/mamori/internal/engine"
-	"github.com/mamori/mamori/internal/store"
+	"github.com/mamori/mamori/internal/event"
+	"github.com/mamori/mamori/internal/incident"
 )
 
 //go:embed templates/*.html
@@ -140,9 +141,10 @@ type MetricsQuerier interface {
 type Deps struct {
 	Engine   *engine.Engine
 	Alerting *alerting.Service // nil: incidents are read-only, no runbooks or maintenance
-	// Store is asserted to store.Alerts, store.Tickets, store.Maintenances
-	// and store.Runbooks; what it does not implement is shown as missing.
-	Store         any
+	Events   *event.Bus        // the live stream of state changes
+	// Store holds incidents, tickets, maintenance windows and runbook
+	// versions; nil shows them as missing.
+	Store         Store
 	Auth          Auth
 	Metrics       MetricsQuerier // nil: "no metrics store"
 	Log           *slog.Logger
@@ -156,10 +158,10 @@ type Deps struct {
 type Console struct {
 	d        Deps
 	log      *slog.Logger
-	alerts   store.Alerts
-	tickets  store.Tickets
-	maint    store.Maintenances
-	runbooks store.Runbooks
+	alerts   Incidents
+	tickets  Tickets
+	maint    Maintenances
+	runbooks RunbookVersions
 	pages    map[string]*pageTemplate
 	cat      *catalog
 	static   http.Handler
@@ -180,10 +182,9 @@ func New(deps Deps) *Console {
 	if c.graphs == nil {
 		c.graphs = DefaultHostGraphs
 	}
-	c.alerts, _ = deps.Store.(store.Alerts)
-	c.tickets, _ = deps.Store.(store.Tickets)
-	c.maint, _ = deps.Store.(store.Maintenances)
-	c.runbooks, _ = deps.Store.(store.Runbooks)
+	if deps.Store != nil {
+		c.alerts, c.tickets, c.maint, c.runbooks = deps.Store, deps.Store, deps.Store, deps.Store
+	}
 	c.cat = mustCatalog()
 	c.pages = mustTemplates()
 	sub, err := fs.Sub(staticFS, "static")
@@ -291,8 +292,8 @@ func (c *Console) Routes(mux *http.ServeMux) {
 	mux.Handle("GET /incidents/{id}", view(c.incidentPage))
 	mux.Handle("POST /incidents/{id}/ack", need(RoleCustomer, c.incidentAck))
 	mux.Handle("POST /incidents/{id}/comment", need(RoleCustomer, c.incidentComment))
-	mux.Handle("POST /incidents/{id}/resolve", need(RoleOperator, c.incidentStatus(store.IncidentResolved)))
-	mux.Handle("POST /incidents/{id}/close", need(RoleOperator, c.incidentStatus(store.IncidentClosed)))
+	mux.Handle("POST /incidents/{id}/resolve", need(RoleOperator, c.incidentStatus(incident.Resolved)))
+	mux.Handle("POST /incidents/{id}/close", need(RoleOperator, c.incidentStatus(incident.Closed)))
 	mux.Handle("GET /tickets", view(c.ticketList))
 	mux.Handle("POST /tickets", need(RoleCustomer, c.ticketCreate))
 	mux.Handle("GET /tickets/{id}", view(c.ticketPage))

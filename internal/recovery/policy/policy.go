@@ -31,7 +31,6 @@ import (
 	"github.com/mamori/mamori/internal/check/fieldset"
 	"github.com/mamori/mamori/internal/duration"
 	"github.com/mamori/mamori/internal/recovery/action"
-	_ "github.com/mamori/mamori/internal/recovery/all" // every action type: the config knows them all
 )
 
 // Defaults.

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	_ "github.com/mamori/mamori/internal/recovery/all" // the action types the policies name
 )
 
 type portSpec struct {

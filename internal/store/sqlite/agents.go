@@ -9,33 +9,13 @@ import (
 	"time"
 
 	"github.com/mamori/mamori/internal/check"
+	"github.com/mamori/mamori/internal/store"
 )
 
 // Agent and job bookkeeping (internal/agentapi): enrolled host tokens (only
 // their SHA-256), when each agent was last heard from, the highest batch
 // Seq stored per host (idempotent batches), the agent's dropped counters,
 // and the last report of each push check.
-// AgentHost is what the store knows of a host's agent.
-type AgentHost struct {
-	Host           string
-	TokenHash      []byte // SHA-256 of the enrolled token; nil if none (config token only, or revoked)
-	Tenant         string
-	EnrolledAt     time.Time
-	LastSeen       time.Time
-	LastSeq        uint64
-	DroppedResults uint64 // total reported by the agent
-	DroppedSamples uint64
-	AgentInfo      string // from its last hello: build, OS/arch
-}
-
-// PushRecord is the last report of a push check.
-type PushRecord struct {
-	Check      string
-	WatchSince time.Time    // when the server started waiting for its first report
-	At         time.Time    // when the last report arrived; zero if none yet
-	Result     check.Result // valid when At is set
-}
-
 // ErrEnrolled is returned by EnrollAgent for a host that already has a token.
 var ErrEnrolled = errors.New("the host already has an agent token (revoke it first, or rotate)")
 
@@ -103,16 +83,16 @@ func (s *Store) AgentTokens(ctx context.Context) (map[string][]byte, error) {
 }
 
 // AgentHosts lists every host the store knows, by name.
-func (s *Store) AgentHosts(ctx context.Context) ([]AgentHost, error) {
+func (s *Store) AgentHosts(ctx context.Context) ([]store.AgentHost, error) {
 	rows, err := s.rdb.QueryContext(ctx, `SELECT host, token_hash, tenant, enrolled_at, last_seen, last_seq, dropped_results, dropped_samples, agent_info
 		FROM agent_hosts ORDER BY host`)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []AgentHost
+	var out []store.AgentHost
 	for rows.Next() {
-		var a AgentHost
+		var a store.AgentHost
 		var enrolled, seen, seq, dr, ds int64
 		if err := rows.Scan(&a.Host, &a.TokenHash, &a.Tenant, &enrolled, &seen, &seq, &dr, &ds, &a.AgentInfo); err != nil {
 			return nil, err
@@ -172,15 +152,15 @@ func (s *Store) WatchPush(ctx context.Context, checkName string, since time.Time
 }
 
 // Pushes returns every push check's record.
-func (s *Store) Pushes(ctx context.Context) ([]PushRecord, error) {
+func (s *Store) Pushes(ctx context.Context) ([]store.PushRecord, error) {
 	rows, err := s.rdb.QueryContext(ctx, `SELECT check_name, watch_since, at, t, status, duration_us, output, long_output, perf FROM push_reports`)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []PushRecord
+	var out []store.PushRecord
 	for rows.Next() {
-		var p PushRecord
+		var p store.PushRecord
 		var since, at, t, dur int64
 		var status int
 		var perf string

@@ -9,10 +9,15 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mamori/mamori/internal/incident"
 	"github.com/mamori/mamori/internal/store"
 )
 
-var _ store.Alerts = (*Store)(nil)
+// txn is a write transaction as incident.Tx: the incident and outbox
+// writes of alerting and recovery, committed together.
+type txn struct{ *sql.Tx }
+
+var _ incident.Tx = txn{}
 
 func tptr(v int64) *time.Time {
 	if v == 0 {
@@ -29,7 +34,7 @@ func pms(t *time.Time) int64 {
 	return ms(*t)
 }
 
-// Cursor implements store.Alerts.
+// Cursor is the value of a named cursor (0 if never set).
 func (s *Store) Cursor(ctx context.Context, name string) (int64, error) {
 	var v int64
 	err := s.rdb.QueryRowContext(ctx, `SELECT value FROM cursors WHERE name = ?`, name).Scan(&v)
@@ -39,10 +44,11 @@ func (s *Store) Cursor(ctx context.Context, name string) (int64, error) {
 	return v, err
 }
 
-// Apply implements store.Alerts.
-func (s *Store) Apply(ctx context.Context, name string, cursor int64, fn func(tx store.Tx) error) error {
+// Apply runs fn in one transaction and sets the named cursor in it: fn's
+// writes and the new cursor value commit together.
+func (s *Store) Apply(ctx context.Context, name string, cursor int64, fn func(tx incident.Tx) error) error {
 	return s.write(ctx, func(tx *sql.Tx) error {
-		if err := fn(tx); err != nil {
+		if err := fn(txn{tx}); err != nil {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO cursors(name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value`, name, cursor)
@@ -50,9 +56,9 @@ func (s *Store) Apply(ctx context.Context, name string, cursor int64, fn func(tx
 	})
 }
 
-// Write implements store.Alerts.
-func (s *Store) Write(ctx context.Context, fn func(tx store.Tx) error) error {
-	return s.write(ctx, fn)
+// Write runs fn in one transaction.
+func (s *Store) Write(ctx context.Context, fn func(tx incident.Tx) error) error {
+	return s.write(ctx, func(tx *sql.Tx) error { return fn(txn{tx}) })
 }
 
 const incidentCols = `id, check_name, host, tenant, scope, status, state, title, output, detected_at, opened_at, acked_at, acked_by,
@@ -60,8 +66,8 @@ const incidentCols = `id, check_name, host, tenant, scope, status, state, title,
 
 type scanner interface{ Scan(...any) error }
 
-func scanIncident(r scanner) (*store.Incident, error) {
-	var in store.Incident
+func scanIncident(r scanner) (*incident.Incident, error) {
+	var in incident.Incident
 	var det, op, ack, rec, rep, res, clo, next int64
 	var notify, attached string
 	if err := r.Scan(&in.ID, &in.Check, &in.Host, &in.Tenant, &in.Scope, &in.Status, &in.State, &in.Title, &in.Output, &det, &op, &ack, &in.AckedBy,
@@ -78,8 +84,8 @@ func scanIncident(r scanner) (*store.Incident, error) {
 	return &in, nil
 }
 
-// Incident implements store.Alerts; it includes the timeline.
-func (s *Store) Incident(ctx context.Context, id int64) (*store.Incident, error) {
+// Incident reads an incident with its timeline (store.ErrNotFound).
+func (s *Store) Incident(ctx context.Context, id int64) (*incident.Incident, error) {
 	in, err := scanIncident(s.rdb.QueryRowContext(ctx, `SELECT `+incidentCols+` FROM incidents WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, store.ErrNotFound
@@ -93,15 +99,15 @@ func (s *Store) Incident(ctx context.Context, id int64) (*store.Incident, error)
 	return in, nil
 }
 
-func (s *Store) timeline(ctx context.Context, col string, id int64) ([]store.Timeline, error) {
+func (s *Store) timeline(ctx context.Context, col string, id int64) ([]incident.Timeline, error) {
 	rows, err := s.rdb.QueryContext(ctx, `SELECT id, t, kind, actor, text, data FROM timeline WHERE `+col+` = ? ORDER BY id`, id)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: timeline: %w", err)
 	}
 	defer rows.Close()
-	out := []store.Timeline{}
+	out := []incident.Timeline{}
 	for rows.Next() {
-		var e store.Timeline
+		var e incident.Timeline
 		var t int64
 		var data string
 		if err := rows.Scan(&e.ID, &t, &e.Kind, &e.Actor, &e.Text, &data); err != nil {
@@ -116,8 +122,8 @@ func (s *Store) timeline(ctx context.Context, col string, id int64) ([]store.Tim
 	return out, rows.Err()
 }
 
-// Incidents implements store.Alerts; newest first, each with its timeline.
-func (s *Store) Incidents(ctx context.Context, q store.IncidentQuery) ([]*store.Incident, error) {
+// Incidents lists incidents matching q, newest first, each with its timeline.
+func (s *Store) Incidents(ctx context.Context, q incident.Query) ([]*incident.Incident, error) {
 	var where []string
 	var args []any
 	if len(q.Statuses) > 0 {
@@ -154,7 +160,7 @@ func (s *Store) Incidents(ctx context.Context, q store.IncidentQuery) ([]*store.
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: incidents: %w", err)
 	}
-	var out []*store.Incident
+	var out []*incident.Incident
 	for rows.Next() {
 		in, err := scanIncident(rows)
 		if err != nil {
@@ -172,8 +178,8 @@ func (s *Store) Incidents(ctx context.Context, q store.IncidentQuery) ([]*store.
 	return out, rows.Err()
 }
 
-// OpenIncident implements store.Alerts.
-func (s *Store) OpenIncident(ctx context.Context, tx store.Tx, checkName string) (*store.Incident, error) {
+// OpenIncident implements incident.Tx.
+func (tx txn) OpenIncident(ctx context.Context, checkName string) (*incident.Incident, error) {
 	in, err := scanIncident(tx.QueryRowContext(ctx, `SELECT `+incidentCols+` FROM incidents WHERE check_name = ? AND status IN ('open','acknowledged') ORDER BY id DESC LIMIT 1`, checkName))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
@@ -189,16 +195,16 @@ func jsonList(v []string) string {
 	return string(b)
 }
 
-// CreateIncident implements store.Alerts.
-func (s *Store) CreateIncident(ctx context.Context, tx store.Tx, in *store.Incident) error {
+// CreateIncident implements incident.Tx.
+func (tx txn) CreateIncident(ctx context.Context, in *incident.Incident) error {
 	return tx.QueryRowContext(ctx, `INSERT INTO incidents(check_name, host, tenant, scope, status, state, title, output, detected_at, opened_at, runbook, notify, attached, esc_level, esc_round, esc_next_at)
 		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id`,
 		in.Check, in.Host, in.Tenant, in.Scope, in.Status, int(in.State), in.Title, in.Output, ms(in.DetectedAt), ms(in.OpenedAt), in.Runbook,
 		jsonList(in.Notify), jsonList(in.Attached), in.EscLevel, in.EscRound, pms(in.EscNextAt)).Scan(&in.ID)
 }
 
-// UpdateIncident implements store.Alerts (every mutable field).
-func (s *Store) UpdateIncident(ctx context.Context, tx store.Tx, in *store.Incident) error {
+// UpdateIncident implements incident.Tx (every mutable field).
+func (tx txn) UpdateIncident(ctx context.Context, in *incident.Incident) error {
 	_, err := tx.ExecContext(ctx, `UPDATE incidents SET status=?, state=?, title=?, output=?, acked_at=?, acked_by=?, recovered_at=?, reported_at=?,
 		resolved_at=?, closed_at=?, runbook=?, attached=?, esc_level=?, esc_round=?, esc_next_at=? WHERE id=?`,
 		in.Status, int(in.State), in.Title, in.Output, pms(in.AckedAt), in.AckedBy, pms(in.RecoveredAt), pms(in.ReportedAt),
@@ -206,19 +212,19 @@ func (s *Store) UpdateIncident(ctx context.Context, tx store.Tx, in *store.Incid
 	return err
 }
 
-// AddTimeline implements store.Alerts.
-func (s *Store) AddTimeline(ctx context.Context, tx store.Tx, incidentID int64, e store.Timeline) error {
+// AddTimeline implements incident.Tx.
+func (tx txn) AddTimeline(ctx context.Context, incidentID int64, e incident.Timeline) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO timeline(incident_id, t, kind, actor, text, data) VALUES (?,?,?,?,?,?)`,
 		incidentID, ms(e.Time), e.Kind, e.Actor, e.Text, string(e.Data))
 	return err
 }
 
-// Enqueue implements store.Alerts: it reports false when a notification
+// Enqueue implements incident.Tx: it reports false when a notification
 // with the same dedup key exists (nothing is queued twice).
-func (s *Store) Enqueue(ctx context.Context, tx store.Tx, n *store.Notification) (bool, error) {
+func (tx txn) Enqueue(ctx context.Context, n *incident.Notification) (bool, error) {
 	res, err := tx.ExecContext(ctx, `INSERT INTO notifications(incident_id, channel, contact, recipient, kind, level, status, next_at, created_at, payload, dedup)
 		VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(dedup) DO NOTHING`,
-		n.IncidentID, n.Channel, n.Contact, n.Recipient, n.Kind, n.Level, store.NotifyPending, ms(n.NextAt), ms(n.CreatedAt), n.Payload, n.Dedup)
+		n.IncidentID, n.Channel, n.Contact, n.Recipient, n.Kind, n.Level, incident.NotifyPending, ms(n.NextAt), ms(n.CreatedAt), n.Payload, n.Dedup)
 	if err != nil {
 		return false, fmt.Errorf("sqlite: enqueue: %w", err)
 	}
@@ -229,14 +235,14 @@ func (s *Store) Enqueue(ctx context.Context, tx store.Tx, n *store.Notification)
 	return k == 1, nil
 }
 
-// DueEscalations implements store.Alerts.
-func (s *Store) DueEscalations(ctx context.Context, now time.Time) ([]*store.Incident, error) {
+// DueEscalations lists open incidents whose next escalation is due.
+func (s *Store) DueEscalations(ctx context.Context, now time.Time) ([]*incident.Incident, error) {
 	rows, err := s.rdb.QueryContext(ctx, `SELECT `+incidentCols+` FROM incidents WHERE status = 'open' AND esc_next_at > 0 AND esc_next_at <= ? ORDER BY esc_next_at`, ms(now))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: due escalations: %w", err)
 	}
 	defer rows.Close()
-	var out []*store.Incident
+	var out []*incident.Incident
 	for rows.Next() {
 		in, err := scanIncident(rows)
 		if err != nil {
@@ -249,8 +255,8 @@ func (s *Store) DueEscalations(ctx context.Context, now time.Time) ([]*store.Inc
 
 const notificationCols = `id, incident_id, channel, contact, recipient, kind, level, status, attempts, next_at, created_at, delivered_at, last_error, provider_id, payload, dedup`
 
-func scanNotification(r scanner) (*store.Notification, error) {
-	var n store.Notification
+func scanNotification(r scanner) (*incident.Notification, error) {
+	var n incident.Notification
 	var next, created, delivered int64
 	if err := r.Scan(&n.ID, &n.IncidentID, &n.Channel, &n.Contact, &n.Recipient, &n.Kind, &n.Level, &n.Status, &n.Attempts, &next, &created, &delivered,
 		&n.LastError, &n.ProviderID, &n.Payload, &n.Dedup); err != nil {
@@ -260,8 +266,8 @@ func scanNotification(r scanner) (*store.Notification, error) {
 	return &n, nil
 }
 
-// NextNotification implements store.Alerts.
-func (s *Store) NextNotification(ctx context.Context, channel string) (*store.Notification, error) {
+// NextNotification returns the head of a channel's FIFO of pending notifications, or nil.
+func (s *Store) NextNotification(ctx context.Context, channel string) (*incident.Notification, error) {
 	n, err := scanNotification(s.rdb.QueryRowContext(ctx, `SELECT `+notificationCols+` FROM notifications WHERE channel = ? AND status = 'pending' ORDER BY id LIMIT 1`, channel))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
@@ -269,7 +275,7 @@ func (s *Store) NextNotification(ctx context.Context, channel string) (*store.No
 	return n, err
 }
 
-// PendingChannels implements store.Alerts.
+// PendingChannels lists the channels with pending notifications.
 func (s *Store) PendingChannels(ctx context.Context) ([]string, error) {
 	rows, err := s.rdb.QueryContext(ctx, `SELECT DISTINCT channel FROM notifications WHERE status = 'pending'`)
 	if err != nil {
@@ -287,9 +293,9 @@ func (s *Store) PendingChannels(ctx context.Context) ([]string, error) {
 	return out, rows.Err()
 }
 
-// RecordDelivery implements store.Alerts: the attempt, the notification's
+// RecordDelivery stores an attempt at a notification: the attempt, its
 // new status and whatever fn adds (timeline, incident) in one transaction.
-func (s *Store) RecordDelivery(ctx context.Context, n *store.Notification, d store.Delivery, fn func(tx store.Tx) error) error {
+func (s *Store) RecordDelivery(ctx context.Context, n *incident.Notification, d incident.Delivery, fn func(tx incident.Tx) error) error {
 	return s.write(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO deliveries(notification_id, attempt, t, ok, error, duration_us) VALUES (?,?,?,?,?,?)`,
 			n.ID, d.Attempt, ms(d.Time), boolInt(d.OK), d.Error, int64(d.Duration*1e6)); err != nil {
@@ -300,14 +306,14 @@ func (s *Store) RecordDelivery(ctx context.Context, n *store.Notification, d sto
 			return fmt.Errorf("sqlite: notification: %w", err)
 		}
 		if fn != nil {
-			return fn(tx)
+			return fn(txn{tx})
 		}
 		return nil
 	})
 }
 
-// Notifications implements store.Alerts (the delivery log), newest first.
-func (s *Store) Notifications(ctx context.Context, incidentID int64, status string, limit int) ([]*store.Notification, error) {
+// Notifications lists outbox rows (the delivery log), newest first.
+func (s *Store) Notifications(ctx context.Context, incidentID int64, status string, limit int) ([]*incident.Notification, error) {
 	var where []string
 	var args []any
 	if incidentID > 0 {
@@ -328,7 +334,7 @@ func (s *Store) Notifications(ctx context.Context, incidentID int64, status stri
 		return nil, fmt.Errorf("sqlite: notifications: %w", err)
 	}
 	defer rows.Close()
-	var out []*store.Notification
+	var out []*incident.Notification
 	for rows.Next() {
 		n, err := scanNotification(rows)
 		if err != nil {
@@ -339,16 +345,16 @@ func (s *Store) Notifications(ctx context.Context, incidentID int64, status stri
 	return out, rows.Err()
 }
 
-// Deliveries implements store.Alerts.
-func (s *Store) Deliveries(ctx context.Context, id int64) ([]store.Delivery, error) {
+// Deliveries lists the attempts at a notification.
+func (s *Store) Deliveries(ctx context.Context, id int64) ([]incident.Delivery, error) {
 	rows, err := s.rdb.QueryContext(ctx, `SELECT attempt, t, ok, error, duration_us FROM deliveries WHERE notification_id = ? ORDER BY attempt`, id)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []store.Delivery
+	var out []incident.Delivery
 	for rows.Next() {
-		var d store.Delivery
+		var d incident.Delivery
 		var t, dur int64
 		var ok int
 		if err := rows.Scan(&d.Attempt, &t, &ok, &d.Error, &dur); err != nil {
@@ -360,8 +366,8 @@ func (s *Store) Deliveries(ctx context.Context, id int64) ([]store.Delivery, err
 	return out, rows.Err()
 }
 
-// IncidentTx implements store.Alerts.
-func (s *Store) IncidentTx(ctx context.Context, tx store.Tx, id int64) (*store.Incident, error) {
+// Incident implements incident.Tx (without the timeline).
+func (tx txn) Incident(ctx context.Context, id int64) (*incident.Incident, error) {
 	in, err := scanIncident(tx.QueryRowContext(ctx, `SELECT `+incidentCols+` FROM incidents WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, store.ErrNotFound
@@ -369,17 +375,17 @@ func (s *Store) IncidentTx(ctx context.Context, tx store.Tx, id int64) (*store.I
 	return in, err
 }
 
-// NotifiedTargets implements store.Alerts.
-func (s *Store) NotifiedTargets(ctx context.Context, tx store.Tx, incidentID int64) ([]store.Notification, error) {
+// NotifiedTargets implements incident.Tx.
+func (tx txn) NotifiedTargets(ctx context.Context, incidentID int64) ([]incident.Notification, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT channel, contact, recipient, MIN(id) FROM notifications
 		WHERE incident_id = ? AND kind IN ('problem','reminder') GROUP BY channel, contact, recipient ORDER BY MIN(id)`, incidentID)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: notified targets: %w", err)
 	}
 	defer rows.Close()
-	var out []store.Notification
+	var out []incident.Notification
 	for rows.Next() {
-		var n store.Notification
+		var n incident.Notification
 		var first int64
 		if err := rows.Scan(&n.Channel, &n.Contact, &n.Recipient, &first); err != nil {
 			return nil, err

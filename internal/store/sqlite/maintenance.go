@@ -2,25 +2,24 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 
 	"github.com/mamori/mamori/internal/store"
 )
 
-var _ store.Maintenances = (*Store)(nil)
-
-// CreateMaintenance implements store.Maintenances.
+// CreateMaintenance stores a maintenance window (JSON) and returns its id.
 func (s *Store) CreateMaintenance(ctx context.Context, body []byte, createdBy string) (int64, error) {
 	var id int64
-	err := s.write(ctx, func(tx store.Tx) error {
+	err := s.write(ctx, func(tx *sql.Tx) error {
 		return tx.QueryRowContext(ctx, `INSERT INTO maintenances(body, created_at, created_by) VALUES (?,?,?) RETURNING id`,
 			string(body), ms(time.Now()), createdBy).Scan(&id)
 	})
 	return id, err
 }
 
-// Maintenances implements store.Maintenances (windows not deleted).
+// Maintenances lists the stored windows (not deleted ones).
 func (s *Store) Maintenances(ctx context.Context) ([]store.MaintenanceRow, error) {
 	rows, err := s.rdb.QueryContext(ctx, `SELECT id, body, created_at, created_by FROM maintenances WHERE deleted_at = 0 ORDER BY id`)
 	if err != nil {
@@ -41,9 +40,9 @@ func (s *Store) Maintenances(ctx context.Context) ([]store.MaintenanceRow, error
 	return out, rows.Err()
 }
 
-// DeleteMaintenance implements store.Maintenances.
+// DeleteMaintenance deletes a stored window (store.ErrNotFound).
 func (s *Store) DeleteMaintenance(ctx context.Context, id int64) error {
-	return s.write(ctx, func(tx store.Tx) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE maintenances SET deleted_at = ? WHERE id = ? AND deleted_at = 0`, ms(time.Now()), id)
 		if err != nil {
 			return err
@@ -55,14 +54,14 @@ func (s *Store) DeleteMaintenance(ctx context.Context, id int64) error {
 	})
 }
 
-// Suppress implements store.Maintenances.
-func (s *Store) Suppress(ctx context.Context, tx store.Tx, check string, eventID int64, t time.Time) error {
+// Suppress implements incident.Tx.
+func (tx txn) Suppress(ctx context.Context, check string, eventID int64, t time.Time) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO maint_suppressed(check_name, event_id, t) VALUES (?,?,?)
 		ON CONFLICT(check_name) DO UPDATE SET event_id = excluded.event_id, t = excluded.t`, check, eventID, ms(t))
 	return err
 }
 
-// SuppressedList implements store.Maintenances.
+// SuppressedList lists the problems maintenance windows kept quiet.
 func (s *Store) SuppressedList(ctx context.Context) ([]store.Suppressed, error) {
 	rows, err := s.rdb.QueryContext(ctx, `SELECT check_name, event_id, t FROM maint_suppressed ORDER BY event_id`)
 	if err != nil {
@@ -82,8 +81,8 @@ func (s *Store) SuppressedList(ctx context.Context) ([]store.Suppressed, error) 
 	return out, rows.Err()
 }
 
-// Unsuppress implements store.Maintenances.
-func (s *Store) Unsuppress(ctx context.Context, tx store.Tx, check string) error {
+// Unsuppress implements incident.Tx.
+func (tx txn) Unsuppress(ctx context.Context, check string) error {
 	_, err := tx.ExecContext(ctx, `DELETE FROM maint_suppressed WHERE check_name = ?`, check)
 	return err
 }

@@ -10,12 +10,10 @@ import (
 	"github.com/mamori/mamori/internal/store"
 )
 
-var _ store.Runbooks = (*Store)(nil)
-
-// SaveRunbook implements store.Runbooks.
+// SaveRunbook stores a new version of a runbook and returns its number (1, 2, ...).
 func (s *Store) SaveRunbook(ctx context.Context, name, markdown, author string) (int, error) {
 	var v int
-	err := s.write(ctx, func(tx store.Tx) error {
+	err := s.write(ctx, func(tx *sql.Tx) error {
 		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) + 1 FROM runbook_versions WHERE name = ?`, name).Scan(&v); err != nil {
 			return err
 		}
@@ -28,7 +26,7 @@ func (s *Store) SaveRunbook(ctx context.Context, name, markdown, author string) 
 	return v, nil
 }
 
-// RunbookVersions implements store.Runbooks.
+// RunbookVersions lists a runbook's versions, newest first, without text.
 func (s *Store) RunbookVersions(ctx context.Context, name string) ([]store.RunbookVersion, error) {
 	rows, err := s.rdb.QueryContext(ctx, `SELECT version, author, t FROM runbook_versions WHERE name = ? ORDER BY version DESC`, name)
 	if err != nil {
@@ -48,7 +46,7 @@ func (s *Store) RunbookVersions(ctx context.Context, name string) ([]store.Runbo
 	return out, rows.Err()
 }
 
-// RunbookVersion implements store.Runbooks.
+// RunbookVersion reads one version of a runbook (0 = the latest).
 func (s *Store) RunbookVersion(ctx context.Context, name string, version int) (*store.RunbookVersion, error) {
 	q := `SELECT version, markdown, author, t FROM runbook_versions WHERE name = ? ORDER BY version DESC LIMIT 1`
 	args := []any{name}
@@ -66,7 +64,7 @@ func (s *Store) RunbookVersion(ctx context.Context, name string, version int) (*
 	return v, err
 }
 
-// LatestRunbooks implements store.Runbooks.
+// LatestRunbooks returns the latest version of every runbook.
 func (s *Store) LatestRunbooks(ctx context.Context) ([]store.RunbookVersion, error) {
 	rows, err := s.rdb.QueryContext(ctx, `SELECT r.name, r.version, r.markdown, r.author, r.t FROM runbook_versions r
 		JOIN (SELECT name, MAX(version) AS v FROM runbook_versions GROUP BY name) m ON m.name = r.name AND m.v = r.version ORDER BY r.name`)

@@ -18,6 +18,7 @@ import (
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
 	"github.com/mamori/mamori/internal/check"
+	"github.com/mamori/mamori/internal/event"
 	"github.com/mamori/mamori/internal/store"
 	"github.com/mamori/mamori/internal/store/migrate"
 )
@@ -36,7 +37,10 @@ type Store struct {
 	insRes, updState *sql.Stmt
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store = (*Store)(nil)
+	_ event.Log   = (*Store)(nil)
+)
 
 // Event flags, packed in one column.
 const (
@@ -331,7 +335,7 @@ func (s *Store) Results(ctx context.Context, name string, before time.Time, limi
 }
 
 // Events implements store.Store.
-func (s *Store) Events(ctx context.Context, q store.EventQuery) ([]store.Event, error) {
+func (s *Store) Events(ctx context.Context, q store.EventQuery) ([]event.Event, error) {
 	var where []string
 	var args []any
 	if len(q.Checks) > 0 {
@@ -373,9 +377,9 @@ func (s *Store) Events(ctx context.Context, q store.EventQuery) ([]store.Event, 
 		return nil, fmt.Errorf("sqlite: events: %w", err)
 	}
 	defer rows.Close()
-	var out []store.Event
+	var out []event.Event
 	for rows.Next() {
-		var e store.Event
+		e := event.Event{Kind: event.StateChange}
 		var t, pus int64
 		var flags int
 		if err := rows.Scan(&e.ID, &e.Check, &t, &e.From, &e.FromType, &e.To, &e.ToType, &e.Attempt, &flags, &pus, &e.Output); err != nil {
@@ -387,6 +391,12 @@ func (s *Store) Events(ctx context.Context, q store.EventQuery) ([]store.Event, 
 		out = append(out, e)
 	}
 	return out, rows.Err()
+}
+
+// EventsAfter implements event.Log: up to limit state changes after an
+// event ID, oldest first.
+func (s *Store) EventsAfter(ctx context.Context, after int64, limit int) ([]event.Event, error) {
+	return s.Events(ctx, store.EventQuery{AfterID: after, Limit: limit})
 }
 
 // Forget implements store.Store.

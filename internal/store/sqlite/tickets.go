@@ -10,18 +10,18 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mamori/mamori/internal/incident"
 	"github.com/mamori/mamori/internal/store"
 )
 
 // The ticket timeline lives in the timeline table of incidents.go (its
 // ticket_id column); that file's init runs first (files initialise in name
 // order), so the index below finds the table.
-var _ store.Tickets = (*Store)(nil)
 
 const ticketCols = `id, tenant, kind, title, body, status, priority, assignee, created_by, created_at, updated_at, closed_at, hosts, checks, incident_ids`
 
-func scanTicket(r scanner) (*store.Ticket, error) {
-	var t store.Ticket
+func scanTicket(r scanner) (*incident.Ticket, error) {
+	var t incident.Ticket
 	var created, updated, closed int64
 	var hosts, checks, incidents string
 	if err := r.Scan(&t.ID, &t.Tenant, &t.Kind, &t.Title, &t.Body, &t.Status, &t.Priority, &t.Assignee, &t.CreatedBy,
@@ -57,7 +57,7 @@ func jsonIDs(v []int64) string {
 func ticketNow() time.Time { return time.UnixMilli(time.Now().UnixMilli()).UTC() }
 
 // cleanTicket trims names and drops duplicate links, keeping their order.
-func cleanTicket(t *store.Ticket) {
+func cleanTicket(t *incident.Ticket) {
 	t.Title = strings.TrimSpace(t.Title)
 	t.Tenant, t.Assignee = strings.TrimSpace(t.Tenant), strings.TrimSpace(t.Assignee)
 	dedup := func(in []string) []string {
@@ -105,15 +105,15 @@ type querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
-func ticketTimeline(ctx context.Context, q querier, id int64) ([]store.Timeline, error) {
+func ticketTimeline(ctx context.Context, q querier, id int64) ([]incident.Timeline, error) {
 	rows, err := q.QueryContext(ctx, `SELECT id, t, kind, actor, text, data FROM timeline WHERE ticket_id = ? ORDER BY id`, id)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: ticket timeline: %w", err)
 	}
 	defer rows.Close()
-	out := []store.Timeline{}
+	out := []incident.Timeline{}
 	for rows.Next() {
-		var e store.Timeline
+		var e incident.Timeline
 		var t int64
 		var data string
 		if err := rows.Scan(&e.ID, &t, &e.Kind, &e.Actor, &e.Text, &data); err != nil {
@@ -128,17 +128,17 @@ func ticketTimeline(ctx context.Context, q querier, id int64) ([]store.Timeline,
 	return out, rows.Err()
 }
 
-// CreateTicket implements store.Tickets.
-func (s *Store) CreateTicket(ctx context.Context, t *store.Ticket) error {
+// CreateTicket stores a new ticket with its "created" timeline entry.
+func (s *Store) CreateTicket(ctx context.Context, t *incident.Ticket) error {
 	cleanTicket(t)
 	if t.Status == "" {
-		t.Status = store.TicketOpen
+		t.Status = incident.TicketOpen
 	}
 	if t.Priority == "" {
-		t.Priority = store.TicketNormal
+		t.Priority = incident.TicketNormal
 	}
 	if t.Kind == "" {
-		t.Kind = store.TicketInquiry
+		t.Kind = incident.TicketInquiry
 	}
 	if err := t.Validate(); err != nil {
 		return err
@@ -149,7 +149,7 @@ func (s *Store) CreateTicket(ctx context.Context, t *store.Ticket) error {
 	t.CreatedAt = fromMS(ms(t.CreatedAt))
 	t.UpdatedAt = t.CreatedAt
 	t.ClosedAt = nil
-	if t.Status == store.TicketClosed {
+	if t.Status == incident.TicketClosed {
 		c := t.CreatedAt
 		t.ClosedAt = &c
 	}
@@ -176,8 +176,8 @@ func (s *Store) CreateTicket(ctx context.Context, t *store.Ticket) error {
 	})
 }
 
-// Ticket implements store.Tickets.
-func (s *Store) Ticket(ctx context.Context, id int64) (*store.Ticket, error) {
+// Ticket returns a ticket with its timeline (store.ErrNotFound).
+func (s *Store) Ticket(ctx context.Context, id int64) (*incident.Ticket, error) {
 	// One read transaction, so that the ticket and its timeline agree.
 	tx, err := s.rdb.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
@@ -197,8 +197,8 @@ func (s *Store) Ticket(ctx context.Context, id int64) (*store.Ticket, error) {
 	return t, nil
 }
 
-// Tickets implements store.Tickets.
-func (s *Store) Tickets(ctx context.Context, q store.TicketQuery) ([]*store.Ticket, error) {
+// Tickets lists tickets matching q, newest first, without timelines.
+func (s *Store) Tickets(ctx context.Context, q incident.TicketQuery) ([]*incident.Ticket, error) {
 	var where []string
 	var args []any
 	if len(q.Statuses) > 0 {
@@ -237,7 +237,7 @@ func (s *Store) Tickets(ctx context.Context, q store.TicketQuery) ([]*store.Tick
 		return nil, fmt.Errorf("sqlite: tickets: %w", err)
 	}
 	defer rows.Close()
-	out := []*store.Ticket{}
+	out := []*incident.Ticket{}
 	for rows.Next() {
 		t, err := scanTicket(rows)
 		if err != nil {
@@ -248,9 +248,10 @@ func (s *Store) Tickets(ctx context.Context, q store.TicketQuery) ([]*store.Tick
 	return out, rows.Err()
 }
 
-// UpdateTicket implements store.Tickets.
-func (s *Store) UpdateTicket(ctx context.Context, id int64, fn func(*store.Ticket) error, actor string) (*store.Ticket, error) {
-	var out *store.Ticket
+// UpdateTicket changes a ticket through fn in one transaction, with a
+// timeline entry per changed field.
+func (s *Store) UpdateTicket(ctx context.Context, id int64, fn func(*incident.Ticket) error, actor string) (*incident.Ticket, error) {
+	var out *incident.Ticket
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		old, err := scanTicket(tx.QueryRowContext(ctx, `SELECT `+ticketCols+` FROM tickets WHERE id = ?`, id))
 		if errors.Is(err, sql.ErrNoRows) {
@@ -275,9 +276,9 @@ func (s *Store) UpdateTicket(ctx context.Context, id int64, fn func(*store.Ticke
 			now := ticketNow()
 			t.UpdatedAt = now
 			switch {
-			case t.Status == store.TicketClosed && old.Status != store.TicketClosed:
+			case t.Status == incident.TicketClosed && old.Status != incident.TicketClosed:
 				t.ClosedAt = &now
-			case t.Status != store.TicketClosed:
+			case t.Status != incident.TicketClosed:
 				t.ClosedAt = nil
 			}
 			if _, err := tx.ExecContext(ctx, `UPDATE tickets SET tenant=?, kind=?, title=?, body=?, status=?, priority=?, assignee=?, updated_at=?, closed_at=?,
@@ -305,17 +306,17 @@ func (s *Store) UpdateTicket(ctx context.Context, id int64, fn func(*store.Ticke
 }
 
 // ticketChanges describes each changed field as a timeline entry.
-func ticketChanges(old, t *store.Ticket) []ticketEntry {
+func ticketChanges(old, t *incident.Ticket) []ticketEntry {
 	var out []ticketEntry
 	fromTo := func(from, to string) map[string]string { return map[string]string{"from": from, "to": to} }
 	if old.Status != t.Status {
 		kind := "status"
 		switch {
-		case t.Status == store.TicketClosed:
+		case t.Status == incident.TicketClosed:
 			kind = "closed"
-		case t.Status == store.TicketResolved:
+		case t.Status == incident.TicketResolved:
 			kind = "resolved"
-		case old.Status == store.TicketClosed || old.Status == store.TicketResolved:
+		case old.Status == incident.TicketClosed || old.Status == incident.TicketResolved:
 			kind = "reopened"
 		}
 		out = append(out, ticketEntry{kind, "status " + old.Status + " → " + t.Status, fromTo(old.Status, t.Status)})
@@ -396,10 +397,10 @@ func quoteEmpty(s string) string {
 	return s
 }
 
-// AddTicketComment implements store.Tickets; a comment also bumps the
+// AddTicketComment appends a comment to the timeline; it also bumps the
 // ticket's updated_at.
 func (s *Store) AddTicketComment(ctx context.Context, id int64, actor, text string) error {
-	if err := store.ValidateTicketComment(text); err != nil {
+	if err := incident.ValidateTicketComment(text); err != nil {
 		return err
 	}
 	return s.write(ctx, func(tx *sql.Tx) error {

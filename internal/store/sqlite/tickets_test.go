@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mamori/mamori/internal/incident"
 	"github.com/mamori/mamori/internal/store"
 )
 
@@ -22,7 +23,7 @@ func openTicketStore(t *testing.T) *Store {
 	return s
 }
 
-func ticketIDs(ts []*store.Ticket) []int64 {
+func ticketIDs(ts []*incident.Ticket) []int64 {
 	out := []int64{}
 	for _, t := range ts {
 		out = append(out, t.ID)
@@ -42,7 +43,7 @@ func sameIDs(a []int64, b ...int64) bool {
 	return true
 }
 
-func timelineKinds(tl []store.Timeline) string {
+func timelineKinds(tl []incident.Timeline) string {
 	var ks []string
 	for _, e := range tl {
 		ks = append(ks, e.Kind)
@@ -54,12 +55,12 @@ func TestTicketCreateAndGet(t *testing.T) {
 	ctx := context.Background()
 	s := openTicketStore(t)
 	t0 := time.Date(2026, 11, 1, 3, 0, 0, 123_456_789, time.UTC)
-	tk := &store.Ticket{Tenant: "acme", Title: "  Web site slow  ", Body: "since this morning", CreatedBy: "taro", CreatedAt: t0,
+	tk := &incident.Ticket{Tenant: "acme", Title: "  Web site slow  ", Body: "since this morning", CreatedBy: "taro", CreatedAt: t0,
 		Assignee: "hanako", Hosts: []string{"web1", "web1", " web2 "}, Checks: []string{"web1/http"}, IncidentIDs: []int64{7, 7}}
 	if err := s.CreateTicket(ctx, tk); err != nil {
 		t.Fatal(err)
 	}
-	if tk.ID == 0 || tk.Status != store.TicketOpen || tk.Priority != store.TicketNormal || tk.Kind != store.TicketInquiry {
+	if tk.ID == 0 || tk.Status != incident.TicketOpen || tk.Priority != incident.TicketNormal || tk.Kind != incident.TicketInquiry {
 		t.Fatalf("defaults not filled in: %+v", tk)
 	}
 	if tk.Title != "Web site slow" || !tk.CreatedAt.Equal(t0.Truncate(time.Millisecond)) || !tk.UpdatedAt.Equal(tk.CreatedAt) || tk.ClosedAt != nil {
@@ -84,7 +85,7 @@ func TestTicketCreateAndGet(t *testing.T) {
 		t.Fatalf("timeline %+v", got.Timeline)
 	}
 	// Links are never null in JSON.
-	empty := &store.Ticket{Title: "no links", Kind: store.TicketOperation}
+	empty := &incident.Ticket{Title: "no links", Kind: incident.TicketOperation}
 	if err := s.CreateTicket(ctx, empty); err != nil {
 		t.Fatal(err)
 	}
@@ -108,32 +109,32 @@ func TestTicketCreateValidation(t *testing.T) {
 	ctx := context.Background()
 	s := openTicketStore(t)
 	for _, c := range []struct {
-		tk    store.Ticket
+		tk    incident.Ticket
 		field string
 	}{
-		{store.Ticket{Title: ""}, "title"},
-		{store.Ticket{Title: "   "}, "title"},
-		{store.Ticket{Title: strings.Repeat("長", 201)}, "title"},
-		{store.Ticket{Title: "a\nb"}, "title"},
-		{store.Ticket{Title: "x", Body: strings.Repeat("b", 64<<10+1)}, "body"},
-		{store.Ticket{Title: "x", Status: "done"}, "status"},
-		{store.Ticket{Title: "x", Priority: "p1"}, "priority"},
-		{store.Ticket{Title: "x", Kind: "bug"}, "kind"},
-		{store.Ticket{Title: "x", Hosts: []string{""}}, "hosts[0]"},
-		{store.Ticket{Title: "x", IncidentIDs: []int64{-1}}, "incident_ids[0]"},
+		{incident.Ticket{Title: ""}, "title"},
+		{incident.Ticket{Title: "   "}, "title"},
+		{incident.Ticket{Title: strings.Repeat("長", 201)}, "title"},
+		{incident.Ticket{Title: "a\nb"}, "title"},
+		{incident.Ticket{Title: "x", Body: strings.Repeat("b", 64<<10+1)}, "body"},
+		{incident.Ticket{Title: "x", Status: "done"}, "status"},
+		{incident.Ticket{Title: "x", Priority: "p1"}, "priority"},
+		{incident.Ticket{Title: "x", Kind: "bug"}, "kind"},
+		{incident.Ticket{Title: "x", Hosts: []string{""}}, "hosts[0]"},
+		{incident.Ticket{Title: "x", IncidentIDs: []int64{-1}}, "incident_ids[0]"},
 	} {
 		tk := c.tk
 		err := s.CreateTicket(ctx, &tk)
-		var te *store.TicketError
+		var te *incident.TicketError
 		if !errors.As(err, &te) || te.Field != c.field {
 			t.Errorf("%+v: got %v, want an error on %s", c.tk, err, c.field)
 		}
 	}
-	ok := store.Ticket{Title: strings.Repeat("長", 200), Body: strings.Repeat("b", 64<<10)}
+	ok := incident.Ticket{Title: strings.Repeat("長", 200), Body: strings.Repeat("b", 64<<10)}
 	if err := s.CreateTicket(ctx, &ok); err != nil {
 		t.Fatalf("limits themselves are allowed: %v", err)
 	}
-	if ts, err := s.Tickets(ctx, store.TicketQuery{}); err != nil || len(ts) != 1 {
+	if ts, err := s.Tickets(ctx, incident.TicketQuery{}); err != nil || len(ts) != 1 {
 		t.Fatalf("an invalid ticket was stored: %v %v", ticketIDs(ts), err)
 	}
 }
@@ -143,7 +144,7 @@ func TestTicketList(t *testing.T) {
 	s := openTicketStore(t)
 	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	mk := func(tenant, kind, title, body, assignee string, day int) int64 {
-		tk := &store.Ticket{Tenant: tenant, Kind: kind, Title: title, Body: body, Assignee: assignee, CreatedAt: t0.AddDate(0, 0, day)}
+		tk := &incident.Ticket{Tenant: tenant, Kind: kind, Title: title, Body: body, Assignee: assignee, CreatedAt: t0.AddDate(0, 0, day)}
 		if err := s.CreateTicket(ctx, tk); err != nil {
 			t.Fatal(err)
 		}
@@ -153,10 +154,10 @@ func TestTicketList(t *testing.T) {
 	b := mk("acme", "operation", "Renew certificate", "www.acme.example", "", 1)
 	c := mk("other", "inquiry", "Disk full?", "ディスク使用率", "taro", 2)
 	d := mk("", "operation", "Patch kernels", "all hosts", "hanako", 3)
-	if _, err := s.UpdateTicket(ctx, b, func(tk *store.Ticket) error { tk.Status = store.TicketInProgress; return nil }, "op"); err != nil {
+	if _, err := s.UpdateTicket(ctx, b, func(tk *incident.Ticket) error { tk.Status = incident.TicketInProgress; return nil }, "op"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.UpdateTicket(ctx, d, func(tk *store.Ticket) error { tk.Status = store.TicketClosed; return nil }, "op"); err != nil {
+	if _, err := s.UpdateTicket(ctx, d, func(tk *incident.Ticket) error { tk.Status = incident.TicketClosed; return nil }, "op"); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.AddTicketComment(ctx, c, "taro", "Looks like the LOG partition"); err != nil {
@@ -164,27 +165,27 @@ func TestTicketList(t *testing.T) {
 	}
 	for _, q := range []struct {
 		name string
-		q    store.TicketQuery
+		q    incident.TicketQuery
 		want []int64
 	}{
-		{"all, newest first", store.TicketQuery{}, []int64{d, c, b, a}},
-		{"one status", store.TicketQuery{Statuses: []string{"open"}}, []int64{c, a}},
-		{"statuses", store.TicketQuery{Statuses: []string{"in_progress", "closed"}}, []int64{d, b}},
-		{"tenant", store.TicketQuery{Tenant: "acme"}, []int64{b, a}},
-		{"assignee", store.TicketQuery{Assignee: "hanako"}, []int64{d, a}},
-		{"kind", store.TicketQuery{Kind: "operation"}, []int64{d, b}},
-		{"text in title, any case", store.TicketQuery{Text: "mail"}, []int64{a}},
-		{"text in body", store.TicketQuery{Text: "ACME.EXAMPLE"}, []int64{b}},
-		{"text in Japanese", store.TicketQuery{Text: "使用率"}, []int64{c}},
-		{"text in a comment", store.TicketQuery{Text: "log partition"}, []int64{c}},
-		{"text nowhere", store.TicketQuery{Text: "nothing"}, []int64{}},
-		{"since", store.TicketQuery{Since: t0.AddDate(0, 0, 2)}, []int64{d, c}},
-		{"until", store.TicketQuery{Until: t0.AddDate(0, 0, 2)}, []int64{b, a}},
-		{"since and until", store.TicketQuery{Since: t0.AddDate(0, 0, 1), Until: t0.AddDate(0, 0, 3)}, []int64{c, b}},
-		{"combined", store.TicketQuery{Tenant: "acme", Statuses: []string{"open", "in_progress"}, Kind: "inquiry"}, []int64{a}},
-		{"limit", store.TicketQuery{Limit: 2}, []int64{d, c}},
-		{"offset", store.TicketQuery{Limit: 2, Offset: 2}, []int64{b, a}},
-		{"offset past the end", store.TicketQuery{Offset: 10}, []int64{}},
+		{"all, newest first", incident.TicketQuery{}, []int64{d, c, b, a}},
+		{"one status", incident.TicketQuery{Statuses: []string{"open"}}, []int64{c, a}},
+		{"statuses", incident.TicketQuery{Statuses: []string{"in_progress", "closed"}}, []int64{d, b}},
+		{"tenant", incident.TicketQuery{Tenant: "acme"}, []int64{b, a}},
+		{"assignee", incident.TicketQuery{Assignee: "hanako"}, []int64{d, a}},
+		{"kind", incident.TicketQuery{Kind: "operation"}, []int64{d, b}},
+		{"text in title, any case", incident.TicketQuery{Text: "mail"}, []int64{a}},
+		{"text in body", incident.TicketQuery{Text: "ACME.EXAMPLE"}, []int64{b}},
+		{"text in Japanese", incident.TicketQuery{Text: "使用率"}, []int64{c}},
+		{"text in a comment", incident.TicketQuery{Text: "log partition"}, []int64{c}},
+		{"text nowhere", incident.TicketQuery{Text: "nothing"}, []int64{}},
+		{"since", incident.TicketQuery{Since: t0.AddDate(0, 0, 2)}, []int64{d, c}},
+		{"until", incident.TicketQuery{Until: t0.AddDate(0, 0, 2)}, []int64{b, a}},
+		{"since and until", incident.TicketQuery{Since: t0.AddDate(0, 0, 1), Until: t0.AddDate(0, 0, 3)}, []int64{c, b}},
+		{"combined", incident.TicketQuery{Tenant: "acme", Statuses: []string{"open", "in_progress"}, Kind: "inquiry"}, []int64{a}},
+		{"limit", incident.TicketQuery{Limit: 2}, []int64{d, c}},
+		{"offset", incident.TicketQuery{Limit: 2, Offset: 2}, []int64{b, a}},
+		{"offset past the end", incident.TicketQuery{Offset: 10}, []int64{}},
 	} {
 		ts, err := s.Tickets(ctx, q.q)
 		if err != nil {
@@ -204,14 +205,14 @@ func TestTicketList(t *testing.T) {
 func TestTicketUpdateTimeline(t *testing.T) {
 	ctx := context.Background()
 	s := openTicketStore(t)
-	tk := &store.Ticket{Tenant: "acme", Title: "Add a check", CreatedBy: "acme-user", Hosts: []string{"web1"}}
+	tk := &incident.Ticket{Tenant: "acme", Title: "Add a check", CreatedBy: "acme-user", Hosts: []string{"web1"}}
 	if err := s.CreateTicket(ctx, tk); err != nil {
 		t.Fatal(err)
 	}
 	before := tk.UpdatedAt
 	time.Sleep(2 * time.Millisecond)
-	got, err := s.UpdateTicket(ctx, tk.ID, func(t *store.Ticket) error {
-		t.Status, t.Assignee, t.Priority = store.TicketInProgress, "hanako", store.TicketHigh
+	got, err := s.UpdateTicket(ctx, tk.ID, func(t *incident.Ticket) error {
+		t.Status, t.Assignee, t.Priority = incident.TicketInProgress, "hanako", incident.TicketHigh
 		t.Title, t.Body = "Add an HTTPS check", "for www"
 		t.Hosts, t.Checks, t.IncidentIDs = []string{"web2"}, []string{"web2/https"}, []int64{3}
 		t.CreatedBy, t.ID = "mallory", 42 // ignored
@@ -257,29 +258,29 @@ func TestTicketUpdateTimeline(t *testing.T) {
 	}
 
 	// No change, no entry and no new updated_at.
-	same, err := s.UpdateTicket(ctx, tk.ID, func(t *store.Ticket) error { t.Assignee = "hanako"; return nil }, "operator1")
+	same, err := s.UpdateTicket(ctx, tk.ID, func(t *incident.Ticket) error { t.Assignee = "hanako"; return nil }, "operator1")
 	if err != nil || len(same.Timeline) != len(got.Timeline) || !same.UpdatedAt.Equal(got.UpdatedAt) {
 		t.Fatalf("no-op update: %v %+v", err, same)
 	}
 	// Unassigning.
-	un, err := s.UpdateTicket(ctx, tk.ID, func(t *store.Ticket) error { t.Assignee = ""; return nil }, "operator1")
+	un, err := s.UpdateTicket(ctx, tk.ID, func(t *incident.Ticket) error { t.Assignee = ""; return nil }, "operator1")
 	if err != nil || un.Timeline[len(un.Timeline)-1].Text != "unassigned (was hanako)" {
 		t.Fatalf("unassign: %v %+v", err, un.Timeline)
 	}
 
 	// An error from fn, or an invalid result, changes nothing.
 	boom := errors.New("boom")
-	if _, err := s.UpdateTicket(ctx, tk.ID, func(t *store.Ticket) error { t.Title = "changed"; return boom }, "x"); !errors.Is(err, boom) {
+	if _, err := s.UpdateTicket(ctx, tk.ID, func(t *incident.Ticket) error { t.Title = "changed"; return boom }, "x"); !errors.Is(err, boom) {
 		t.Fatalf("fn error: %v", err)
 	}
-	var te *store.TicketError
-	if _, err := s.UpdateTicket(ctx, tk.ID, func(t *store.Ticket) error { t.Status = "finished"; return nil }, "x"); !errors.As(err, &te) || te.Field != "status" {
+	var te *incident.TicketError
+	if _, err := s.UpdateTicket(ctx, tk.ID, func(t *incident.Ticket) error { t.Status = "finished"; return nil }, "x"); !errors.As(err, &te) || te.Field != "status" {
 		t.Fatalf("invalid status: %v", err)
 	}
 	if after, _ := s.Ticket(ctx, tk.ID); after.Title != "Add an HTTPS check" || after.Status != "in_progress" || len(after.Timeline) != len(un.Timeline) {
 		t.Fatalf("a failed update changed the ticket: %+v", after)
 	}
-	if _, err := s.UpdateTicket(ctx, 9999, func(*store.Ticket) error { return nil }, "x"); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.UpdateTicket(ctx, 9999, func(*incident.Ticket) error { return nil }, "x"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("missing ticket: %v", err)
 	}
 }
@@ -296,33 +297,33 @@ func mustJSON(t *testing.T, v any) string {
 func TestTicketCloseReopen(t *testing.T) {
 	ctx := context.Background()
 	s := openTicketStore(t)
-	tk := &store.Ticket{Title: "Restart the batch server"}
+	tk := &incident.Ticket{Title: "Restart the batch server"}
 	if err := s.CreateTicket(ctx, tk); err != nil {
 		t.Fatal(err)
 	}
-	set := func(status string) *store.Ticket {
+	set := func(status string) *incident.Ticket {
 		t.Helper()
-		got, err := s.UpdateTicket(ctx, tk.ID, func(t *store.Ticket) error { t.Status = status; return nil }, "op")
+		got, err := s.UpdateTicket(ctx, tk.ID, func(t *incident.Ticket) error { t.Status = status; return nil }, "op")
 		if err != nil {
 			t.Fatal(err)
 		}
 		return got
 	}
-	if got := set(store.TicketResolved); got.ClosedAt != nil || got.Timeline[len(got.Timeline)-1].Kind != "resolved" {
+	if got := set(incident.TicketResolved); got.ClosedAt != nil || got.Timeline[len(got.Timeline)-1].Kind != "resolved" {
 		t.Fatalf("resolved: %+v", got)
 	}
-	closed := set(store.TicketClosed)
+	closed := set(incident.TicketClosed)
 	if closed.ClosedAt == nil || !closed.ClosedAt.Equal(closed.UpdatedAt) || closed.Timeline[len(closed.Timeline)-1].Text != "status resolved → closed" ||
 		closed.Timeline[len(closed.Timeline)-1].Kind != "closed" {
 		t.Fatalf("closed: %+v", closed)
 	}
 	// Another change to a closed ticket keeps its closing time.
 	time.Sleep(2 * time.Millisecond)
-	still, err := s.UpdateTicket(ctx, tk.ID, func(t *store.Ticket) error { t.Priority = store.TicketLow; return nil }, "op")
+	still, err := s.UpdateTicket(ctx, tk.ID, func(t *incident.Ticket) error { t.Priority = incident.TicketLow; return nil }, "op")
 	if err != nil || still.ClosedAt == nil || !still.ClosedAt.Equal(*closed.ClosedAt) {
 		t.Fatalf("closed ticket edited: %v %+v", err, still)
 	}
-	reopened := set(store.TicketOpen)
+	reopened := set(incident.TicketOpen)
 	if reopened.ClosedAt != nil || reopened.Timeline[len(reopened.Timeline)-1].Kind != "reopened" {
 		t.Fatalf("reopened: %+v", reopened)
 	}
@@ -333,7 +334,7 @@ func TestTicketCloseReopen(t *testing.T) {
 		t.Fatalf("timeline %s", got)
 	}
 	// Created closed (a request done on the phone).
-	done := &store.Ticket{Title: "Done already", Status: store.TicketClosed}
+	done := &incident.Ticket{Title: "Done already", Status: incident.TicketClosed}
 	if err := s.CreateTicket(ctx, done); err != nil || done.ClosedAt == nil {
 		t.Fatalf("created closed: %v %+v", err, done)
 	}
@@ -342,7 +343,7 @@ func TestTicketCloseReopen(t *testing.T) {
 func TestTicketComments(t *testing.T) {
 	ctx := context.Background()
 	s := openTicketStore(t)
-	tk := &store.Ticket{Title: "Question about the report"}
+	tk := &incident.Ticket{Title: "Question about the report"}
 	if err := s.CreateTicket(ctx, tk); err != nil {
 		t.Fatal(err)
 	}
@@ -361,7 +362,7 @@ func TestTicketComments(t *testing.T) {
 		got.Timeline[2].Actor != "operator1" || !got.UpdatedAt.After(got.CreatedAt) {
 		t.Fatalf("comments: %+v", got)
 	}
-	var te *store.TicketError
+	var te *incident.TicketError
 	if err := s.AddTicketComment(ctx, tk.ID, "x", "  "); !errors.As(err, &te) || te.Field != "text" {
 		t.Fatalf("empty comment: %v", err)
 	}
@@ -381,7 +382,7 @@ func TestTicketComments(t *testing.T) {
 func TestTicketConcurrentUpdates(t *testing.T) {
 	ctx := context.Background()
 	s := openTicketStore(t)
-	tk := &store.Ticket{Title: "Counter"}
+	tk := &incident.Ticket{Title: "Counter"}
 	if err := s.CreateTicket(ctx, tk); err != nil {
 		t.Fatal(err)
 	}
@@ -391,7 +392,7 @@ func TestTicketConcurrentUpdates(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			host := "h" + string(rune('a'+i))
-			if _, err := s.UpdateTicket(ctx, tk.ID, func(t *store.Ticket) error { t.Hosts = append(t.Hosts, host); return nil }, "op"); err != nil {
+			if _, err := s.UpdateTicket(ctx, tk.ID, func(t *incident.Ticket) error { t.Hosts = append(t.Hosts, host); return nil }, "op"); err != nil {
 				t.Error(err)
 			}
 		}()
@@ -414,7 +415,7 @@ func TestTicketReopenDatabase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tk := &store.Ticket{Title: "Persisted"}
+	tk := &incident.Ticket{Title: "Persisted"}
 	if err := s.CreateTicket(ctx, tk); err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,6 @@
-package store
+package incident
 
 import (
-	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -84,25 +83,6 @@ type TicketQuery struct {
 	Until    time.Time // created before
 	Limit    int       // default 100, at most 1000
 	Offset   int
-}
-
-// Tickets is the persistence of tickets.
-type Tickets interface {
-	// CreateTicket stores a new ticket (ID, and defaults for an empty
-	// status, priority, kind and creation time, are filled in) with its
-	// "created" timeline entry.
-	CreateTicket(ctx context.Context, t *Ticket) error
-	// Ticket returns a ticket with its timeline, or ErrNotFound.
-	Ticket(ctx context.Context, id int64) (*Ticket, error)
-	// Tickets lists tickets matching q, newest first, without timelines.
-	Tickets(ctx context.Context, q TicketQuery) ([]*Ticket, error)
-	// UpdateTicket reads the ticket, lets fn change it and writes it back
-	// in one transaction, recording a timeline entry by actor for each
-	// changed field. An error from fn (returned as is) changes nothing.
-	// It returns the ticket as stored, with its timeline.
-	UpdateTicket(ctx context.Context, id int64, fn func(*Ticket) error, actor string) (*Ticket, error)
-	// AddTicketComment appends a comment to the timeline.
-	AddTicketComment(ctx context.Context, id int64, actor, text string) error
 }
 
 // TicketError is an invalid ticket field; Field is its JSON name.

@@ -1,8 +1,12 @@
-package store
+// Package incident holds mamori's domain records of trouble and work: the
+// incident (one per failing check, or per host when the host itself is
+// down), the ticket (work opened by hand), their timelines, and the
+// notifications queued for an incident. It knows no storage: stores keep
+// these records, alerting and the API change them.
+package incident
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"time"
 
@@ -11,10 +15,10 @@ import (
 
 // Incident statuses.
 const (
-	IncidentOpen         = "open"
-	IncidentAcknowledged = "acknowledged"
-	IncidentResolved     = "resolved"
-	IncidentClosed       = "closed"
+	Open         = "open"
+	Acknowledged = "acknowledged"
+	Resolved     = "resolved"
+	Closed       = "closed"
 )
 
 // Incident is a tracked problem: one per check, or one per host when the
@@ -57,8 +61,8 @@ type Timeline struct {
 	Data  json.RawMessage `json:"data,omitempty"`
 }
 
-// IncidentQuery filters incidents.
-type IncidentQuery struct {
+// Query filters incidents.
+type Query struct {
 	Statuses []string
 	Check    string
 	Host     string
@@ -106,39 +110,60 @@ type Delivery struct {
 	Duration float64   `json:"duration_seconds"`
 }
 
-// Tx is the transaction handle alerting code writes through.
-type Tx = *sql.Tx
-
-// Alerts is the persistence of the alerting pipeline.
-type Alerts interface {
-	// Cursor is the last event the incident processor applied.
-	Cursor(ctx context.Context, name string) (int64, error)
-	// Apply runs fn in one transaction; fn's writes and the new cursor
-	// value commit together.
-	Apply(ctx context.Context, cursorName string, cursor int64, fn func(tx Tx) error) error
+// Tx is one transaction over incidents and their notifications: every
+// write made through it commits together or not at all. Stores implement
+// it; the code that changes incidents (alerting, recovery) receives it in
+// the callback of its store's Write.
+type Tx interface {
+	// Incident reads an incident (without its timeline) or returns the
+	// store's not-found error.
 	Incident(ctx context.Context, id int64) (*Incident, error)
-	Incidents(ctx context.Context, q IncidentQuery) ([]*Incident, error)
-	// IncidentTx reads an incident inside a transaction (no timeline).
-	IncidentTx(ctx context.Context, tx Tx, id int64) (*Incident, error)
+	// OpenIncident finds the open (or acknowledged) incident of a check, or nil.
+	OpenIncident(ctx context.Context, check string) (*Incident, error)
+	CreateIncident(ctx context.Context, in *Incident) error
+	UpdateIncident(ctx context.Context, in *Incident) error
+	AddTimeline(ctx context.Context, incidentID int64, e Timeline) error
 	// NotifiedTargets lists the distinct channel/contact/recipient triples
 	// that problem notifications of an incident were queued for.
-	NotifiedTargets(ctx context.Context, tx Tx, incidentID int64) ([]Notification, error)
-	// OpenIncident finds the open (or acknowledged) incident of a check.
-	OpenIncident(ctx context.Context, tx Tx, check string) (*Incident, error)
-	CreateIncident(ctx context.Context, tx Tx, in *Incident) error
-	UpdateIncident(ctx context.Context, tx Tx, in *Incident) error
-	AddTimeline(ctx context.Context, tx Tx, incidentID int64, e Timeline) error
-	Enqueue(ctx context.Context, tx Tx, n *Notification) (bool, error)
-	// DueEscalations lists open incidents whose next escalation is due.
-	DueEscalations(ctx context.Context, now time.Time) ([]*Incident, error)
-	// NextNotification returns the oldest pending notification of a
-	// channel (head of its FIFO), or nil.
-	NextNotification(ctx context.Context, channel string) (*Notification, error)
-	// PendingChannels lists channels with pending notifications.
-	PendingChannels(ctx context.Context) ([]string, error)
-	RecordDelivery(ctx context.Context, n *Notification, d Delivery, fn func(tx Tx) error) error
-	Notifications(ctx context.Context, incidentID int64, status string, limit int) ([]*Notification, error)
-	Deliveries(ctx context.Context, notificationID int64) ([]Delivery, error)
-	// Write runs fn in one transaction.
-	Write(ctx context.Context, fn func(tx Tx) error) error
+	NotifiedTargets(ctx context.Context, incidentID int64) ([]Notification, error)
+	// Enqueue adds a notification to the outbox unless one with the same
+	// dedup key exists; it reports whether it added one.
+	Enqueue(ctx context.Context, n *Notification) (bool, error)
+	// Suppress records a hard problem a maintenance window kept quiet;
+	// Unsuppress forgets it.
+	Suppress(ctx context.Context, check string, eventID int64, t time.Time) error
+	Unsuppress(ctx context.Context, check string) error
+	// InsertAction adds a row to the recovery audit log and sets a.ID;
+	// UpdateAction rewrites its outcome.
+	InsertAction(ctx context.Context, a *Action) error
+	UpdateAction(ctx context.Context, a *Action) error
+}
+
+// Action is one row of the first-response audit log: an automatic or
+// manual recovery action (or the decision to give up), who or what
+// triggered it, its outcome and its verification. It also serves as the
+// memory of the recovery budgets, so a restart does not reset them.
+type Action struct {
+	ID         int64      `json:"id"`
+	Kind       string     `json:"kind"` // action, exhausted
+	Time       time.Time  `json:"time"`
+	Check      string     `json:"check"`
+	Host       string     `json:"host,omitempty"`
+	Incident   int64      `json:"incident_id,omitempty"`
+	Problem    string     `json:"problem"` // which problem of the check (its first failing result)
+	Step       int        `json:"step"`    // 1-based
+	Action     string     `json:"action,omitempty"`
+	Service    string     `json:"service,omitempty"`
+	What       string     `json:"what"`    // description of what ran / would run
+	Trigger    string     `json:"trigger"` // "automatic: CRITICAL hard for 20m" / "manual"
+	Who        string     `json:"who"`     // "mamori" or the operator
+	DryRun     bool       `json:"dry_run,omitempty"`
+	Refused    bool       `json:"refused,omitempty"`
+	ExitCode   int        `json:"exit_code"`
+	Output     string     `json:"output,omitempty"`
+	Error      string     `json:"error,omitempty"`
+	FinishedAt *time.Time `json:"finished_at,omitempty"`
+	Verified   string     `json:"verified,omitempty"` // ok, failed, skipped
+	VerifyText string     `json:"verify_text,omitempty"`
+	Counted    bool       `json:"-"` // counts against the budgets
 }
