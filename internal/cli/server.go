@@ -198,7 +198,7 @@ func cmdServer(args []string, stdout, stderr io.Writer) int {
 	apiSrv.SetMetrics(tsdb)
 	apiSrv.SetAlerting(alert)
 	apiSrv.SetUsers(users)
-	recov := recovery.New(recovery.Options{Engine: eng, Store: st, Maint: alert, Agent: recovery.AgentOf(agentAPI), Log: log,
+	recov := recovery.New(recovery.Options{Engine: eng, Store: st, Maint: alert, Agent: recovery.AgentOf(agentAPI), Log: log, Shared: shared,
 		Policy: func(c *config.Check) *policy.Policy { return c.Recovery },
 		Global: func(c *config.Config) policy.Global { return c.Recovery }})
 	apiSrv.SetRecovery(recov)
