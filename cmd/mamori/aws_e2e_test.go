@@ -1,6 +1,11 @@
 package main
 
 import (
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -55,4 +60,88 @@ func TestAWSChecksCLI(t *testing.T) {
 			t.Errorf("cloudwatch -w %s -c %s: exit %d %q, want %d", c.warn, c.crit, code, out, c.code)
 		}
 	}
+}
+
+// TestAWSRecoveryEndToEnd: an EC2 instance turns impaired in the fake →
+// soft → hard → incident → the aws_ec2 action reboots it through the SDK →
+// the fake reports ok → recovered, all on the incident's timeline.
+func TestAWSRecoveryEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a server process")
+	}
+	f := awsfake.New(t)
+	f.Env(t)
+	ec2 := awsfake.NewEC2(f)
+	const id = "i-0fedcba9876543210"
+	ec2.Put(awsfake.Instance{ID: id, Name: "web01"})
+	dir := t.TempDir()
+	port := freePort(t)
+	cfgPath := filepath.Join(dir, "mamori.yaml")
+	os.WriteFile(cfgPath, []byte(fmt.Sprintf(`listen: 127.0.0.1:%d
+data_dir: %s
+recovery: {enabled: true}
+aws_accounts:
+  - name: prod
+    regions: [%s]
+    endpoint_url: %s
+    access_key_id: ${AWS_ACCESS_KEY_ID}
+    secret_access_key: ${AWS_SECRET_ACCESS_KEY}
+checks:
+  - name: web01-ec2
+    type: aws_ec2
+    account: prod
+    instance_id: %s
+    interval: 1s
+    attempts: 2
+    recovery: [{after: 1s, action: aws_ec2, account: prod, instance_id: %s, operation: reboot, wait: 30s, verify_within: 20s}]
+`, port, filepath.Join(dir, "data"), awsfake.Region, f.URL, id, id)), 0o644)
+	if out, code := mamori(t, "validate", "--config", cfgPath); code != 0 {
+		t.Fatalf("validate: %s", out)
+	}
+	s := startServer(t, cfgPath, port)
+	s.waitFor("web01-ec2", 20*time.Second, "OK", func(c apiCheck) bool { return c.State == "OK" && c.LastCheck != "" })
+
+	ec2.Update(id, func(i *awsfake.Instance) { i.Status = "impaired" })
+	sawSoft := false
+	s.waitFor("web01-ec2", 30*time.Second, "hard CRITICAL", func(c apiCheck) bool {
+		sawSoft = sawSoft || c.StateType == "soft"
+		return c.StateType == "hard" && c.State == "CRITICAL"
+	})
+	if !sawSoft {
+		t.Log("the soft state was too short to see (attempts 2, interval 1s)")
+	}
+	in := s.incidentOf("web01-ec2", 60*time.Second, "resolved with the verification on the timeline", func(in apiIncident) bool {
+		return in.Status == "resolved" && strings.Contains(timelineText(in), "verification: OK")
+	})
+	tl := timelineText(in)
+	for _, want := range []string{"[opened]", "instance status check impaired", "recovery step 1/1", "EC2 reboot " + id,
+		"RebootInstances " + id + " accepted; status checks ok", "verification: OK", "[recovered]", "[resolved]"} {
+		if !strings.Contains(tl, want) {
+			t.Errorf("timeline lacks %q:\n%s", want, tl)
+		}
+	}
+	if got := ec2.Get(id); got.Reboots != 1 || got.Status != "ok" {
+		t.Fatalf("instance after recovery: %+v", got)
+	}
+	var metrics string
+	req, _ := http.NewRequest("GET", s.base+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	if resp, err := http.DefaultClient.Do(req); err == nil {
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		metrics = string(b)
+	}
+	if !strings.Contains(metrics, `mamori_aws_api_calls_total{account="prod",operation="RebootInstances",outcome="ok",service="EC2"} 1`) {
+		t.Errorf("/metrics lacks the reboot call:\n%s", grepLines(metrics, "mamori_aws"))
+	}
+}
+
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }
