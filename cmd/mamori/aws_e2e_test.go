@@ -145,3 +145,41 @@ func grepLines(s, sub string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// TestAWSDiscover: `mamori aws discover` lists the account's instances with
+// the tags asked and writes check YAML that a config can include as is.
+func TestAWSDiscover(t *testing.T) {
+	f := awsfake.New(t)
+	f.Env(t)
+	ec2 := awsfake.NewEC2(f)
+	ec2.Put(awsfake.Instance{ID: "i-0000000000000aaa1", Name: "web 01", Tags: map[string]string{"env": "prod"}})
+	ec2.Put(awsfake.Instance{ID: "i-0000000000000bbb2", Name: "batch", Tags: map[string]string{"env": "dev"}})
+	ec2.Put(awsfake.Instance{ID: "i-0000000000000ccc3", Name: "old", State: "terminated", Tags: map[string]string{"env": "prod"}})
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "mamori.yaml")
+	os.WriteFile(cfgPath, []byte(fmt.Sprintf(`aws_accounts:
+  - {name: prod, regions: [%s], endpoint_url: %q}
+include: discovered.yaml
+`, awsfake.Region, f.URL)), 0o644)
+	// The include does not exist yet: discovery reads the accounts from a config of its own.
+	accounts := filepath.Join(dir, "accounts.yaml")
+	os.WriteFile(accounts, []byte(fmt.Sprintf("aws_accounts:\n  - {name: prod, regions: [%s], endpoint_url: %q}\n", awsfake.Region, f.URL)), 0o644)
+	out, code := mamori(t, "aws", "discover", "--config", accounts, "--account", "prod", "--tags", "env=prod", "--write", filepath.Join(dir, "discovered.yaml"))
+	if code != 0 {
+		t.Fatalf("discover: %d %s", code, out)
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, "discovered.yaml"))
+	y := string(b)
+	for _, want := range []string{"name: web-01-ec2", "type: aws_ec2", "instance_id: i-0000000000000aaa1", "account: prod",
+		"name: web-01-cpu", "metric: CPUUtilization", "dimensions: {InstanceId: i-0000000000000aaa1}"} {
+		if !strings.Contains(y, want) {
+			t.Errorf("discovered YAML lacks %q:\n%s", want, y)
+		}
+	}
+	if strings.Contains(y, "bbb2") || strings.Contains(y, "ccc3") {
+		t.Errorf("other tags or terminated instances listed:\n%s", y)
+	}
+	if out, code := mamori(t, "validate", "--config", cfgPath); code != 0 {
+		t.Fatalf("the discovered checks do not validate: %s\n%s", out, y)
+	}
+}

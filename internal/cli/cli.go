@@ -37,6 +37,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return cmdRecover(rest, stdout, stderr)
 	case "token":
 		return cmdToken(rest, stdout, stderr)
+	case "aws":
+		return cmdAWS(rest, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, VersionString())
 		return 0
@@ -56,6 +58,7 @@ Usage:
   mamori server   [--config FILE] [--listen ADDR] [--data-dir DIR]   run the server
   mamori validate [--config FILE]                                     check a config file, report every problem
   mamori check    TYPE [flags] [-- ARGS]                              run one check like a Nagios plugin
+  mamori aws discover --account NAME [--config FILE] [--tags k=v] [--write FILE]  propose checks for an AWS account's resources
   mamori maintenance add|list|delete [--config FILE] ...              suspend alerting for hosts/checks
   mamori agent    --server URL --token TOKEN [--config FILE]          run the agent on a monitored host
   mamori host add|list|revoke NAME [--config FILE]                    enrol a host's agent (prints its token)
