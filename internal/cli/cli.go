@@ -28,6 +28,7 @@ func init() {
 		{"server", "[--config FILE] [--listen ADDR] [--data-dir DIR]", "run the server", nil, cmdServer},
 		{"validate", "[--config FILE]", "check a config file, report every problem", nil, cmdValidate},
 		{"check", "TYPE [flags] [-- ARGS]", "run one check like a Nagios plugin", nil, cmdCheck},
+		{"aws", "discover --account NAME [--config FILE] [--tags k=v] [--write FILE]", "propose checks for an AWS account's resources", []string{"discover"}, cmdAWS},
 		{"maintenance", "add|list|delete [--config FILE] ...", "suspend alerting for hosts/checks", []string{"add", "list", "delete"}, cmdMaintenance},
 		{"agent", "--server URL --token TOKEN [--config FILE]", "run the agent on a monitored host", nil, cmdAgent},
 		{"host", "add|list|revoke NAME [--config FILE]", "enrol a host's agent (prints its token)", []string{"add", "list", "revoke"}, cmdHost},

@@ -172,7 +172,7 @@ func cmdServer(args []string, stdout, stderr io.Writer) int {
 	}
 
 	maint := alerting.NewMaintenance(cfg, st, log)
-	recov := recovery.New(recovery.Options{Config: eng.Config, Checks: eng, States: eng, Store: st, Maint: maint, Agent: agentLink{agentAPI}, Log: log,
+	recov := recovery.New(recovery.Options{Config: eng.Config, Checks: eng, States: eng, Store: st, Maint: maint, Agent: agentLink{agentAPI}, Log: log, Shared: shared,
 		Policy: func(c *config.Check) *policy.Policy { return c.Recovery },
 		Global: func(c *config.Config) policy.Global { return c.Recovery }})
 	bus.Attach(event.Result|event.StateChange, recov)

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 
@@ -55,39 +56,52 @@ func AWSAccountFields() []fieldset.Field { return fieldset.Of(&cloud.AWSAccount{
 // of its own (a top-level check) takes its account's tenant.
 func (l *loader) resolveAccounts() {
 	for _, c := range l.cfg.Checks {
-		au, ok := c.Spec.(check.AccountUser)
-		if !ok {
-			continue
-		}
-		provider, name := au.CloudAccount()
-		if name == "" || provider != "aws" {
-			continue
-		}
 		r := l.refs[c]
-		at, field := r.node, join(r.path, "account")
-		if v := valueNode(r.node, "account"); v != nil {
-			at = v
+		if au, ok := c.Spec.(check.AccountUser); ok {
+			at := r.node
+			if v := valueNode(r.node, "account"); v != nil {
+				at = v
+			}
+			l.checkAccount(c, au, r.file, at, join(r.path, "account"))
 		}
-		a, ok := l.cfg.AWSAccount(name)
-		if !ok {
-			known := make([]string, 0, len(l.cfg.AWSAccounts))
-			for _, a := range l.cfg.AWSAccounts {
-				known = append(known, a.Name)
-			}
-			slices.Sort(known)
-			if len(known) == 0 {
-				l.errAt(r.file, at, field, "unknown AWS account %q: no aws_accounts are declared", name)
-			} else {
-				l.errAt(r.file, at, field, "unknown AWS account %q%s (known: %s)", name, fieldset.SuggestKey(name, known), strings.Join(known, ", "))
-			}
+		if c.Recovery == nil {
 			continue
 		}
-		switch {
-		case a.Tenant == "" || a.Tenant == c.Tenant:
-		case c.Tenant == "":
-			c.Tenant = a.Tenant
-		default:
-			l.errAt(r.file, at, field, "AWS account %q belongs to tenant %q, not to this check's tenant %q", name, a.Tenant, c.Tenant)
+		for i, st := range c.Recovery.Steps {
+			if au, ok := st.Spec.(check.AccountUser); ok {
+				at := valueNode(r.node, "recovery")
+				l.checkAccount(c, au, r.file, at, join(r.path, fmt.Sprintf("recovery.steps[%d].account", i)))
+			}
 		}
+	}
+}
+
+// checkAccount checks one account: reference of a check or of its
+// recovery step.
+func (l *loader) checkAccount(c *Check, au check.AccountUser, file string, at *yaml.Node, field string) {
+	provider, name := au.CloudAccount()
+	if name == "" || provider != "aws" {
+		return
+	}
+	a, ok := l.cfg.AWSAccount(name)
+	if !ok {
+		known := make([]string, 0, len(l.cfg.AWSAccounts))
+		for _, a := range l.cfg.AWSAccounts {
+			known = append(known, a.Name)
+		}
+		slices.Sort(known)
+		if len(known) == 0 {
+			l.errAt(file, at, field, "unknown AWS account %q: no aws_accounts are declared", name)
+		} else {
+			l.errAt(file, at, field, "unknown AWS account %q%s (known: %s)", name, fieldset.SuggestKey(name, known), strings.Join(known, ", "))
+		}
+		return
+	}
+	switch {
+	case a.Tenant == "" || a.Tenant == c.Tenant:
+	case c.Tenant == "":
+		c.Tenant = a.Tenant
+	default:
+		l.errAt(file, at, field, "AWS account %q belongs to tenant %q, not to this check's tenant %q", name, a.Tenant, c.Tenant)
 	}
 }

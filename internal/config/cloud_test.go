@@ -99,3 +99,18 @@ hosts:
 		}
 	}
 }
+
+func TestRecoveryStepAccount(t *testing.T) {
+	_, err := Parse("aws.yaml", []byte(`
+aws_accounts:
+  - {name: acme, regions: [ap-northeast-1]}
+checks:
+  - name: web
+    type: cloudprobe
+    account: acme
+    recovery: [{action: aws_ec2, instance_id: i-0123456789abcdef0, account: acmee}]
+`))
+	if err == nil || !strings.Contains(err.Error(), `checks[0].recovery.steps[0].account: unknown AWS account "acmee"`) {
+		t.Fatalf("%v", err)
+	}
+}

@@ -71,6 +71,8 @@ type Options struct {
 	Agent  action.Agent // nil: agent actions fail
 	Log    *slog.Logger
 	HTTP   *http.Client
+	// Shared reaches actions as action.Env.Shared (cloud accounts).
+	Shared check.Shared
 	// Policy returns a check's policy (config.Check.Recovery); Global the
 	// config's recovery section (config.Config.Recovery).
 	Policy func(c *config.Check) *policy.Policy
@@ -402,7 +404,7 @@ func (r *Runner) RunManual(ctx context.Context, checkName, who string, dryRun bo
 // execute runs one step, verifies, and records everything.
 func (r *Runner) execute(ctx context.Context, cfg *config.Config, c *config.Check, p *policy.Policy, g policy.Global, v view, in Input, d Decision, who string, dryRun bool) (Outcome, error) {
 	s := p.Steps[d.Step]
-	env := action.Env{Agent: r.o.Agent, HTTP: r.o.HTTP, Log: r.o.Log, Now: r.o.Now}
+	env := action.Env{Agent: r.o.Agent, HTTP: r.o.HTTP, Log: r.o.Log, Now: r.o.Now, Shared: r.o.Shared}
 	t := action.Target{Check: c.Name, Host: c.Host, Port: policy.PortOf(c.Spec), Service: s.Service, State: v.Status.String(),
 		Output: v.Output, Timeout: s.Timeout, DryRun: dryRun || s.DryRun || p.DryRun || g.DryRun}
 	if h := cfg.Host(c.Host); h != nil {

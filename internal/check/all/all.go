@@ -6,6 +6,7 @@ import (
 	_ "github.com/mamori/mamori/internal/check/cloudwatchcheck" // cloudwatch
 	_ "github.com/mamori/mamori/internal/check/diskcheck"       // disk (agent)
 	_ "github.com/mamori/mamori/internal/check/dnscheck"        // dns
+	_ "github.com/mamori/mamori/internal/check/ec2check"        // aws_ec2
 	_ "github.com/mamori/mamori/internal/check/execcheck"       // exec
 	_ "github.com/mamori/mamori/internal/check/ftpcheck"        // ftp
 	_ "github.com/mamori/mamori/internal/check/heartbeatcheck"  // heartbeat

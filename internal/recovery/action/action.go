@@ -79,6 +79,9 @@ type Env struct {
 	Log   *slog.Logger
 	Now   func() time.Time
 	Poll  time.Duration // how often waits re-check (default 1s)
+	// Shared is what the process shares with check types (cloud accounts
+	// and their clients, see check.Env.Shared); nil outside the server.
+	Shared check.Shared
 }
 
 // Kind describes an action type.

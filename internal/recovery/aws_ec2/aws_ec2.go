@@ -1,228 +1,160 @@
-// Package aws_ec2 is the `aws_ec2` recovery action: reboot (or start) an
-// EC2 instance through the EC2 Query API, signed with AWS Signature
-// Version 4. The endpoint is configurable (VPC endpoints, test servers).
+// Package aws_ec2 is the `aws_ec2` recovery action: reboot, stop and start,
+// or start an EC2 instance through the AWS SDK, with the credentials of an
+// aws_accounts entry (static keys, profile, instance role, assume-role with
+// external id) or of the server's environment, then wait until the instance
+// passes its status checks.
 package aws_ec2
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"io"
-	"net/http"
-	"net/url"
 	"regexp"
-	"sort"
-	"strings"
 	"time"
 
+	sdkaws "github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+
 	"github.com/mamori/mamori/internal/check"
+	"github.com/mamori/mamori/internal/check/awscheck"
+	"github.com/mamori/mamori/internal/cloud"
+	cloudaws "github.com/mamori/mamori/internal/cloud/aws"
 	"github.com/mamori/mamori/internal/recovery/action"
 )
 
-// APIVersion is the EC2 Query API version sent.
-const APIVersion = "2016-11-15"
-
 // Spec configures the action.
 type Spec struct {
-	InstanceID      string       `yaml:"instance_id" required:"true" help:"the instance (i-0123456789abcdef0)"`
-	Region          string       `yaml:"region" required:"true" help:"its region (ap-northeast-1)"`
-	Operation       string       `yaml:"operation" help:"reboot or start (default reboot)"`
-	Endpoint        string       `yaml:"endpoint" help:"API endpoint (default https://ec2.REGION.amazonaws.com/)"`
-	AccessKeyID     check.Secret `yaml:"access_key_id" required:"true" help:"access key id (a secret reference, e.g. ${AWS_ACCESS_KEY_ID})"`
-	SecretAccessKey check.Secret `yaml:"secret_access_key" required:"true" help:"secret access key (a secret reference)"`
-	SessionToken    check.Secret `yaml:"session_token" help:"session token for temporary credentials"`
+	awscheck.Target
+	InstanceID      string        `yaml:"instance_id" required:"true" help:"the instance (i-0123456789abcdef0)"`
+	Operation       string        `yaml:"operation" help:"reboot (the OS hangs), stop-start (AWS host trouble: the instance moves to new hardware) or start"`
+	Wait            time.Duration `yaml:"wait" help:"wait this long for the instance to pass both status checks (0: do not wait)"`
+	AccessKeyID     check.Secret  `yaml:"access_key_id" help:"static access key id instead of an account (a secret reference, e.g. ${AWS_ACCESS_KEY_ID})"`
+	SecretAccessKey check.Secret  `yaml:"secret_access_key" help:"static secret access key (a secret reference)"`
+	SessionToken    check.Secret  `yaml:"session_token" help:"session token of temporary static credentials"`
 }
 
-var (
-	instanceRE = regexp.MustCompile(`^i-[0-9a-f]{8,17}$`)
-	regionRE   = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d+$`)
-)
+var instanceRE = regexp.MustCompile(`^i-[0-9a-f]{8,17}$`)
 
 func init() {
-	action.Register(&action.Kind{Name: "aws_ec2", Summary: "reboot or start an EC2 instance (EC2 API, SigV4)",
-		New: func() action.Spec { return &Spec{Operation: "reboot"} }})
+	action.Register(&action.Kind{Name: "aws_ec2", Summary: "reboot, stop-start or start an EC2 instance (AWS SDK), then wait for its status checks",
+		New: func() action.Spec { return &Spec{Operation: "reboot", Wait: 10 * time.Minute} }})
 }
 
 // Validate implements action.Spec.
 func (s *Spec) Validate() []check.FieldError {
-	var errs []check.FieldError
+	errs := s.Target.Validate()
 	if s.InstanceID != "" && !instanceRE.MatchString(s.InstanceID) {
 		errs = append(errs, check.Errf("instance_id", "%q is not an instance id (i-0123456789abcdef0)", s.InstanceID))
 	}
-	if s.Region != "" && !regionRE.MatchString(s.Region) {
-		errs = append(errs, check.Errf("region", "%q is not a region (ap-northeast-1)", s.Region))
+	switch s.Operation {
+	case "reboot", "stop-start", "start":
+	default:
+		errs = append(errs, check.Errf("operation", "must be reboot, stop-start or start"))
 	}
-	if s.Operation != "reboot" && s.Operation != "start" {
-		errs = append(errs, check.Errf("operation", "must be reboot or start"))
+	if s.AccessKeyID.IsZero() != s.SecretAccessKey.IsZero() {
+		errs = append(errs, check.Errf("secret_access_key", "access_key_id and secret_access_key go together"))
 	}
-	if s.Endpoint != "" {
-		if u, err := url.Parse(s.Endpoint); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			errs = append(errs, check.Errf("endpoint", "must be an http(s) URL"))
-		}
+	if !s.AccessKeyID.IsZero() && s.Account != "" {
+		errs = append(errs, check.Errf("access_key_id", "give either account or static keys, not both"))
 	}
 	return errs
 }
 
 // New implements action.Spec.
 func (s *Spec) New(env action.Env) (action.Action, error) {
-	c := env.HTTP
-	if c == nil {
-		c = &http.Client{}
+	hub := awscheck.HubOf(check.Env{Logger: env.Log, Shared: env.Shared})
+	target := s.Target
+	if !s.AccessKeyID.IsZero() {
+		// Static keys of the step itself: an account of their own.
+		acct := cloud.AWSAccount{Name: "aws_ec2 action", AccessKeyID: s.AccessKeyID, SecretAccessKey: s.SecretAccessKey,
+			SessionToken: s.SessionToken, EndpointURL: s.EndpointURL}
+		if s.Region != "" {
+			acct.Regions = []string{s.Region}
+		}
+		hub = cloudaws.NewHub([]cloud.AWSAccount{acct}, cloudaws.WithLogger(env.Log))
+		target.Account = acct.Name
 	}
-	now := time.Now
-	if env.Now != nil {
-		now = env.Now
+	poll := env.Poll
+	if poll <= 0 {
+		poll = 15 * time.Second
 	}
-	ep := s.Endpoint
-	if ep == "" {
-		ep = "https://ec2." + s.Region + ".amazonaws.com/"
-	}
-	return &act{spec: *s, endpoint: ep, client: c, now: now}, nil
+	return &act{spec: *s, target: target, hub: hub, poll: poll}, nil
 }
 
 type act struct {
-	spec     Spec
-	endpoint string
-	client   *http.Client
-	now      func() time.Time
-}
-
-func (a *act) apiAction() string {
-	if a.spec.Operation == "start" {
-		return "StartInstances"
-	}
-	return "RebootInstances"
+	spec   Spec
+	target awscheck.Target
+	hub    *cloudaws.Hub
+	poll   time.Duration
 }
 
 func (a *act) Describe(action.Target) string {
-	return fmt.Sprintf("EC2 %s %s (%s)", a.apiAction(), a.spec.InstanceID, a.spec.Region)
+	where := a.target.Ref().String()
+	return fmt.Sprintf("EC2 %s %s (%s)", a.spec.Operation, a.spec.InstanceID, where)
 }
 
 func (a *act) Run(ctx context.Context, t action.Target) action.Result {
 	if t.DryRun {
-		return action.Result{DryRun: true, Output: "dry run: would call " + a.Describe(t)}
+		return action.Result{DryRun: true, Output: "dry run: would " + a.Describe(t)}
 	}
-	timeout := t.Timeout
-	if timeout <= 0 || timeout > 2*time.Minute {
-		timeout = 2 * time.Minute
+	if t.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, t.Timeout)
+		defer cancel()
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	form := url.Values{"Action": {a.apiAction()}, "InstanceId.1": {a.spec.InstanceID}, "Version": {APIVersion}}
-	body := form.Encode()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.endpoint, strings.NewReader(body))
+	cl, ref, err := awscheck.Client(ctx, a.hub, &a.target, "ec2", func(c sdkaws.Config) *ec2.Client { return ec2.NewFromConfig(c) })
 	if err != nil {
 		return action.Result{ExitCode: -1, Error: err.Error()}
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
-	Sign(req, []byte(body), Credentials{AccessKeyID: a.spec.AccessKeyID.Reveal(), SecretAccessKey: a.spec.SecretAccessKey.Reveal(),
-		SessionToken: a.spec.SessionToken.Reveal()}, a.spec.Region, "ec2", a.now())
-	resp, err := a.client.Do(req)
+	start := time.Now()
+	out, err := a.operate(ctx, cl)
 	if err != nil {
-		return action.Result{ExitCode: -1, Error: err.Error()}
+		return action.Result{ExitCode: -1, Output: out, Error: cloudaws.Explain(err, ref.Region)}
 	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 16<<10))
-	r := action.Result{ExitCode: resp.StatusCode, Output: fmt.Sprintf("HTTP %s\n%s", resp.Status, strings.ToValidUTF8(string(b), "\uFFFD"))}
-	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-		r.ExitCode = 0
-	} else {
-		r.Error = "EC2 API: HTTP " + resp.Status + errorCode(string(b))
+	if a.spec.Wait <= 0 {
+		return action.Result{Output: out}
 	}
-	return r
+	if err := a.waitHealthy(ctx, cl); err != nil {
+		return action.Result{ExitCode: 1, Output: out, Error: fmt.Sprintf("%s did not pass its status checks within %s: %v", a.spec.InstanceID, a.spec.Wait, err)}
+	}
+	return action.Result{Output: fmt.Sprintf("%s; status checks ok after %s", out, time.Since(start).Round(time.Second))}
 }
 
-var codeRE = regexp.MustCompile(`<Code>([^<]+)</Code>`)
-
-func errorCode(body string) string {
-	if m := codeRE.FindStringSubmatch(body); m != nil {
-		return " " + m[1]
-	}
-	return ""
-}
-
-// Credentials sign requests.
-type Credentials struct {
-	AccessKeyID, SecretAccessKey, SessionToken string
-}
-
-// Sign adds AWS Signature Version 4 headers (X-Amz-Date, Authorization and,
-// with a session token, X-Amz-Security-Token) to req, whose body is body.
-func Sign(req *http.Request, body []byte, c Credentials, region, service string, now time.Time) {
-	now = now.UTC()
-	amzDate := now.Format("20060102T150405Z")
-	day := now.Format("20060102")
-	req.Header.Set("X-Amz-Date", amzDate)
-	if c.SessionToken != "" {
-		req.Header.Set("X-Amz-Security-Token", c.SessionToken)
-	}
-	host := req.URL.Host
-	if req.Host != "" {
-		host = req.Host
-	}
-	// Signed headers: host plus every x-amz-* and content-type, sorted.
-	headers := map[string]string{"host": host}
-	for k, v := range req.Header {
-		lk := strings.ToLower(k)
-		if lk == "content-type" || strings.HasPrefix(lk, "x-amz-") {
-			headers[lk] = strings.Join(strings.Fields(strings.Join(v, ",")), " ")
+// operate calls the EC2 API: reboot, stop then start, or start.
+func (a *act) operate(ctx context.Context, cl *ec2.Client) (string, error) {
+	ids := []string{a.spec.InstanceID}
+	switch a.spec.Operation {
+	case "reboot":
+		if _, err := cl.RebootInstances(ctx, &ec2.RebootInstancesInput{InstanceIds: ids}); err != nil {
+			return "", err
+		}
+		return "RebootInstances " + a.spec.InstanceID + " accepted", nil
+	case "stop-start":
+		if _, err := cl.StopInstances(ctx, &ec2.StopInstancesInput{InstanceIds: ids}); err != nil {
+			return "", err
+		}
+		w := ec2.NewInstanceStoppedWaiter(cl, func(o *ec2.InstanceStoppedWaiterOptions) {
+			o.MinDelay, o.MaxDelay = a.poll, max(a.poll, 30*time.Second)
+		})
+		if err := w.Wait(ctx, &ec2.DescribeInstancesInput{InstanceIds: ids}, 15*time.Minute); err != nil {
+			return "StopInstances " + a.spec.InstanceID + " accepted", fmt.Errorf("waiting for the instance to stop: %w", err)
 		}
 	}
-	names := make([]string, 0, len(headers))
-	for k := range headers {
-		names = append(names, k)
+	if _, err := cl.StartInstances(ctx, &ec2.StartInstancesInput{InstanceIds: ids}); err != nil {
+		return "", err
 	}
-	sort.Strings(names)
-	var canonHeaders strings.Builder
-	for _, k := range names {
-		canonHeaders.WriteString(k + ":" + headers[k] + "\n")
-	}
-	signed := strings.Join(names, ";")
-	path := req.URL.EscapedPath()
-	if path == "" {
-		path = "/"
-	}
-	canonical := strings.Join([]string{req.Method, path, canonicalQuery(req.URL.Query()), canonHeaders.String(), signed, hexSHA(body)}, "\n")
-	scope := day + "/" + region + "/" + service + "/aws4_request"
-	toSign := "AWS4-HMAC-SHA256\n" + amzDate + "\n" + scope + "\n" + hexSHA([]byte(canonical))
-	k := hmacSHA([]byte("AWS4"+c.SecretAccessKey), day)
-	k = hmacSHA(k, region)
-	k = hmacSHA(k, service)
-	k = hmacSHA(k, "aws4_request")
-	sig := hex.EncodeToString(hmacSHA(k, toSign))
-	req.Header.Set("Authorization", fmt.Sprintf("AWS4-HMAC-SHA256 Credential=%s/%s, SignedHeaders=%s, Signature=%s", c.AccessKeyID, scope, signed, sig))
+	return "StartInstances " + a.spec.InstanceID + " accepted", nil
 }
 
-func canonicalQuery(q url.Values) string {
-	keys := make([]string, 0, len(q))
-	for k := range q {
-		keys = append(keys, k)
+// waitHealthy waits until both status checks of the instance are ok.
+func (a *act) waitHealthy(ctx context.Context, cl *ec2.Client) error {
+	in := &ec2.DescribeInstanceStatusInput{InstanceIds: []string{a.spec.InstanceID}}
+	deadline := time.Now().Add(a.spec.Wait)
+	sys := ec2.NewSystemStatusOkWaiter(cl, func(o *ec2.SystemStatusOkWaiterOptions) { o.MinDelay, o.MaxDelay = a.poll, max(a.poll, 30*time.Second) })
+	if err := sys.Wait(ctx, in, a.spec.Wait); err != nil {
+		return err
 	}
-	sort.Strings(keys)
-	var parts []string
-	for _, k := range keys {
-		vs := append([]string(nil), q[k]...)
-		sort.Strings(vs)
-		for _, v := range vs {
-			parts = append(parts, awsEscape(k)+"="+awsEscape(v))
-		}
-	}
-	return strings.Join(parts, "&")
-}
-
-func awsEscape(s string) string {
-	return strings.ReplaceAll(url.QueryEscape(s), "+", "%20")
-}
-
-func hexSHA(b []byte) string {
-	h := sha256.Sum256(b)
-	return hex.EncodeToString(h[:])
-}
-
-func hmacSHA(key []byte, data string) []byte {
-	m := hmac.New(sha256.New, key)
-	m.Write([]byte(data))
-	return m.Sum(nil)
+	inst := ec2.NewInstanceStatusOkWaiter(cl, func(o *ec2.InstanceStatusOkWaiterOptions) {
+		o.MinDelay, o.MaxDelay = a.poll, max(a.poll, 30*time.Second)
+	})
+	return inst.Wait(ctx, in, max(time.Until(deadline), a.poll))
 }

@@ -1,79 +1,92 @@
 package aws_ec2
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"io"
-	"net/http"
-	"net/http/httptest"
-	"net/url"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
-
 	"github.com/mamori/mamori/internal/check"
+	"github.com/mamori/mamori/internal/check/awscheck"
+	"github.com/mamori/mamori/internal/check/awscheck/awsfake"
+	"github.com/mamori/mamori/internal/cloud"
+	cloudaws "github.com/mamori/mamori/internal/cloud/aws"
 	"github.com/mamori/mamori/internal/recovery/action"
 )
 
-var authRE = regexp.MustCompile(`^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/(\d{8})/ap-northeast-1/ec2/aws4_request, SignedHeaders=([a-z0-9;-]+), Signature=([0-9a-f]{64})$`)
+const id = "i-0123456789abcdef0"
 
-func TestRebootInstanceSignedQueryAPI(t *testing.T) {
-	now := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
-	var seen url.Values
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		m := authRE.FindStringSubmatch(r.Header.Get("Authorization"))
-		if m == nil || m[1] != "20260304" || !strings.Contains(m[2], "host") || !strings.Contains(m[2], "x-amz-date") {
-			t.Errorf("Authorization header %q", r.Header.Get("Authorization"))
-		}
-		if r.Header.Get("X-Amz-Date") != "20260304T050607Z" || r.Header.Get("X-Amz-Security-Token") != "sess" {
-			t.Errorf("headers %v", r.Header)
-		}
-		// The signature is the one AWS's own SDK computes for the request.
-		req2, _ := http.NewRequest(r.Method, "http://"+r.Host+r.URL.Path, bytes.NewReader(body))
-		req2.Header.Set("Content-Type", r.Header.Get("Content-Type"))
-		req2.ContentLength = 0 // we do not sign content-length (optional in SigV4)
-		sum := sha256.Sum256(body)
-		err := v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: "AKIDEXAMPLE", SecretAccessKey: "secret", SessionToken: "sess"},
-			req2, hex.EncodeToString(sum[:]), "ec2", "ap-northeast-1", now)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if m2 := regexp.MustCompile(`Signature=([0-9a-f]{64})`).FindStringSubmatch(req2.Header.Get("Authorization")); m == nil || m2 == nil || m2[1] != m[3] {
-			t.Errorf("signature differs from the SDK's:\n ours %s\n sdk  %s", r.Header.Get("Authorization"), req2.Header.Get("Authorization"))
-		}
-		seen, _ = url.ParseQuery(string(body))
-		if seen.Get("InstanceId.1") == "i-0000000000000bad0" {
-			w.WriteHeader(400)
-			io.WriteString(w, `<Response><Errors><Error><Code>InvalidInstanceID.NotFound</Code></Error></Errors></Response>`)
-			return
-		}
-		io.WriteString(w, `<RebootInstancesResponse><return>true</return></RebootInstancesResponse>`)
-	}))
-	defer srv.Close()
-	spec := &Spec{InstanceID: "i-0123456789abcdef0", Region: "ap-northeast-1", Operation: "reboot", Endpoint: srv.URL + "/",
-		AccessKeyID: check.NewSecret("AKIDEXAMPLE"), SecretAccessKey: check.NewSecret("secret"), SessionToken: check.NewSecret("sess")}
-	if errs := spec.Validate(); len(errs) > 0 {
+func run(t *testing.T, s *Spec, env action.Env, tg action.Target) action.Result {
+	t.Helper()
+	if errs := s.Validate(); len(errs) > 0 {
 		t.Fatal(errs)
 	}
-	act, _ := spec.New(action.Env{Now: func() time.Time { return now }})
-	res := act.Run(context.Background(), action.Target{})
-	if !res.OK() || seen.Get("Action") != "RebootInstances" || seen.Get("InstanceId.1") != "i-0123456789abcdef0" || seen.Get("Version") != APIVersion {
-		t.Errorf("%+v %v", res, seen)
+	a, err := s.New(env)
+	if err != nil {
+		t.Fatal(err)
 	}
-	spec.Operation, spec.InstanceID = "start", "i-0000000000000bad0"
-	act, _ = spec.New(action.Env{Now: func() time.Time { return now }})
-	res = act.Run(context.Background(), action.Target{})
-	if res.OK() || seen.Get("Action") != "StartInstances" || !strings.Contains(res.Error, "InvalidInstanceID.NotFound") {
-		t.Errorf("%+v %v", res, seen)
+	if tg.Timeout == 0 {
+		tg.Timeout = time.Minute
 	}
-	if res := act.Run(context.Background(), action.Target{DryRun: true}); !res.DryRun || !strings.Contains(res.Output, "StartInstances") {
-		t.Errorf("dry run %+v", res)
+	return a.Run(context.Background(), tg)
+}
+
+// TestRebootWithAssumedRoleWaitsForStatusChecks: the account's role is
+// assumed (with its external id), the reboot goes through the SDK, and the
+// action returns once both status checks pass.
+func TestRebootWithAssumedRoleWaitsForStatusChecks(t *testing.T) {
+	f := awsfake.New(t)
+	f.Env(t)
+	e := awsfake.NewEC2(f)
+	const arn = "arn:aws:iam::210987654321:role/mamori-recovery"
+	f.AddRole(arn, "acme-ext")
+	hub := cloudaws.NewHub([]cloud.AWSAccount{{Name: "acme", Regions: []string{awsfake.Region}, EndpointURL: f.URL, RoleARN: arn,
+		ExternalID: check.NewSecret("acme-ext")}})
+	shared := check.SharedMap{}
+	awscheck.Share(shared, hub)
+	polls := 0
+	e.Put(awsfake.Instance{ID: id, Status: "impaired", Recovers: func(i *awsfake.Instance) { i.Status = "initializing" }})
+	f.Handle("ec2", "DescribeInstanceStatus", func(r *awsfake.Request) (any, error) {
+		if polls++; polls == 2 {
+			e.Update(id, func(i *awsfake.Instance) { i.Status = "ok" }) // the reboot took
+		}
+		i := e.Get(id)
+		return awsfake.XML(`<instanceStatusSet><item><instanceId>` + id + `</instanceId><instanceState><code>16</code><name>running</name></instanceState>` +
+			`<systemStatus><status>ok</status></systemStatus><instanceStatus><status>` + i.Status + `</status></instanceStatus></item></instanceStatusSet>`), nil
+	})
+	s := &Spec{InstanceID: id, Operation: "reboot", Wait: time.Minute}
+	s.Account = "acme"
+	res := run(t, s, action.Env{Shared: shared, Poll: 10 * time.Millisecond}, action.Target{})
+	if !res.OK() || !strings.Contains(res.Output, "RebootInstances "+id+" accepted; status checks ok") {
+		t.Fatalf("%+v", res)
+	}
+	if e.Get(id).Reboots != 1 || f.Assumed(arn) != 1 || f.CallsBy(awsfake.AccessKey) != 1 {
+		t.Fatalf("reboots %d, assumed %d, calls with base keys %d", e.Get(id).Reboots, f.Assumed(arn), f.CallsBy(awsfake.AccessKey))
+	}
+}
+
+func TestStopStartAndErrors(t *testing.T) {
+	f := awsfake.New(t)
+	f.Env(t)
+	e := awsfake.NewEC2(f)
+	e.Put(awsfake.Instance{ID: id, System: "impaired"})
+	s := &Spec{InstanceID: id, Operation: "stop-start", Wait: time.Minute,
+		AccessKeyID: check.NewSecret(awsfake.AccessKey), SecretAccessKey: check.NewSecret(awsfake.SecretKey)}
+	s.Region, s.EndpointURL = awsfake.Region, f.URL
+	res := run(t, s, action.Env{Poll: 10 * time.Millisecond}, action.Target{})
+	if got := e.Get(id); !res.OK() || got.Stops != 1 || got.Starts != 1 || got.System != "ok" {
+		t.Fatalf("%+v %+v", res, got)
+	}
+	f.Fail("ec2", "RebootInstances", &awsfake.Error{Status: 403, Code: "UnauthorizedOperation", Message: "You are not authorized to perform this operation."})
+	s.Operation = "reboot"
+	if res := run(t, s, action.Env{}, action.Target{}); res.OK() || !strings.Contains(res.Error, "ec2:RebootInstances") {
+		t.Fatalf("access denied: %+v", res)
+	}
+	if res := run(t, s, action.Env{}, action.Target{DryRun: true}); !res.DryRun || !strings.Contains(res.Output, "reboot "+id) || e.Get(id).Reboots != 0 {
+		t.Fatalf("dry run: %+v", res)
+	}
+	bad := &Spec{InstanceID: "bad", Operation: "explode", AccessKeyID: check.NewSecret("x")}
+	if errs := bad.Validate(); len(errs) != 3 {
+		t.Fatalf("validate: %v", errs)
 	}
 }
