@@ -21,16 +21,18 @@ type Event struct {
 }
 
 // EventRule says which events raise which status: an event is WARNING when
-// one of its categories is in Warn or its message contains one of Words
-// (case-insensitive), CRITICAL when in Crit.
+// one of its categories is in Warn, its severity in Severities, or its
+// message contains one of Words (case-insensitive); CRITICAL when one of
+// its categories is in Crit.
 type EventRule struct {
 	Warn, Crit []string
+	Severities []string
 	Words      []string
 }
 
 // Grade returns the worst status of the events that match the rule and a
 // short text naming the newest of them.
-func (r EventRule) Grade(events []Event, loc *time.Location) (check.Status, []string) {
+func (r EventRule) Grade(events []Event) (check.Status, []string) {
 	sort.Slice(events, func(i, j int) bool { return events[i].Time.After(events[j].Time) })
 	st := check.OK
 	var lines []string
@@ -40,7 +42,7 @@ func (r EventRule) Grade(events []Event, loc *time.Location) (check.Status, []st
 			continue
 		}
 		st = check.Worst(st, s)
-		lines = append(lines, fmt.Sprintf("%s %s: %s", e.Time.In(loc).Format("2006-01-02 15:04 MST"), e.Source, e.Message))
+		lines = append(lines, fmt.Sprintf("%s %s: %s", e.Time.UTC().Format("2006-01-02 15:04 MST"), e.Source, e.Message))
 	}
 	return st, lines
 }
@@ -55,6 +57,9 @@ func (r EventRule) status(e Event) check.Status {
 			st = check.Warning
 		}
 	}
+	if e.Severity != "" && slices.Contains(r.Severities, strings.ToLower(e.Severity)) {
+		st = check.Warning
+	}
 	low := strings.ToLower(e.Message)
 	for _, w := range r.Words {
 		if strings.Contains(low, strings.ToLower(w)) {
@@ -62,6 +67,17 @@ func (r EventRule) status(e Event) check.Status {
 		}
 	}
 	return st
+}
+
+// Within keeps the events of the given sources no older than window.
+func Within(events []Event, sources map[string]bool, window time.Duration) []Event {
+	var out []Event
+	for _, e := range events {
+		if sources[e.Source] && time.Since(e.Time) <= window {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // Summary joins status parts and event lines into one output line.

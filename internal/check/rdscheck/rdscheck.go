@@ -110,13 +110,7 @@ func (s *Spec) Run(ctx context.Context, api API, region, key string) check.Resul
 		for _, m := range res.members {
 			mine[m] = true
 		}
-		var own []awsseam.Event
-		for _, e := range events {
-			if mine[e.Source] && time.Since(e.Time) <= s.EventWindow {
-				own = append(own, e)
-			}
-		}
-		es, el := awsseam.EventRule{Warn: s.EventCategories}.Grade(own, time.UTC)
+		es, el := awsseam.EventRule{Warn: s.EventCategories}.Grade(awsseam.Within(events, mine, s.EventWindow))
 		st, lines = check.Worst(st, es), el
 	}
 	return check.Result{Status: st, Output: awsseam.Summary(parts, lines)}
