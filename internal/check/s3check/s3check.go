@@ -74,7 +74,10 @@ func (s *Spec) New(check.Env) (check.Checker, error) {
 		}
 		// A custom endpoint (VPC endpoint, S3-compatible store, tests)
 		// takes the bucket in the path, not the host name.
-		api := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = sp.EndpointURL != "" })
+		api := s3.NewFromConfig(cfg, func(o *s3.Options) {
+			o.UsePathStyle = sp.EndpointURL != ""
+			o.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
+		})
 		return sp.Run(ctx, api, cfg.Region, time.Now())
 	}), nil
 }

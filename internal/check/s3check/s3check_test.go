@@ -21,7 +21,7 @@ func s3fake(t *testing.T, objectTime time.Time) *awsfake.Server {
 	}
 	for _, k := range []string{"db/2026-12-01.sql.gz", "db/2026-12-02.sql.gz", "web/index.html"} {
 		body := "dump of " + k
-		if _, err := backend.PutObject("backups", k, map[string]string{}, strings.NewReader(body), int64(len(body)), nil); err != nil {
+		if _, err := backend.PutObject("backups", k, map[string]string{"Last-Modified": objectTime.UTC().Format(http.TimeFormat)}, strings.NewReader(body), int64(len(body)), nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -40,7 +40,7 @@ func TestS3(t *testing.T) {
 	s := newSpec(f)
 	s.MaxAge = 26 * time.Hour
 	r := f.Check(t, "aws_s3", s)
-	if r.Status != check.OK || !strings.Contains(r.Output, "s3://backups/db/: 2 objects listed; got db/2026-12-02.sql.gz (27 bytes)") {
+	if r.Status != check.OK || !strings.Contains(r.Output, "s3://backups/db/: 2 objects listed; got db/2026-12-02.sql.gz (28 bytes)") {
 		t.Fatalf("ok: %s %q", r.Status, r.Output)
 	}
 	s.Warning = time.Nanosecond
