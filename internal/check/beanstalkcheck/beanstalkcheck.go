@@ -14,7 +14,9 @@ import (
 	eb "github.com/aws/aws-sdk-go-v2/service/elasticbeanstalk"
 	"github.com/aws/aws-sdk-go-v2/service/elasticbeanstalk/types"
 	"github.com/mamori/mamori/internal/check"
-	"github.com/mamori/mamori/internal/check/awsseam"
+	"github.com/mamori/mamori/internal/check/awscheck"
+	"github.com/mamori/mamori/internal/check/awssvc"
+	cloudaws "github.com/mamori/mamori/internal/cloud/aws"
 )
 
 func init() {
@@ -30,7 +32,7 @@ func init() {
 
 // Spec is the aws_beanstalk check's configuration.
 type Spec struct {
-	awsseam.Target
+	awscheck.Target
 	Environment string `yaml:"environment" required:"true" help:"environment name"`
 }
 
@@ -50,25 +52,25 @@ type API interface {
 }
 
 // New builds the checker.
-func (s *Spec) New(check.Env) (check.Checker, error) {
-	sp := *s
+func (s *Spec) New(env check.Env) (check.Checker, error) {
+	sp, hub := *s, awscheck.HubOf(env)
 	return check.CheckerFunc(func(ctx context.Context) check.Result {
-		cfg, err := sp.Config(ctx)
+		api, ref, err := awscheck.Client(ctx, hub, &sp.Target, "elasticbeanstalk", func(c aws.Config) *eb.Client { return eb.NewFromConfig(c) })
 		if err != nil {
-			return check.Resultf(check.Unknown, "%v", err)
+			return awscheck.ConfigError(err)
 		}
-		return sp.Run(ctx, eb.NewFromConfig(cfg), cfg.Region)
+		return sp.Run(ctx, api, ref)
 	}), nil
 }
 
 // Run describes the environment and grades its health.
-func (s *Spec) Run(ctx context.Context, api API, region string) check.Result {
+func (s *Spec) Run(ctx context.Context, api API, ref cloudaws.Ref) check.Result {
 	out, err := api.DescribeEnvironments(ctx, &eb.DescribeEnvironmentsInput{EnvironmentNames: []string{s.Environment}, IncludeDeleted: aws.Bool(false)})
 	if err != nil {
-		return awsseam.Fail(ctx, err, "elasticbeanstalk:DescribeEnvironments", region)
+		return awscheck.ErrorResult(ctx, ref, err)
 	}
 	if len(out.Environments) == 0 {
-		return awsseam.NotFoundResult("environment", s.Environment, region)
+		return awssvc.NotFoundResult("environment", s.Environment, ref)
 	}
 	e := out.Environments[0]
 	st := Grade(e)

@@ -13,7 +13,9 @@ import (
 	ds "github.com/aws/aws-sdk-go-v2/service/directoryservice"
 	"github.com/aws/aws-sdk-go-v2/service/directoryservice/types"
 	"github.com/mamori/mamori/internal/check"
-	"github.com/mamori/mamori/internal/check/awsseam"
+	"github.com/mamori/mamori/internal/check/awscheck"
+	"github.com/mamori/mamori/internal/check/awssvc"
+	cloudaws "github.com/mamori/mamori/internal/cloud/aws"
 )
 
 func init() {
@@ -29,7 +31,7 @@ func init() {
 
 // Spec is the aws_directory check's configuration.
 type Spec struct {
-	awsseam.Target
+	awscheck.Target
 	DirectoryID string `yaml:"directory_id" required:"true" help:"directory ID, e.g. d-1234567890"`
 }
 
@@ -48,25 +50,25 @@ type API interface {
 }
 
 // New builds the checker.
-func (s *Spec) New(check.Env) (check.Checker, error) {
-	sp := *s
+func (s *Spec) New(env check.Env) (check.Checker, error) {
+	sp, hub := *s, awscheck.HubOf(env)
 	return check.CheckerFunc(func(ctx context.Context) check.Result {
-		cfg, err := sp.Config(ctx)
+		api, ref, err := awscheck.Client(ctx, hub, &sp.Target, "ds", func(c aws.Config) *ds.Client { return ds.NewFromConfig(c) })
 		if err != nil {
-			return check.Resultf(check.Unknown, "%v", err)
+			return awscheck.ConfigError(err)
 		}
-		return sp.Run(ctx, ds.NewFromConfig(cfg), cfg.Region)
+		return sp.Run(ctx, api, ref)
 	}), nil
 }
 
 // Run describes the directory and grades its stage.
-func (s *Spec) Run(ctx context.Context, api API, region string) check.Result {
+func (s *Spec) Run(ctx context.Context, api API, ref cloudaws.Ref) check.Result {
 	out, err := api.DescribeDirectories(ctx, &ds.DescribeDirectoriesInput{DirectoryIds: []string{s.DirectoryID}})
-	if awsseam.NotFound(err) || err == nil && len(out.DirectoryDescriptions) == 0 {
-		return awsseam.NotFoundResult("directory", s.DirectoryID, region)
+	if awssvc.NotFound(err) || err == nil && len(out.DirectoryDescriptions) == 0 {
+		return awssvc.NotFoundResult("directory", s.DirectoryID, ref)
 	}
 	if err != nil {
-		return awsseam.Fail(ctx, err, "ds:DescribeDirectories", region)
+		return awscheck.ErrorResult(ctx, ref, err)
 	}
 	return Evaluate(out.DirectoryDescriptions[0])
 }

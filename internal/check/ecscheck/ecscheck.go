@@ -15,7 +15,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/mamori/mamori/internal/check"
-	"github.com/mamori/mamori/internal/check/awsseam"
+	"github.com/mamori/mamori/internal/check/awscheck"
+	"github.com/mamori/mamori/internal/check/awssvc"
+	cloudaws "github.com/mamori/mamori/internal/cloud/aws"
 )
 
 // Defaults: any service short of its desired count is WARNING; one running
@@ -38,7 +40,7 @@ func init() {
 
 // Spec is the aws_ecs check's configuration.
 type Spec struct {
-	awsseam.Target
+	awscheck.Target
 	Cluster     string   `yaml:"cluster" required:"true" help:"ECS cluster name or ARN"`
 	Services    []string `yaml:"services" help:"services to watch (default: every service of the cluster)"`
 	WarningPct  float64  `yaml:"warning_pct" help:"WARNING when running tasks are below this % of desired"`
@@ -72,26 +74,26 @@ type API interface {
 }
 
 // New builds the checker.
-func (s *Spec) New(check.Env) (check.Checker, error) {
-	sp := *s
+func (s *Spec) New(env check.Env) (check.Checker, error) {
+	sp, hub := *s, awscheck.HubOf(env)
 	return check.CheckerFunc(func(ctx context.Context) check.Result {
-		cfg, err := sp.Config(ctx)
+		api, ref, err := awscheck.Client(ctx, hub, &sp.Target, "ecs", func(c aws.Config) *ecs.Client { return ecs.NewFromConfig(c) })
 		if err != nil {
-			return check.Resultf(check.Unknown, "%v", err)
+			return awscheck.ConfigError(err)
 		}
-		return sp.Run(ctx, ecs.NewFromConfig(cfg), cfg.Region)
+		return sp.Run(ctx, api, ref)
 	}), nil
 }
 
 // Run checks the cluster's services through api.
-func (s *Spec) Run(ctx context.Context, api API, region string) check.Result {
+func (s *Spec) Run(ctx context.Context, api API, ref cloudaws.Ref) check.Result {
 	names := s.Services
 	if len(names) == 0 {
 		p := ecs.NewListServicesPaginator(api, &ecs.ListServicesInput{Cluster: aws.String(s.Cluster)})
 		for p.HasMorePages() {
 			page, err := p.NextPage(ctx)
 			if err != nil {
-				return s.fail(ctx, err, "ecs:ListServices", region)
+				return s.fail(ctx, err, ref)
 			}
 			names = append(names, page.ServiceArns...)
 		}
@@ -104,7 +106,7 @@ func (s *Spec) Run(ctx context.Context, api API, region string) check.Result {
 	for i := 0; i < len(names); i += 10 {
 		out, err := api.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(s.Cluster), Services: names[i:min(i+10, len(names))]})
 		if err != nil {
-			return s.fail(ctx, err, "ecs:DescribeServices", region)
+			return s.fail(ctx, err, ref)
 		}
 		svcs = append(svcs, out.Services...)
 		for _, f := range out.Failures {
@@ -114,11 +116,11 @@ func (s *Spec) Run(ctx context.Context, api API, region string) check.Result {
 	return s.Evaluate(svcs, missing)
 }
 
-func (s *Spec) fail(ctx context.Context, err error, action, region string) check.Result {
-	if awsseam.NotFound(err) {
-		return awsseam.NotFoundResult("ECS cluster", s.Cluster, region)
+func (s *Spec) fail(ctx context.Context, err error, ref cloudaws.Ref) check.Result {
+	if awssvc.NotFound(err) {
+		return awssvc.NotFoundResult("ECS cluster", s.Cluster, ref)
 	}
-	return awsseam.Fail(ctx, err, action, region)
+	return awscheck.ErrorResult(ctx, ref, err)
 }
 
 // Evaluate grades the described services.

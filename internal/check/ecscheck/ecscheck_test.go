@@ -5,8 +5,9 @@ import (
 	"testing"
 
 	"github.com/mamori/mamori/internal/check"
-	"github.com/mamori/mamori/internal/check/awsseam"
-	"github.com/mamori/mamori/internal/check/awsseam/awsfake"
+	"github.com/mamori/mamori/internal/check/awscheck"
+	"github.com/mamori/mamori/internal/check/awscheck/awsfake"
+	"github.com/mamori/mamori/internal/check/awssvc/svctest"
 )
 
 type svc struct {
@@ -16,10 +17,10 @@ type svc struct {
 }
 
 func describe(svcs ...svc) awsfake.Handler {
-	return func(r *awsfake.Request) awsfake.Reply {
+	return func(r *awsfake.Request) (any, error) {
 		var out []map[string]any
 		var failures []map[string]any
-		want, _ := r.JSON["services"].([]any)
+		want, _ := r.Input["services"].([]any)
 		for _, w := range want {
 			found := false
 			for _, s := range svcs {
@@ -42,7 +43,7 @@ func describe(svcs ...svc) awsfake.Handler {
 				failures = append(failures, map[string]any{"arn": "arn:aws:ecs:ap-northeast-1:123456789012:service/web/" + w.(string), "reason": "MISSING"})
 			}
 		}
-		return awsfake.JSON(map[string]any{"services": out, "failures": failures})
+		return map[string]any{"services": out, "failures": failures}, nil
 	}
 }
 
@@ -53,13 +54,12 @@ func spec(f *awsfake.Server, services ...string) *Spec {
 }
 
 func TestECS(t *testing.T) {
-	awsfake.Env(t)
-	f := awsfake.New(t)
-	f.Handle("ListServices", func(r *awsfake.Request) awsfake.Reply {
-		if r.JSON["cluster"] != "web" {
-			t.Errorf("cluster = %v", r.JSON["cluster"])
+	f, env := svctest.Fake(t)
+	f.Handle("ecs", "ListServices", func(r *awsfake.Request) (any, error) {
+		if r.Input["cluster"] != "web" {
+			t.Errorf("cluster = %v", r.Input["cluster"])
 		}
-		return awsfake.JSON(map[string]any{"serviceArns": []string{"api", "worker"}})
+		return map[string]any{"serviceArns": []string{"api", "worker"}}, nil
 	})
 	cases := []struct {
 		name     string
@@ -76,8 +76,8 @@ func TestECS(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			f.Handle("DescribeServices", describe(c.svcs...))
-			r := f.Check(t, "aws_ecs", spec(f, c.services...))
+			f.Handle("ecs", "DescribeServices", describe(c.svcs...))
+			r := svctest.Check(t, env, "aws_ecs", spec(f, c.services...))
 			if r.Status != c.want || !strings.Contains(r.Output, c.text) {
 				t.Fatalf("got %s %q, want %s containing %q", r.Status, r.Output, c.want, c.text)
 			}
@@ -86,34 +86,35 @@ func TestECS(t *testing.T) {
 }
 
 func TestECSAPIErrors(t *testing.T) {
-	awsfake.Env(t)
-	f := awsfake.New(t)
-	f.Handle("DescribeServices", func(*awsfake.Request) awsfake.Reply {
-		return awsfake.JSONError(400, "AccessDeniedException", "User: arn:aws:iam::123456789012:user/mamori is not authorized to perform: ecs:DescribeServices")
+	f, env := svctest.Fake(t)
+	f.Handle("ecs", "DescribeServices", func(*awsfake.Request) (any, error) {
+		return nil, &awsfake.Error{Status: 400, Code: "AccessDeniedException", Message: "User: arn:aws:iam::123456789012:user/mamori is not authorized to perform: ecs:DescribeServices"}
 	})
-	r := f.Check(t, "aws_ecs", spec(f, "api"))
+	r := svctest.Check(t, env, "aws_ecs", spec(f, "api"))
 	if r.Status != check.Unknown || !strings.Contains(r.Output, "ecs:DescribeServices") || !strings.Contains(r.Output, "access denied") {
 		t.Fatalf("access denied: %s %q", r.Status, r.Output)
 	}
 
-	f.Handle("DescribeServices", awsfake.Throttle(1, awsfake.JSONError(400, "ThrottlingException", "Rate exceeded"), describe(svc{name: "api", desired: 1, running: 1})))
-	before := f.Calls("DescribeServices")
-	r = f.Check(t, "aws_ecs", spec(f, "api"))
-	if r.Status != check.OK || f.Calls("DescribeServices")-before != 2 {
-		t.Fatalf("throttled once: %s %q after %d calls", r.Status, r.Output, f.Calls("DescribeServices")-before)
+	f.Fail("ecs", "DescribeServices", &awsfake.Error{Status: 400, Code: "ThrottlingException", Message: "Rate exceeded"})
+
+	f.Handle("ecs", "DescribeServices", describe(svc{name: "api", desired: 1, running: 1}))
+	before := f.Calls("ecs", "DescribeServices")
+	r = svctest.Check(t, env, "aws_ecs", spec(f, "api"))
+	if r.Status != check.OK || f.Calls("ecs", "DescribeServices")-before != 2 {
+		t.Fatalf("throttled once: %s %q after %d calls", r.Status, r.Output, f.Calls("ecs", "DescribeServices")-before)
 	}
 
-	f.Handle("DescribeServices", func(*awsfake.Request) awsfake.Reply {
-		return awsfake.JSONError(400, "ClusterNotFoundException", "Cluster not found.")
+	f.Handle("ecs", "DescribeServices", func(*awsfake.Request) (any, error) {
+		return nil, &awsfake.Error{Status: 400, Code: "ClusterNotFoundException", Message: "Cluster not found."}
 	})
-	r = f.Check(t, "aws_ecs", spec(f, "api"))
+	r = svctest.Check(t, env, "aws_ecs", spec(f, "api"))
 	if r.Status != check.Critical || !strings.Contains(r.Output, "not found in region ap-northeast-1") {
 		t.Fatalf("wrong region: %s %q", r.Status, r.Output)
 	}
 }
 
 func TestECSValidate(t *testing.T) {
-	s := &Spec{Target: awsseam.Target{Region: "ap-northeast-1x"}, WarningPct: 50, CriticalPct: 80}
+	s := &Spec{Target: awscheck.Target{Region: "ap-northeast-1x"}, WarningPct: 50, CriticalPct: 80}
 	errs := s.Validate()
 	if len(errs) != 3 {
 		t.Fatalf("want 3 errors (region, cluster, critical_pct), got %v", errs)

@@ -15,7 +15,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/elasticache"
 	"github.com/aws/aws-sdk-go-v2/service/elasticache/types"
 	"github.com/mamori/mamori/internal/check"
-	"github.com/mamori/mamori/internal/check/awsseam"
+	"github.com/mamori/mamori/internal/check/awscheck"
+	"github.com/mamori/mamori/internal/check/awssvc"
+	cloudaws "github.com/mamori/mamori/internal/cloud/aws"
 )
 
 // DefaultEventWords: ElastiCache events carry no category, so the check
@@ -40,7 +42,7 @@ func init() {
 
 // Spec is the aws_elasticache check's configuration.
 type Spec struct {
-	awsseam.Target
+	awscheck.Target
 	Cluster          string        `yaml:"cluster" help:"cache cluster ID (this or replication_group)"`
 	ReplicationGroup string        `yaml:"replication_group" help:"replication group ID (Redis/Valkey; this or cluster)"`
 	EventWindow      time.Duration `yaml:"event_window" help:"events this recent count (0: events are not checked)"`
@@ -67,23 +69,23 @@ type API interface {
 }
 
 // New builds the checker.
-func (s *Spec) New(check.Env) (check.Checker, error) {
-	sp := *s
+func (s *Spec) New(env check.Env) (check.Checker, error) {
+	sp, hub := *s, awscheck.HubOf(env)
 	return check.CheckerFunc(func(ctx context.Context) check.Result {
-		cfg, err := sp.Config(ctx)
+		api, ref, err := awscheck.Client(ctx, hub, &sp.Target, "elasticache", func(c aws.Config) *elasticache.Client { return elasticache.NewFromConfig(c) })
 		if err != nil {
-			return check.Resultf(check.Unknown, "%v", err)
+			return awscheck.ConfigError(err)
 		}
-		return sp.Run(ctx, elasticache.NewFromConfig(cfg), cfg.Region, sp.Key(cfg))
+		return sp.Run(ctx, api, hub, ref)
 	}), nil
 }
 
-// Run checks the cluster or group through api; key identifies the account
+// Run checks the cluster or group through api; hub and ref name the account
 // and region whose cluster and event listings the checks share.
-func (s *Spec) Run(ctx context.Context, api API, region, key string) check.Result {
-	all, err := clusters(ctx, api, key)
+func (s *Spec) Run(ctx context.Context, api API, hub *cloudaws.Hub, ref cloudaws.Ref) check.Result {
+	all, err := clusters(ctx, api, hub, ref)
 	if err != nil {
-		return awsseam.Fail(ctx, err, "elasticache:DescribeCacheClusters", region)
+		return awscheck.ErrorResult(ctx, ref, err)
 	}
 	st := check.OK
 	var parts []string
@@ -91,11 +93,11 @@ func (s *Spec) Run(ctx context.Context, api API, region, key string) check.Resul
 	sources := map[string]bool{}
 	if s.ReplicationGroup != "" {
 		out, err := api.DescribeReplicationGroups(ctx, &elasticache.DescribeReplicationGroupsInput{ReplicationGroupId: aws.String(s.ReplicationGroup)})
-		if awsseam.NotFound(err) || err == nil && len(out.ReplicationGroups) == 0 {
-			return awsseam.NotFoundResult("replication group", s.ReplicationGroup, region)
+		if awssvc.NotFound(err) || err == nil && len(out.ReplicationGroups) == 0 {
+			return awssvc.NotFoundResult("replication group", s.ReplicationGroup, ref)
 		}
 		if err != nil {
-			return awsseam.Fail(ctx, err, "elasticache:DescribeReplicationGroups", region)
+			return awscheck.ErrorResult(ctx, ref, err)
 		}
 		g := out.ReplicationGroups[0]
 		status := aws.ToString(g.Status)
@@ -114,21 +116,21 @@ func (s *Spec) Run(ctx context.Context, api API, region, key string) check.Resul
 			}
 		}
 		if len(mine) == 0 {
-			return awsseam.NotFoundResult("cache cluster", s.Cluster, region)
+			return awssvc.NotFoundResult("cache cluster", s.Cluster, ref)
 		}
 	}
 	ns, nparts := nodes(mine, sources)
 	st, parts = check.Worst(st, ns), append(parts, nparts...)
 	var lines []string
 	if s.EventWindow > 0 {
-		events, err := recentEvents(ctx, api, key, s.EventWindow)
+		events, err := recentEvents(ctx, api, hub, ref, s.EventWindow)
 		if err != nil {
-			return awsseam.Fail(ctx, err, "elasticache:DescribeEvents", region)
+			return awscheck.ErrorResult(ctx, ref, err)
 		}
-		es, el := awsseam.EventRule{Words: s.EventWords}.Grade(awsseam.Within(events, sources, s.EventWindow))
+		es, el := awssvc.EventRule{Words: s.EventWords}.Grade(awssvc.Within(events, sources, s.EventWindow))
 		st, lines = check.Worst(st, es), el
 	}
-	return check.Result{Status: st, Output: awsseam.Summary(parts, lines)}
+	return check.Result{Status: st, Output: awssvc.Summary(parts, lines)}
 }
 
 // nodes grades the clusters and their cache nodes, and adds each cluster

@@ -7,7 +7,8 @@ import (
 	"time"
 
 	"github.com/mamori/mamori/internal/check"
-	"github.com/mamori/mamori/internal/check/awsseam/awsfake"
+	"github.com/mamori/mamori/internal/check/awscheck/awsfake"
+	"github.com/mamori/mamori/internal/check/awssvc/svctest"
 )
 
 type world struct {
@@ -20,20 +21,20 @@ func cluster(id, status, node string) string {
 }
 
 func (w *world) serve(t *testing.T, f *awsfake.Server) {
-	f.Handle("DescribeCacheClusters", func(r *awsfake.Request) awsfake.Reply {
+	f.Handle("elasticache", "DescribeCacheClusters", func(r *awsfake.Request) (any, error) {
 		if r.Form.Get("ShowCacheNodeInfo") != "true" {
 			t.Errorf("DescribeCacheClusters without ShowCacheNodeInfo: %v", r.Form)
 		}
-		return awsfake.XML("DescribeCacheClusters", "<CacheClusters>"+cluster("sessions-001", w.c1, "available")+cluster("sessions-002", w.c2, w.node)+"</CacheClusters>")
+		return awsfake.XML("<CacheClusters>"+cluster("sessions-001", w.c1, "available")+cluster("sessions-002", w.c2, w.node)+"</CacheClusters>"), nil
 	})
-	f.Handle("DescribeReplicationGroups", func(r *awsfake.Request) awsfake.Reply {
+	f.Handle("elasticache", "DescribeReplicationGroups", func(r *awsfake.Request) (any, error) {
 		if r.Form.Get("ReplicationGroupId") != "sessions" {
-			return awsfake.QueryError(404, "ReplicationGroupNotFoundFault", "Replication group not found")
+			return nil, &awsfake.Error{Status: 404, Code: "ReplicationGroupNotFoundFault", Message: "Replication group not found"}
 		}
-		return awsfake.XML("DescribeReplicationGroups", `<ReplicationGroups><ReplicationGroup><ReplicationGroupId>sessions</ReplicationGroupId><Status>`+w.group+`</Status><MemberClusters><ClusterId>sessions-001</ClusterId><ClusterId>sessions-002</ClusterId></MemberClusters></ReplicationGroup></ReplicationGroups>`)
+		return awsfake.XML(`<ReplicationGroups><ReplicationGroup><ReplicationGroupId>sessions</ReplicationGroupId><Status>`+w.group+`</Status><MemberClusters><ClusterId>sessions-001</ClusterId><ClusterId>sessions-002</ClusterId></MemberClusters></ReplicationGroup></ReplicationGroups>`), nil
 	})
-	f.Handle("DescribeEvents", func(r *awsfake.Request) awsfake.Reply {
-		return awsfake.XML("DescribeEvents", "<Events>"+w.events+"</Events>")
+	f.Handle("elasticache", "DescribeEvents", func(r *awsfake.Request) (any, error) {
+		return awsfake.XML("<Events>"+w.events+"</Events>"), nil
 	})
 }
 
@@ -43,11 +44,10 @@ func event(source, msg string, ago time.Duration) string {
 }
 
 func newSpec(f *awsfake.Server) *Spec {
-	return &Spec{Target: awsfake.Target(f), ReplicationGroup: "sessions", EventWindow: DefaultEventWindow, EventWords: DefaultEventWords}
+	return &Spec{Target: svctest.Target(f), ReplicationGroup: "sessions", EventWindow: DefaultEventWindow, EventWords: DefaultEventWords}
 }
 
 func TestElastiCache(t *testing.T) {
-	awsfake.Env(t)
 	cases := []struct {
 		name string
 		w    world
@@ -70,9 +70,9 @@ func TestElastiCache(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			f := awsfake.New(t)
+			f, env := svctest.Fake(t)
 			c.w.serve(t, f)
-			r := f.Check(t, "aws_elasticache", newSpec(f))
+			r := svctest.Check(t, env, "aws_elasticache", newSpec(f))
 			if r.Status != c.want || !strings.Contains(r.Output, c.text) {
 				t.Fatalf("got %s %q, want %s containing %q", r.Status, r.Output, c.want, c.text)
 			}
@@ -81,26 +81,26 @@ func TestElastiCache(t *testing.T) {
 }
 
 func TestElastiCacheAPIErrors(t *testing.T) {
-	awsfake.Env(t)
-	f := awsfake.New(t)
+	f, env := svctest.Fake(t)
 	w := &world{group: "available", c1: "available", c2: "available", node: "available"}
 	w.serve(t, f)
-	f.Handle("DescribeCacheClusters", awsfake.Throttle(1, awsfake.QueryError(400, "Throttling", "Rate exceeded"), func(*awsfake.Request) awsfake.Reply {
-		return awsfake.XML("DescribeCacheClusters", "<CacheClusters>"+cluster("sessions-001", "available", "available")+"</CacheClusters>")
-	}))
+	f.Fail("elasticache", "DescribeCacheClusters", &awsfake.Error{Status: 400, Code: "Throttling", Message: "Rate exceeded"})
+	f.Handle("elasticache", "DescribeCacheClusters", func(*awsfake.Request) (any, error) {
+		return awsfake.XML("<CacheClusters>"+cluster("sessions-001", "available", "available")+"</CacheClusters>"), nil
+	})
 	s := newSpec(f)
 	s.ReplicationGroup, s.Cluster = "", "sessions-001"
-	if r := f.Check(t, "aws_elasticache", s); r.Status != check.OK || f.Calls("DescribeCacheClusters") != 2 {
+	if r := svctest.Check(t, env, "aws_elasticache", s); r.Status != check.OK || f.Calls("elasticache", "DescribeCacheClusters") != 2 {
 		t.Fatalf("throttled once: %s %q", r.Status, r.Output)
 	}
 	s.Cluster = "sessions-009"
-	if r := f.Check(t, "aws_elasticache", s); r.Status != check.Critical || !strings.Contains(r.Output, "cache cluster sessions-009 not found in region ap-northeast-1") {
+	if r := svctest.Check(t, env, "aws_elasticache", s); r.Status != check.Critical || !strings.Contains(r.Output, "cache cluster sessions-009 not found in region ap-northeast-1") {
 		t.Fatalf("not found: %s %q", r.Status, r.Output)
 	}
-	f.Handle("DescribeReplicationGroups", func(*awsfake.Request) awsfake.Reply {
-		return awsfake.QueryError(403, "AccessDenied", "not authorized to perform elasticache:DescribeReplicationGroups")
+	f.Handle("elasticache", "DescribeReplicationGroups", func(*awsfake.Request) (any, error) {
+		return nil, &awsfake.Error{Status: 403, Code: "AccessDenied", Message: "not authorized to perform elasticache:DescribeReplicationGroups"}
 	})
-	if r := f.Check(t, "aws_elasticache", newSpec(f)); r.Status != check.Unknown || !strings.Contains(r.Output, "may not call elasticache:DescribeReplicationGroups") {
+	if r := svctest.Check(t, env, "aws_elasticache", newSpec(f)); r.Status != check.Unknown || !strings.Contains(r.Output, "lack the IAM permission elasticache:DescribeReplicationGroups") {
 		t.Fatalf("access denied: %s %q", r.Status, r.Output)
 	}
 }

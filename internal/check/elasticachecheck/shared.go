@@ -7,7 +7,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/elasticache"
 	"github.com/aws/aws-sdk-go-v2/service/elasticache/types"
-	"github.com/mamori/mamori/internal/check/awsseam"
+	"github.com/mamori/mamori/internal/check/awssvc"
+	cloudaws "github.com/mamori/mamori/internal/cloud/aws"
 )
 
 // sharedTTL is how long one listing serves every ElastiCache check of the
@@ -18,8 +19,8 @@ const sharedTTL = 60 * time.Second
 const maxPages = 20
 
 // clusters lists the region's cache clusters with their nodes.
-func clusters(ctx context.Context, api API, key string) ([]types.CacheCluster, error) {
-	return awsseam.Shared(ctx, "elasticache-clusters|"+key, sharedTTL, func(ctx context.Context) ([]types.CacheCluster, error) {
+func clusters(ctx context.Context, api API, hub *cloudaws.Hub, ref cloudaws.Ref) ([]types.CacheCluster, error) {
+	return awssvc.Describe(ctx, hub, "elasticache-clusters|"+ref.String(), sharedTTL, func(ctx context.Context) ([]types.CacheCluster, error) {
 		p := elasticache.NewDescribeCacheClustersPaginator(api, &elasticache.DescribeCacheClustersInput{ShowCacheNodeInfo: aws.Bool(true), MaxRecords: aws.Int32(100)})
 		var out []types.CacheCluster
 		for n := 0; p.HasMorePages() && n < maxPages; n++ {
@@ -34,17 +35,17 @@ func clusters(ctx context.Context, api API, key string) ([]types.CacheCluster, e
 }
 
 // recentEvents lists the region's ElastiCache events of the window.
-func recentEvents(ctx context.Context, api API, key string, window time.Duration) ([]awsseam.Event, error) {
-	return awsseam.Shared(ctx, "elasticache-events|"+key+"|"+window.String(), sharedTTL, func(ctx context.Context) ([]awsseam.Event, error) {
+func recentEvents(ctx context.Context, api API, hub *cloudaws.Hub, ref cloudaws.Ref, window time.Duration) ([]awssvc.Event, error) {
+	return awssvc.Describe(ctx, hub, "elasticache-events|"+ref.String()+"|"+window.String(), sharedTTL, func(ctx context.Context) ([]awssvc.Event, error) {
 		p := elasticache.NewDescribeEventsPaginator(api, &elasticache.DescribeEventsInput{StartTime: aws.Time(time.Now().Add(-window)), MaxRecords: aws.Int32(100)})
-		var out []awsseam.Event
+		var out []awssvc.Event
 		for n := 0; p.HasMorePages() && n < maxPages; n++ {
 			page, err := p.NextPage(ctx)
 			if err != nil {
 				return nil, err
 			}
 			for _, e := range page.Events {
-				out = append(out, awsseam.Event{Source: aws.ToString(e.SourceIdentifier), Time: aws.ToTime(e.Date), Message: aws.ToString(e.Message)})
+				out = append(out, awssvc.Event{Source: aws.ToString(e.SourceIdentifier), Time: aws.ToTime(e.Date), Message: aws.ToString(e.Message)})
 			}
 		}
 		return out, nil

@@ -15,7 +15,9 @@ import (
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/mamori/mamori/internal/check"
-	"github.com/mamori/mamori/internal/check/awsseam"
+	"github.com/mamori/mamori/internal/check/awscheck"
+	"github.com/mamori/mamori/internal/check/awssvc"
+	cloudaws "github.com/mamori/mamori/internal/cloud/aws"
 )
 
 func init() {
@@ -31,7 +33,7 @@ func init() {
 
 // Spec is the aws_elb check's configuration.
 type Spec struct {
-	awsseam.Target
+	awscheck.Target
 	TargetGroup         string `yaml:"target_group" help:"ALB/NLB target group ARN or name (one of target_group, load_balancer, classic_load_balancer)"`
 	LoadBalancer        string `yaml:"load_balancer" help:"ALB/NLB name or ARN: every target group it forwards to"`
 	ClassicLoadBalancer string `yaml:"classic_load_balancer" help:"Classic Load Balancer name"`
@@ -71,17 +73,21 @@ type (
 )
 
 // New builds the checker.
-func (s *Spec) New(check.Env) (check.Checker, error) {
-	sp := *s
+func (s *Spec) New(env check.Env) (check.Checker, error) {
+	sp, hub := *s, awscheck.HubOf(env)
 	return check.CheckerFunc(func(ctx context.Context) check.Result {
-		cfg, err := sp.Config(ctx)
-		if err != nil {
-			return check.Resultf(check.Unknown, "%v", err)
-		}
 		if sp.ClassicLoadBalancer != "" {
-			return sp.RunClassic(ctx, elb.NewFromConfig(cfg), cfg.Region)
+			api, ref, err := awscheck.Client(ctx, hub, &sp.Target, "elasticloadbalancing", func(c aws.Config) *elb.Client { return elb.NewFromConfig(c) })
+			if err != nil {
+				return awscheck.ConfigError(err)
+			}
+			return sp.RunClassic(ctx, api, ref)
 		}
-		return sp.RunV2(ctx, elbv2.NewFromConfig(cfg), cfg.Region)
+		api, ref, err := awscheck.Client(ctx, hub, &sp.Target, "elasticloadbalancingv2", func(c aws.Config) *elbv2.Client { return elbv2.NewFromConfig(c) })
+		if err != nil {
+			return awscheck.ConfigError(err)
+		}
+		return sp.RunV2(ctx, api, ref)
 	}), nil
 }
 
@@ -92,13 +98,13 @@ type counts struct {
 }
 
 // RunClassic checks a Classic Load Balancer's instances.
-func (s *Spec) RunClassic(ctx context.Context, api Classic, region string) check.Result {
+func (s *Spec) RunClassic(ctx context.Context, api Classic, ref cloudaws.Ref) check.Result {
 	out, err := api.DescribeInstanceHealth(ctx, &elb.DescribeInstanceHealthInput{LoadBalancerName: aws.String(s.ClassicLoadBalancer)})
-	if awsseam.NotFound(err) || isCode(err, "LoadBalancerNotFound") {
-		return awsseam.NotFoundResult("load balancer", s.ClassicLoadBalancer, region)
+	if awssvc.NotFound(err) || isCode(err, "LoadBalancerNotFound") {
+		return awssvc.NotFoundResult("load balancer", s.ClassicLoadBalancer, ref)
 	}
 	if err != nil {
-		return awsseam.Fail(ctx, err, "elasticloadbalancing:DescribeInstanceHealth", region)
+		return awscheck.ErrorResult(ctx, ref, err)
 	}
 	var c counts
 	for _, i := range out.InstanceStates {

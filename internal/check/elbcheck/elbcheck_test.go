@@ -6,7 +6,8 @@ import (
 	"testing"
 
 	"github.com/mamori/mamori/internal/check"
-	"github.com/mamori/mamori/internal/check/awsseam/awsfake"
+	"github.com/mamori/mamori/internal/check/awscheck/awsfake"
+	"github.com/mamori/mamori/internal/check/awssvc/svctest"
 )
 
 const tgARN = "arn:aws:elasticloadbalancing:ap-northeast-1:123456789012:targetgroup/web/0123456789abcdef"
@@ -20,28 +21,27 @@ func targets(states ...string) string {
 }
 
 func serveV2(t *testing.T, f *awsfake.Server, states ...string) {
-	f.Handle("DescribeLoadBalancers", func(r *awsfake.Request) awsfake.Reply {
+	f.Handle("elasticloadbalancing", "DescribeLoadBalancers", func(r *awsfake.Request) (any, error) {
 		if r.Form.Get("Names.member.1") != "web-alb" {
-			return awsfake.QueryError(400, "LoadBalancerNotFound", "One or more load balancers not found")
+			return nil, &awsfake.Error{Status: 400, Code: "LoadBalancerNotFound", Message: "One or more load balancers not found"}
 		}
-		return awsfake.XML("DescribeLoadBalancers", `<LoadBalancers><member><LoadBalancerName>web-alb</LoadBalancerName><LoadBalancerArn>arn:aws:elasticloadbalancing:ap-northeast-1:123456789012:loadbalancer/app/web-alb/1</LoadBalancerArn></member></LoadBalancers>`)
+		return awsfake.XML(`<LoadBalancers><member><LoadBalancerName>web-alb</LoadBalancerName><LoadBalancerArn>arn:aws:elasticloadbalancing:ap-northeast-1:123456789012:loadbalancer/app/web-alb/1</LoadBalancerArn></member></LoadBalancers>`), nil
 	})
-	f.Handle("DescribeTargetGroups", func(r *awsfake.Request) awsfake.Reply {
+	f.Handle("elasticloadbalancing", "DescribeTargetGroups", func(r *awsfake.Request) (any, error) {
 		if r.Form.Get("LoadBalancerArn") == "" && r.Form.Get("Names.member.1") != "web" && r.Form.Get("TargetGroupArns.member.1") != tgARN {
-			return awsfake.QueryError(400, "TargetGroupNotFound", "One or more target groups not found")
+			return nil, &awsfake.Error{Status: 400, Code: "TargetGroupNotFound", Message: "One or more target groups not found"}
 		}
-		return awsfake.XML("DescribeTargetGroups", `<TargetGroups><member><TargetGroupName>web</TargetGroupName><TargetGroupArn>`+tgARN+`</TargetGroupArn></member></TargetGroups>`)
+		return awsfake.XML(`<TargetGroups><member><TargetGroupName>web</TargetGroupName><TargetGroupArn>`+tgARN+`</TargetGroupArn></member></TargetGroups>`), nil
 	})
-	f.Handle("DescribeTargetHealth", func(r *awsfake.Request) awsfake.Reply {
+	f.Handle("elasticloadbalancing", "DescribeTargetHealth", func(r *awsfake.Request) (any, error) {
 		if r.Form.Get("TargetGroupArn") != tgARN {
 			t.Errorf("DescribeTargetHealth: %v", r.Form)
 		}
-		return awsfake.XML("DescribeTargetHealth", targets(states...))
+		return awsfake.XML(targets(states...)), nil
 	})
 }
 
 func TestELBv2(t *testing.T) {
-	awsfake.Env(t)
 	cases := []struct {
 		name   string
 		spec   Spec
@@ -56,11 +56,11 @@ func TestELBv2(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			f := awsfake.New(t)
+			f, env := svctest.Fake(t)
 			serveV2(t, f, c.states...)
 			s := c.spec
-			s.Target = awsfake.Target(f)
-			r := f.Check(t, "aws_elb", &s)
+			s.Target = svctest.Target(f)
+			r := svctest.Check(t, env, "aws_elb", &s)
 			if r.Status != c.want || !strings.Contains(r.Output, c.text) {
 				t.Fatalf("got %s %q, want %s containing %q", r.Status, r.Output, c.want, c.text)
 			}
@@ -69,43 +69,42 @@ func TestELBv2(t *testing.T) {
 }
 
 func TestClassic(t *testing.T) {
-	awsfake.Env(t)
-	f := awsfake.New(t)
+	f, env := svctest.Fake(t)
 	states := "InService"
-	f.Handle("DescribeInstanceHealth", func(r *awsfake.Request) awsfake.Reply {
+	f.Handle("elasticloadbalancing", "DescribeInstanceHealth", func(r *awsfake.Request) (any, error) {
 		if r.Form.Get("LoadBalancerName") != "legacy" {
-			return awsfake.QueryError(400, "LoadBalancerNotFound", "There is no ACTIVE Load Balancer named '"+r.Form.Get("LoadBalancerName")+"'")
+			return nil, &awsfake.Error{Status: 400, Code: "LoadBalancerNotFound", Message: "There is no ACTIVE Load Balancer named '"+r.Form.Get("LoadBalancerName")+"'"}
 		}
-		return awsfake.XML("DescribeInstanceHealth", `<InstanceStates><member><InstanceId>i-0a</InstanceId><State>InService</State></member><member><InstanceId>i-0b</InstanceId><State>`+states+`</State><ReasonCode>Instance</ReasonCode></member></InstanceStates>`)
+		return awsfake.XML(`<InstanceStates><member><InstanceId>i-0a</InstanceId><State>InService</State></member><member><InstanceId>i-0b</InstanceId><State>`+states+`</State><ReasonCode>Instance</ReasonCode></member></InstanceStates>`), nil
 	})
-	spec := func(name string) *Spec { return &Spec{Target: awsfake.Target(f), ClassicLoadBalancer: name, MinHealthy: 2} }
-	if r := f.Check(t, "aws_elb", spec("legacy")); r.Status != check.OK || !strings.Contains(r.Output, "2 healthy, 0 unhealthy") {
+	spec := func(name string) *Spec { return &Spec{Target: svctest.Target(f), ClassicLoadBalancer: name, MinHealthy: 2} }
+	if r := svctest.Check(t, env, "aws_elb", spec("legacy")); r.Status != check.OK || !strings.Contains(r.Output, "2 healthy, 0 unhealthy") {
 		t.Fatalf("healthy: %s %q", r.Status, r.Output)
 	}
 	states = "OutOfService"
-	if r := f.Check(t, "aws_elb", spec("legacy")); r.Status != check.Critical || !strings.Contains(r.Output, "i-0b OutOfService (Instance)") {
+	if r := svctest.Check(t, env, "aws_elb", spec("legacy")); r.Status != check.Critical || !strings.Contains(r.Output, "i-0b OutOfService (Instance)") {
 		t.Fatalf("out of service: %s %q", r.Status, r.Output)
 	}
-	if r := f.Check(t, "aws_elb", spec("legacy-us")); r.Status != check.Critical || !strings.Contains(r.Output, "load balancer legacy-us not found in region ap-northeast-1") {
+	if r := svctest.Check(t, env, "aws_elb", spec("legacy-us")); r.Status != check.Critical || !strings.Contains(r.Output, "load balancer legacy-us not found in region ap-northeast-1") {
 		t.Fatalf("not found: %s %q", r.Status, r.Output)
 	}
 }
 
 func TestELBAPIErrors(t *testing.T) {
-	awsfake.Env(t)
-	f := awsfake.New(t)
+	f, env := svctest.Fake(t)
 	serveV2(t, f, "healthy")
-	f.Handle("DescribeTargetHealth", awsfake.Throttle(1, awsfake.QueryError(400, "Throttling", "Rate exceeded"), func(*awsfake.Request) awsfake.Reply {
-		return awsfake.XML("DescribeTargetHealth", targets("healthy"))
-	}))
-	if r := f.Check(t, "aws_elb", &Spec{Target: awsfake.Target(f), TargetGroup: "web", MinHealthy: 1}); r.Status != check.OK || f.Calls("DescribeTargetHealth") != 2 {
+	f.Fail("elasticloadbalancing", "DescribeTargetHealth", &awsfake.Error{Status: 400, Code: "Throttling", Message: "Rate exceeded"})
+	f.Handle("elasticloadbalancing", "DescribeTargetHealth", func(*awsfake.Request) (any, error) {
+		return awsfake.XML(targets("healthy")), nil
+	})
+	if r := svctest.Check(t, env, "aws_elb", &Spec{Target: svctest.Target(f), TargetGroup: "web", MinHealthy: 1}); r.Status != check.OK || f.Calls("elasticloadbalancing", "DescribeTargetHealth") != 2 {
 		t.Fatalf("throttled once: %s %q", r.Status, r.Output)
 	}
-	if r := f.Check(t, "aws_elb", &Spec{Target: awsfake.Target(f), TargetGroup: "api", MinHealthy: 1}); r.Status != check.Critical || !strings.Contains(r.Output, "not found in region") {
+	if r := svctest.Check(t, env, "aws_elb", &Spec{Target: svctest.Target(f), TargetGroup: "api", MinHealthy: 1}); r.Status != check.Critical || !strings.Contains(r.Output, "not found in region") {
 		t.Fatalf("not found: %s %q", r.Status, r.Output)
 	}
-	f.Handle("DescribeTargetHealth", func(*awsfake.Request) awsfake.Reply { return awsfake.QueryError(403, "AccessDenied", "not authorized") })
-	if r := f.Check(t, "aws_elb", &Spec{Target: awsfake.Target(f), TargetGroup: "web", MinHealthy: 1}); r.Status != check.Unknown || !strings.Contains(r.Output, "elasticloadbalancing:DescribeTargetHealth") {
+	f.Handle("elasticloadbalancing", "DescribeTargetHealth", func(*awsfake.Request) (any, error) { return nil, &awsfake.Error{Status: 403, Code: "AccessDenied", Message: "not authorized"} })
+	if r := svctest.Check(t, env, "aws_elb", &Spec{Target: svctest.Target(f), TargetGroup: "web", MinHealthy: 1}); r.Status != check.Unknown || !strings.Contains(r.Output, "elasticloadbalancing:DescribeTargetHealth") {
 		t.Fatalf("access denied: %s %q", r.Status, r.Output)
 	}
 }

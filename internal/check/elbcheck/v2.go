@@ -11,13 +11,15 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	"github.com/aws/smithy-go"
 	"github.com/mamori/mamori/internal/check"
-	"github.com/mamori/mamori/internal/check/awsseam"
+	"github.com/mamori/mamori/internal/check/awscheck"
+	"github.com/mamori/mamori/internal/check/awssvc"
+	cloudaws "github.com/mamori/mamori/internal/cloud/aws"
 )
 
 // RunV2 checks the targets of a target group, or of every target group of
 // an ALB/NLB.
-func (s *Spec) RunV2(ctx context.Context, api V2, region string) check.Result {
-	groups, what, res := s.groups(ctx, api, region)
+func (s *Spec) RunV2(ctx context.Context, api V2, ref cloudaws.Ref) check.Result {
+	groups, what, res := s.groups(ctx, api, ref)
 	if res != nil {
 		return *res
 	}
@@ -25,7 +27,7 @@ func (s *Spec) RunV2(ctx context.Context, api V2, region string) check.Result {
 	for _, g := range groups {
 		out, err := api.DescribeTargetHealth(ctx, &elbv2.DescribeTargetHealthInput{TargetGroupArn: g.TargetGroupArn})
 		if err != nil {
-			return awsseam.Fail(ctx, err, "elasticloadbalancing:DescribeTargetHealth", region)
+			return awscheck.ErrorResult(ctx, ref, err)
 		}
 		for _, d := range out.TargetHealthDescriptions {
 			tally(&c, g, d, len(groups) > 1)
@@ -59,7 +61,7 @@ func tally(c *counts, g types.TargetGroup, d types.TargetHealthDescription, many
 }
 
 // groups resolves what the spec names to target groups.
-func (s *Spec) groups(ctx context.Context, api V2, region string) ([]types.TargetGroup, string, *check.Result) {
+func (s *Spec) groups(ctx context.Context, api V2, ref cloudaws.Ref) ([]types.TargetGroup, string, *check.Result) {
 	in := &elbv2.DescribeTargetGroupsInput{}
 	what := "target group " + s.TargetGroup
 	switch {
@@ -72,7 +74,7 @@ func (s *Spec) groups(ctx context.Context, api V2, region string) ([]types.Targe
 		arn := s.LoadBalancer
 		if !strings.HasPrefix(arn, "arn:") {
 			out, err := api.DescribeLoadBalancers(ctx, &elbv2.DescribeLoadBalancersInput{Names: []string{s.LoadBalancer}})
-			if r, bad := lookupFailed(ctx, err, out == nil || len(out.LoadBalancers) == 0, "load balancer", s.LoadBalancer, "elasticloadbalancing:DescribeLoadBalancers", region); bad {
+			if r, bad := lookupFailed(ctx, err, out == nil || len(out.LoadBalancers) == 0, "load balancer", s.LoadBalancer, ref); bad {
 				return nil, "", &r
 			}
 			arn = aws.ToString(out.LoadBalancers[0].LoadBalancerArn)
@@ -84,18 +86,18 @@ func (s *Spec) groups(ctx context.Context, api V2, region string) ([]types.Targe
 	if name == "" {
 		kind, name = "target groups of load balancer", s.LoadBalancer
 	}
-	if r, bad := lookupFailed(ctx, err, out == nil || len(out.TargetGroups) == 0, kind, name, "elasticloadbalancing:DescribeTargetGroups", region); bad {
+	if r, bad := lookupFailed(ctx, err, out == nil || len(out.TargetGroups) == 0, kind, name, ref); bad {
 		return nil, "", &r
 	}
 	return out.TargetGroups, what, nil
 }
 
-func lookupFailed(ctx context.Context, err error, empty bool, what, id, action, region string) (check.Result, bool) {
+func lookupFailed(ctx context.Context, err error, empty bool, what, id string, ref cloudaws.Ref) (check.Result, bool) {
 	switch {
-	case awsseam.NotFound(err) || err == nil && empty:
-		return awsseam.NotFoundResult(what, id, region), true
+	case awssvc.NotFound(err) || err == nil && empty:
+		return awssvc.NotFoundResult(what, id, ref), true
 	case err != nil:
-		return awsseam.Fail(ctx, err, action, region), true
+		return awscheck.ErrorResult(ctx, ref, err), true
 	}
 	return check.Result{}, false
 }

@@ -15,7 +15,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cwl "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/mamori/mamori/internal/check"
-	"github.com/mamori/mamori/internal/check/awsseam"
+	"github.com/mamori/mamori/internal/check/awscheck"
+	"github.com/mamori/mamori/internal/check/awssvc"
+	cloudaws "github.com/mamori/mamori/internal/cloud/aws"
 )
 
 // Bounds and defaults.
@@ -42,7 +44,7 @@ func init() {
 
 // Spec is the aws_logs check's configuration.
 type Spec struct {
-	awsseam.Target
+	awscheck.Target
 	LogGroup        string        `yaml:"log_group" required:"true" help:"log group name or ARN, e.g. /aws/lambda/my-function"`
 	FilterPattern   string        `yaml:"filter_pattern" required:"true" help:"CloudWatch Logs filter pattern, e.g. \"?ERROR ?Exception\" or { $.level = \"error\" }"`
 	LogStreamPrefix string        `yaml:"log_stream_prefix" help:"only streams whose names start with this"`
@@ -79,18 +81,18 @@ type API interface {
 }
 
 // New builds the checker.
-func (s *Spec) New(check.Env) (check.Checker, error) {
+func (s *Spec) New(env check.Env) (check.Checker, error) {
 	st, err := check.ParseStatus(s.MatchStatus)
 	if err != nil {
 		return nil, err
 	}
-	c := &Checker{spec: *s, match: st}
+	c, hub := &Checker{spec: *s, match: st}, awscheck.HubOf(env)
 	return check.CheckerFunc(func(ctx context.Context) check.Result {
-		cfg, err := c.spec.Config(ctx)
+		api, ref, err := awscheck.Client(ctx, hub, &c.spec.Target, "logs", func(c aws.Config) *cwl.Client { return cwl.NewFromConfig(c) })
 		if err != nil {
-			return check.Resultf(check.Unknown, "%v", err)
+			return awscheck.ConfigError(err)
 		}
-		return c.Run(ctx, cwl.NewFromConfig(cfg), cfg.Region, time.Now())
+		return c.Run(ctx, api, ref, time.Now())
 	}), nil
 }
 
@@ -109,7 +111,7 @@ type Position struct {
 }
 
 // Run reads the events since the last run up to now.
-func (c *Checker) Run(ctx context.Context, api API, region string, now time.Time) check.Result {
+func (c *Checker) Run(ctx context.Context, api API, ref cloudaws.Ref, now time.Time) check.Result {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.pos == nil {
@@ -145,10 +147,10 @@ func (c *Checker) Run(ctx context.Context, api API, region string, now time.Time
 		}
 		page, err := p.NextPage(ctx)
 		if err != nil {
-			if awsseam.NotFound(err) {
-				return awsseam.NotFoundResult("log group", c.spec.LogGroup, region)
+			if awssvc.NotFound(err) {
+				return awssvc.NotFoundResult("log group", c.spec.LogGroup, ref)
 			}
-			return awsseam.Fail(ctx, err, "logs:FilterLogEvents", region)
+			return awscheck.ErrorResult(ctx, ref, err)
 		}
 		for _, e := range page.Events {
 			id, ts := aws.ToString(e.EventId), aws.ToInt64(e.Timestamp)

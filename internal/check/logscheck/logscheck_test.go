@@ -1,6 +1,7 @@
 package logscheck
 
 import (
+	"encoding/json"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -8,7 +9,8 @@ import (
 	"time"
 
 	"github.com/mamori/mamori/internal/check"
-	"github.com/mamori/mamori/internal/check/awsseam/awsfake"
+	"github.com/mamori/mamori/internal/check/awscheck/awsfake"
+	"github.com/mamori/mamori/internal/check/awssvc/svctest"
 )
 
 type logEvent struct {
@@ -30,18 +32,19 @@ func (l *logs) add(id, msg string, at time.Time) {
 }
 
 func (l *logs) handler(t *testing.T) awsfake.Handler {
-	return func(r *awsfake.Request) awsfake.Reply {
+	return func(r *awsfake.Request) (any, error) {
 		l.mu.Lock()
 		defer l.mu.Unlock()
-		if r.JSON["logGroupName"] != "/aws/lambda/orders" {
-			return awsfake.JSONError(400, "ResourceNotFoundException", "The specified log group does not exist.")
+		if r.Input["logGroupName"] != "/aws/lambda/orders" {
+			return nil, &awsfake.Error{Status: 400, Code: "ResourceNotFoundException", Message: "The specified log group does not exist."}
 		}
-		if r.JSON["filterPattern"] != "?ERROR ?Exception" {
-			t.Errorf("filterPattern = %v", r.JSON["filterPattern"])
+		if r.Input["filterPattern"] != "?ERROR ?Exception" {
+			t.Errorf("filterPattern = %v", r.Input["filterPattern"])
 		}
-		start, end := int64(r.JSON["startTime"].(float64)), int64(r.JSON["endTime"].(float64))
+		start, _ := r.Input["startTime"].(json.Number).Int64()
+		end, _ := r.Input["endTime"].(json.Number).Int64()
 		skip := 0
-		if tok, ok := r.JSON["nextToken"].(string); ok {
+		if tok, ok := r.Input["nextToken"].(string); ok {
 			skip = len(tok)
 		}
 		var out []map[string]any
@@ -55,23 +58,22 @@ func (l *logs) handler(t *testing.T) awsfake.Handler {
 		if len(out) > 2 {
 			ans["nextToken"] = strings.Repeat("x", skip+2)
 		}
-		return awsfake.JSON(ans)
+		return ans, nil
 	}
 }
 
 func newSpec(f *awsfake.Server, state string) *Spec {
-	return &Spec{Target: awsfake.Target(f), LogGroup: "/aws/lambda/orders", FilterPattern: "?ERROR ?Exception",
+	return &Spec{Target: svctest.Target(f), LogGroup: "/aws/lambda/orders", FilterPattern: "?ERROR ?Exception",
 		MatchStatus: "critical", Lookback: 10 * time.Minute, MaxLines: DefaultMaxLines, StateFile: state}
 }
 
 func TestLogsEachEventOnce(t *testing.T) {
-	awsfake.Env(t)
-	f := awsfake.New(t)
+	f, env := svctest.Fake(t)
 	l := &logs{}
-	f.Handle("FilterLogEvents", l.handler(t))
+	f.Handle("logs", "FilterLogEvents", l.handler(t))
 	state := filepath.Join(t.TempDir(), "logs.json")
 	k, _ := check.Lookup("aws_logs")
-	c, err := newSpec(f, state).New(check.Env{})
+	c, err := newSpec(f, state).New(env)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,29 +101,29 @@ func TestLogsEachEventOnce(t *testing.T) {
 		t.Fatalf("third run: %s %q", r.Status, r.Output)
 	}
 	// A restarted server reads its position and alerts on nothing old.
-	c2, _ := newSpec(f, state).New(check.Env{})
+	c2, _ := newSpec(f, state).New(env)
 	if r := check.Run(t.Context(), k, c2, 0); r.Status != check.OK {
 		t.Fatalf("after restart: %s %q", r.Status, r.Output)
 	}
 }
 
 func TestLogsAPIErrors(t *testing.T) {
-	awsfake.Env(t)
-	f := awsfake.New(t)
+	f, env := svctest.Fake(t)
 	l := &logs{}
-	f.Handle("FilterLogEvents", awsfake.Throttle(1, awsfake.JSONError(400, "ThrottlingException", "Rate exceeded"), l.handler(t)))
-	if r := f.Check(t, "aws_logs", newSpec(f, "")); r.Status != check.OK || f.Calls("FilterLogEvents") != 2 {
+	f.Fail("logs", "FilterLogEvents", &awsfake.Error{Status: 400, Code: "ThrottlingException", Message: "Rate exceeded"})
+	f.Handle("logs", "FilterLogEvents", l.handler(t))
+	if r := svctest.Check(t, env, "aws_logs", newSpec(f, "")); r.Status != check.OK || f.Calls("logs", "FilterLogEvents") != 2 {
 		t.Fatalf("throttled once: %s %q", r.Status, r.Output)
 	}
 	s := newSpec(f, "")
 	s.LogGroup = "/aws/lambda/order"
-	if r := f.Check(t, "aws_logs", s); r.Status != check.Critical || !strings.Contains(r.Output, "log group /aws/lambda/order not found in region ap-northeast-1") {
+	if r := svctest.Check(t, env, "aws_logs", s); r.Status != check.Critical || !strings.Contains(r.Output, "log group /aws/lambda/order not found in region ap-northeast-1") {
 		t.Fatalf("not found: %s %q", r.Status, r.Output)
 	}
-	f.Handle("FilterLogEvents", func(*awsfake.Request) awsfake.Reply {
-		return awsfake.JSONError(400, "AccessDeniedException", "not authorized to perform: logs:FilterLogEvents")
+	f.Handle("logs", "FilterLogEvents", func(*awsfake.Request) (any, error) {
+		return nil, &awsfake.Error{Status: 400, Code: "AccessDeniedException", Message: "not authorized to perform: logs:FilterLogEvents"}
 	})
-	if r := f.Check(t, "aws_logs", newSpec(f, "")); r.Status != check.Unknown || !strings.Contains(r.Output, "may not call logs:FilterLogEvents") {
+	if r := svctest.Check(t, env, "aws_logs", newSpec(f, "")); r.Status != check.Unknown || !strings.Contains(r.Output, "lack the IAM permission logs:FilterLogEvents") {
 		t.Fatalf("access denied: %s %q", r.Status, r.Output)
 	}
 }

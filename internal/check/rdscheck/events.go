@@ -10,7 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/rds/types"
 	"github.com/mamori/mamori/internal/check"
-	"github.com/mamori/mamori/internal/check/awsseam"
+	"github.com/mamori/mamori/internal/check/awssvc"
+	cloudaws "github.com/mamori/mamori/internal/cloud/aws"
 )
 
 // eventsTTL is how long one DescribeEvents answer serves every RDS check
@@ -22,18 +23,18 @@ const maxEventPages = 20
 
 // recentEvents lists the region's RDS events of the window, shared by all
 // checks of the account and region for eventsTTL.
-func recentEvents(ctx context.Context, api API, key string, window time.Duration) ([]awsseam.Event, error) {
-	return awsseam.Shared(ctx, "rds-events|"+key+"|"+window.String(), eventsTTL, func(ctx context.Context) ([]awsseam.Event, error) {
+func recentEvents(ctx context.Context, api API, hub *cloudaws.Hub, ref cloudaws.Ref, window time.Duration) ([]awssvc.Event, error) {
+	return awssvc.Describe(ctx, hub, "rds-events|"+ref.String()+"|"+window.String(), eventsTTL, func(ctx context.Context) ([]awssvc.Event, error) {
 		in := &rds.DescribeEventsInput{StartTime: aws.Time(time.Now().Add(-window)), MaxRecords: aws.Int32(100)}
 		p := rds.NewDescribeEventsPaginator(api, in)
-		var out []awsseam.Event
+		var out []awssvc.Event
 		for n := 0; p.HasMorePages() && n < maxEventPages; n++ {
 			page, err := p.NextPage(ctx)
 			if err != nil {
 				return nil, err
 			}
 			for _, e := range page.Events {
-				ev := awsseam.Event{Source: aws.ToString(e.SourceIdentifier), Time: aws.ToTime(e.Date), Message: aws.ToString(e.Message)}
+				ev := awssvc.Event{Source: aws.ToString(e.SourceIdentifier), Time: aws.ToTime(e.Date), Message: aws.ToString(e.Message)}
 				for _, c := range e.EventCategories {
 					ev.Categories = append(ev.Categories, strings.ToLower(c))
 				}
@@ -77,13 +78,13 @@ func (s *Spec) maintenance(ctx context.Context, api API, res resource) (check.St
 func applyDate(a types.PendingMaintenanceAction) string {
 	var dates []string
 	if a.CurrentApplyDate != nil {
-		dates = append(dates, "scheduled "+awsseam.When(*a.CurrentApplyDate))
+		dates = append(dates, "scheduled "+awssvc.When(*a.CurrentApplyDate))
 	}
 	if a.AutoAppliedAfterDate != nil {
-		dates = append(dates, "auto-applied after "+awsseam.When(*a.AutoAppliedAfterDate))
+		dates = append(dates, "auto-applied after "+awssvc.When(*a.AutoAppliedAfterDate))
 	}
 	if a.ForcedApplyDate != nil {
-		dates = append(dates, "forced on "+awsseam.When(*a.ForcedApplyDate))
+		dates = append(dates, "forced on "+awssvc.When(*a.ForcedApplyDate))
 	}
 	if d := aws.ToString(a.Description); d != "" {
 		dates = append([]string{d}, dates...)

@@ -14,7 +14,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/rds/types"
 	"github.com/mamori/mamori/internal/check"
-	"github.com/mamori/mamori/internal/check/awsseam"
+	"github.com/mamori/mamori/internal/check/awscheck"
+	"github.com/mamori/mamori/internal/check/awssvc"
+	cloudaws "github.com/mamori/mamori/internal/cloud/aws"
 )
 
 // DefaultEventCategories are the RDS event categories that make the check
@@ -41,7 +43,7 @@ func init() {
 
 // Spec is the aws_rds check's configuration.
 type Spec struct {
-	awsseam.Target
+	awscheck.Target
 	Cluster         string        `yaml:"cluster" help:"Aurora/Multi-AZ DB cluster identifier (this or instance)"`
 	Instance        string        `yaml:"instance" help:"DB instance identifier (this or cluster)"`
 	EventWindow     time.Duration `yaml:"event_window" help:"events this recent count (0: events are not checked)"`
@@ -70,14 +72,14 @@ type API interface {
 }
 
 // New builds the checker.
-func (s *Spec) New(check.Env) (check.Checker, error) {
-	sp := *s
+func (s *Spec) New(env check.Env) (check.Checker, error) {
+	sp, hub := *s, awscheck.HubOf(env)
 	return check.CheckerFunc(func(ctx context.Context) check.Result {
-		cfg, err := sp.Config(ctx)
+		api, ref, err := awscheck.Client(ctx, hub, &sp.Target, "rds", func(c aws.Config) *rds.Client { return rds.NewFromConfig(c) })
 		if err != nil {
-			return check.Resultf(check.Unknown, "%v", err)
+			return awscheck.ConfigError(err)
 		}
-		return sp.Run(ctx, rds.NewFromConfig(cfg), cfg.Region, sp.Key(cfg))
+		return sp.Run(ctx, api, hub, ref)
 	}), nil
 }
 
@@ -86,40 +88,40 @@ type resource struct {
 	members               []string // instance identifiers of a cluster
 }
 
-// Run checks the cluster or instance through api; key identifies the
+// Run checks the cluster or instance through api; hub and ref name the
 // account and region for sharing the event list between checks.
-func (s *Spec) Run(ctx context.Context, api API, region, key string) check.Result {
-	res, st, parts, fail := s.describe(ctx, api, region)
+func (s *Spec) Run(ctx context.Context, api API, hub *cloudaws.Hub, ref cloudaws.Ref) check.Result {
+	res, st, parts, fail := s.describe(ctx, api, ref)
 	if fail != nil {
 		return *fail
 	}
 	if s.Maintenance {
 		ms, mparts, err := s.maintenance(ctx, api, res)
 		if err != nil {
-			return awsseam.Fail(ctx, err, "rds:DescribePendingMaintenanceActions", region)
+			return awscheck.ErrorResult(ctx, ref, err)
 		}
 		st, parts = check.Worst(st, ms), append(parts, mparts...)
 	}
 	var lines []string
 	if s.EventWindow > 0 {
-		events, err := recentEvents(ctx, api, key, s.EventWindow)
+		events, err := recentEvents(ctx, api, hub, ref, s.EventWindow)
 		if err != nil {
-			return awsseam.Fail(ctx, err, "rds:DescribeEvents", region)
+			return awscheck.ErrorResult(ctx, ref, err)
 		}
 		mine := map[string]bool{res.id: true}
 		for _, m := range res.members {
 			mine[m] = true
 		}
-		es, el := awsseam.EventRule{Warn: s.EventCategories}.Grade(awsseam.Within(events, mine, s.EventWindow))
+		es, el := awssvc.EventRule{Warn: s.EventCategories}.Grade(awssvc.Within(events, mine, s.EventWindow))
 		st, lines = check.Worst(st, es), el
 	}
-	return check.Result{Status: st, Output: awsseam.Summary(parts, lines)}
+	return check.Result{Status: st, Output: awssvc.Summary(parts, lines)}
 }
 
-func (s *Spec) describe(ctx context.Context, api API, region string) (resource, check.Status, []string, *check.Result) {
+func (s *Spec) describe(ctx context.Context, api API, ref cloudaws.Ref) (resource, check.Status, []string, *check.Result) {
 	if s.Cluster != "" {
 		out, err := api.DescribeDBClusters(ctx, &rds.DescribeDBClustersInput{DBClusterIdentifier: aws.String(s.Cluster)})
-		if r, bad := s.failed(ctx, err, out == nil || len(out.DBClusters) == 0, "DB cluster", s.Cluster, "rds:DescribeDBClusters", region); bad {
+		if r, bad := s.failed(ctx, err, out == nil || len(out.DBClusters) == 0, "DB cluster", s.Cluster, ref); bad {
 			return resource{}, 0, nil, &r
 		}
 		c := out.DBClusters[0]
@@ -134,14 +136,14 @@ func (s *Spec) describe(ctx context.Context, api API, region string) (resource, 
 		}
 		in, err := api.DescribeDBInstances(ctx, &rds.DescribeDBInstancesInput{Filters: []types.Filter{{Name: aws.String("db-cluster-id"), Values: []string{s.Cluster}}}})
 		if err != nil {
-			r := awsseam.Fail(ctx, err, "rds:DescribeDBInstances", region)
+			r := awscheck.ErrorResult(ctx, ref, err)
 			return res, 0, nil, &r
 		}
 		ms, mparts := members(c, in.DBInstances)
 		return res, check.Worst(st, ms), append(parts, mparts...), nil
 	}
 	out, err := api.DescribeDBInstances(ctx, &rds.DescribeDBInstancesInput{DBInstanceIdentifier: aws.String(s.Instance)})
-	if r, bad := s.failed(ctx, err, out == nil || len(out.DBInstances) == 0, "DB instance", s.Instance, "rds:DescribeDBInstances", region); bad {
+	if r, bad := s.failed(ctx, err, out == nil || len(out.DBInstances) == 0, "DB instance", s.Instance, ref); bad {
 		return resource{}, 0, nil, &r
 	}
 	i := out.DBInstances[0]
@@ -149,12 +151,12 @@ func (s *Spec) describe(ctx context.Context, api API, region string) (resource, 
 	return res, Grade(res.status), []string{fmt.Sprintf("instance %s (%s) %s", s.Instance, aws.ToString(i.Engine), res.status)}, nil
 }
 
-func (s *Spec) failed(ctx context.Context, err error, empty bool, what, id, action, region string) (check.Result, bool) {
+func (s *Spec) failed(ctx context.Context, err error, empty bool, what, id string, ref cloudaws.Ref) (check.Result, bool) {
 	switch {
-	case awsseam.NotFound(err) || err == nil && empty:
-		return awsseam.NotFoundResult(what, id, region), true
+	case awssvc.NotFound(err) || err == nil && empty:
+		return awssvc.NotFoundResult(what, id, ref), true
 	case err != nil:
-		return awsseam.Fail(ctx, err, action, region), true
+		return awscheck.ErrorResult(ctx, ref, err), true
 	}
 	return check.Result{}, false
 }

@@ -7,8 +7,9 @@ import (
 	"time"
 
 	"github.com/mamori/mamori/internal/check"
-	"github.com/mamori/mamori/internal/check/awsseam"
-	"github.com/mamori/mamori/internal/check/awsseam/awsfake"
+	"github.com/mamori/mamori/internal/check/awscheck"
+	"github.com/mamori/mamori/internal/check/awscheck/awsfake"
+	"github.com/mamori/mamori/internal/check/awssvc/svctest"
 )
 
 const arn = "arn:aws:rds:ap-northeast-1:123456789012:cluster:prod-db"
@@ -20,19 +21,19 @@ type world struct {
 }
 
 func (w *world) serve(t *testing.T, f *awsfake.Server) {
-	f.Handle("DescribeDBClusters", func(r *awsfake.Request) awsfake.Reply {
+	f.Handle("rds", "DescribeDBClusters", func(r *awsfake.Request) (any, error) {
 		if r.Form.Get("DBClusterIdentifier") != "prod-db" {
-			return awsfake.QueryError(404, "DBClusterNotFoundFault", "DBCluster "+r.Form.Get("DBClusterIdentifier")+" not found.")
+			return nil, &awsfake.Error{Status: 404, Code: "DBClusterNotFoundFault", Message: "DBCluster "+r.Form.Get("DBClusterIdentifier")+" not found."}
 		}
-		return awsfake.XML("DescribeDBClusters", fmt.Sprintf(`<DBClusters><DBCluster><DBClusterIdentifier>prod-db</DBClusterIdentifier><DBClusterArn>%s</DBClusterArn><Engine>aurora-mysql</Engine><Status>%s</Status><DBClusterMembers><DBClusterMember><DBInstanceIdentifier>prod-db-1</DBInstanceIdentifier><IsClusterWriter>true</IsClusterWriter></DBClusterMember><DBClusterMember><DBInstanceIdentifier>prod-db-2</DBInstanceIdentifier><IsClusterWriter>false</IsClusterWriter></DBClusterMember></DBClusterMembers></DBCluster></DBClusters>`, arn, w.cluster))
+		return awsfake.XML(fmt.Sprintf(`<DBClusters><DBCluster><DBClusterIdentifier>prod-db</DBClusterIdentifier><DBClusterArn>%s</DBClusterArn><Engine>aurora-mysql</Engine><Status>%s</Status><DBClusterMembers><DBClusterMember><DBInstanceIdentifier>prod-db-1</DBInstanceIdentifier><IsClusterWriter>true</IsClusterWriter></DBClusterMember><DBClusterMember><DBInstanceIdentifier>prod-db-2</DBInstanceIdentifier><IsClusterWriter>false</IsClusterWriter></DBClusterMember></DBClusterMembers></DBCluster></DBClusters>`, arn, w.cluster)), nil
 	})
-	f.Handle("DescribeDBInstances", func(r *awsfake.Request) awsfake.Reply {
+	f.Handle("rds", "DescribeDBInstances", func(r *awsfake.Request) (any, error) {
 		if r.Form.Get("Filters.Filter.1.Name") != "db-cluster-id" || r.Form.Get("Filters.Filter.1.Values.Value.1") != "prod-db" {
 			t.Errorf("DescribeDBInstances filter: %v", r.Form)
 		}
-		return awsfake.XML("DescribeDBInstances", fmt.Sprintf(`<DBInstances><DBInstance><DBInstanceIdentifier>prod-db-1</DBInstanceIdentifier><DBInstanceStatus>%s</DBInstanceStatus></DBInstance><DBInstance><DBInstanceIdentifier>prod-db-2</DBInstanceIdentifier><DBInstanceStatus>%s</DBInstanceStatus></DBInstance></DBInstances>`, w.writer, w.reader))
+		return awsfake.XML(fmt.Sprintf(`<DBInstances><DBInstance><DBInstanceIdentifier>prod-db-1</DBInstanceIdentifier><DBInstanceStatus>%s</DBInstanceStatus></DBInstance><DBInstance><DBInstanceIdentifier>prod-db-2</DBInstanceIdentifier><DBInstanceStatus>%s</DBInstanceStatus></DBInstance></DBInstances>`, w.writer, w.reader)), nil
 	})
-	f.Handle("DescribePendingMaintenanceActions", func(r *awsfake.Request) awsfake.Reply {
+	f.Handle("rds", "DescribePendingMaintenanceActions", func(r *awsfake.Request) (any, error) {
 		if r.Form.Get("Filters.Filter.1.Values.Value.1") != arn {
 			t.Errorf("DescribePendingMaintenanceActions filter: %v", r.Form)
 		}
@@ -40,13 +41,13 @@ func (w *world) serve(t *testing.T, f *awsfake.Server) {
 		if w.pending != "" {
 			inner = `<ResourcePendingMaintenanceActions><ResourceIdentifier>` + arn + `</ResourceIdentifier><PendingMaintenanceActionDetails>` + w.pending + `</PendingMaintenanceActionDetails></ResourcePendingMaintenanceActions>`
 		}
-		return awsfake.XML("DescribePendingMaintenanceActions", "<PendingMaintenanceActions>"+inner+"</PendingMaintenanceActions>")
+		return awsfake.XML("<PendingMaintenanceActions>"+inner+"</PendingMaintenanceActions>"), nil
 	})
-	f.Handle("DescribeEvents", func(r *awsfake.Request) awsfake.Reply {
+	f.Handle("rds", "DescribeEvents", func(r *awsfake.Request) (any, error) {
 		if _, err := time.Parse(time.RFC3339, r.Form.Get("StartTime")); err != nil {
 			t.Errorf("DescribeEvents StartTime: %v", r.Form)
 		}
-		return awsfake.XML("DescribeEvents", "<Events>"+w.events+"</Events>")
+		return awsfake.XML("<Events>"+w.events+"</Events>"), nil
 	})
 }
 
@@ -56,11 +57,10 @@ func event(source, category, msg string, ago time.Duration) string {
 }
 
 func newSpec(f *awsfake.Server) *Spec {
-	return &Spec{Target: awsfake.Target(f), Cluster: "prod-db", EventWindow: DefaultEventWindow, EventCategories: DefaultEventCategories, Maintenance: true}
+	return &Spec{Target: svctest.Target(f), Cluster: "prod-db", EventWindow: DefaultEventWindow, EventCategories: DefaultEventCategories, Maintenance: true}
 }
 
 func TestRDS(t *testing.T) {
-	awsfake.Env(t)
 	cases := []struct {
 		name string
 		w    world
@@ -83,9 +83,9 @@ func TestRDS(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			f := awsfake.New(t) // a fresh endpoint: the event cache is per endpoint
+			f, env := svctest.Fake(t) // a fresh endpoint: the event cache is per endpoint
 			c.w.serve(t, f)
-			r := f.Check(t, "aws_rds", newSpec(f))
+			r := svctest.Check(t, env, "aws_rds", newSpec(f))
 			if r.Status != c.want {
 				t.Fatalf("status %s, want %s: %s", r.Status, c.want, r.Output)
 			}
@@ -101,53 +101,52 @@ func TestRDS(t *testing.T) {
 // TestRDSSharedEvents: checks of one account and region within a minute
 // make one DescribeEvents call between them.
 func TestRDSSharedEvents(t *testing.T) {
-	awsfake.Env(t)
-	f := awsfake.New(t)
+	f, env := svctest.Fake(t)
 	(&world{cluster: "available", writer: "available", reader: "available"}).serve(t, f)
 	for i := 0; i < 5; i++ {
-		if r := f.Check(t, "aws_rds", newSpec(f)); r.Status != check.OK {
+		if r := svctest.Check(t, env, "aws_rds", newSpec(f)); r.Status != check.OK {
 			t.Fatal(r.Output)
 		}
 	}
-	if n := f.Calls("DescribeEvents"); n != 1 {
+	if n := f.Calls("rds", "DescribeEvents"); n != 1 {
 		t.Fatalf("DescribeEvents called %d times for 5 checks, want 1", n)
 	}
 }
 
 func TestRDSAPIErrors(t *testing.T) {
-	awsfake.Env(t)
-	f := awsfake.New(t)
+	f, env := svctest.Fake(t)
 	w := &world{cluster: "available", writer: "available", reader: "available"}
 	w.serve(t, f)
-	f.Handle("DescribePendingMaintenanceActions", func(*awsfake.Request) awsfake.Reply {
-		return awsfake.QueryError(403, "AccessDenied", "User is not authorized to perform: rds:DescribePendingMaintenanceActions")
+	f.Handle("rds", "DescribePendingMaintenanceActions", func(*awsfake.Request) (any, error) {
+		return nil, &awsfake.Error{Status: 403, Code: "AccessDenied", Message: "User is not authorized to perform: rds:DescribePendingMaintenanceActions"}
 	})
-	r := f.Check(t, "aws_rds", newSpec(f))
+	r := svctest.Check(t, env, "aws_rds", newSpec(f))
 	if r.Status != check.Unknown || !strings.Contains(r.Output, "access denied") || !strings.Contains(r.Output, "rds:DescribePendingMaintenanceActions") {
 		t.Fatalf("access denied: %s %q", r.Status, r.Output)
 	}
 
 	w.serve(t, f)
-	ok := f.Calls("DescribeDBClusters")
-	f.Handle("DescribeDBClusters", awsfake.Throttle(2, awsfake.QueryError(400, "Throttling", "Rate exceeded"), func(r *awsfake.Request) awsfake.Reply {
-		return awsfake.XML("DescribeDBClusters", `<DBClusters><DBCluster><DBClusterIdentifier>prod-db</DBClusterIdentifier><DBClusterArn>`+arn+`</DBClusterArn><Status>available</Status></DBCluster></DBClusters>`)
-	}))
-	r = f.Check(t, "aws_rds", newSpec(f))
-	if r.Status != check.OK || f.Calls("DescribeDBClusters")-ok != 3 {
-		t.Fatalf("throttled twice: %s %q after %d calls", r.Status, r.Output, f.Calls("DescribeDBClusters")-ok)
+	ok := f.Calls("rds", "DescribeDBClusters")
+	f.Fail("rds", "DescribeDBClusters", &awsfake.Error{Status: 400, Code: "Throttling", Message: "Rate exceeded"}, &awsfake.Error{Status: 400, Code: "Throttling", Message: "Rate exceeded"})
+	f.Handle("rds", "DescribeDBClusters", func(r *awsfake.Request) (any, error) {
+		return awsfake.XML(`<DBClusters><DBCluster><DBClusterIdentifier>prod-db</DBClusterIdentifier><DBClusterArn>`+arn+`</DBClusterArn><Status>available</Status></DBCluster></DBClusters>`), nil
+	})
+	r = svctest.Check(t, env, "aws_rds", newSpec(f))
+	if r.Status != check.OK || f.Calls("rds", "DescribeDBClusters")-ok != 3 {
+		t.Fatalf("throttled twice: %s %q after %d calls", r.Status, r.Output, f.Calls("rds", "DescribeDBClusters")-ok)
 	}
 
 	w.serve(t, f)
 	s := newSpec(f)
 	s.Cluster = "prod-db-in-tokyo"
-	r = f.Check(t, "aws_rds", s)
+	r = svctest.Check(t, env, "aws_rds", s)
 	if r.Status != check.Critical || !strings.Contains(r.Output, "DB cluster prod-db-in-tokyo not found in region ap-northeast-1 (wrong region or account?)") {
 		t.Fatalf("wrong region: %s %q", r.Status, r.Output)
 	}
 }
 
 func TestRDSValidate(t *testing.T) {
-	s := &Spec{Target: awsseam.Target{Region: "tokyo"}, EventWindow: -time.Second}
+	s := &Spec{Target: awscheck.Target{Region: "tokyo"}, EventWindow: -time.Second}
 	if errs := s.Validate(); len(errs) != 3 {
 		t.Fatalf("want region, cluster/instance and event_window errors, got %v", errs)
 	}

@@ -12,7 +12,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/redshift"
 	"github.com/mamori/mamori/internal/check"
-	"github.com/mamori/mamori/internal/check/awsseam"
+	"github.com/mamori/mamori/internal/check/awscheck"
+	"github.com/mamori/mamori/internal/check/awssvc"
+	cloudaws "github.com/mamori/mamori/internal/cloud/aws"
 )
 
 // Redshift events have a category (management, monitoring, security,
@@ -42,7 +44,7 @@ func init() {
 
 // Spec is the aws_redshift check's configuration.
 type Spec struct {
-	awsseam.Target
+	awscheck.Target
 	Cluster         string        `yaml:"cluster" required:"true" help:"Redshift cluster identifier"`
 	EventWindow     time.Duration `yaml:"event_window" help:"events this recent count (0: events are not checked)"`
 	EventCategories []string      `yaml:"event_categories" help:"event categories that are WARNING within the window (ERROR severity always is)"`
@@ -68,26 +70,26 @@ type API interface {
 }
 
 // New builds the checker.
-func (s *Spec) New(check.Env) (check.Checker, error) {
-	sp := *s
+func (s *Spec) New(env check.Env) (check.Checker, error) {
+	sp, hub := *s, awscheck.HubOf(env)
 	return check.CheckerFunc(func(ctx context.Context) check.Result {
-		cfg, err := sp.Config(ctx)
+		api, ref, err := awscheck.Client(ctx, hub, &sp.Target, "redshift", func(c aws.Config) *redshift.Client { return redshift.NewFromConfig(c) })
 		if err != nil {
-			return check.Resultf(check.Unknown, "%v", err)
+			return awscheck.ConfigError(err)
 		}
-		return sp.Run(ctx, redshift.NewFromConfig(cfg), cfg.Region, sp.Key(cfg))
+		return sp.Run(ctx, api, hub, ref)
 	}), nil
 }
 
-// Run checks the cluster through api; key identifies the account and
+// Run checks the cluster through api; hub and ref name the account and
 // region whose event listing the checks share.
-func (s *Spec) Run(ctx context.Context, api API, region, key string) check.Result {
+func (s *Spec) Run(ctx context.Context, api API, hub *cloudaws.Hub, ref cloudaws.Ref) check.Result {
 	out, err := api.DescribeClusters(ctx, &redshift.DescribeClustersInput{ClusterIdentifier: aws.String(s.Cluster)})
-	if awsseam.NotFound(err) || err == nil && len(out.Clusters) == 0 {
-		return awsseam.NotFoundResult("Redshift cluster", s.Cluster, region)
+	if awssvc.NotFound(err) || err == nil && len(out.Clusters) == 0 {
+		return awssvc.NotFoundResult("Redshift cluster", s.Cluster, ref)
 	}
 	if err != nil {
-		return awsseam.Fail(ctx, err, "redshift:DescribeClusters", region)
+		return awscheck.ErrorResult(ctx, ref, err)
 	}
 	c := out.Clusters[0]
 	status, avail := aws.ToString(c.ClusterStatus), aws.ToString(c.ClusterAvailabilityStatus)
@@ -98,19 +100,19 @@ func (s *Spec) Run(ctx context.Context, api API, region, key string) check.Resul
 	}
 	parts := []string{fmt.Sprintf("%s, %d nodes", text, len(c.ClusterNodes))}
 	if c.NextMaintenanceWindowStartTime != nil && time.Until(*c.NextMaintenanceWindowStartTime) < 7*24*time.Hour {
-		parts = append(parts, "next maintenance window "+awsseam.When(*c.NextMaintenanceWindowStartTime))
+		parts = append(parts, "next maintenance window "+awssvc.When(*c.NextMaintenanceWindowStartTime))
 	}
 	var lines []string
 	if s.EventWindow > 0 {
-		events, err := recentEvents(ctx, api, key, s.EventWindow)
+		events, err := recentEvents(ctx, api, hub, ref, s.EventWindow)
 		if err != nil {
-			return awsseam.Fail(ctx, err, "redshift:DescribeEvents", region)
+			return awscheck.ErrorResult(ctx, ref, err)
 		}
-		rule := awsseam.EventRule{Warn: s.EventCategories, Severities: DefaultEventSeverities, Words: s.EventWords}
-		es, el := rule.Grade(awsseam.Within(events, map[string]bool{s.Cluster: true}, s.EventWindow))
+		rule := awssvc.EventRule{Warn: s.EventCategories, Severities: DefaultEventSeverities, Words: s.EventWords}
+		es, el := rule.Grade(awssvc.Within(events, map[string]bool{s.Cluster: true}, s.EventWindow))
 		st, lines = check.Worst(st, es), el
 	}
-	return check.Result{Status: st, Output: awsseam.Summary(parts, lines)}
+	return check.Result{Status: st, Output: awssvc.Summary(parts, lines)}
 }
 
 // Grade maps a Redshift cluster status to a check status.
@@ -143,17 +145,17 @@ const (
 	maxPages  = 20
 )
 
-func recentEvents(ctx context.Context, api API, key string, window time.Duration) ([]awsseam.Event, error) {
-	return awsseam.Shared(ctx, "redshift-events|"+key+"|"+window.String(), sharedTTL, func(ctx context.Context) ([]awsseam.Event, error) {
+func recentEvents(ctx context.Context, api API, hub *cloudaws.Hub, ref cloudaws.Ref, window time.Duration) ([]awssvc.Event, error) {
+	return awssvc.Describe(ctx, hub, "redshift-events|"+ref.String()+"|"+window.String(), sharedTTL, func(ctx context.Context) ([]awssvc.Event, error) {
 		p := redshift.NewDescribeEventsPaginator(api, &redshift.DescribeEventsInput{StartTime: aws.Time(time.Now().Add(-window)), MaxRecords: aws.Int32(100)})
-		var out []awsseam.Event
+		var out []awssvc.Event
 		for n := 0; p.HasMorePages() && n < maxPages; n++ {
 			page, err := p.NextPage(ctx)
 			if err != nil {
 				return nil, err
 			}
 			for _, e := range page.Events {
-				ev := awsseam.Event{Source: aws.ToString(e.SourceIdentifier), Time: aws.ToTime(e.Date), Message: aws.ToString(e.Message), Severity: aws.ToString(e.Severity)}
+				ev := awssvc.Event{Source: aws.ToString(e.SourceIdentifier), Time: aws.ToTime(e.Date), Message: aws.ToString(e.Message), Severity: aws.ToString(e.Severity)}
 				for _, c := range e.EventCategories {
 					ev.Categories = append(ev.Categories, strings.ToLower(c))
 				}

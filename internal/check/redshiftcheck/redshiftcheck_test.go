@@ -7,18 +7,19 @@ import (
 	"time"
 
 	"github.com/mamori/mamori/internal/check"
-	"github.com/mamori/mamori/internal/check/awsseam/awsfake"
+	"github.com/mamori/mamori/internal/check/awscheck/awsfake"
+	"github.com/mamori/mamori/internal/check/awssvc/svctest"
 )
 
 func serve(f *awsfake.Server, status, avail, events string) {
-	f.Handle("DescribeClusters", func(r *awsfake.Request) awsfake.Reply {
+	f.Handle("redshift", "DescribeClusters", func(r *awsfake.Request) (any, error) {
 		if r.Form.Get("ClusterIdentifier") != "dwh" {
-			return awsfake.QueryError(404, "ClusterNotFound", "Cluster "+r.Form.Get("ClusterIdentifier")+" not found.")
+			return nil, &awsfake.Error{Status: 404, Code: "ClusterNotFound", Message: "Cluster "+r.Form.Get("ClusterIdentifier")+" not found."}
 		}
-		return awsfake.XML("DescribeClusters", fmt.Sprintf(`<Clusters><Cluster><ClusterIdentifier>dwh</ClusterIdentifier><ClusterStatus>%s</ClusterStatus><ClusterAvailabilityStatus>%s</ClusterAvailabilityStatus><ClusterNodes><member><NodeRole>LEADER</NodeRole></member><member><NodeRole>COMPUTE-0</NodeRole></member></ClusterNodes></Cluster></Clusters>`, status, avail))
+		return awsfake.XML(fmt.Sprintf(`<Clusters><Cluster><ClusterIdentifier>dwh</ClusterIdentifier><ClusterStatus>%s</ClusterStatus><ClusterAvailabilityStatus>%s</ClusterAvailabilityStatus><ClusterNodes><member><NodeRole>LEADER</NodeRole></member><member><NodeRole>COMPUTE-0</NodeRole></member></ClusterNodes></Cluster></Clusters>`, status, avail)), nil
 	})
-	f.Handle("DescribeEvents", func(*awsfake.Request) awsfake.Reply {
-		return awsfake.XML("DescribeEvents", "<Events>"+events+"</Events>")
+	f.Handle("redshift", "DescribeEvents", func(*awsfake.Request) (any, error) {
+		return awsfake.XML("<Events>"+events+"</Events>"), nil
 	})
 }
 
@@ -28,11 +29,10 @@ func event(category, severity, msg string, ago time.Duration) string {
 }
 
 func newSpec(f *awsfake.Server) *Spec {
-	return &Spec{Target: awsfake.Target(f), Cluster: "dwh", EventWindow: DefaultEventWindow, EventCategories: DefaultEventCategories, EventWords: DefaultEventWords}
+	return &Spec{Target: svctest.Target(f), Cluster: "dwh", EventWindow: DefaultEventWindow, EventCategories: DefaultEventCategories, EventWords: DefaultEventWords}
 }
 
 func TestRedshift(t *testing.T) {
-	awsfake.Env(t)
 	cases := []struct {
 		name, status, avail, events string
 		want                        check.Status
@@ -45,9 +45,9 @@ func TestRedshift(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			f := awsfake.New(t)
+			f, env := svctest.Fake(t)
 			serve(f, c.status, c.avail, c.events)
-			r := f.Check(t, "aws_redshift", newSpec(f))
+			r := svctest.Check(t, env, "aws_redshift", newSpec(f))
 			if r.Status != c.want || !strings.Contains(r.Output, c.text) {
 				t.Fatalf("got %s %q, want %s containing %q", r.Status, r.Output, c.want, c.text)
 			}
@@ -56,24 +56,24 @@ func TestRedshift(t *testing.T) {
 }
 
 func TestRedshiftAPIErrors(t *testing.T) {
-	awsfake.Env(t)
-	f := awsfake.New(t)
+	f, env := svctest.Fake(t)
 	serve(f, "available", "Available", "")
 	s := newSpec(f)
 	s.Cluster = "dwh-us"
-	if r := f.Check(t, "aws_redshift", s); r.Status != check.Critical || !strings.Contains(r.Output, "Redshift cluster dwh-us not found in region ap-northeast-1") {
+	if r := svctest.Check(t, env, "aws_redshift", s); r.Status != check.Critical || !strings.Contains(r.Output, "Redshift cluster dwh-us not found in region ap-northeast-1") {
 		t.Fatalf("not found: %s %q", r.Status, r.Output)
 	}
-	f.Handle("DescribeEvents", awsfake.Throttle(1, awsfake.QueryError(400, "Throttling", "Rate exceeded"), func(*awsfake.Request) awsfake.Reply {
-		return awsfake.XML("DescribeEvents", "<Events></Events>")
-	}))
-	if r := f.Check(t, "aws_redshift", newSpec(f)); r.Status != check.OK || f.Calls("DescribeEvents") != 2 {
+	f.Fail("redshift", "DescribeEvents", &awsfake.Error{Status: 400, Code: "Throttling", Message: "Rate exceeded"})
+	f.Handle("redshift", "DescribeEvents", func(*awsfake.Request) (any, error) {
+		return awsfake.XML("<Events></Events>"), nil
+	})
+	if r := svctest.Check(t, env, "aws_redshift", newSpec(f)); r.Status != check.OK || f.Calls("redshift", "DescribeEvents") != 2 {
 		t.Fatalf("throttled once: %s %q", r.Status, r.Output)
 	}
-	f.Handle("DescribeClusters", func(*awsfake.Request) awsfake.Reply {
-		return awsfake.QueryError(403, "AccessDenied", "not authorized")
+	f.Handle("redshift", "DescribeClusters", func(*awsfake.Request) (any, error) {
+		return nil, &awsfake.Error{Status: 403, Code: "AccessDenied", Message: "not authorized"}
 	})
-	if r := f.Check(t, "aws_redshift", newSpec(f)); r.Status != check.Unknown || !strings.Contains(r.Output, "redshift:DescribeClusters") {
+	if r := svctest.Check(t, env, "aws_redshift", newSpec(f)); r.Status != check.Unknown || !strings.Contains(r.Output, "redshift:DescribeClusters") {
 		t.Fatalf("access denied: %s %q", r.Status, r.Output)
 	}
 }

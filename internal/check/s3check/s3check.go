@@ -15,7 +15,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/mamori/mamori/internal/check"
-	"github.com/mamori/mamori/internal/check/awsseam"
+	"github.com/mamori/mamori/internal/check/awscheck"
+	"github.com/mamori/mamori/internal/check/awssvc"
+	cloudaws "github.com/mamori/mamori/internal/cloud/aws"
 )
 
 // maxRead bounds how much of the object is read (the rest is not fetched).
@@ -34,7 +36,7 @@ func init() {
 
 // Spec is the aws_s3 check's configuration.
 type Spec struct {
-	awsseam.Target
+	awscheck.Target
 	Bucket   string        `yaml:"bucket" required:"true" help:"bucket name"`
 	Prefix   string        `yaml:"prefix" help:"list only keys under this prefix"`
 	Key      string        `yaml:"key" help:"object to fetch (default: list only)"`
@@ -65,36 +67,40 @@ type API interface {
 }
 
 // New builds the checker.
-func (s *Spec) New(check.Env) (check.Checker, error) {
-	sp := *s
+func (s *Spec) New(env check.Env) (check.Checker, error) {
+	sp, hub := *s, awscheck.HubOf(env)
 	return check.CheckerFunc(func(ctx context.Context) check.Result {
-		cfg, err := sp.Config(ctx)
+		api, ref, err := awscheck.Client(ctx, hub, &sp.Target, "s3", newClient)
 		if err != nil {
-			return check.Resultf(check.Unknown, "%v", err)
+			return awscheck.ConfigError(err)
 		}
-		// A custom endpoint (VPC endpoint, S3-compatible store, tests)
-		// takes the bucket in the path, not the host name.
-		api := s3.NewFromConfig(cfg, func(o *s3.Options) {
-			o.UsePathStyle = sp.EndpointURL != ""
-			o.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
-		})
-		return sp.Run(ctx, api, cfg.Region, time.Now())
+		return sp.Run(ctx, api, ref, time.Now())
 	}), nil
 }
 
+// newClient makes the S3 client. A custom endpoint (VPC interface
+// endpoint, S3-compatible store, tests) takes the bucket in the path, not
+// in the host name.
+func newClient(c aws.Config) *s3.Client {
+	return s3.NewFromConfig(c, func(o *s3.Options) {
+		o.UsePathStyle = c.BaseEndpoint != nil
+		o.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
+	})
+}
+
 // Run lists the bucket and fetches the object.
-func (s *Spec) Run(ctx context.Context, api API, region string, now time.Time) check.Result {
+func (s *Spec) Run(ctx context.Context, api API, ref cloudaws.Ref, now time.Time) check.Result {
 	start := time.Now()
 	in := &s3.ListObjectsV2Input{Bucket: aws.String(s.Bucket), MaxKeys: aws.Int32(1000)}
 	if s.Prefix != "" {
 		in.Prefix = aws.String(s.Prefix)
 	}
 	list, err := api.ListObjectsV2(ctx, in)
-	if awsseam.NotFound(err) {
-		return awsseam.NotFoundResult("bucket", s.Bucket, region)
+	if awssvc.NotFound(err) {
+		return awssvc.NotFoundResult("bucket", s.Bucket, ref)
 	}
 	if err != nil {
-		return awsseam.Fail(ctx, err, "s3:ListBucket (ListObjectsV2)", region)
+		return denied(ctx, ref, err, "s3:ListBucket")
 	}
 	more := ""
 	if aws.ToBool(list.IsTruncated) {
@@ -104,7 +110,7 @@ func (s *Spec) Run(ctx context.Context, api API, region string, now time.Time) c
 	perf := []check.Metric{check.M("objects", float64(len(list.Contents)), "")}
 	st := check.OK
 	if s.Key != "" {
-		ks, ktext, kperf, res := s.get(ctx, api, region, now)
+		ks, ktext, kperf, res := s.get(ctx, api, ref, now)
 		if res != nil {
 			return *res
 		}
@@ -116,14 +122,14 @@ func (s *Spec) Run(ctx context.Context, api API, region string, now time.Time) c
 	return r.With(append([]check.Metric{check.Seconds("time", took, s.Warning, s.Critical)}, perf...)...)
 }
 
-func (s *Spec) get(ctx context.Context, api API, region string, now time.Time) (check.Status, string, []check.Metric, *check.Result) {
+func (s *Spec) get(ctx context.Context, api API, ref cloudaws.Ref, now time.Time) (check.Status, string, []check.Metric, *check.Result) {
 	obj, err := api.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(s.Bucket), Key: aws.String(s.Key)})
-	if awsseam.NotFound(err) {
+	if awssvc.NotFound(err) {
 		r := check.Resultf(check.Critical, "s3://%s/%s does not exist", s.Bucket, s.Key)
 		return 0, "", nil, &r
 	}
 	if err != nil {
-		r := awsseam.Fail(ctx, err, "s3:GetObject", region)
+		r := denied(ctx, ref, err, "s3:GetObject")
 		return 0, "", nil, &r
 	}
 	defer obj.Body.Close()
@@ -137,7 +143,7 @@ func (s *Spec) get(ctx context.Context, api API, region string, now time.Time) (
 	st := check.OK
 	if obj.LastModified != nil {
 		age := now.Sub(*obj.LastModified)
-		text += ", modified " + awsseam.When(*obj.LastModified)
+		text += ", modified " + awssvc.When(*obj.LastModified)
 		if s.MaxAge > 0 && age > s.MaxAge {
 			st = check.Critical
 			text += fmt.Sprintf(", older than %s", s.MaxAge)
@@ -152,4 +158,13 @@ func nonzero(d time.Duration) float64 {
 		return check.NaN
 	}
 	return d.Seconds()
+}
+
+// denied is ErrorResult with S3's IAM action named: access to ListObjectsV2
+// is granted as s3:ListBucket, not by the operation's name.
+func denied(ctx context.Context, ref cloudaws.Ref, err error, action string) check.Result {
+	if cloudaws.IsAccessDenied(err) {
+		return check.Resultf(check.Unknown, "%s: access denied: the credentials lack the IAM permission %s on the bucket; grant it (see docs/aws.md)", ref, action)
+	}
+	return awscheck.ErrorResult(ctx, ref, err)
 }

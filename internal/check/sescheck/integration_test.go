@@ -10,23 +10,24 @@ import (
 	"time"
 
 	"github.com/mamori/mamori/internal/check"
-	"github.com/mamori/mamori/internal/check/awsseam/awsfake"
+	"github.com/mamori/mamori/internal/check/awscheck/awsfake"
+	"github.com/mamori/mamori/internal/check/awssvc/svctest"
 )
 
 // deliveringSES is a fake SES whose SendEmail hands the message to the
 // local Postfix, as SES would hand it to the recipient's MX.
-func deliveringSES(t *testing.T, smtpPort string) *awsfake.Server {
-	f := awsfake.New(t)
-	f.Handle("SendEmail", func(r *awsfake.Request) awsfake.Reply {
+func deliveringSES(t *testing.T, smtpPort string) (*awsfake.Server, check.Env) {
+	f, env := svctest.Fake(t)
+	f.Handle("ses", "SendEmail", func(r *awsfake.Request) (any, error) {
 		from, to := r.Form.Get("Source"), r.Form.Get("Destination.ToAddresses.member.1")
 		msg := "From: " + from + "\r\nTo: " + to + "\r\nSubject: " + r.Form.Get("Message.Subject.Data") + "\r\n\r\n" + r.Form.Get("Message.Body.Text.Data")
 		if err := deliver("127.0.0.1:"+smtpPort, from, to, msg); err != nil {
 			t.Errorf("fake SES: deliver: %v", err)
-			return awsfake.QueryError(500, "InternalFailure", err.Error())
+			return nil, &awsfake.Error{Status: 500, Code: "InternalFailure", Message: err.Error()}
 		}
-		return awsfake.XML("SendEmail", "<MessageId>010f-fake-"+strconv.FormatInt(time.Now().UnixNano(), 36)+"</MessageId>")
+		return awsfake.XML("<MessageId>010f-fake-"+strconv.FormatInt(time.Now().UnixNano(), 36)+"</MessageId>"), nil
 	})
-	return f
+	return f, env
 }
 
 // TestSESRoundTripIntegration sends through the fake SES into Postfix and
@@ -43,17 +44,16 @@ func TestSESRoundTripIntegration(t *testing.T) {
 		return v
 	}
 	smtpPort, user, pass := env("MAMORI_ITEST_SMTP_PORT"), env("MAMORI_ITEST_USER"), env("MAMORI_ITEST_PASSWORD")
-	awsfake.Env(t)
 	for _, c := range []struct{ proto, port string }{{"imap", env("MAMORI_ITEST_IMAP_PORT")}, {"pop3", env("MAMORI_ITEST_POP3_PORT")}} {
 		t.Run(c.proto, func(t *testing.T) {
-			f := deliveringSES(t, smtpPort)
+			f, env := deliveringSES(t, smtpPort)
 			port, _ := strconv.Atoi(c.port)
 			s := sendSpec(f, port)
 			s.To = user + "@localhost"
 			s.Mailbox.Protocol, s.Mailbox.User = c.proto, user
 			s.Mailbox.Password = check.NewSecret(pass)
 			s.Warning, s.Critical = 30*time.Second, 60*time.Second
-			r := f.Check(t, "aws_ses", s)
+			r := svctest.Check(t, env, "aws_ses", s)
 			if r.Status != check.OK || !strings.Contains(r.Output, "arrived in") {
 				t.Fatalf("%s %q", r.Status, r.Output)
 			}

@@ -16,7 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ses"
 	"github.com/aws/aws-sdk-go-v2/service/ses/types"
 	"github.com/mamori/mamori/internal/check"
-	"github.com/mamori/mamori/internal/check/awsseam"
+	"github.com/mamori/mamori/internal/check/awscheck"
+	cloudaws "github.com/mamori/mamori/internal/cloud/aws"
 )
 
 // Defaults: AWS reviews an account at a 5 % bounce or 0.1 % complaint rate
@@ -45,7 +46,7 @@ func init() {
 
 // Spec is the aws_ses check's configuration.
 type Spec struct {
-	awsseam.Target
+	awscheck.Target
 	From              string        `yaml:"from" help:"verified sender address of the test mail"`
 	To                string        `yaml:"to" help:"recipient of the test mail (the mailbox below); empty: rates only"`
 	Warning           time.Duration `yaml:"warning" help:"WARNING when the test mail takes longer to arrive"`
@@ -93,32 +94,32 @@ type API interface {
 }
 
 // New builds the checker.
-func (s *Spec) New(check.Env) (check.Checker, error) {
-	sp := *s
+func (s *Spec) New(env check.Env) (check.Checker, error) {
+	sp, hub := *s, awscheck.HubOf(env)
 	return check.CheckerFunc(func(ctx context.Context) check.Result {
-		cfg, err := sp.Config(ctx)
+		api, ref, err := awscheck.Client(ctx, hub, &sp.Target, "email", func(c aws.Config) *ses.Client { return ses.NewFromConfig(c) })
 		if err != nil {
-			return check.Resultf(check.Unknown, "%v", err)
+			return awscheck.ConfigError(err)
 		}
-		return sp.Run(ctx, ses.NewFromConfig(cfg), cfg.Region)
+		return sp.Run(ctx, api, ref)
 	}), nil
 }
 
 // Run grades the rates, then sends the test mail and waits for it.
-func (s *Spec) Run(ctx context.Context, api API, region string) check.Result {
+func (s *Spec) Run(ctx context.Context, api API, ref cloudaws.Ref) check.Result {
 	st := check.OK
 	var parts []string
 	var perf []check.Metric
 	if s.RateWindow > 0 {
 		out, err := api.GetSendStatistics(ctx, &ses.GetSendStatisticsInput{})
 		if err != nil {
-			return awsseam.Fail(ctx, err, "ses:GetSendStatistics", region)
+			return awscheck.ErrorResult(ctx, ref, err)
 		}
 		rs, text, rperf := s.rates(out.SendDataPoints, time.Now())
 		st, parts, perf = rs, append(parts, text), rperf
 	}
 	if s.To != "" {
-		ts, text, tperf, res := s.roundTrip(ctx, api, region)
+		ts, text, tperf, res := s.roundTrip(ctx, api, ref)
 		if res != nil {
 			return *res
 		}
@@ -164,7 +165,7 @@ func grade(v, warn, crit float64) check.Status {
 
 // roundTrip sends the test mail and polls the mailbox until it arrives or
 // the critical time passes.
-func (s *Spec) roundTrip(ctx context.Context, api API, region string) (check.Status, string, []check.Metric, *check.Result) {
+func (s *Spec) roundTrip(ctx context.Context, api API, ref cloudaws.Ref) (check.Status, string, []check.Metric, *check.Result) {
 	b := make([]byte, 8)
 	rand.Read(b)
 	token := "mamori-ses-" + hex.EncodeToString(b)
@@ -178,7 +179,7 @@ func (s *Spec) roundTrip(ctx context.Context, api API, region string) (check.Sta
 		},
 	})
 	if err != nil {
-		r := awsseam.Fail(ctx, err, "ses:SendEmail", region)
+		r := awscheck.ErrorResult(ctx, ref, err)
 		r.Status = check.Worst(r.Status, sendStatus(err))
 		return 0, "", nil, &r
 	}

@@ -8,25 +8,26 @@ import (
 	"time"
 
 	"github.com/mamori/mamori/internal/check"
-	"github.com/mamori/mamori/internal/check/awsseam/awsfake"
+	"github.com/mamori/mamori/internal/check/awscheck/awsfake"
+	"github.com/mamori/mamori/internal/check/awssvc/svctest"
 )
 
 // stats answers GetSendStatistics with 15-minute data points: each is
 // {attempts, bounces, complaints, age}.
 func stats(points ...[4]int) awsfake.Handler {
-	return func(*awsfake.Request) awsfake.Reply {
+	return func(*awsfake.Request) (any, error) {
 		var b strings.Builder
 		for _, p := range points {
 			at := time.Now().Add(-time.Duration(p[3]) * time.Hour).UTC().Format(time.RFC3339)
 			fmt.Fprintf(&b, `<member><Timestamp>%s</Timestamp><DeliveryAttempts>%d</DeliveryAttempts><Bounces>%d</Bounces><Complaints>%d</Complaints><Rejects>0</Rejects></member>`, at, p[0], p[1], p[2])
 		}
-		return awsfake.XML("GetSendStatistics", "<SendDataPoints>"+b.String()+"</SendDataPoints>")
+		return awsfake.XML("<SendDataPoints>"+b.String()+"</SendDataPoints>"), nil
 	}
 }
 
 func ratesSpec(f *awsfake.Server) *Spec {
 	s := (&Spec{}).defaults()
-	s.Target = awsfake.Target(f)
+	s.Target = svctest.Target(f)
 	return s
 }
 
@@ -38,7 +39,6 @@ func (s *Spec) defaults() *Spec {
 }
 
 func TestSESRates(t *testing.T) {
-	awsfake.Env(t)
 	cases := []struct {
 		name   string
 		points [][4]int
@@ -52,9 +52,9 @@ func TestSESRates(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			f := awsfake.New(t)
-			f.Handle("GetSendStatistics", stats(c.points...))
-			r := f.Check(t, "aws_ses", ratesSpec(f))
+			f, env := svctest.Fake(t)
+			f.Handle("ses", "GetSendStatistics", stats(c.points...))
+			r := svctest.Check(t, env, "aws_ses", ratesSpec(f))
 			if r.Status != c.want || !strings.Contains(r.Output, c.text) {
 				t.Fatalf("got %s %q, want %s containing %q", r.Status, r.Output, c.want, c.text)
 			}
@@ -82,26 +82,26 @@ func closedPort(t *testing.T) int {
 }
 
 func TestSESSendFailures(t *testing.T) {
-	awsfake.Env(t)
-	f := awsfake.New(t)
-	f.Handle("SendEmail", func(r *awsfake.Request) awsfake.Reply {
-		return awsfake.QueryError(400, "MessageRejected", "Email address is not verified. The following identities failed the check in region AP-NORTHEAST-1: "+r.Form.Get("Source"))
+	f, env := svctest.Fake(t)
+	f.Handle("ses", "SendEmail", func(r *awsfake.Request) (any, error) {
+		return nil, &awsfake.Error{Status: 400, Code: "MessageRejected", Message: "Email address is not verified. The following identities failed the check in region AP-NORTHEAST-1: "+r.Form.Get("Source")}
 	})
-	if r := f.Check(t, "aws_ses", sendSpec(f, closedPort(t))); r.Status != check.Critical || !strings.Contains(r.Output, "Email address is not verified") {
+	if r := svctest.Check(t, env, "aws_ses", sendSpec(f, closedPort(t))); r.Status != check.Critical || !strings.Contains(r.Output, "Email address is not verified") {
 		t.Fatalf("rejected: %s %q", r.Status, r.Output)
 	}
-	f.Handle("SendEmail", func(*awsfake.Request) awsfake.Reply {
-		return awsfake.QueryError(403, "AccessDenied", "not authorized to perform ses:SendEmail")
+	f.Handle("ses", "SendEmail", func(*awsfake.Request) (any, error) {
+		return nil, &awsfake.Error{Status: 403, Code: "AccessDenied", Message: "not authorized to perform ses:SendEmail"}
 	})
-	if r := f.Check(t, "aws_ses", sendSpec(f, closedPort(t))); r.Status != check.Unknown || !strings.Contains(r.Output, "may not call ses:SendEmail") {
+	if r := svctest.Check(t, env, "aws_ses", sendSpec(f, closedPort(t))); r.Status != check.Unknown || !strings.Contains(r.Output, "lack the IAM permission ses:SendEmail") {
 		t.Fatalf("access denied: %s %q", r.Status, r.Output)
 	}
-	f.Handle("SendEmail", awsfake.Throttle(1, awsfake.QueryError(400, "Throttling", "Maximum sending rate exceeded."), func(*awsfake.Request) awsfake.Reply {
-		return awsfake.XML("SendEmail", "<MessageId>0000-test</MessageId>")
-	}))
-	r := f.Check(t, "aws_ses", sendSpec(f, closedPort(t)))
-	if r.Status != check.Critical || !strings.Contains(r.Output, "test mail 0000-test → mtest@localhost sent but not in the mailbox after 2s (mailbox: ") || f.Calls("SendEmail") != 4 {
-		t.Fatalf("sent after a throttle, never arrives: %s %q (%d calls)", r.Status, r.Output, f.Calls("SendEmail"))
+	f.Fail("ses", "SendEmail", &awsfake.Error{Status: 400, Code: "Throttling", Message: "Maximum sending rate exceeded."})
+	f.Handle("ses", "SendEmail", func(*awsfake.Request) (any, error) {
+		return awsfake.XML("<MessageId>0000-test</MessageId>"), nil
+	})
+	r := svctest.Check(t, env, "aws_ses", sendSpec(f, closedPort(t)))
+	if r.Status != check.Critical || !strings.Contains(r.Output, "test mail 0000-test → mtest@localhost sent but not in the mailbox after 2s (mailbox: ") || f.Calls("ses", "SendEmail") != 4 {
+		t.Fatalf("sent after a throttle, never arrives: %s %q (%d calls)", r.Status, r.Output, f.Calls("ses", "SendEmail"))
 	}
 }
 

@@ -14,7 +14,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/mamori/mamori/internal/check"
-	"github.com/mamori/mamori/internal/check/awsseam"
+	"github.com/mamori/mamori/internal/check/awscheck"
+	"github.com/mamori/mamori/internal/check/awssvc"
+	cloudaws "github.com/mamori/mamori/internal/cloud/aws"
 )
 
 func init() {
@@ -30,7 +32,7 @@ func init() {
 
 // Spec is the aws_vpn check's configuration.
 type Spec struct {
-	awsseam.Target
+	awscheck.Target
 	VPNConnectionID string `yaml:"vpn_connection_id" required:"true" help:"VPN connection ID, e.g. vpn-0123456789abcdef0"`
 	MinUp           int    `yaml:"min_up" help:"WARNING when fewer tunnels are up (default: all of them)"`
 }
@@ -53,25 +55,25 @@ type API interface {
 }
 
 // New builds the checker.
-func (s *Spec) New(check.Env) (check.Checker, error) {
-	sp := *s
+func (s *Spec) New(env check.Env) (check.Checker, error) {
+	sp, hub := *s, awscheck.HubOf(env)
 	return check.CheckerFunc(func(ctx context.Context) check.Result {
-		cfg, err := sp.Config(ctx)
+		api, ref, err := awscheck.Client(ctx, hub, &sp.Target, "ec2", func(c aws.Config) *ec2.Client { return ec2.NewFromConfig(c) })
 		if err != nil {
-			return check.Resultf(check.Unknown, "%v", err)
+			return awscheck.ConfigError(err)
 		}
-		return sp.Run(ctx, ec2.NewFromConfig(cfg), cfg.Region)
+		return sp.Run(ctx, api, ref)
 	}), nil
 }
 
 // Run describes the connection and grades its tunnels.
-func (s *Spec) Run(ctx context.Context, api API, region string) check.Result {
+func (s *Spec) Run(ctx context.Context, api API, ref cloudaws.Ref) check.Result {
 	out, err := api.DescribeVpnConnections(ctx, &ec2.DescribeVpnConnectionsInput{VpnConnectionIds: []string{s.VPNConnectionID}})
-	if awsseam.NotFound(err) || err == nil && len(out.VpnConnections) == 0 {
-		return awsseam.NotFoundResult("VPN connection", s.VPNConnectionID, region)
+	if awssvc.NotFound(err) || err == nil && len(out.VpnConnections) == 0 {
+		return awssvc.NotFoundResult("VPN connection", s.VPNConnectionID, ref)
 	}
 	if err != nil {
-		return awsseam.Fail(ctx, err, "ec2:DescribeVpnConnections", region)
+		return awscheck.ErrorResult(ctx, ref, err)
 	}
 	return s.Evaluate(out.VpnConnections[0])
 }
@@ -96,7 +98,7 @@ func (s *Spec) Evaluate(v types.VpnConnection) check.Result {
 		}
 		d := fmt.Sprintf("%s %s", ip, t.Status)
 		if t.LastStatusChange != nil {
-			d += " since " + awsseam.When(*t.LastStatusChange)
+			d += " since " + awssvc.When(*t.LastStatusChange)
 		}
 		if m := aws.ToString(t.StatusMessage); m != "" {
 			d += " (" + m + ")"

@@ -6,25 +6,25 @@ import (
 	"testing"
 
 	"github.com/mamori/mamori/internal/check"
-	"github.com/mamori/mamori/internal/check/awsseam/awsfake"
+	"github.com/mamori/mamori/internal/check/awscheck/awsfake"
+	"github.com/mamori/mamori/internal/check/awssvc/svctest"
 )
 
 func serve(f *awsfake.Server, state string, tunnels ...string) {
-	f.Handle("DescribeVpnConnections", func(r *awsfake.Request) awsfake.Reply {
+	f.Handle("ec2", "DescribeVpnConnections", func(r *awsfake.Request) (any, error) {
 		if r.Form.Get("VpnConnectionId.1") != "vpn-0123456789abcdef0" {
-			return awsfake.EC2Error(400, "InvalidVpnConnectionID.NotFound", "The vpnConnection ID '"+r.Form.Get("VpnConnectionId.1")+"' does not exist")
+			return nil, &awsfake.Error{Status: 400, Code: "InvalidVpnConnectionID.NotFound", Message: "The vpnConnection ID '"+r.Form.Get("VpnConnectionId.1")+"' does not exist"}
 		}
 		var tel strings.Builder
 		for i, s := range tunnels {
 			fmt.Fprintf(&tel, `<item><outsideIpAddress>203.0.113.%d</outsideIpAddress><status>%s</status><lastStatusChange>2026-12-02T01:02:03.000Z</lastStatusChange><statusMessage>%s</statusMessage><acceptedRouteCount>2</acceptedRouteCount></item>`,
 				i+1, s, map[string]string{"DOWN": "IPSEC IS DOWN", "UP": "2 BGP ROUTES"}[s])
 		}
-		return awsfake.EC2XML("DescribeVpnConnections", `<vpnConnectionSet><item><vpnConnectionId>vpn-0123456789abcdef0</vpnConnectionId><state>`+state+`</state><type>ipsec.1</type><vgwTelemetry>`+tel.String()+`</vgwTelemetry></item></vpnConnectionSet>`)
+		return awsfake.XML(`<vpnConnectionSet><item><vpnConnectionId>vpn-0123456789abcdef0</vpnConnectionId><state>`+state+`</state><type>ipsec.1</type><vgwTelemetry>`+tel.String()+`</vgwTelemetry></item></vpnConnectionSet>`), nil
 	})
 }
 
 func TestVPN(t *testing.T) {
-	awsfake.Env(t)
 	cases := []struct {
 		name, state string
 		tunnels     []string
@@ -38,9 +38,9 @@ func TestVPN(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			f := awsfake.New(t)
+			f, env := svctest.Fake(t)
 			serve(f, c.state, c.tunnels...)
-			r := f.Check(t, "aws_vpn", &Spec{Target: awsfake.Target(f), VPNConnectionID: "vpn-0123456789abcdef0"})
+			r := svctest.Check(t, env, "aws_vpn", &Spec{Target: svctest.Target(f), VPNConnectionID: "vpn-0123456789abcdef0"})
 			if r.Status != c.want || !strings.Contains(r.Output, c.text) {
 				t.Fatalf("got %s %q, want %s containing %q", r.Status, r.Output, c.want, c.text)
 			}
@@ -49,22 +49,22 @@ func TestVPN(t *testing.T) {
 }
 
 func TestVPNAPIErrors(t *testing.T) {
-	awsfake.Env(t)
-	f := awsfake.New(t)
+	f, env := svctest.Fake(t)
 	serve(f, "available", "UP", "UP")
-	if r := f.Check(t, "aws_vpn", &Spec{Target: awsfake.Target(f), VPNConnectionID: "vpn-0000000000000000f"}); r.Status != check.Critical || !strings.Contains(r.Output, "VPN connection vpn-0000000000000000f not found in region ap-northeast-1") {
+	if r := svctest.Check(t, env, "aws_vpn", &Spec{Target: svctest.Target(f), VPNConnectionID: "vpn-0000000000000000f"}); r.Status != check.Critical || !strings.Contains(r.Output, "VPN connection vpn-0000000000000000f not found in region ap-northeast-1") {
 		t.Fatalf("not found: %s %q", r.Status, r.Output)
 	}
-	f.Handle("DescribeVpnConnections", awsfake.Throttle(1, awsfake.EC2Error(503, "RequestLimitExceeded", "Request limit exceeded."), func(*awsfake.Request) awsfake.Reply {
-		return awsfake.EC2XML("DescribeVpnConnections", `<vpnConnectionSet><item><vpnConnectionId>vpn-0123456789abcdef0</vpnConnectionId><state>available</state><vgwTelemetry><item><outsideIpAddress>203.0.113.1</outsideIpAddress><status>UP</status></item></vgwTelemetry></item></vpnConnectionSet>`)
-	}))
-	if r := f.Check(t, "aws_vpn", &Spec{Target: awsfake.Target(f), VPNConnectionID: "vpn-0123456789abcdef0"}); r.Status != check.OK {
+	f.Fail("ec2", "DescribeVpnConnections", &awsfake.Error{Status: 503, Code: "RequestLimitExceeded", Message: "Request limit exceeded."})
+	f.Handle("ec2", "DescribeVpnConnections", func(*awsfake.Request) (any, error) {
+		return awsfake.XML(`<vpnConnectionSet><item><vpnConnectionId>vpn-0123456789abcdef0</vpnConnectionId><state>available</state><vgwTelemetry><item><outsideIpAddress>203.0.113.1</outsideIpAddress><status>UP</status></item></vgwTelemetry></item></vpnConnectionSet>`), nil
+	})
+	if r := svctest.Check(t, env, "aws_vpn", &Spec{Target: svctest.Target(f), VPNConnectionID: "vpn-0123456789abcdef0"}); r.Status != check.OK {
 		t.Fatalf("throttled once: %s %q", r.Status, r.Output)
 	}
-	f.Handle("DescribeVpnConnections", func(*awsfake.Request) awsfake.Reply {
-		return awsfake.EC2Error(403, "UnauthorizedOperation", "You are not authorized to perform this operation.")
+	f.Handle("ec2", "DescribeVpnConnections", func(*awsfake.Request) (any, error) {
+		return nil, &awsfake.Error{Status: 403, Code: "UnauthorizedOperation", Message: "You are not authorized to perform this operation."}
 	})
-	if r := f.Check(t, "aws_vpn", &Spec{Target: awsfake.Target(f), VPNConnectionID: "vpn-0123456789abcdef0"}); r.Status != check.Unknown || !strings.Contains(r.Output, "ec2:DescribeVpnConnections") {
+	if r := svctest.Check(t, env, "aws_vpn", &Spec{Target: svctest.Target(f), VPNConnectionID: "vpn-0123456789abcdef0"}); r.Status != check.Unknown || !strings.Contains(r.Output, "ec2:DescribeVpnConnections") {
 		t.Fatalf("access denied: %s %q", r.Status, r.Output)
 	}
 }

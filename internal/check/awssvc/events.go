@@ -1,4 +1,4 @@
-package awsseam
+package awssvc
 
 import (
 	"fmt"
@@ -92,6 +92,3 @@ func Summary(parts []string, events []string) string {
 	}
 	return check.OneLine(strings.Join(parts, "; "))
 }
-
-// When formats a maintenance date for an operator (UTC, date and time).
-func When(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 MST") }
