@@ -21,7 +21,7 @@ func serve(t *testing.T, f *awsfake.Server, status, color, health string) {
 		if r.Form.Get("EnvironmentName") != "shop-prod" || r.Form.Get("AttributeNames.member.1") != "Causes" {
 			t.Errorf("DescribeEnvironmentHealth: %v", r.Form)
 		}
-		return awsfake.XML(`<EnvironmentName>shop-prod</EnvironmentName><HealthStatus>`+health+`</HealthStatus><Causes><member>100.0 % of the requests are failing with HTTP 5xx.</member></Causes>`), nil
+		return awsfake.XML(`<EnvironmentName>shop-prod</EnvironmentName><HealthStatus>` + health + `</HealthStatus><Causes><member>100.0 % of the requests are failing with HTTP 5xx.</member></Causes>`), nil
 	})
 }
 

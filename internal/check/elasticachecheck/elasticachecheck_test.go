@@ -25,16 +25,16 @@ func (w *world) serve(t *testing.T, f *awsfake.Server) {
 		if r.Form.Get("ShowCacheNodeInfo") != "true" {
 			t.Errorf("DescribeCacheClusters without ShowCacheNodeInfo: %v", r.Form)
 		}
-		return awsfake.XML("<CacheClusters>"+cluster("sessions-001", w.c1, "available")+cluster("sessions-002", w.c2, w.node)+"</CacheClusters>"), nil
+		return awsfake.XML("<CacheClusters>" + cluster("sessions-001", w.c1, "available") + cluster("sessions-002", w.c2, w.node) + "</CacheClusters>"), nil
 	})
 	f.Handle("elasticache", "DescribeReplicationGroups", func(r *awsfake.Request) (any, error) {
 		if r.Form.Get("ReplicationGroupId") != "sessions" {
 			return nil, &awsfake.Error{Status: 404, Code: "ReplicationGroupNotFoundFault", Message: "Replication group not found"}
 		}
-		return awsfake.XML(`<ReplicationGroups><ReplicationGroup><ReplicationGroupId>sessions</ReplicationGroupId><Status>`+w.group+`</Status><MemberClusters><ClusterId>sessions-001</ClusterId><ClusterId>sessions-002</ClusterId></MemberClusters></ReplicationGroup></ReplicationGroups>`), nil
+		return awsfake.XML(`<ReplicationGroups><ReplicationGroup><ReplicationGroupId>sessions</ReplicationGroupId><Status>` + w.group + `</Status><MemberClusters><ClusterId>sessions-001</ClusterId><ClusterId>sessions-002</ClusterId></MemberClusters></ReplicationGroup></ReplicationGroups>`), nil
 	})
 	f.Handle("elasticache", "DescribeEvents", func(r *awsfake.Request) (any, error) {
-		return awsfake.XML("<Events>"+w.events+"</Events>"), nil
+		return awsfake.XML("<Events>" + w.events + "</Events>"), nil
 	})
 }
 
@@ -86,7 +86,7 @@ func TestElastiCacheAPIErrors(t *testing.T) {
 	w.serve(t, f)
 	f.Fail("elasticache", "DescribeCacheClusters", &awsfake.Error{Status: 400, Code: "Throttling", Message: "Rate exceeded"})
 	f.Handle("elasticache", "DescribeCacheClusters", func(*awsfake.Request) (any, error) {
-		return awsfake.XML("<CacheClusters>"+cluster("sessions-001", "available", "available")+"</CacheClusters>"), nil
+		return awsfake.XML("<CacheClusters>" + cluster("sessions-001", "available", "available") + "</CacheClusters>"), nil
 	})
 	s := newSpec(f)
 	s.ReplicationGroup, s.Cluster = "", "sessions-001"

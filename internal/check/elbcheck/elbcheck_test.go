@@ -31,7 +31,7 @@ func serveV2(t *testing.T, f *awsfake.Server, states ...string) {
 		if r.Form.Get("LoadBalancerArn") == "" && r.Form.Get("Names.member.1") != "web" && r.Form.Get("TargetGroupArns.member.1") != tgARN {
 			return nil, &awsfake.Error{Status: 400, Code: "TargetGroupNotFound", Message: "One or more target groups not found"}
 		}
-		return awsfake.XML(`<TargetGroups><member><TargetGroupName>web</TargetGroupName><TargetGroupArn>`+tgARN+`</TargetGroupArn></member></TargetGroups>`), nil
+		return awsfake.XML(`<TargetGroups><member><TargetGroupName>web</TargetGroupName><TargetGroupArn>` + tgARN + `</TargetGroupArn></member></TargetGroups>`), nil
 	})
 	f.Handle("elasticloadbalancing", "DescribeTargetHealth", func(r *awsfake.Request) (any, error) {
 		if r.Form.Get("TargetGroupArn") != tgARN {
@@ -73,11 +73,13 @@ func TestClassic(t *testing.T) {
 	states := "InService"
 	f.Handle("elasticloadbalancing", "DescribeInstanceHealth", func(r *awsfake.Request) (any, error) {
 		if r.Form.Get("LoadBalancerName") != "legacy" {
-			return nil, &awsfake.Error{Status: 400, Code: "LoadBalancerNotFound", Message: "There is no ACTIVE Load Balancer named '"+r.Form.Get("LoadBalancerName")+"'"}
+			return nil, &awsfake.Error{Status: 400, Code: "LoadBalancerNotFound", Message: "There is no ACTIVE Load Balancer named '" + r.Form.Get("LoadBalancerName") + "'"}
 		}
-		return awsfake.XML(`<InstanceStates><member><InstanceId>i-0a</InstanceId><State>InService</State></member><member><InstanceId>i-0b</InstanceId><State>`+states+`</State><ReasonCode>Instance</ReasonCode></member></InstanceStates>`), nil
+		return awsfake.XML(`<InstanceStates><member><InstanceId>i-0a</InstanceId><State>InService</State></member><member><InstanceId>i-0b</InstanceId><State>` + states + `</State><ReasonCode>Instance</ReasonCode></member></InstanceStates>`), nil
 	})
-	spec := func(name string) *Spec { return &Spec{Target: svctest.Target(f), ClassicLoadBalancer: name, MinHealthy: 2} }
+	spec := func(name string) *Spec {
+		return &Spec{Target: svctest.Target(f), ClassicLoadBalancer: name, MinHealthy: 2}
+	}
 	if r := svctest.Check(t, env, "aws_elb", spec("legacy")); r.Status != check.OK || !strings.Contains(r.Output, "2 healthy, 0 unhealthy") {
 		t.Fatalf("healthy: %s %q", r.Status, r.Output)
 	}
@@ -103,7 +105,9 @@ func TestELBAPIErrors(t *testing.T) {
 	if r := svctest.Check(t, env, "aws_elb", &Spec{Target: svctest.Target(f), TargetGroup: "api", MinHealthy: 1}); r.Status != check.Critical || !strings.Contains(r.Output, "not found in region") {
 		t.Fatalf("not found: %s %q", r.Status, r.Output)
 	}
-	f.Handle("elasticloadbalancing", "DescribeTargetHealth", func(*awsfake.Request) (any, error) { return nil, &awsfake.Error{Status: 403, Code: "AccessDenied", Message: "not authorized"} })
+	f.Handle("elasticloadbalancing", "DescribeTargetHealth", func(*awsfake.Request) (any, error) {
+		return nil, &awsfake.Error{Status: 403, Code: "AccessDenied", Message: "not authorized"}
+	})
 	if r := svctest.Check(t, env, "aws_elb", &Spec{Target: svctest.Target(f), TargetGroup: "web", MinHealthy: 1}); r.Status != check.Unknown || !strings.Contains(r.Output, "elasticloadbalancing:DescribeTargetHealth") {
 		t.Fatalf("access denied: %s %q", r.Status, r.Output)
 	}

@@ -16,14 +16,14 @@ const arn = "arn:aws:rds:ap-northeast-1:123456789012:cluster:prod-db"
 
 type world struct {
 	cluster, writer, reader string // statuses
-	events                      string // inner XML of <Events>
-	pending                     string // inner XML of <PendingMaintenanceActionDetails>
+	events                  string // inner XML of <Events>
+	pending                 string // inner XML of <PendingMaintenanceActionDetails>
 }
 
 func (w *world) serve(t *testing.T, f *awsfake.Server) {
 	f.Handle("rds", "DescribeDBClusters", func(r *awsfake.Request) (any, error) {
 		if r.Form.Get("DBClusterIdentifier") != "prod-db" {
-			return nil, &awsfake.Error{Status: 404, Code: "DBClusterNotFoundFault", Message: "DBCluster "+r.Form.Get("DBClusterIdentifier")+" not found."}
+			return nil, &awsfake.Error{Status: 404, Code: "DBClusterNotFoundFault", Message: "DBCluster " + r.Form.Get("DBClusterIdentifier") + " not found."}
 		}
 		return awsfake.XML(fmt.Sprintf(`<DBClusters><DBCluster><DBClusterIdentifier>prod-db</DBClusterIdentifier><DBClusterArn>%s</DBClusterArn><Engine>aurora-mysql</Engine><Status>%s</Status><DBClusterMembers><DBClusterMember><DBInstanceIdentifier>prod-db-1</DBInstanceIdentifier><IsClusterWriter>true</IsClusterWriter></DBClusterMember><DBClusterMember><DBInstanceIdentifier>prod-db-2</DBInstanceIdentifier><IsClusterWriter>false</IsClusterWriter></DBClusterMember></DBClusterMembers></DBCluster></DBClusters>`, arn, w.cluster)), nil
 	})
@@ -41,13 +41,13 @@ func (w *world) serve(t *testing.T, f *awsfake.Server) {
 		if w.pending != "" {
 			inner = `<ResourcePendingMaintenanceActions><ResourceIdentifier>` + arn + `</ResourceIdentifier><PendingMaintenanceActionDetails>` + w.pending + `</PendingMaintenanceActionDetails></ResourcePendingMaintenanceActions>`
 		}
-		return awsfake.XML("<PendingMaintenanceActions>"+inner+"</PendingMaintenanceActions>"), nil
+		return awsfake.XML("<PendingMaintenanceActions>" + inner + "</PendingMaintenanceActions>"), nil
 	})
 	f.Handle("rds", "DescribeEvents", func(r *awsfake.Request) (any, error) {
 		if _, err := time.Parse(time.RFC3339, r.Form.Get("StartTime")); err != nil {
 			t.Errorf("DescribeEvents StartTime: %v", r.Form)
 		}
-		return awsfake.XML("<Events>"+w.events+"</Events>"), nil
+		return awsfake.XML("<Events>" + w.events + "</Events>"), nil
 	})
 }
 
@@ -129,7 +129,7 @@ func TestRDSAPIErrors(t *testing.T) {
 	ok := f.Calls("rds", "DescribeDBClusters")
 	f.Fail("rds", "DescribeDBClusters", &awsfake.Error{Status: 400, Code: "Throttling", Message: "Rate exceeded"}, &awsfake.Error{Status: 400, Code: "Throttling", Message: "Rate exceeded"})
 	f.Handle("rds", "DescribeDBClusters", func(r *awsfake.Request) (any, error) {
-		return awsfake.XML(`<DBClusters><DBCluster><DBClusterIdentifier>prod-db</DBClusterIdentifier><DBClusterArn>`+arn+`</DBClusterArn><Status>available</Status></DBCluster></DBClusters>`), nil
+		return awsfake.XML(`<DBClusters><DBCluster><DBClusterIdentifier>prod-db</DBClusterIdentifier><DBClusterArn>` + arn + `</DBClusterArn><Status>available</Status></DBCluster></DBClusters>`), nil
 	})
 	r = svctest.Check(t, env, "aws_rds", newSpec(f))
 	if r.Status != check.OK || f.Calls("rds", "DescribeDBClusters")-ok != 3 {

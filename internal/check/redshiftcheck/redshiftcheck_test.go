@@ -14,12 +14,12 @@ import (
 func serve(f *awsfake.Server, status, avail, events string) {
 	f.Handle("redshift", "DescribeClusters", func(r *awsfake.Request) (any, error) {
 		if r.Form.Get("ClusterIdentifier") != "dwh" {
-			return nil, &awsfake.Error{Status: 404, Code: "ClusterNotFound", Message: "Cluster "+r.Form.Get("ClusterIdentifier")+" not found."}
+			return nil, &awsfake.Error{Status: 404, Code: "ClusterNotFound", Message: "Cluster " + r.Form.Get("ClusterIdentifier") + " not found."}
 		}
 		return awsfake.XML(fmt.Sprintf(`<Clusters><Cluster><ClusterIdentifier>dwh</ClusterIdentifier><ClusterStatus>%s</ClusterStatus><ClusterAvailabilityStatus>%s</ClusterAvailabilityStatus><ClusterNodes><member><NodeRole>LEADER</NodeRole></member><member><NodeRole>COMPUTE-0</NodeRole></member></ClusterNodes></Cluster></Clusters>`, status, avail)), nil
 	})
 	f.Handle("redshift", "DescribeEvents", func(*awsfake.Request) (any, error) {
-		return awsfake.XML("<Events>"+events+"</Events>"), nil
+		return awsfake.XML("<Events>" + events + "</Events>"), nil
 	})
 }
 

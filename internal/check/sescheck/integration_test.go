@@ -25,7 +25,7 @@ func deliveringSES(t *testing.T, smtpPort string) (*awsfake.Server, check.Env) {
 			t.Errorf("fake SES: deliver: %v", err)
 			return nil, &awsfake.Error{Status: 500, Code: "InternalFailure", Message: err.Error()}
 		}
-		return awsfake.XML("<MessageId>010f-fake-"+strconv.FormatInt(time.Now().UnixNano(), 36)+"</MessageId>"), nil
+		return awsfake.XML("<MessageId>010f-fake-" + strconv.FormatInt(time.Now().UnixNano(), 36) + "</MessageId>"), nil
 	})
 	return f, env
 }

@@ -191,4 +191,3 @@ func readHeaders(p *proto.POP3, token string) (bool, error) {
 		}
 	}
 }
-

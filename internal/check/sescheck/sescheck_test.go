@@ -21,7 +21,7 @@ func stats(points ...[4]int) awsfake.Handler {
 			at := time.Now().Add(-time.Duration(p[3]) * time.Hour).UTC().Format(time.RFC3339)
 			fmt.Fprintf(&b, `<member><Timestamp>%s</Timestamp><DeliveryAttempts>%d</DeliveryAttempts><Bounces>%d</Bounces><Complaints>%d</Complaints><Rejects>0</Rejects></member>`, at, p[0], p[1], p[2])
 		}
-		return awsfake.XML("<SendDataPoints>"+b.String()+"</SendDataPoints>"), nil
+		return awsfake.XML("<SendDataPoints>" + b.String() + "</SendDataPoints>"), nil
 	}
 }
 
@@ -84,7 +84,7 @@ func closedPort(t *testing.T) int {
 func TestSESSendFailures(t *testing.T) {
 	f, env := svctest.Fake(t)
 	f.Handle("ses", "SendEmail", func(r *awsfake.Request) (any, error) {
-		return nil, &awsfake.Error{Status: 400, Code: "MessageRejected", Message: "Email address is not verified. The following identities failed the check in region AP-NORTHEAST-1: "+r.Form.Get("Source")}
+		return nil, &awsfake.Error{Status: 400, Code: "MessageRejected", Message: "Email address is not verified. The following identities failed the check in region AP-NORTHEAST-1: " + r.Form.Get("Source")}
 	})
 	if r := svctest.Check(t, env, "aws_ses", sendSpec(f, closedPort(t))); r.Status != check.Critical || !strings.Contains(r.Output, "Email address is not verified") {
 		t.Fatalf("rejected: %s %q", r.Status, r.Output)

@@ -13,14 +13,14 @@ import (
 func serve(f *awsfake.Server, state string, tunnels ...string) {
 	f.Handle("ec2", "DescribeVpnConnections", func(r *awsfake.Request) (any, error) {
 		if r.Form.Get("VpnConnectionId.1") != "vpn-0123456789abcdef0" {
-			return nil, &awsfake.Error{Status: 400, Code: "InvalidVpnConnectionID.NotFound", Message: "The vpnConnection ID '"+r.Form.Get("VpnConnectionId.1")+"' does not exist"}
+			return nil, &awsfake.Error{Status: 400, Code: "InvalidVpnConnectionID.NotFound", Message: "The vpnConnection ID '" + r.Form.Get("VpnConnectionId.1") + "' does not exist"}
 		}
 		var tel strings.Builder
 		for i, s := range tunnels {
 			fmt.Fprintf(&tel, `<item><outsideIpAddress>203.0.113.%d</outsideIpAddress><status>%s</status><lastStatusChange>2026-12-02T01:02:03.000Z</lastStatusChange><statusMessage>%s</statusMessage><acceptedRouteCount>2</acceptedRouteCount></item>`,
 				i+1, s, map[string]string{"DOWN": "IPSEC IS DOWN", "UP": "2 BGP ROUTES"}[s])
 		}
-		return awsfake.XML(`<vpnConnectionSet><item><vpnConnectionId>vpn-0123456789abcdef0</vpnConnectionId><state>`+state+`</state><type>ipsec.1</type><vgwTelemetry>`+tel.String()+`</vgwTelemetry></item></vpnConnectionSet>`), nil
+		return awsfake.XML(`<vpnConnectionSet><item><vpnConnectionId>vpn-0123456789abcdef0</vpnConnectionId><state>` + state + `</state><type>ipsec.1</type><vgwTelemetry>` + tel.String() + `</vgwTelemetry></item></vpnConnectionSet>`), nil
 	})
 }
 
