@@ -23,9 +23,15 @@ func (quickBackoff) BackoffDelay(int, error) (time.Duration, error) { return tim
 func Fake(t testing.TB) (*awsfake.Server, check.Env) {
 	f := awsfake.New(t)
 	f.Env(t)
+	return f, NewEnv()
+}
+
+// NewEnv is a check environment with a Hub of its own (default chain,
+// retries without delay): nothing cached from other runs.
+func NewEnv() check.Env {
 	m := check.SharedMap{}
 	awscheck.Share(m, cloudaws.NewHub(nil, cloudaws.WithBackoff(quickBackoff{})))
-	return f, check.Env{Shared: m}
+	return check.Env{Shared: m}
 }
 
 // Target points a check at the fake.
