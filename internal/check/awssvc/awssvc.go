@@ -13,6 +13,7 @@ import (
 
 	"github.com/aws/smithy-go"
 	"github.com/mamori/mamori/internal/check"
+	"github.com/mamori/mamori/internal/check/awscheck"
 	cloudaws "github.com/mamori/mamori/internal/cloud/aws"
 )
 
@@ -87,4 +88,30 @@ func Describe[T any](ctx context.Context, h *cloudaws.Hub, key string, ttl time.
 	c.mu.Unlock()
 	close(e.done)
 	return v, err
+}
+
+// HasTags reports whether have carries every tag of want (none: all do).
+func HasTags(have, want map[string]string) bool {
+	for k, v := range want {
+		if hv, ok := have[k]; !ok || hv != v {
+			return false
+		}
+	}
+	return true
+}
+
+// Proposal is one discovered check of a type of this family.
+func Proposal(name, typ, comment string, fields ...awscheck.KV) awscheck.Proposal {
+	return awscheck.Proposal{Name: name, Type: typ, Fields: fields, Comment: comment}
+}
+
+// KV is a proposal field.
+func KV(k string, v any) awscheck.KV { return awscheck.KV{Key: k, Value: v} }
+
+// WithTemplates appends the CloudWatch templates of service for resource id.
+func WithTemplates(checks []awscheck.Proposal, service, name, id string, extra map[string]string) []awscheck.Proposal {
+	for _, t := range TemplatesOf(service) {
+		checks = append(checks, t.Proposal(name, id, extra))
+	}
+	return checks
 }
