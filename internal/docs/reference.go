@@ -22,7 +22,7 @@ func Reference(w io.Writer) {
 	p("mamori reads one YAML file (`mamori server --config FILE`; `mamori validate --config FILE` checks it).\n")
 	p("Unknown keys, wrong types, bad durations, missing targets, unknown references and dependency\n")
 	p("cycles are errors, all reported at once with file, line and field path.\n\n")
-	p("Durations: `30s`, `5m`, `1h30m`, `250ms`, `35d`, `2w`, or a bare number of seconds.\n")
+	p("Durations: `30s`, `5m`, `1h30m`, `250ms`, `35d`, `2w`, `1d12h`, or a bare number of seconds (`10`, `0.5`). The same grammar holds for flags, maintenance files and the console; a negative or empty duration is an error.\n")
 	p("Secrets (fields of type *secret*): `${NAME}` takes the environment variable NAME, `file:/path`\n")
 	p("the file's content; anything else is literal. Secrets are never logged or shown by the API.\n")
 	p("Ranges (type *range*) use the Nagios threshold syntax: `10` alerts outside 0..10, `10:` below 10,\n")
