@@ -11,6 +11,7 @@ import (
 
 	// Agent-side check types.
 	_ "github.com/mamori/mamori/internal/check/diskcheck"
+	_ "github.com/mamori/mamori/internal/check/efscheck"
 	_ "github.com/mamori/mamori/internal/check/loadcheck"
 	_ "github.com/mamori/mamori/internal/check/logcheck"
 	_ "github.com/mamori/mamori/internal/check/memcheck"
