@@ -35,6 +35,8 @@ type Config struct {
 	Runbooks    *runbook.Library // from runbooks_dir (empty if none)
 	Maintenance []*maintenance.Window
 	Hosts       []*Host
+	Report      Reporting // report:
+	Tenants     []*Tenant // tenants:
 	// Checks holds every check, those under hosts included, by full name
 	// ("HOST/NAME" under a host, "NAME" at the top level), in file order.
 	Checks []*Check
