@@ -101,7 +101,9 @@ func (s *Service) deliver(ctx context.Context, n *store.Notification) {
 	err := json.Unmarshal(n.Payload, &m)
 	if err == nil {
 		m.ID = "mamori-" + strconv.FormatInt(n.ID, 10)
-		err = tmpl.Render(&m)
+		if m.Kind != notify.KindReport { // reports come rendered
+			err = tmpl.Render(&m)
+		}
 	}
 	nt := s.notifier(n.Channel)
 	start := s.now()
@@ -153,7 +155,7 @@ func (s *Service) deliver(ctx context.Context, n *store.Notification) {
 		s.log.Warn("notification not delivered; will retry", "channel", n.Channel, "id", n.ID, "attempt", n.Attempts, "retry_at", n.NextAt.Format(time.RFC3339), "err", err)
 	}
 	werr := s.st.RecordDelivery(context.WithoutCancel(ctx), n, d, func(tx store.Tx) error {
-		if tl == nil {
+		if tl == nil || n.IncidentID == 0 { // a report belongs to no incident
 			return nil
 		}
 		if err := s.st.AddTimeline(ctx, tx, n.IncidentID, *tl); err != nil {
@@ -181,4 +183,27 @@ func (s *Service) deliver(ctx context.Context, n *store.Notification) {
 	if s.Hooks.Delivered != nil {
 		s.Hooks.Delivered(n, err == nil)
 	}
+}
+
+// EnqueueReport queues an already rendered message (a report, with its
+// attachments) to one recipient on a channel through the durable outbox.
+// dedup makes it idempotent: the same report is queued once per recipient.
+func (s *Service) EnqueueReport(ctx context.Context, channel, contact string, m notify.Message, dedup string) (bool, error) {
+	m.Kind = notify.KindReport
+	payload, err := json.Marshal(m)
+	if err != nil {
+		return false, err
+	}
+	now := s.now()
+	n := &store.Notification{Channel: channel, Contact: contact, Recipient: m.To, Kind: notify.KindReport,
+		NextAt: now, CreatedAt: now, Payload: payload, Dedup: "report/" + dedup + "/" + channel + "/" + contact}
+	var queued bool
+	err = s.st.Write(ctx, func(tx store.Tx) error {
+		queued, err = s.st.Enqueue(ctx, tx, n)
+		return err
+	})
+	if queued {
+		s.kick(s.outboxCh)
+	}
+	return queued, err
 }

@@ -26,14 +26,15 @@ type Reloader func() (*config.Config, error)
 
 // Server is the HTTP API.
 type Server struct {
-	eng    *engine.Engine
-	log    *slog.Logger
-	reload Reloader
-	toks   atomic.Pointer[Tokens]
-	alert  atomic.Pointer[alerting.Service]
-	users  UserTokens // per-user API tokens; nil = config tokens only
-	mux    *http.ServeMux
-	apiMux *http.ServeMux // the authenticated /api/v1/ routes
+	eng     *engine.Engine
+	log     *slog.Logger
+	reload  Reloader
+	toks    atomic.Pointer[Tokens]
+	alert   atomic.Pointer[alerting.Service]
+	users   UserTokens // per-user API tokens; nil = config tokens only
+	reports reportService
+	mux     *http.ServeMux
+	apiMux  *http.ServeMux // the authenticated /api/v1/ routes
 }
 
 // New builds the API. adminToken (MAMORI_ADMIN_TOKEN) is an operator token.
@@ -84,6 +85,7 @@ func (s *Server) routes() {
 	s.maintenanceRoutes(api)
 	s.runbookRoutes(api)
 	s.recoverRoutes(api)
+	s.reportRoutes(api)
 	api.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such API route: "+r.Method+" "+r.URL.Path)
 	})

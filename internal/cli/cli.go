@@ -37,6 +37,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return cmdRecover(rest, stdout, stderr)
 	case "token":
 		return cmdToken(rest, stdout, stderr)
+	case "report":
+		return cmdReport(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, VersionString())
 		return 0
@@ -63,6 +65,7 @@ Usage:
   mamori user add|passwd|list|disable|enable [--config FILE] ...      console users (roles admin, operator, customer, viewer)
   mamori token create|list|revoke [--config FILE] ...                 per-user API tokens
   mamori recover  CHECK [--dry-run] [--server URL] [--token T]        run a check's next recovery step now
+  mamori report   --config FILE --tenant T --month YYYY-MM --format pdf|html|json --out FILE   a tenant's report
   mamori version                                                      print the version
 
 Run 'mamori check' for the check types, 'mamori check TYPE --help' for a type's flags.

@@ -30,6 +30,7 @@ import (
 	"github.com/mamori/mamori/internal/engine"
 	"github.com/mamori/mamori/internal/metrics"
 	"github.com/mamori/mamori/internal/recovery"
+	"github.com/mamori/mamori/internal/report"
 	"github.com/mamori/mamori/internal/recovery/policy"
 	"github.com/mamori/mamori/internal/store/sqlite"
 	"github.com/mamori/mamori/internal/web"
@@ -194,6 +195,11 @@ func cmdServer(args []string, stdout, stderr io.Writer) int {
 		Policy: func(c *config.Check) *policy.Policy { return c.Recovery },
 		Global: func(c *config.Config) policy.Global { return c.Recovery }})
 	apiSrv.SetRecovery(recov)
+	reports := &report.Service{Config: eng.Config, Store: st, Mailer: alert, Log: log,
+		Sources: func(context.Context) (report.Sources, error) {
+			return report.Sources{Config: eng.Config(), History: st, Alerts: st, Tickets: st, Windows: alert.Windows(), Metrics: tsdb}, nil
+		}}
+	apiSrv.SetReports(reports)
 	alert.SetActions(recov.ActionsFor)
 
 	ln, err := net.Listen("tcp", cfg.Listen)
@@ -247,6 +253,8 @@ func cmdServer(args []string, stdout, stderr io.Writer) int {
 	go func() { alert.Run(ctx); close(alertDone) }()
 	recovDone := make(chan struct{})
 	go func() { recov.Run(ctx); close(recovDone) }()
+	reportsDone := make(chan struct{})
+	go func() { reports.Run(ctx); close(reportsDone) }()
 	<-ctx.Done()
 	log.Info("shutting down")
 	shCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -255,6 +263,7 @@ func cmdServer(args []string, stdout, stderr io.Writer) int {
 	<-engineDone
 	<-alertDone
 	<-recovDone
+	<-reportsDone
 	return 0
 }
 
