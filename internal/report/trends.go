@@ -56,8 +56,9 @@ func (r *Report) trends(ctx context.Context, src Sources) error {
 	for d := r.From.In(loc); d.Before(r.To); d = nextDay(d, loc) {
 		end := minT(nextDay(d, loc), r.To)
 		date := d.Format("2006-01-02")
+		step := min(trendStep, end.Sub(d)) // a period shorter than a step: one point
 		for _, tq := range trendQueries {
-			res, err := src.Metrics.QueryRange(ctx, tq.expr, d.Add(trendStep), end, trendStep, r.Tenant)
+			res, err := src.Metrics.QueryRange(ctx, tq.expr, d.Add(step), end, step, r.Tenant)
 			if err != nil {
 				return fmt.Errorf("report: metrics %s: %w", tq.graph, err)
 			}
