@@ -30,8 +30,8 @@ import (
 	"github.com/mamori/mamori/internal/engine"
 	"github.com/mamori/mamori/internal/metrics"
 	"github.com/mamori/mamori/internal/recovery"
-	"github.com/mamori/mamori/internal/report"
 	"github.com/mamori/mamori/internal/recovery/policy"
+	"github.com/mamori/mamori/internal/report"
 	"github.com/mamori/mamori/internal/store/sqlite"
 	"github.com/mamori/mamori/internal/web"
 )

@@ -73,3 +73,10 @@ func loadFont(configured string) (*fontData, error) {
 func isTrueType(b []byte) bool {
 	return len(b) > 4 && (string(b[:4]) == "\x00\x01\x00\x00" || string(b[:4]) == "true")
 }
+
+// FontAvailable reports whether PDFs can be made with the configured font
+// ("" = the system's).
+func FontAvailable(configured string) bool {
+	_, err := loadFont(configured)
+	return err == nil
+}

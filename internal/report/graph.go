@@ -60,7 +60,11 @@ func (r *Report) newGraphPlot(g Graph, fnt font.Font) (*plot.Plot, error) {
 		p.Y.Max = 100
 	}
 	p.Y.Tick.Marker = unitTicks{unit: g.Unit}
-	p.Add(plotter.NewGrid())
+	grid := plotter.NewGrid()
+	grid.Vertical.Color = color.Gray{Y: 225}
+	grid.Horizontal.Color = color.Gray{Y: 225}
+	grid.Vertical.Width, grid.Horizontal.Width = vg.Points(0.4), vg.Points(0.4)
+	p.Add(grid)
 	for i, s := range g.Series {
 		band, avg, err := seriesXY(s, start, loc)
 		if err != nil {
@@ -72,8 +76,7 @@ func (r *Report) newGraphPlot(g Graph, fnt font.Font) (*plot.Plot, error) {
 			if err != nil {
 				return nil, err
 			}
-			light := clr
-			light.A = 60
+			light := color.NRGBA{R: clr.R, G: clr.G, B: clr.B, A: 56}
 			poly.Color, poly.LineStyle.Width = light, 0
 			p.Add(poly)
 		}
@@ -92,8 +95,10 @@ func (r *Report) newGraphPlot(g Graph, fnt font.Font) (*plot.Plot, error) {
 			}
 		}
 	}
-	p.Legend.Top, p.Legend.Left = true, true
+	p.Legend.Top, p.Legend.Left = true, false
 	p.Legend.TextStyle.Font.Size = 6
+	p.Legend.Padding = vg.Points(1)
+	p.Legend.ThumbnailWidth = vg.Points(10)
 	return p, nil
 }
 

@@ -143,9 +143,9 @@ func (d *pdfDoc) incidentPages() {
 		d.none()
 		return
 	}
-	cols := []column{{r.T("id"), 0.06, "R"}, {r.T("check"), 0.22, "L"}, {r.T("detected"), 0.1, "L"}, {r.T("alerted"), 0.1, "L"},
-		{r.T("acked"), 0.1, "L"}, {r.T("recovered"), 0.1, "L"}, {r.T("reported"), 0.1, "L"}, {r.T("acked") + " " + r.T("target"), 0.11, "C"},
-		{r.T("reported") + " " + r.T("target"), 0.11, "C"}}
+	cols := []column{{r.T("id"), 0.05, "R"}, {r.T("check"), 0.17, "L"}, {r.T("detected"), 0.11, "L"}, {r.T("alerted"), 0.11, "L"},
+		{r.T("acked"), 0.11, "L"}, {r.T("recovered"), 0.11, "L"}, {r.T("reported"), 0.11, "L"}, {r.T("acked") + " " + r.T("target"), 0.115, "C"},
+		{r.T("reported") + " " + r.T("target"), 0.115, "C"}}
 	var rows [][]cell
 	for _, in := range r.Incidents {
 		rows = append(rows, []cell{plain(fmt.Sprint(in.ID)), plain(in.Check), plain(r.Short(&in.DetectedAt)), plain(r.Short(&in.AlertedAt)),
@@ -189,7 +189,7 @@ func (d *pdfDoc) ticketPages() {
 		{r.T("opened"), 0.12, "L"}, {r.T("closed"), 0.12, "L"}}
 	var rows [][]cell
 	for _, t := range r.Tickets {
-		rows = append(rows, []cell{plain(fmt.Sprint(t.ID)), plain(r.Kind(t.Kind)), plain(t.Title), plain(t.Status),
+		rows = append(rows, []cell{plain(fmt.Sprint(t.ID)), plain(r.Kind(t.Kind)), plain(t.Title), plain(r.T("ticket_" + t.Status)),
 			plain(r.Short(&t.CreatedAt)), plain(r.Short(t.ClosedAt))})
 	}
 	d.table(cols, rows)
@@ -202,7 +202,7 @@ func (d *pdfDoc) maintenancePages() {
 		d.none()
 		return
 	}
-	cols := []column{{r.T("name"), 0.26, "L"}, {r.T("scope"), 0.3, "L"}, {r.T("from"), 0.17, "L"}, {r.T("to"), 0.17, "L"}, {r.T("downtime"), 0.1, "R"}}
+	cols := []column{{r.T("name"), 0.34, "L"}, {r.T("scope"), 0.24, "L"}, {r.T("from"), 0.16, "L"}, {r.T("to"), 0.16, "L"}, {r.T("downtime"), 0.1, "R"}}
 	var rows [][]cell
 	for _, m := range r.Maintenance {
 		rows = append(rows, []cell{plain(joinNonEmpty(" — ", m.Name, m.Reason)), plain(m.Scope), plain(r.Time(m.From)), plain(r.Time(m.To)),
@@ -247,8 +247,9 @@ func (d *pdfDoc) trendPages() error {
 			if err != nil {
 				return err
 			}
-			x := margin + float64(j%2)*(gw+4)
-			drawPlot(newPDFCanvas(d.Fpdf, x, d.GetY(), gw, gh, fam), p)
+			x, y := margin+float64(j%2)*(gw+4), d.GetY()
+			drawPlot(newPDFCanvas(d.Fpdf, x, y, gw, gh, fam), p)
+			d.SetY(y) // drawing moves the current position
 		}
 		d.SetY(d.GetY() + gh + gap)
 	}
