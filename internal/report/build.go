@@ -132,31 +132,13 @@ func gaps(runs []store.ServerRun, from, to time.Time) []Interval {
 func (r *Report) availability(ctx context.Context, src Sources, o Options) error {
 	cfg := src.Config
 	checks := tenantChecks(cfg, o.Tenant)
-	names := make([]string, len(checks))
-	for i, c := range checks {
-		names[i] = c.Name
-	}
-	hist, err := src.History.StateHistory(ctx, names, o.From, o.To)
+	lines, gaps, err := timelines(ctx, src, checks, o.From, o.To)
 	if err != nil {
 		return err
 	}
-	runs, err := src.History.ServerRuns(ctx, o.From.Add(-24*time.Hour), o.To)
-	if err != nil {
-		return err
-	}
-	r.ServerGaps = append(r.ServerGaps, gaps(runs, o.From, o.To)...)
-	lines := make(map[string][]Segment, len(checks))
+	r.ServerGaps = append(r.ServerGaps, gaps...)
 	for _, c := range checks {
-		h := history(hist[c.Name], r.ServerGaps)
-		for _, w := range src.Windows {
-			if w.Covers(target(cfg, c)) {
-				for _, oc := range w.Occurrences(o.From, o.To) {
-					h.Maintenance = append(h.Maintenance, Interval{oc[0], oc[1]})
-				}
-			}
-		}
-		segs := Timeline(o.From, o.To, h)
-		lines[c.Name] = segs
+		segs := lines[c.Name]
 		ca := CheckAvail{Name: c.Name, Host: c.Host, Type: c.Type, Avail: newAvail(segs, r.AvailabilityTarget), Downtimes: Downs(segs)}
 		if ca.Downtimes == nil {
 			ca.Downtimes = []Interval{}
@@ -170,6 +152,36 @@ func (r *Report) availability(ctx context.Context, src Sources, o Options) error
 	r.Worst = r.Worst[:min(len(r.Worst), 10)]
 	r.hostAvailability(cfg, o, lines)
 	return nil
+}
+
+// timelines classifies [from, to) for each check, with the server's gaps.
+func timelines(ctx context.Context, src Sources, checks []*config.Check, from, to time.Time) (map[string][]Segment, []Interval, error) {
+	names := make([]string, len(checks))
+	for i, c := range checks {
+		names[i] = c.Name
+	}
+	hist, err := src.History.StateHistory(ctx, names, from, to)
+	if err != nil {
+		return nil, nil, err
+	}
+	runs, err := src.History.ServerRuns(ctx, from.Add(-24*time.Hour), to)
+	if err != nil {
+		return nil, nil, err
+	}
+	gs := gaps(runs, from, to)
+	lines := make(map[string][]Segment, len(checks))
+	for _, c := range checks {
+		h := history(hist[c.Name], gs)
+		for _, w := range src.Windows {
+			if w.Covers(target(src.Config, c)) {
+				for _, oc := range w.Occurrences(from, to) {
+					h.Maintenance = append(h.Maintenance, Interval{oc[0], oc[1]})
+				}
+			}
+		}
+		lines[c.Name] = Timeline(from, to, h)
+	}
+	return lines, gs, nil
 }
 
 // history turns the stored history into the computation's input.
