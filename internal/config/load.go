@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/mamori/mamori/internal/check"
 	"github.com/mamori/mamori/internal/check/fieldset"
@@ -118,6 +118,8 @@ func (l *loader) file(file string, data []byte, top bool) {
 			l.list(file, v, "hosts", func(n *yaml.Node, p string) { l.host(file, n, p) })
 		case "tenants":
 			l.list(file, v, "tenants", func(n *yaml.Node, p string) { l.tenant(file, n, p) })
+		case "aws_accounts":
+			l.list(file, v, "aws_accounts", func(n *yaml.Node, p string) { l.awsAccount(file, n, p) })
 		case "include":
 			l.include(file, v)
 		default:
@@ -128,7 +130,7 @@ func (l *loader) file(file string, data []byte, top bool) {
 
 func topKeys() []string {
 	return []string{"listen", "data_dir", "log_level", "public_url", "retention", "scheduler", "defaults", "incidents", "runbooks_dir", "recovery", "report",
-		"api_tokens", "tenants", "channels", "contacts", "escalations", "maintenance", "checks", "hosts", "include"}
+		"api_tokens", "tenants", "channels", "contacts", "escalations", "maintenance", "checks", "hosts", "include", "aws_accounts"}
 }
 
 func yamlError(file string, err error) Error {
