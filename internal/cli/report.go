@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/mamori/mamori/internal/clidoc"
 	"github.com/mamori/mamori/internal/config"
 	"github.com/mamori/mamori/internal/metrics"
 	"github.com/mamori/mamori/internal/report"
@@ -19,7 +20,7 @@ import (
 // cmdReport: mamori report --config FILE --tenant T (--month YYYY-MM |
 // --from T1 --to T2) [--lang ja|en] --format pdf|html|json --out FILE
 func cmdReport(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("mamori report", flag.ContinueOnError)
+	fs := clidoc.NewFlagSet("mamori report", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	path := fs.String("config", "", "the server's config file (for data_dir, tenants and the report settings)")
 	tenant := fs.String("tenant", "", "tenant (required)")
