@@ -78,7 +78,10 @@ hosts:
       - {name: svc, type: tcp, host: 127.0.0.1, port: %d, interval: 1s, attempts: 1, notify: [ops]}
 `, hook.srv.URL, svc.port))
 	s := startServer(t, cfg, port)
-	s.waitFor("web1/svc", 10*time.Second, "OK", func(c apiCheck) bool { return c.State == "OK" })
+	// OK from a result, not the state of a check that has not run yet.
+	s.waitFor("web1/svc", 10*time.Second, "OK", func(c apiCheck) bool {
+		return c.State == "OK" && c.LastCheck != "" && !strings.HasPrefix(c.LastCheck, "0001")
+	})
 	from := time.Now().Truncate(time.Second).Add(time.Second)
 	time.Sleep(time.Until(from) + 2*time.Second)
 	downAt := time.Now()
@@ -116,7 +119,7 @@ hosts:
 	c := r.Checks[0]
 	period := to.Sub(from).Seconds()
 	if c.Name != "web1/svc" || math.Abs(c.DowntimeSeconds-truth) > 1 || c.NoDataSeconds != 0 || c.AvailabilityPercent == nil {
-		t.Fatalf("check %+v, truth: down %.3fs", c, truth)
+		t.Fatalf("check %+v, truth: down %.3fs\n%s", c, truth, b)
 	}
 	if want := 100 * (period - truth) / period; math.Abs(*c.AvailabilityPercent-want) > 100/period {
 		t.Errorf("availability %.4f%%, truth %.4f%%", *c.AvailabilityPercent, want)
