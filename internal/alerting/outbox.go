@@ -102,7 +102,9 @@ func (s *Service) deliver(ctx context.Context, n *incident.Notification) {
 	err := json.Unmarshal(n.Payload, &m)
 	if err == nil {
 		m.ID = "mamori-" + strconv.FormatInt(n.ID, 10)
-		err = tmpl.Render(&m)
+		if m.Kind != notify.KindReport { // reports come rendered
+			err = tmpl.Render(&m)
+		}
 	}
 	nt := s.notifier(n.Channel)
 	start := s.now()
@@ -168,7 +170,7 @@ func (s *Service) deliver(ctx context.Context, n *incident.Notification) {
 // recordOutcome puts a delivery's timeline entry on the incident and, for
 // the first delivered recovery notification, marks the recovery reported.
 func (s *Service) recordOutcome(ctx context.Context, tx incident.Tx, incidentID int64, tl *incident.Timeline, reported bool, now time.Time) error {
-	if tl == nil {
+	if tl == nil || incidentID == 0 { // a report belongs to no incident
 		return nil
 	}
 	if err := tx.AddTimeline(ctx, incidentID, *tl); err != nil {
@@ -188,4 +190,27 @@ func (s *Service) recordOutcome(ctx context.Context, tx incident.Tx, incidentID 
 		return err
 	}
 	return tx.AddTimeline(ctx, in.ID, incident.Timeline{Time: now, Kind: "reported", Text: "recovery reported"})
+}
+
+// EnqueueReport queues an already rendered message (a report, with its
+// attachments) to one recipient on a channel through the durable outbox.
+// dedup makes it idempotent: the same report is queued once per recipient.
+func (s *Service) EnqueueReport(ctx context.Context, channel, contact string, m notify.Message, dedup string) (bool, error) {
+	m.Kind = notify.KindReport
+	payload, err := json.Marshal(m)
+	if err != nil {
+		return false, err
+	}
+	now := s.now()
+	n := &incident.Notification{Channel: channel, Contact: contact, Recipient: m.To, Kind: notify.KindReport,
+		NextAt: now, CreatedAt: now, Payload: payload, Dedup: "report/" + dedup + "/" + channel + "/" + contact}
+	var queued bool
+	err = s.st.Write(ctx, func(tx incident.Tx) error {
+		queued, err = tx.Enqueue(ctx, n)
+		return err
+	})
+	if queued {
+		s.kick(s.outboxCh)
+	}
+	return queued, err
 }

@@ -38,6 +38,7 @@ type Server struct {
 	users  UserTokens // per-user API tokens; nil = config tokens only
 	mux    *http.ServeMux
 	apiMux *http.ServeMux // the authenticated /api/v1/ routes
+	reports reportService
 }
 
 // Deps is what the API is built on.
@@ -98,6 +99,7 @@ func (s *Server) routes() {
 	s.maintenanceRoutes(api)
 	s.runbookRoutes(api)
 	s.recoverRoutes(api)
+	s.reportRoutes(api)
 	api.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such API route: "+r.Method+" "+r.URL.Path)
 	})

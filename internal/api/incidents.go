@@ -13,6 +13,7 @@ import (
 
 	"github.com/mamori/mamori/internal/alerting"
 	"github.com/mamori/mamori/internal/incident"
+	"github.com/mamori/mamori/internal/report"
 	"github.com/mamori/mamori/internal/store"
 )
 
@@ -43,42 +44,22 @@ func (s *Server) incidentRoutes(api *http.ServeMux) {
 	s.mux.HandleFunc("POST /hooks/twilio/gather/{token}", s.twilioGather)
 }
 
-type target struct {
-	TargetSeconds float64  `json:"target_seconds"`
-	Seconds       *float64 `json:"seconds"`
-	Met           *bool    `json:"met"` // null while still open within the target
-}
-
 type incidentJSON struct {
 	*incident.Incident
-	RunbookMissing bool              `json:"runbook_missing"`
-	Targets        map[string]target `json:"targets"`
-}
-
-// measure compares from→to against a target; to == nil means "not yet".
-func measure(from time.Time, to *time.Time, goal time.Duration, now time.Time) target {
-	t := target{TargetSeconds: goal.Seconds()}
-	if to != nil {
-		d := to.Sub(from).Seconds()
-		met := to.Sub(from) <= goal
-		t.Seconds, t.Met = &d, &met
-	} else if now.Sub(from) > goal {
-		f := false
-		t.Met = &f
-	}
-	return t
+	RunbookMissing bool                     `json:"runbook_missing"`
+	Targets        map[string]report.Target `json:"targets"`
 }
 
 func (s *Server) incidentView(in *incident.Incident) incidentJSON {
 	cfg := s.eng.Config()
 	now := time.Now()
-	j := incidentJSON{Incident: in, RunbookMissing: in.Runbook == "", Targets: map[string]target{}}
+	j := incidentJSON{Incident: in, RunbookMissing: in.Runbook == "", Targets: map[string]report.Target{}}
 	if in.Timeline == nil {
 		in.Timeline = []incident.Timeline{}
 	}
-	j.Targets["acknowledge"] = measure(in.DetectedAt, in.AckedAt, cfg.Incidents.AckTarget, now)
-	if in.RecoveredAt != nil {
-		j.Targets["recovery_report"] = measure(*in.RecoveredAt, in.ReportedAt, cfg.Incidents.ReportTarget, now)
+	j.Targets["acknowledge"] = report.AckTarget(in, cfg.Incidents.AckTarget, now)
+	if t, ok := report.ReportTarget(in, cfg.Incidents.ReportTarget, now); ok {
+		j.Targets["recovery_report"] = t
 	}
 	return j
 }

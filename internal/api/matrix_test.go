@@ -18,6 +18,8 @@ import (
 	"github.com/mamori/mamori/internal/engine"
 	"github.com/mamori/mamori/internal/event"
 	"github.com/mamori/mamori/internal/incident"
+	"github.com/mamori/mamori/internal/report"
+	"github.com/mamori/mamori/internal/store"
 	"github.com/mamori/mamori/internal/store/sqlite"
 )
 
@@ -84,6 +86,22 @@ hosts:
 		t.Fatalf("incidents not opened: %v", ids)
 	}
 	own, other := fmt.Sprint(ids["acme"]), fmt.Sprint(ids["other"])
+	if !report.FontAvailable("") {
+		t.Fatal("no font for PDF reports: install fonts-ipaexfont-gothic (scripts/itest-daemons.sh install)")
+	}
+	rs := &report.Service{Config: eng.Config, Store: st, Log: log, Now: time.Now,
+		Sources: func(context.Context) (report.Sources, error) {
+			return report.Sources{Config: eng.Config(), History: st, Alerts: st, Tickets: st}, nil
+		}}
+	s.SetReports(rs)
+	repID := map[string]string{}
+	for _, tn := range []string{"acme", "other"} {
+		row, err := rs.Generate(ctx, tn, time.Now().Add(-time.Hour), time.Now(), "", store.ReportOnDemand, "test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		repID[tn] = fmt.Sprint(row.ID)
+	}
 
 	do := func(tok, method, path, body string) (int, string) {
 		req := httptest.NewRequest(method, path, strings.NewReader(body))
@@ -110,6 +128,15 @@ hosts:
 		{"GET", "/api/v1/maintenances", "", 200, 200, 200},
 		{"GET", "/api/v1/runbooks", "", 200, 200, 200},
 		{"GET", "/api/v1/tickets", "", 200, 200, 200},
+		{"GET", "/api/v1/reports", "", 200, 200, 200},
+		{"GET", "/api/v1/reports/" + repID["acme"] + ".pdf", "", 200, 200, 200},
+		{"GET", "/api/v1/reports/" + repID["acme"] + ".html", "", 200, 200, 200},
+		{"GET", "/api/v1/reports/" + repID["other"] + ".pdf", "", 200, 404, 404},
+		{"GET", "/api/v1/reports/" + repID["other"] + ".json", "", 200, 404, 404},
+		{"GET", "/api/v1/reports/" + repID["other"], "", 200, 404, 404},
+		{"POST", "/api/v1/reports", `{"tenant":"acme","month":"2026-11"}`, 201, 201, 403},
+		{"POST", "/api/v1/reports", `{"month":"2026-11"}`, 400, 201, 403},
+		{"POST", "/api/v1/reports", `{"tenant":"other","month":"2026-11"}`, 201, 403, 403},
 		{"POST", "/api/v1/run/a1/svc", "", 202, 403, 403},
 		{"POST", "/api/v1/run/o1/svc", "", 202, 403, 403},
 		{"POST", "/api/v1/reload", "", 409, 403, 403}, // 409: this server has no config file to reload

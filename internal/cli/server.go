@@ -36,6 +36,7 @@ import (
 	"github.com/mamori/mamori/internal/metrics"
 	"github.com/mamori/mamori/internal/recovery"
 	"github.com/mamori/mamori/internal/recovery/policy"
+	"github.com/mamori/mamori/internal/report"
 	"github.com/mamori/mamori/internal/store/sqlite"
 	"github.com/mamori/mamori/internal/web"
 )
@@ -214,6 +215,11 @@ func cmdServer(args []string, stdout, stderr io.Writer) int {
 	apiSrv.SetAlerting(alert)
 	apiSrv.SetUsers(users)
 	apiSrv.SetRecovery(recov)
+	reports := &report.Service{Config: eng.Config, Store: st, Mailer: alert, Log: log,
+		Sources: func(context.Context) (report.Sources, error) {
+			return report.Sources{Config: eng.Config(), History: st, Alerts: st, Tickets: st, Windows: alert.Windows(), Metrics: tsdb}, nil
+		}}
+	apiSrv.SetReports(reports)
 
 	console := web.New(web.Deps{Engine: eng, Alerting: alert, Events: bus, Store: st, Auth: consoleAuth{users},
 		Metrics: consoleMetrics{tsdb}, Log: log, SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://")})
@@ -261,6 +267,8 @@ func cmdServer(args []string, stdout, stderr io.Writer) int {
 	go func() { alert.Run(ctx); close(alertDone) }()
 	recovDone := make(chan struct{})
 	go func() { recov.Run(ctx); close(recovDone) }()
+	reportsDone := make(chan struct{})
+	go func() { reports.Run(ctx); close(reportsDone) }()
 	<-ctx.Done()
 	log.Info("shutting down")
 	shCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -269,6 +277,7 @@ func cmdServer(args []string, stdout, stderr io.Writer) int {
 	<-engineDone
 	<-alertDone
 	<-recovDone
+	<-reportsDone
 	return 0
 }
 

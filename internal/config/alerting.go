@@ -68,7 +68,7 @@ type Target struct {
 // Incidents tunes incident handling.
 type Incidents struct {
 	AutoResolve  bool          `yaml:"auto_resolve" help:"resolve an incident when its check recovers"`
-	AckTarget    time.Duration `yaml:"ack_target" help:"response target: acknowledged within this long after detection (default 10m)"`
+	AckTarget    time.Duration `yaml:"ack_target" help:"response target: acknowledged within this long after the problem became hard, i.e. the alert (default 10m)"`
 	ReportTarget time.Duration `yaml:"report_target" help:"response target: recovery reported within this long after recovery (default 5m)"`
 	Lang         string        `yaml:"lang" help:"language of messages to channels without a contact: ja or en (default ja)"`
 	GiveUpAfter  time.Duration `yaml:"give_up_after" help:"a notification still failing after this long is marked failed (default 24h)"`

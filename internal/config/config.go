@@ -36,6 +36,8 @@ type Config struct {
 	Runbooks    *runbook.Library // from runbooks_dir (empty if none)
 	Maintenance []*maintenance.Window
 	Hosts       []*Host
+	Report      Reporting // report:
+	Tenants     []*Tenant // tenants:
 	// AWSAccounts are the AWS accounts checks name with account: (aws_accounts).
 	AWSAccounts []cloud.AWSAccount
 	// Checks holds every check, those under hosts included, by full name

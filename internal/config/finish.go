@@ -74,6 +74,7 @@ func (l *loader) finish() {
 	l.loadRunbooks()
 	l.resolveHostChecks()
 	l.resolveAlerting()
+	l.finishReporting()
 	l.resolveRefs()
 	l.findCycles()
 }

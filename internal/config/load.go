@@ -49,6 +49,7 @@ type loader struct {
 	hostNotify     map[string][]*yaml.Node
 	hosts          map[string]*Host
 	hostCheckNodes []hostCheckRef
+	tenantNodes    []tenantRef
 }
 
 type checkRefs struct {
@@ -95,7 +96,7 @@ func (l *loader) file(file string, data []byte, top bool) {
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		k, v := root.Content[i], root.Content[i+1]
 		switch k.Value {
-		case "listen", "data_dir", "log_level", "public_url", "retention", "scheduler", "defaults", "incidents", "runbooks_dir", "recovery":
+		case "listen", "data_dir", "log_level", "public_url", "retention", "scheduler", "defaults", "incidents", "runbooks_dir", "recovery", "report":
 			if !top {
 				l.errAt(file, k, k.Value, "only the main config file may set %s", k.Value)
 				continue
@@ -115,6 +116,8 @@ func (l *loader) file(file string, data []byte, top bool) {
 			l.list(file, v, "checks", func(n *yaml.Node, p string) { l.check(file, n, p, nil) })
 		case "hosts":
 			l.list(file, v, "hosts", func(n *yaml.Node, p string) { l.host(file, n, p) })
+		case "tenants":
+			l.list(file, v, "tenants", func(n *yaml.Node, p string) { l.tenant(file, n, p) })
 		case "aws_accounts":
 			l.list(file, v, "aws_accounts", func(n *yaml.Node, p string) { l.awsAccount(file, n, p) })
 		case "include":
@@ -126,8 +129,8 @@ func (l *loader) file(file string, data []byte, top bool) {
 }
 
 func topKeys() []string {
-	return []string{"listen", "data_dir", "log_level", "public_url", "retention", "scheduler", "defaults", "incidents", "runbooks_dir", "recovery",
-		"api_tokens", "channels", "contacts", "escalations", "maintenance", "checks", "hosts", "include", "aws_accounts"}
+	return []string{"listen", "data_dir", "log_level", "public_url", "retention", "scheduler", "defaults", "incidents", "runbooks_dir", "recovery", "report",
+		"api_tokens", "tenants", "channels", "contacts", "escalations", "maintenance", "checks", "hosts", "include", "aws_accounts"}
 }
 
 func yamlError(file string, err error) Error {
@@ -172,6 +175,8 @@ func (l *loader) topSetting(file, key string, v *yaml.Node) {
 		l.mapping(file, v, key, &l.cfg.Defaults)
 	case "incidents":
 		l.mapping(file, v, key, &l.cfg.Incidents)
+	case "report":
+		l.mapping(file, v, key, &l.cfg.Report)
 	case "recovery":
 		g, is := policy.DecodeGlobal(v)
 		l.issues(file, "", is)

@@ -345,3 +345,20 @@ func (s *schedule) nextChange(at time.Time, horizon time.Duration) (time.Time, b
 	}
 	return next, ok
 }
+
+// Occurrences returns the occurrences [start, end) that overlap [from,
+// to), ascending by start (an invalid window has none). Reports list them.
+func (w *Window) Occurrences(from, to time.Time) [][2]time.Time {
+	s, err := w.compile()
+	if err != nil {
+		return nil
+	}
+	var out [][2]time.Time
+	s.each(from.Add(-s.dur), to, func(st, en time.Time) bool {
+		if en.After(from) && st.Before(to) {
+			out = append(out, [2]time.Time{st, en})
+		}
+		return true
+	})
+	return out
+}

@@ -87,6 +87,9 @@ func (s *Store) Append(host string, samples []wire.Sample) (accepted int, err er
 	if host == "" || !utf8.ValidString(host) || len(host) > MaxLabelValueLen {
 		return 0, errors.New("metrics: host name empty, too long or not UTF-8")
 	}
+	if s.db == nil {
+		return 0, ErrReadOnly
+	}
 	tenant := s.tenantOf(host)
 	var rej Rejections
 	app := s.db.Appender(context.Background())
@@ -143,6 +146,9 @@ const PerfMetric = "mamori_check_perf"
 func (s *Store) AppendPerf(checkName, host, tenant string, t time.Time, perf []check.Metric) (accepted int, err error) {
 	if len(perf) == 0 {
 		return 0, nil
+	}
+	if s.db == nil {
+		return 0, ErrReadOnly
 	}
 	if tenant == "" && host != "" {
 		tenant = s.tenantOf(host)

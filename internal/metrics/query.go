@@ -125,12 +125,16 @@ func EnforceTenant(expr parser.Expr, tenant string) error {
 // second line of defence behind EnforceTenant, which also covers reads the
 // engine makes by itself (info(), for instance).
 func (s *Store) queryable(tenant string) storage.Queryable {
+	var base storage.Queryable = s.db
+	if s.ro != nil {
+		base = s.ro
+	}
 	if tenant == "" {
-		return s.db
+		return base
 	}
 	m := labels.MustNewMatcher(labels.MatchEqual, TenantLabel, tenant)
 	return storage.QueryableFunc(func(mint, maxt int64) (storage.Querier, error) {
-		q, err := s.db.Querier(mint, maxt)
+		q, err := base.Querier(mint, maxt)
 		if err != nil {
 			return nil, err
 		}

@@ -85,6 +85,8 @@ func WithMaxFuture(d time.Duration) Option { return func(o *options) { o.maxFutu
 // Store is the time-series store. Its methods are safe for concurrent use.
 type Store struct {
 	db      *tsdb.DB
+	ro      *tsdb.DBReadOnly // set instead of db by OpenReadOnly
+	sandbox string           // OpenReadOnly's temporary directory
 	engine  *promql.Engine
 	parser  parser.Parser
 	log     *slog.Logger
@@ -184,7 +186,14 @@ func Open(dir string, retention time.Duration, log *slog.Logger, opt ...Option) 
 
 // Close flushes and closes the database. Further calls return the first result.
 func (s *Store) Close() error {
-	s.closeOnce.Do(func() { s.closeErr = s.db.Close() })
+	s.closeOnce.Do(func() {
+		if s.ro != nil {
+			s.closeErr = s.ro.Close()
+			os.RemoveAll(s.sandbox)
+			return
+		}
+		s.closeErr = s.db.Close()
+	})
 	return s.closeErr
 }
 

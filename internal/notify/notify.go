@@ -28,6 +28,7 @@ const (
 	KindAcknowledge = "acknowledge" // someone acknowledged the incident
 	KindReminder    = "reminder"    // an escalation level fired again, still unacknowledged
 	KindTest        = "test"        // `mamori notify test`
+	KindReport      = "report"      // a monthly report, already rendered, with its PDF attached
 )
 
 // Message is one notification to one recipient over one channel.
@@ -62,6 +63,15 @@ type Message struct {
 	Text    string `json:"text"`
 	HTML    string `json:"html,omitempty"`
 	Speech  string `json:"speech,omitempty"` // for voice calls
+	// Attachments are files sent with the message (email only).
+	Attachments []Attachment `json:"attachments,omitempty"`
+}
+
+// Attachment is a file attached to a message.
+type Attachment struct {
+	Name        string `json:"name"`
+	ContentType string `json:"content_type"`
+	Data        []byte `json:"data"`
 }
 
 // Receipt is what a provider answered, kept in the delivery log.

@@ -12,6 +12,7 @@ import (
 	"github.com/mamori/mamori/internal/config"
 	"github.com/mamori/mamori/internal/engine"
 	"github.com/mamori/mamori/internal/incident"
+	"github.com/mamori/mamori/internal/report"
 	"github.com/mamori/mamori/internal/state"
 	"github.com/mamori/mamori/internal/store"
 )
@@ -270,6 +271,13 @@ func (c *Console) hostPage(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 	if hv, ok := c.d.Engine.Get(h.HostCheck); ok && h.HostCheck != "" {
 		data["HostState"] = hv
 	}
+	var own []*config.Check
+	for _, ch := range c.d.Engine.Config().Checks {
+		if ch.Host == h.Name && rc.scope.sees(ch.Tenant) && !ch.Disabled {
+			own = append(own, ch)
+		}
+	}
+	data["Avail"] = c.availability(r.Context(), rc, own, report.ScopeHost, h.HostCheck)
 	if c.d.Metrics == nil {
 		data["NoMetrics"] = true
 	} else {
@@ -390,6 +398,9 @@ func (c *Console) checkPage(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 		return
 	}
 	data["Chart"] = ch
+	if cc, ok := c.d.Engine.Check(v.Name); ok {
+		data["Avail"] = c.availability(ctx, rc, []*config.Check{cc}, report.ScopeCheck, "")
+	}
 	if c.alerts != nil {
 		ins, err := c.alerts.Incidents(ctx, incident.Query{Check: v.Name, Tenant: rc.scope.storeTenant(), Limit: 10})
 		if err == nil {

@@ -158,6 +158,9 @@ func (c *Console) overview(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 	data := c.base(rc, "overview.title", "overview")
 	data["O"] = d
 	data["Now"] = c.now()
+	if r.URL.Query().Get("partial") != "1" {
+		data["Avail"] = c.overviewAvailability(r.Context(), rc)
+	}
 	if r.URL.Query().Get("partial") == "1" {
 		c.renderTemplate(w, http.StatusOK, "overview", "overview_body", data)
 		return

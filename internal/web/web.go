@@ -168,6 +168,8 @@ type Console struct {
 	graphs   []Graph
 	now      func() time.Time
 
+	avail availCache // the overview's availability, per scope
+
 	hostMu  sync.Mutex
 	hostCfg *config.Config
 	hostIdx *hostIndex
@@ -308,6 +310,8 @@ func (c *Console) Routes(mux *http.ServeMux) {
 	mux.Handle("POST /maintenance/{id}/delete", need(RoleCustomer, c.maintenanceDelete))
 	mux.Handle("GET /notifications", view(c.notificationList))
 	mux.Handle("GET /events", view(c.eventList))
+	mux.Handle("GET /reports", view(c.reportList))
+	mux.Handle("GET /reports/{file}", view(c.reportFile))
 	mux.Handle("GET /settings", need(RoleAdmin, c.settings))
 	mux.Handle("/", view(func(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 		c.notFound(w, r, rc)

@@ -259,6 +259,9 @@ func Build(m *notify.Message, from *mail.Address, to []*mail.Address, date time.
 	if text == "" {
 		text = m.Subject + "\n"
 	}
+	if len(m.Attachments) > 0 {
+		return buildMixed(&b, h, m, text)
+	}
 	if m.HTML == "" {
 		h("Content-Type", "text/plain; charset=UTF-8")
 		h("Content-Transfer-Encoding", "quoted-printable")
@@ -286,6 +289,50 @@ func Build(m *notify.Message, from *mail.Address, to []*mail.Address, date time.
 		if err := writeQP(w, part.body); err != nil {
 			return nil, err
 		}
+	}
+	if err := mw.Close(); err != nil {
+		return nil, err
+	}
+	b.WriteString("\r\n")
+	return b.Bytes(), nil
+}
+
+// buildMixed writes a multipart/mixed body: the text, then each
+// attachment in base64 (file names per RFC 2231 when not ASCII).
+func buildMixed(b *bytes.Buffer, h func(k, v string), m *notify.Message, text string) ([]byte, error) {
+	mw := multipart.NewWriter(b)
+	sum := sha256.Sum256([]byte("mixed:" + m.ID))
+	if err := mw.SetBoundary("mamori-" + hex.EncodeToString(sum[:12])); err != nil {
+		return nil, err
+	}
+	h("Content-Type", `multipart/mixed; boundary="`+mw.Boundary()+`"`)
+	b.WriteString("\r\n")
+	w, err := mw.CreatePart(textproto.MIMEHeader{"Content-Type": {"text/plain; charset=UTF-8"}, "Content-Transfer-Encoding": {"quoted-printable"}})
+	if err != nil {
+		return nil, err
+	}
+	if err := writeQP(w, text); err != nil {
+		return nil, err
+	}
+	for _, a := range m.Attachments {
+		ct := a.ContentType
+		if ct == "" {
+			ct = "application/octet-stream"
+		}
+		w, err := mw.CreatePart(textproto.MIMEHeader{
+			"Content-Type":              {mime.FormatMediaType(ct, map[string]string{"name": a.Name})},
+			"Content-Disposition":       {mime.FormatMediaType("attachment", map[string]string{"filename": a.Name})},
+			"Content-Transfer-Encoding": {"base64"},
+		})
+		if err != nil {
+			return nil, err
+		}
+		enc := base64.StdEncoding.EncodeToString(a.Data)
+		for len(enc) > 76 {
+			io.WriteString(w, enc[:76]+"\r\n")
+			enc = enc[76:]
+		}
+		io.WriteString(w, enc+"\r\n")
 	}
 	if err := mw.Close(); err != nil {
 		return nil, err
