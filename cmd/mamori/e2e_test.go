@@ -408,10 +408,11 @@ func TestAPIAuthAndErrors(t *testing.T) {
 	writeConfig(t, cfgPath, port, freePort(t), freePort(t), "1s")
 	extra := `api_tokens:
   - name: grafana
-    token: viewer-token
+    token: viewer-token-0123456789
     role: viewer
+    tenant: acme
   - name: acme
-    token: acme-token
+    token: acme-token-0123456789
     role: viewer
     tenant: acme
 `
@@ -443,11 +444,11 @@ func TestAPIAuthAndErrors(t *testing.T) {
 		{"GET", "/api/v1/checks", "", 401, "authentication required"},
 		{"GET", "/api/v1/checks", "wrong", 401, "invalid token"},
 		{"GET", "/api/v1/checks", token, 200, `"name":"svc"`},
-		{"GET", "/api/v1/checks", "viewer-token", 200, `"name":"svc"`},
-		{"POST", "/api/v1/reload", "viewer-token", 403, "operator"},
+		{"GET", "/api/v1/checks", "viewer-token-0123456789", 200, "[]"}, // a viewer sees its tenant only
+		{"POST", "/api/v1/reload", "viewer-token-0123456789", 403, "operator"},
 		{"GET", "/api/v1/checks/nope", token, 404, "no check"},
-		{"GET", "/api/v1/checks/svc", "acme-token", 404, "no check"}, // other tenant's check
-		{"GET", "/api/v1/checks", "acme-token", 200, "[]"},
+		{"GET", "/api/v1/checks/svc", "acme-token-0123456789", 404, "no check"}, // other tenant's check
+		{"GET", "/api/v1/checks", "acme-token-0123456789", 200, "[]"},
 		{"GET", "/api/v1/events?since=yesterday", token, 400, "RFC 3339"},
 		{"GET", "/api/v1/checks?state=PURPLE", token, 400, "unknown status"},
 		{"GET", "/api/v1/nope", token, 404, "no such API route"},

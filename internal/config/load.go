@@ -12,6 +12,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/mamori/mamori/internal/auth"
 	"github.com/mamori/mamori/internal/check"
 	"github.com/mamori/mamori/internal/check/fieldset"
 	"github.com/mamori/mamori/internal/recovery/policy"
@@ -42,7 +43,8 @@ func Parse(file string, data []byte) (*Config, error) {
 type loader struct {
 	cfg  *Config
 	errs Errors
-	seen map[string]bool // files read, against include loops
+	seen map[string]bool       // files read, against include loops
+	top  map[string]*yaml.Node // the main file's top-level values, for positions
 	// raw per check, kept for the cross-reference pass
 	refs           map[*Check]*checkRefs
 	escRefs        map[*Escalation]*escalationRefs
@@ -87,6 +89,9 @@ func (l *loader) file(file string, data []byte, top bool) {
 		return
 	}
 	root := doc.Content[0]
+	if line, found := secondDocument(data); found {
+		l.errs = append(l.errs, Error{File: file, Line: line, Msg: "a second YAML document (after ---): one file holds one configuration; use include: for more files"})
+	}
 	l.duplicateKeys(file, root)
 	if root.Kind != yaml.MappingNode {
 		l.errAt(file, root, "", "the top level must be a mapping of settings")
@@ -100,6 +105,10 @@ func (l *loader) file(file string, data []byte, top bool) {
 				l.errAt(file, k, k.Value, "only the main config file may set %s", k.Value)
 				continue
 			}
+			if l.top == nil {
+				l.top = map[string]*yaml.Node{}
+			}
+			l.top[k.Value] = v
 			l.topSetting(file, k.Value, v)
 		case "api_tokens":
 			l.list(file, v, "api_tokens", func(n *yaml.Node, p string) { l.apiToken(file, n, p) })
@@ -267,10 +276,17 @@ func (l *loader) apiToken(file string, n *yaml.Node, path string) {
 		l.errAt(file, n, join(path, fe.Field), "%s", fe.Msg)
 	}
 	if t.Role == "" {
-		t.Role = "viewer"
+		t.Role = auth.RoleViewer
 	}
-	if !slices.Contains([]string{"admin", "operator", "viewer", "customer"}, t.Role) {
+	// The same rules as `mamori token create` (a user's role and tenant).
+	switch {
+	case !auth.ValidRole(t.Role):
 		l.errAt(file, keyNode(n, "role"), join(path, "role"), "must be admin, operator, customer or viewer")
+	case auth.ValidateRole(t.Role, t.Tenant) != nil:
+		l.errAt(file, keyNode(n, "tenant"), join(path, "tenant"), "%v", auth.ValidateRole(t.Role, t.Tenant))
+	}
+	if v := t.Token.Reveal(); v != "" {
+		l.tokenStrength(file, keyNode(n, "token"), join(path, "token"), v)
 	}
 	l.cfg.APITokens = append(l.cfg.APITokens, t)
 }
@@ -322,6 +338,9 @@ func (l *loader) host(file string, n *yaml.Node, path string) {
 		return
 	}
 	h := &Host{Name: hf.Name, Address: hf.Address, Tenant: hf.Tenant, Groups: hf.Groups, Tags: hf.Tags, Agent: hf.Agent || !hf.AgentToken.IsZero(), AgentToken: hf.AgentToken, MetricsInterval: hf.MetricsInterval, Notify: hf.Notify, Pos: Pos{file, n.Line}}
+	if v := hf.AgentToken.Reveal(); v != "" {
+		l.tokenStrength(file, keyNode(n, "agent_token"), join(path, "agent_token"), v)
+	}
 	l.hosts[h.Name] = h
 	l.cfg.Hosts = append(l.cfg.Hosts, h)
 	if cn := valueNode(n, "checks"); cn != nil {

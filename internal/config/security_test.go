@@ -1,0 +1,64 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+// refused parses src and returns the error text; the test fails if the
+// configuration is accepted or the error does not name want (each of them).
+func refused(t *testing.T, src string, want ...string) {
+	t.Helper()
+	_, err := Parse("sec.yaml", []byte(src))
+	if err == nil {
+		t.Fatalf("accepted:\n%s", src)
+	}
+	for _, w := range want {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error does not mention %q:\n%v", w, err)
+		}
+	}
+}
+
+const okToken = "0123456789abcdef0123"
+
+// Config tokens follow the rules of `mamori token create`: customer and
+// viewer belong to a tenant, admin and operator see every tenant.
+func TestAPITokenTenantRules(t *testing.T) {
+	refused(t, "api_tokens:\n  - {name: c, token: "+okToken+", role: customer}\n", "api_tokens[0].tenant", "needs a tenant")
+	refused(t, "api_tokens:\n  - {name: o, token: "+okToken+", role: operator, tenant: acme}\n", "api_tokens[0].tenant", "takes no tenant")
+	refused(t, "api_tokens:\n  - {name: a, token: "+okToken+", role: admin, tenant: acme}\n", "api_tokens[0].tenant")
+	refused(t, "api_tokens:\n  - {name: v, token: "+okToken+"}\n", "api_tokens[0].tenant", "viewer needs a tenant")
+	refused(t, "api_tokens:\n  - {name: c, token: "+okToken+", role: customer, tenant: \" acme\"}\n", "api_tokens[0].tenant")
+	cfg, err := Parse("ok.yaml", []byte("api_tokens:\n  - {name: c, token: "+okToken+", role: customer, tenant: acme}\n  - {name: o, token: "+okToken+"x, role: operator}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.APITokens) != 2 || cfg.APITokens[0].Tenant != "acme" || cfg.APITokens[1].Tenant != "" {
+		t.Fatalf("tokens: %+v", cfg.APITokens)
+	}
+}
+
+// Absurd values are refused, each with its field.
+func TestValidatorRefusesAbsurdValues(t *testing.T) {
+	refused(t, "defaults: {attempts: 9223372036854775807}\n", "defaults.attempts")
+	refused(t, "checks:\n  - {name: a, type: probe, host: x, attempts: 9223372036854775807}\n", "checks[0].attempts")
+	refused(t, "checks:\n  - {name: a, type: probe, host: x, attempts: 1001}\n", "checks[0].attempts")
+	refused(t, "listen: notahost:99999\n", "listen")
+	refused(t, "listen: 127.0.0.1:99999\n", "listen", "port")
+	refused(t, "listen: notahost:8484\n", "listen")
+	refused(t, "listen: 127.0.0.1\n", "listen")
+	refused(t, "scheduler: {max_concurrent: -1}\n", "scheduler.max_concurrent")
+	refused(t, "scheduler: {max_concurrent: 100000000}\n", "scheduler.max_concurrent")
+	refused(t, "api_tokens:\n  - {name: short, token: x, role: operator}\n", "api_tokens[0].token", "at least 16")
+	refused(t, "hosts:\n  - {name: h, agent: true, agent_token: x}\n", "hosts[0].agent_token", "at least 16")
+	refused(t, "listen: 127.0.0.1:8484\n---\nlisten: 0.0.0.0:80\n", "second YAML document")
+	refused(t, "checks:\n  - {name: a, type: probe, host: x, tags: prod}\n", "checks[0].tags", "must be a list")
+	refused(t, "checks:\n  - {name: a, type: probe, host: x, notify: ops}\n", "checks[0].notify", "must be a list")
+	for _, ok := range []string{"listen: 127.0.0.1:8484\n", "listen: \"[::1]:8484\"\n", "listen: localhost:8484\n", "listen: \":8484\"\n",
+		"scheduler: {max_concurrent: 50}\n", "defaults: {attempts: 10}\n", "---\nlisten: 127.0.0.1:1\n"} {
+		if _, err := Parse("ok.yaml", []byte(ok)); err != nil {
+			t.Errorf("refused %q: %v", ok, err)
+		}
+	}
+}
