@@ -35,6 +35,7 @@ type server struct {
 	t      *testing.T
 	cmd    *exec.Cmd
 	base   string
+	client *http.Client // nil: http.DefaultClient
 	mu     sync.Mutex
 	output strings.Builder
 }
@@ -65,7 +66,13 @@ func mamori(t *testing.T, args ...string) (string, int) {
 
 func startServer(t *testing.T, cfgPath string, port int) *server {
 	t.Helper()
-	s := &server{t: t, base: fmt.Sprintf("http://127.0.0.1:%d", port)}
+	return startServerAt(t, cfgPath, fmt.Sprintf("http://127.0.0.1:%d", port), nil)
+}
+
+// startServerAt starts a server reached at base with client (nil: the default).
+func startServerAt(t *testing.T, cfgPath, base string, client *http.Client) *server {
+	t.Helper()
+	s := &server{t: t, base: base, client: client}
 	s.cmd = exec.Command(os.Args[0], "server", "--config", cfgPath)
 	s.cmd.Env = append(os.Environ(), "MAMORI_E2E_MAIN=1", "MAMORI_ADMIN_TOKEN="+token)
 	pr, pw := io.Pipe()
@@ -94,7 +101,7 @@ func startServer(t *testing.T, cfgPath string, port int) *server {
 	})
 	deadline := time.Now().Add(15 * time.Second)
 	for time.Now().Before(deadline) {
-		if resp, err := http.Get(s.base + "/healthz"); err == nil {
+		if resp, err := s.httpClient().Get(s.base + "/healthz"); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
 				return s
@@ -106,6 +113,13 @@ func startServer(t *testing.T, cfgPath string, port int) *server {
 	return nil
 }
 
+func (s *server) httpClient() *http.Client {
+	if s.client != nil {
+		return s.client
+	}
+	return http.DefaultClient
+}
+
 func (s *server) kill9() {
 	s.cmd.Process.Signal(syscall.SIGKILL)
 	s.cmd.Wait()
@@ -115,7 +129,7 @@ func (s *server) get(path string, v any) int {
 	s.t.Helper()
 	req, _ := http.NewRequest("GET", s.base+path, nil)
 	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := s.httpClient().Do(req)
 	if err != nil {
 		s.t.Fatal(err)
 	}

@@ -278,6 +278,9 @@ func ValidateSample(s *wire.Sample, wd Window) string {
 	if !metricName(s.Name, true) {
 		return fmt.Sprintf("sample %q: bad metric name", cut(s.Name, 100))
 	}
+	if ReservedMetric(s.Name) {
+		return fmt.Sprintf("sample %s: names starting with %s are the server's own (check perfdata, state)", cut(s.Name, 100), ReservedPrefix)
+	}
 	if len(s.Labels) > MaxSampleLabels {
 		return fmt.Sprintf("sample %s: %d labels (at most %d)", s.Name, len(s.Labels), MaxSampleLabels)
 	}
@@ -298,6 +301,14 @@ func ValidateSample(s *wire.Sample, wd Window) string {
 	}
 	return ""
 }
+
+// ReservedPrefix starts the names of the series the server writes itself
+// (mamori_check_perf, ...): an agent may not write under them, or it could
+// forge another check's perfdata.
+const ReservedPrefix = "mamori_"
+
+// ReservedMetric reports whether name is the server's own.
+func ReservedMetric(name string) bool { return strings.HasPrefix(strings.ToLower(name), ReservedPrefix) }
 
 // metricName reports whether s is a Prometheus metric name ([a-zA-Z_:][a-zA-Z0-9_:]*)
 // or, with colon false, a label name.

@@ -114,3 +114,19 @@ func TestRefusedBatchesAreAProblem(t *testing.T) {
 		t.Fatalf("polling without batches: %+v", r)
 	}
 }
+
+// An agent may not write the server's own series (another check's perfdata).
+func TestReservedMetricNames(t *testing.T) {
+	e := newEnv(t, "")
+	code, ack, body := e.sendBatch(tokWeb1, wire.Batch{Seq: 1, Samples: []wire.Sample{
+		{Name: "mamori_check_perf", Labels: map[string]string{"check": "db1/pg", "label": "time"}, Time: nowMS(), Value: 99},
+		{Name: "MAMORI_checks", Time: nowMS(), Value: 1},
+		{Name: "node_load1", Time: nowMS(), Value: 1},
+	}})
+	if code != 200 || ack.Rejected != 2 || !strings.Contains(strings.Join(ack.Reasons, ";"), "server's own") {
+		t.Fatalf("%d %+v %s", code, ack, body)
+	}
+	if n := e.sink.count("web1"); n != 1 {
+		t.Fatalf("%d samples stored, want only node_load1", n)
+	}
+}

@@ -296,6 +296,10 @@ func (s *Server) createTicket(w http.ResponseWriter, r *http.Request) {
 		s.ticketFail(w, 0, "create the ticket", err)
 		return
 	}
+	if bad := s.checkRefs(r.Context(), t.Tenant, t.Hosts, t.Checks, t.IncidentIDs); len(bad) > 0 {
+		writeError(w, http.StatusBadRequest, "invalid ticket: it names what is not the tenant's", bad...)
+		return
+	}
 	if err := ts.CreateTicket(r.Context(), t); err != nil {
 		s.ticketFail(w, 0, "create the ticket", err)
 		return
@@ -390,6 +394,9 @@ func (s *Server) patchTicket(w http.ResponseWriter, r *http.Request) {
 			return &ticketHTTPError{http.StatusConflict, "only a resolved or closed ticket can be reopened (this one is " + t.Status + ")"}
 		}
 		pt.apply(t)
+		if bad := s.checkRefs(r.Context(), t.Tenant, t.Hosts, t.Checks, t.IncidentIDs); len(bad) > 0 {
+			return &ticketHTTPError{http.StatusBadRequest, "invalid ticket: it names what is not the tenant's: " + strings.Join(bad, "; ")}
+		}
 		return nil
 	}, p.Name)
 	if err != nil {

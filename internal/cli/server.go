@@ -196,22 +196,26 @@ func cmdServer(args []string, stdout, stderr io.Writer) int {
 	apiSrv.SetRecovery(recov)
 	alert.SetActions(recov.ActionsFor)
 
-	ln, err := net.Listen("tcp", cfg.Listen)
+	front, err := newFrontend(cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "mamori: %v\n", err)
+		return 1
+	}
+	ln, err := front.limits.Listen(cfg.Listen)
 	if err != nil {
 		fmt.Fprintf(stderr, "mamori: listen: %v\n", err)
 		return 1
 	}
 	console := web.New(web.Deps{Engine: eng, Alerting: alert, Store: st, Auth: consoleAuth{users},
-		Metrics: consoleMetrics{tsdb}, Log: log, SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://")})
+		Metrics: consoleMetrics{tsdb}, Log: log, SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://") || cfg.TLS.Enabled()})
 	mux := http.NewServeMux()
 	for _, p := range []string{"/api/", "/healthz", "/metrics", "/ack/", "/hooks/"} {
 		mux.Handle(p, apiSrv)
 	}
 	console.Routes(mux)
-	// No WriteTimeout: the event streams are long-lived.
-	httpSrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	httpSrv := front.server(mux)
 	go func() {
-		if err := httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := front.serve(httpSrv, ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("http server", "err", err)
 			stop()
 		}
@@ -222,8 +226,9 @@ func cmdServer(args []string, stdout, stderr io.Writer) int {
 	defer signal.Stop(hup)
 	go func() {
 		for range hup {
+			front.reloadTLS(log)
 			if reload == nil {
-				log.Warn("SIGHUP ignored: running on the embedded default config")
+				log.Warn("SIGHUP: configuration not reloaded: running on the embedded default config")
 				continue
 			}
 			if nc, err := reload(); err != nil {
@@ -234,9 +239,9 @@ func cmdServer(args []string, stdout, stderr io.Writer) int {
 		}
 	}()
 
-	fmt.Fprintf(stdout, "mamori %s: %d checks from %s, data in %s, API on http://%s/\n", Version, len(cfg.Checks), cfg.File, cfg.DataDir, ln.Addr())
+	fmt.Fprintf(stdout, "mamori %s: %d checks from %s, data in %s, API on %s://%s/\n", Version, len(cfg.Checks), cfg.File, cfg.DataDir, front.scheme(), ln.Addr())
 	if firstUser != "" {
-		if err := announceFirstUser(stdout, cfg.DataDir, "http://"+ln.Addr().String()+"/", firstUser, firstPassword); err != nil {
+		if err := announceFirstUser(stdout, cfg.DataDir, front.scheme()+"://"+ln.Addr().String()+"/", firstUser, firstPassword); err != nil {
 			fmt.Fprintf(stderr, "mamori: %v\n", err)
 			return 1
 		}
@@ -288,7 +293,7 @@ func ensureAdminToken(dataDir string, stdout io.Writer) error {
 // plainLoopback: plain HTTP on a loopback address, where browsers would drop
 // Secure cookies.
 func plainLoopback(cfg *config.Config) bool {
-	if strings.HasPrefix(cfg.PublicURL, "https://") {
+	if strings.HasPrefix(cfg.PublicURL, "https://") || cfg.TLS.Enabled() {
 		return false
 	}
 	host, _, err := net.SplitHostPort(cfg.Listen)

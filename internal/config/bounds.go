@@ -10,7 +10,7 @@ import (
 
 // Bounds on values that are valid in form but absurd in size.
 const (
-	MaxAttempts      = 100
+	MaxAttempts      = 1000
 	MaxMaxConcurrent = 1_000_000
 	// MinTokenLen is the shortest API or agent token accepted from the
 	// config (`mamori token create` and `mamori host add` make 32+).

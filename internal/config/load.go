@@ -100,7 +100,7 @@ func (l *loader) file(file string, data []byte, top bool) {
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		k, v := root.Content[i], root.Content[i+1]
 		switch k.Value {
-		case "listen", "data_dir", "log_level", "public_url", "retention", "scheduler", "defaults", "incidents", "runbooks_dir", "recovery":
+		case "listen", "data_dir", "log_level", "public_url", "retention", "scheduler", "defaults", "incidents", "runbooks_dir", "recovery", "tls", "http":
 			if !top {
 				l.errAt(file, k, k.Value, "only the main config file may set %s", k.Value)
 				continue
@@ -133,7 +133,7 @@ func (l *loader) file(file string, data []byte, top bool) {
 }
 
 func topKeys() []string {
-	return []string{"listen", "data_dir", "log_level", "public_url", "retention", "scheduler", "defaults", "incidents", "runbooks_dir", "recovery",
+	return []string{"listen", "data_dir", "log_level", "public_url", "retention", "scheduler", "defaults", "incidents", "runbooks_dir", "recovery", "tls", "http",
 		"api_tokens", "channels", "contacts", "escalations", "maintenance", "checks", "hosts", "include"}
 }
 
@@ -179,6 +179,10 @@ func (l *loader) topSetting(file, key string, v *yaml.Node) {
 		l.mapping(file, v, key, &l.cfg.Defaults)
 	case "incidents":
 		l.mapping(file, v, key, &l.cfg.Incidents)
+	case "tls":
+		l.mapping(file, v, key, &l.cfg.TLS)
+	case "http":
+		l.mapping(file, v, key, &l.cfg.HTTP)
 	case "recovery":
 		g, is := policy.DecodeGlobal(v)
 		l.issues(file, "", is)
@@ -313,6 +317,8 @@ func SectionFields() map[string][]fieldset.Field {
 	return map[string][]fieldset.Field{
 		"retention":  fieldset.Of(&Retention{}),
 		"incidents":  fieldset.Of(&Incidents{AutoResolve: true}),
+		"tls":        fieldset.Of(&TLS{}),
+		"http":       fieldset.Of(&HTTP{}),
 		"contacts":   fieldset.Of(&Contact{}),
 		"scheduler":  fieldset.Of(&Scheduler{}),
 		"defaults":   fieldset.Of(&Defaults{}),

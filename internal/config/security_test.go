@@ -62,3 +62,18 @@ func TestValidatorRefusesAbsurdValues(t *testing.T) {
 		}
 	}
 }
+
+func TestTLSSection(t *testing.T) {
+	refused(t, "tls: {cert_file: /nonexistent/c.pem}\n", "tls", "go together")
+	refused(t, "tls: {cert_file: /nonexistent/c.pem, key_file: /nonexistent/k.pem}\n", "tls.cert_file")
+	refused(t, "tls: {client_ca_file: /nonexistent/ca.pem}\n", "tls.client_ca_file", "needs cert_file")
+	refused(t, "tls: {acme_domains: [localhost]}\n", "tls.acme_domains")
+	refused(t, "http: {max_connections: -5}\n", "http.max_connections")
+	cfg, err := Parse("/etc/mamori/ok.yaml", []byte("data_dir: /var/lib/mamori\ntls: {acme_domains: [mamori.example.org]}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.TLS.ACMECacheDir != "/var/lib/mamori/acme" || !cfg.TLS.Enabled() {
+		t.Fatalf("%+v", cfg.TLS)
+	}
+}

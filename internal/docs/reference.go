@@ -34,6 +34,8 @@ func Reference(w io.Writer) {
 		{"data_dir", "string", config.DefaultDataDir, "where the embedded database and tokens live"},
 		{"log_level", "string", "info", "debug, info, warn or error"},
 		{"public_url", "string", "", "the URL people reach the console at (used in links)"},
+		{"tls", "mapping", "", "HTTPS: certificate files or ACME, client certificates for agents; see below"},
+		{"http", "mapping", "", "limits of the HTTP listener, see below"},
 		{"include", "list of strings", "", "more files (glob patterns, relative to this file) holding `checks`, `hosts`, `channels`, `api_tokens`"},
 		{"runbooks_dir", "string", "", "folder of markdown runbooks (relative to this file)"},
 		{"incidents", "mapping", "", "see below"},
@@ -48,7 +50,7 @@ func Reference(w io.Writer) {
 		{"hosts", "list", "", "monitored hosts with their checks"},
 	})
 	sections := config.SectionFields()
-	for _, name := range []string{"retention", "scheduler", "defaults", "api_tokens"} {
+	for _, name := range []string{"tls", "http", "retention", "scheduler", "defaults", "api_tokens"} {
 		p("\n## `%s`\n\n", name)
 		table(w, rows(sections[name]))
 	}

@@ -75,7 +75,6 @@ func decodeField(f Field, val *yaml.Node) []Issue {
 		default:
 			return []Issue{at(val, f.Key, "must be a %s, not a %s", f.Type, kindName(val))}
 		}
-		return nil
 	case reflect.Map:
 		if val.Kind != yaml.MappingNode {
 			return []Issue{at(val, f.Key, "must be a mapping of strings, not a %s", kindName(val))}
