@@ -308,7 +308,9 @@ func ValidateSample(s *wire.Sample, wd Window) string {
 const ReservedPrefix = "mamori_"
 
 // ReservedMetric reports whether name is the server's own.
-func ReservedMetric(name string) bool { return strings.HasPrefix(strings.ToLower(name), ReservedPrefix) }
+func ReservedMetric(name string) bool {
+	return strings.HasPrefix(strings.ToLower(name), ReservedPrefix)
+}
 
 // metricName reports whether s is a Prometheus metric name ([a-zA-Z_:][a-zA-Z0-9_:]*)
 // or, with colon false, a label name.
