@@ -19,10 +19,11 @@ import (
 	"strings"
 	"time"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/mamori/mamori/internal/check"
 	"github.com/mamori/mamori/internal/check/fieldset"
+	"github.com/mamori/mamori/internal/duration"
 )
 
 // Defaults of the local configuration.
@@ -198,7 +199,7 @@ func ParseConfig(file string, data []byte) (Config, error) {
 			if !ok {
 				continue
 			}
-			d, err := fieldset.ParseDuration(s)
+			d, err := duration.Parse(s)
 			if err != nil {
 				bad(v, k.Value, "%v", err)
 				continue

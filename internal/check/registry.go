@@ -54,6 +54,36 @@ type Env struct {
 	// Passive is the server's record of what agents and jobs reported; nil
 	// outside the server (e.g. in `mamori check`).
 	Passive Passive
+	// Shared holds what the process shares across checks beyond the
+	// network: cloud accounts with their cached clients and batched API
+	// calls. A check package reads its own entry with a key type it owns
+	// (see internal/check/awscheck); nil where there is none (e.g. in
+	// `mamori check`, where such a package builds its own from the
+	// environment).
+	Shared Shared
+}
+
+// Shared finds a process-wide facility by key.
+type Shared interface {
+	Lookup(key any) (any, bool)
+}
+
+// SharedMap is a Shared filled once by the process assembly.
+type SharedMap map[any]any
+
+// Lookup implements Shared.
+func (m SharedMap) Lookup(key any) (any, bool) {
+	v, ok := m[key]
+	return v, ok
+}
+
+// AccountUser is implemented by specs of cloud check types, which name an
+// account of the configuration (aws_accounts) with `account:`. The config
+// loader checks that the account exists and belongs to the check's tenant.
+type AccountUser interface {
+	// CloudAccount returns the provider ("aws") and the account named
+	// ("" for the credentials of the process environment).
+	CloudAccount() (provider, name string)
 }
 
 // Passive answers freshness questions for heartbeat and push checks.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/mamori/mamori/internal/check"
 	"github.com/mamori/mamori/internal/check/fieldset"
+	"github.com/mamori/mamori/internal/duration"
 )
 
 // cmdCheck runs one check like a Nagios plugin: one output line, exit code
@@ -38,7 +39,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(io.Discard)
 	timeout := kind.Timeout
 	fs.Func("timeout", "give up after this long (default "+kind.Timeout.String()+")", func(s string) error {
-		d, err := fieldset.ParseDuration(s)
+		d, err := duration.Parse(s)
 		timeout = d
 		return err
 	})

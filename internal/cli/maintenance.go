@@ -12,6 +12,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/mamori/mamori/internal/duration"
 	"github.com/mamori/mamori/internal/maintenance"
 	"github.com/mamori/mamori/internal/store/sqlite"
 )
@@ -41,7 +42,7 @@ func cmdMaintenance(args []string, stdout, stderr io.Writer) int {
 	path := fs.String("config", "", "the server's config file (for data_dir)")
 	var w maintenance.Window
 	var hosts, checks, groups, tags listFlag
-	var start, end, duration string
+	var start, end, length string
 	if sub == "add" {
 		fs.Var(&hosts, "host", "host name or pattern (repeatable, comma separated)")
 		fs.Var(&checks, "check", "check full name or pattern, e.g. web1/http or web1/* (repeatable)")
@@ -51,7 +52,7 @@ func cmdMaintenance(args []string, stdout, stderr io.Writer) int {
 		fs.BoolVar(&w.All, "all", false, "cover everything")
 		fs.StringVar(&start, "start", "", "start: RFC 3339 or \"2026-12-01 02:00\" in --time-zone (default now)")
 		fs.StringVar(&end, "end", "", "end (or use --duration)")
-		fs.StringVar(&duration, "duration", "", "length, e.g. 2h (with --start, or of each --cron occurrence)")
+		fs.StringVar(&length, "duration", "", "length, e.g. 2h (with --start, or of each --cron occurrence)")
 		fs.StringVar(&w.Cron, "cron", "", "recurring: cron expression (5 fields) with --duration")
 		fs.StringVar(&w.TimeZone, "time-zone", maintenance.DefaultTimeZone, "IANA time zone of the times given")
 		fs.StringVar(&w.Reason, "reason", "", "why (shown on the console and incident timelines)")
@@ -81,8 +82,8 @@ func cmdMaintenance(args []string, stdout, stderr io.Writer) int {
 		}
 		w.Hosts, w.Checks, w.Groups, w.Tags = hosts, checks, groups, tags
 		var d time.Duration
-		if duration != "" {
-			if d, err = maintenance.ParseDuration(duration); err != nil {
+		if length != "" {
+			if d, err = duration.Parse(length); err != nil {
 				fmt.Fprintf(stderr, "mamori: --duration: %v\n", err)
 				return 2
 			}

@@ -26,6 +26,8 @@ import (
 	"github.com/mamori/mamori/internal/api"
 	"github.com/mamori/mamori/internal/auth"
 	"github.com/mamori/mamori/internal/check"
+	"github.com/mamori/mamori/internal/check/awscheck"
+	cloudaws "github.com/mamori/mamori/internal/cloud/aws"
 	"github.com/mamori/mamori/internal/config"
 	"github.com/mamori/mamori/internal/engine"
 	"github.com/mamori/mamori/internal/metrics"
@@ -140,7 +142,11 @@ func cmdServer(args []string, stdout, stderr io.Writer) int {
 		perf.Close(c)
 	}()
 	agentAPI := agentapi.New(nil, st, tsdb, log)
-	eng, err := engine.New(ctx, cfg, st, log, engine.WithRegistry(reg), engine.WithPassive(agentAPI.Passive()),
+	awsHub := cloudaws.NewHub(cfg.AWSAccounts, cloudaws.WithLogger(log))
+	reg.MustRegister(awsHub.Collectors()...)
+	shared := check.SharedMap{}
+	awscheck.Share(shared, awsHub)
+	eng, err := engine.New(ctx, cfg, st, log, engine.WithRegistry(reg), engine.WithPassive(agentAPI.Passive()), engine.WithShared(shared),
 		engine.WithResultHook(func(c *config.Check, r check.Result) {
 			if len(r.Perf) > 0 {
 				perf.Offer(c.Name, c.Host, c.Tenant, r.Time, r.Perf) // never blocks; drops are counted
@@ -172,7 +178,9 @@ func cmdServer(args []string, stdout, stderr io.Writer) int {
 			if nc.Listen != eng.Config().Listen || nc.DataDir != eng.Config().DataDir {
 				log.Warn("listen and data_dir changes take effect at the next restart")
 			}
+			awsHub.SetAccounts(nc.AWSAccounts) // before the checks that use them are built
 			if err := eng.Reload(nc); err != nil {
+				awsHub.SetAccounts(eng.Config().AWSAccounts)
 				return nil, err
 			}
 			if err := alert.SetConfig(nc); err != nil {

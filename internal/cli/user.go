@@ -16,7 +16,7 @@ import (
 
 	"github.com/mamori/mamori/internal/auth"
 	"github.com/mamori/mamori/internal/config"
-	"github.com/mamori/mamori/internal/maintenance"
+	"github.com/mamori/mamori/internal/duration"
 	"github.com/mamori/mamori/internal/store/sqlite"
 )
 
@@ -268,7 +268,7 @@ func parseExpiry(s string) (time.Duration, error) {
 	if !strings.ContainsAny(s, "dhms") {
 		return 0, fmt.Errorf("--expires %q: give a unit, e.g. 90d, 12h or never", s)
 	}
-	d, err := maintenance.ParseDuration(s)
+	d, err := duration.Parse(s)
 	if err != nil || d <= 0 {
 		return 0, fmt.Errorf("--expires %q: use e.g. 90d, 12h or never", s)
 	}

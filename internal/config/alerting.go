@@ -8,9 +8,10 @@ import (
 	"strings"
 	"time"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/mamori/mamori/internal/check/fieldset"
+	"github.com/mamori/mamori/internal/duration"
 	"github.com/mamori/mamori/internal/maintenance"
 	"github.com/mamori/mamori/internal/notify"
 )
@@ -205,7 +206,7 @@ func (l *loader) escalation(file string, n *yaml.Node, path string) {
 			}
 			e.Repeat = r
 		case "repeat_after":
-			d, err := fieldset.ParseDuration(v.Value)
+			d, err := duration.Parse(v.Value)
 			if err != nil {
 				l.errAt(file, v, join(path, "repeat_after"), "%v", err)
 			}
@@ -246,7 +247,7 @@ func (l *loader) level(file string, n *yaml.Node, path string, refs *escalationR
 		k, v := n.Content[i], n.Content[i+1]
 		switch k.Value {
 		case "after":
-			d, err := fieldset.ParseDuration(v.Value)
+			d, err := duration.Parse(v.Value)
 			if err != nil {
 				l.errAt(file, v, join(path, "after"), "%v", err)
 			}

@@ -4,10 +4,11 @@ import (
 	"strings"
 	"time"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/mamori/mamori/internal/check"
 	"github.com/mamori/mamori/internal/check/fieldset"
+	"github.com/mamori/mamori/internal/duration"
 	"github.com/mamori/mamori/internal/recovery/policy"
 )
 
@@ -63,7 +64,7 @@ func (l *loader) check(file string, n *yaml.Node, path string, h *Host) {
 	}
 	for _, k := range []string{"interval", "retry_interval", "timeout"} {
 		if v := valueNode(n, k); v != nil && v.Value != "" {
-			if d, err := fieldset.ParseDuration(v.Value); err == nil && d < time.Second {
+			if d, err := duration.Parse(v.Value); err == nil && d < time.Second {
 				l.errAt(file, v, join(path, k), "must be at least 1s")
 			}
 		}

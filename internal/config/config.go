@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/mamori/mamori/internal/check"
+	"github.com/mamori/mamori/internal/cloud"
 	"github.com/mamori/mamori/internal/maintenance"
 	"github.com/mamori/mamori/internal/notify"
 	"github.com/mamori/mamori/internal/recovery/policy"
@@ -37,6 +38,8 @@ type Config struct {
 	Runbooks    *runbook.Library // from runbooks_dir (empty if none)
 	Maintenance []*maintenance.Window
 	Hosts       []*Host
+	// AWSAccounts are the AWS accounts checks name with account: (aws_accounts).
+	AWSAccounts []cloud.AWSAccount
 	// Checks holds every check, those under hosts included, by full name
 	// ("HOST/NAME" under a host, "NAME" at the top level), in file order.
 	Checks []*Check

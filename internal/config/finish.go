@@ -72,6 +72,7 @@ func (l *loader) finish() {
 		}
 		ch.FlapLow, ch.FlapHigh = d.FlapLow, d.FlapHigh
 	}
+	l.resolveAccounts() // before alerting: a check may take its account's tenant
 	l.loadRunbooks()
 	l.resolveHostChecks()
 	l.resolveAlerting()

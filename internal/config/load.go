@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/mamori/mamori/internal/auth"
 	"github.com/mamori/mamori/internal/check"
@@ -124,6 +124,8 @@ func (l *loader) file(file string, data []byte, top bool) {
 			l.list(file, v, "checks", func(n *yaml.Node, p string) { l.check(file, n, p, nil) })
 		case "hosts":
 			l.list(file, v, "hosts", func(n *yaml.Node, p string) { l.host(file, n, p) })
+		case "aws_accounts":
+			l.list(file, v, "aws_accounts", func(n *yaml.Node, p string) { l.awsAccount(file, n, p) })
 		case "include":
 			l.include(file, v)
 		default:
@@ -134,7 +136,7 @@ func (l *loader) file(file string, data []byte, top bool) {
 
 func topKeys() []string {
 	return []string{"listen", "data_dir", "log_level", "public_url", "retention", "scheduler", "defaults", "incidents", "runbooks_dir", "recovery", "tls", "http",
-		"api_tokens", "channels", "contacts", "escalations", "maintenance", "checks", "hosts", "include"}
+		"api_tokens", "channels", "contacts", "escalations", "maintenance", "checks", "hosts", "include", "aws_accounts"}
 }
 
 func yamlError(file string, err error) Error {

@@ -22,7 +22,7 @@ func Reference(w io.Writer) {
 	p("mamori reads one YAML file (`mamori server --config FILE`; `mamori validate --config FILE` checks it).\n")
 	p("Unknown keys, wrong types, bad durations, missing targets, unknown references and dependency\n")
 	p("cycles are errors, all reported at once with file, line and field path.\n\n")
-	p("Durations: `30s`, `5m`, `1h30m`, `250ms`, `35d`, `2w`, or a bare number of seconds.\n")
+	p("Durations: `30s`, `5m`, `1h30m`, `250ms`, `35d`, `2w`, `1d12h`, or a bare number of seconds (`10`, `0.5`). The same grammar holds for flags, maintenance files and the console; a negative or empty duration is an error.\n")
 	p("Secrets (fields of type *secret*): `${NAME}` takes the environment variable NAME, `file:/path`\n")
 	p("the file's content; anything else is literal. Secrets are never logged or shown by the API.\n")
 	p("Ranges (type *range*) use the Nagios threshold syntax: `10` alerts outside 0..10, `10:` below 10,\n")
@@ -48,6 +48,7 @@ func Reference(w io.Writer) {
 		{"channels", "list", "", "notification channels, see below"},
 		{"checks", "list", "", "checks not bound to a host"},
 		{"hosts", "list", "", "monitored hosts with their checks"},
+		{"aws_accounts", "list", "", "AWS accounts that AWS checks name with `account:`, see below"},
 	})
 	sections := config.SectionFields()
 	for _, name := range []string{"tls", "http", "retention", "scheduler", "defaults", "api_tokens"} {
@@ -83,6 +84,13 @@ func Reference(w io.Writer) {
 	p("\nA host's `checks` are check entries as below. Their full name is `HOST/NAME`; a check\n")
 	p("without a target takes the host's `address`; every check of the host depends on the host\n")
 	p("check, so that while the host is down its services are not alerted separately.\n")
+
+	p("\n## `aws_accounts`\n\n")
+	p("AWS checks name an account with `account: NAME` (without one they use the server's own\n")
+	p("credentials: environment, shared profile, SSO or the instance role). With neither static keys\n")
+	p("nor `profile`, the SDK's default chain applies; `role_arn` is assumed on top, with\n")
+	p("`external_id`. A check without a tenant of its own takes its account's tenant. See docs/aws.md.\n\n")
+	table(w, rows(config.AWSAccountFields()))
 
 	p("\n## Check entries\n\nKeys every check has:\n\n")
 	table(w, rows(config.CommonFields()))

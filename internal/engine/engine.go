@@ -37,6 +37,7 @@ type Engine struct {
 
 	writes   chan *pending
 	passive  check.Passive
+	shared   check.Shared
 	registry *prometheus.Registry
 	onResult func(c *config.Check, r check.Result)
 }
@@ -81,6 +82,10 @@ type Option func(*Engine)
 
 // WithPassive gives checkers the server's record of agent and job reports.
 func WithPassive(p check.Passive) Option { return func(e *Engine) { e.passive = p } }
+
+// WithShared hands check types what the process shares across checks
+// (check.Env.Shared: cloud accounts, batched API clients).
+func WithShared(s check.Shared) Option { return func(e *Engine) { e.shared = s } }
 
 // WithRegistry makes the engine register its metrics on reg (shared with
 // the rest of the server) instead of a registry of its own.
@@ -142,7 +147,7 @@ func (e *Engine) Reload(cfg *config.Config) error {
 }
 
 func (e *Engine) apply(cfg *config.Config, saved map[string]store.CheckState) error {
-	env := check.Env{Logger: e.log, Passive: e.passive}
+	env := check.Env{Logger: e.log, Passive: e.passive, Shared: e.shared}
 	built := map[string]check.Checker{}
 	var errs []error
 	e.mu.RLock()

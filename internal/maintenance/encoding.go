@@ -3,11 +3,12 @@ package maintenance
 import (
 	"encoding/json"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/mamori/mamori/internal/duration"
 )
 
 const timeLayout = time.RFC3339
@@ -74,33 +75,13 @@ func (d *durText) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
-// ParseDuration parses a Go duration ("90m", "1h30m") that may also use
-// days ("1d", "1d12h"); a bare number is seconds.
-func ParseDuration(s string) (time.Duration, error) {
-	s = strings.TrimSpace(s)
-	if s == "" {
+// parseOptionalDuration reads a window's duration: absent (empty) is zero,
+// anything else follows duration.Parse.
+func parseOptionalDuration(s string) (time.Duration, error) {
+	if strings.TrimSpace(s) == "" {
 		return 0, nil
 	}
-	if f, err := strconv.ParseFloat(s, 64); err == nil {
-		return time.Duration(f * float64(time.Second)), nil
-	}
-	var days time.Duration
-	if i := strings.IndexByte(s, 'd'); i >= 0 {
-		n, err := strconv.Atoi(s[:i])
-		if err != nil || n < 0 {
-			return 0, fmt.Errorf("%q is not a duration (e.g. 30m, 2h, 1d12h)", s)
-		}
-		days = time.Duration(n) * 24 * time.Hour
-		s = s[i+1:]
-		if s == "" {
-			return days, nil
-		}
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil {
-		return 0, fmt.Errorf("%q is not a duration (e.g. 30m, 2h, 1d12h)", s)
-	}
-	return days + d, nil
+	return duration.Parse(s)
 }
 
 // formatDuration writes d compactly: "2h", "1h30m", "36h", "45s".
@@ -192,12 +173,12 @@ func (w *Window) fromWire(v wire) error {
 			return fmt.Errorf("%s: %v", f.name, err)
 		}
 	}
-	if nw.Duration, err = ParseDuration(string(v.Duration)); err != nil {
+	if nw.Duration, err = parseOptionalDuration(string(v.Duration)); err != nil {
 		return fmt.Errorf("duration: %v", err)
 	}
 	if v.Weekly != nil {
 		nw.Weekly = &Weekly{Days: v.Weekly.Days, At: v.Weekly.At}
-		if nw.Weekly.Duration, err = ParseDuration(string(v.Weekly.Duration)); err != nil {
+		if nw.Weekly.Duration, err = parseOptionalDuration(string(v.Weekly.Duration)); err != nil {
 			return fmt.Errorf("weekly.duration: %v", err)
 		}
 	}

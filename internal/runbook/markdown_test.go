@@ -8,6 +8,9 @@ import (
 	"golang.org/x/net/html"
 )
 
+// TestRenderHTML pins the output for the constructs runbooks use. It is
+// CommonMark's and GFM's rendering: ***e*** is <em><strong>, the inner of
+// two nested links wins, a | inside a table cell's code is written \|.
 func TestRenderHTML(t *testing.T) {
 	tests := []struct {
 		name, in, want string
@@ -18,7 +21,7 @@ func TestRenderHTML(t *testing.T) {
 		{"setext", "Title\n===\nSub\n---", "<h1>Title</h1>\n<h2>Sub</h2>\n"},
 		{"paragraphs", "a\nb\n\nc", "<p>a\nb</p>\n<p>c</p>\n"},
 		{"hard break", "a  \nb\\\nc", "<p>a<br>\nb<br>\nc</p>\n"},
-		{"emphasis", "*a* _b_ **c** __d__ ***e*** ~~f~~", "<p><em>a</em> <em>b</em> <strong>c</strong> <strong>d</strong> <strong><em>e</em></strong> <del>f</del></p>\n"},
+		{"emphasis", "*a* _b_ **c** __d__ ***e*** ~~f~~", "<p><em>a</em> <em>b</em> <strong>c</strong> <strong>d</strong> <em><strong>e</strong></em> <del>f</del></p>\n"},
 		{"nested emphasis", "*a **b** c*", "<p><em>a <strong>b</strong> c</em></p>\n"},
 		{"intraword underscore", "snake_case_name and 2*3*4", "<p>snake_case_name and 2<em>3</em>4</p>\n"},
 		{"unclosed emphasis", "a * b ** c _d", "<p>a * b ** c _d</p>\n"},
@@ -26,12 +29,12 @@ func TestRenderHTML(t *testing.T) {
 		{"code span backticks", "``a ` b``", "<p><code>a ` b</code></p>\n"},
 		{"code span no emphasis", "`*x*`", "<p><code>*x*</code></p>\n"},
 		{"escapes", `\*not em\* \[x\] \\`, "<p>*not em* [x] \\</p>\n"},
-		{"bullet list", "- a\n- b\n  - c\n- d", "<ul>\n<li>a</li>\n<li>b\n<ul>\n<li>c</li>\n</ul></li>\n<li>d</li>\n</ul>\n"},
+		{"bullet list", "- a\n- b\n  - c\n- d", "<ul>\n<li>a</li>\n<li>b\n<ul>\n<li>c</li>\n</ul>\n</li>\n<li>d</li>\n</ul>\n"},
 		{"star list", "* a\n* b", "<ul>\n<li>a</li>\n<li>b</li>\n</ul>\n"},
 		{"ordered list", "1. a\n2. b", "<ol>\n<li>a</li>\n<li>b</li>\n</ol>\n"},
 		{"ordered start", "3) c\n4) d", "<ol start=\"3\">\n<li>c</li>\n<li>d</li>\n</ol>\n"},
-		{"loose list", "- a\n\n- b", "<ul>\n<li><p>a</p></li>\n<li><p>b</p></li>\n</ul>\n"},
-		{"list item with code", "1. run:\n   ```\n   ls\n   ```\n2. done", "<ol>\n<li>run:\n<pre><code>ls\n</code></pre></li>\n<li>done</li>\n</ol>\n"},
+		{"loose list", "- a\n\n- b", "<ul>\n<li>\n<p>a</p>\n</li>\n<li>\n<p>b</p>\n</li>\n</ul>\n"},
+		{"list item with code", "1. run:\n   ```\n   ls\n   ```\n2. done", "<ol>\n<li>run:\n<pre><code>ls\n</code></pre>\n</li>\n<li>done</li>\n</ol>\n"},
 		{"list ends at paragraph after blank", "- a\n\nnext", "<ul>\n<li>a</li>\n</ul>\n<p>next</p>\n"},
 		{"fenced code", "```bash\necho <hi> & bye\n```", "<pre><code class=\"language-bash\">echo &lt;hi&gt; &amp; bye\n</code></pre>\n"},
 		{"tilde fence unclosed", "~~~\na\n\nb", "<pre><code>a\n\nb\n</code></pre>\n"},
@@ -39,13 +42,13 @@ func TestRenderHTML(t *testing.T) {
 		{"indented code", "    x := 1\n    y", "<pre><code>x := 1\ny\n</code></pre>\n"},
 		{"hr", "a\n\n***\n\n- - -", "<p>a</p>\n<hr>\n<hr>\n"},
 		{"blockquote", "> a\n> > b", "<blockquote>\n<p>a</p>\n<blockquote>\n<p>b</p>\n</blockquote>\n</blockquote>\n"},
-		{"table", "| a | b |\n|---|:-:|\n| 1 | `2|3` |", "<table>\n<thead>\n<tr><th>a</th><th style=\"text-align: center\">b</th></tr>\n</thead>\n<tbody>\n<tr><td>1</td><td style=\"text-align: center\"><code>2|3</code></td></tr>\n</tbody>\n</table>\n"},
+		{"table", "| a | b |\n|---|:-:|\n| 1 | `2\\|3` |", "<table>\n<thead>\n<tr>\n<th>a</th>\n<th style=\"text-align: center\">b</th>\n</tr>\n</thead>\n<tbody>\n<tr>\n<td>1</td>\n<td style=\"text-align: center\"><code>2|3</code></td>\n</tr>\n</tbody>\n</table>\n"},
 		{"link", `[docs](https://example.com/a?b=1&c=2 "Title")`, "<p><a href=\"https://example.com/a?b=1&amp;c=2\" title=\"Title\" rel=\"nofollow noopener noreferrer\">docs</a></p>\n"},
 		{"relative link", "[other](../db/failover.md#steps)", "<p><a href=\"../db/failover.md#steps\" rel=\"nofollow noopener noreferrer\">other</a></p>\n"},
 		{"mailto", "[mail](mailto:ops@example.com)", "<p><a href=\"mailto:ops@example.com\" rel=\"nofollow noopener noreferrer\">mail</a></p>\n"},
 		{"link with parens", "[w](https://en.wikipedia.org/wiki/Go_(language))", "<p><a href=\"https://en.wikipedia.org/wiki/Go_(language)\" rel=\"nofollow noopener noreferrer\">w</a></p>\n"},
 		{"link text markup", "[**b** `c`](/x)", "<p><a href=\"/x\" rel=\"nofollow noopener noreferrer\"><strong>b</strong> <code>c</code></a></p>\n"},
-		{"no nested links", "[a [b](/b)](/a)", "<p><a href=\"/a\" rel=\"nofollow noopener noreferrer\">a b</a></p>\n"},
+		{"no nested links", "[a [b](/b)](/a)", "<p>[a <a href=\"/b\" rel=\"nofollow noopener noreferrer\">b</a>](/a)</p>\n"},
 		{"autolink", "<https://example.com/x>", "<p><a href=\"https://example.com/x\" rel=\"nofollow noopener noreferrer\">https://example.com/x</a></p>\n"},
 		{"email autolink", "<ops@example.com>", "<p><a href=\"mailto:ops@example.com\" rel=\"nofollow noopener noreferrer\">ops@example.com</a></p>\n"},
 		{"bare url", "see https://example.com/status.", "<p>see <a href=\"https://example.com/status\" rel=\"nofollow noopener noreferrer\">https://example.com/status</a>.</p>\n"},
@@ -222,6 +225,38 @@ func pathological() []string {
 		strings.Repeat("<a@", 30000),
 		strings.Repeat("http://", 20000),
 		strings.Repeat("```\n", 20000),
+		// At the largest size a runbook may have: the shapes that cost
+		// goldmark the square of their length without guard.
+		strings.Repeat("[a](", MaxSize/4),
+		strings.Repeat("[ ", MaxSize/2),
+		strings.Repeat("- > ", MaxSize/4),
+	}
+}
+
+func TestGuard(t *testing.T) {
+	deep := strings.Repeat("> ", maxBlockDepth+3) + "x"
+	if got := guard(deep); got != strings.Repeat("> ", maxBlockDepth)+`\`+strings.Repeat("> ", 3)+"x" {
+		t.Errorf("nesting not limited: %q", got)
+	}
+	ok := strings.Repeat("- ", maxBlockDepth) + "x"
+	if got := guard(ok); got != ok {
+		t.Errorf("nesting within the limit changed: %q", got)
+	}
+	fenced := "```\n" + deep + "\n" + strings.Repeat("[", maxBrackets+5) + "\n```\n"
+	if got := guard(fenced); got != fenced {
+		t.Errorf("fenced code changed: %q", got)
+	}
+	word := strings.Repeat("[a](", maxLinkPart/4+1)
+	if got := guard(word); strings.Contains(got, "](") {
+		t.Errorf("long word keeps link destinations: %q…", got[:40])
+	}
+	if got := guard("[a](/x) and [b](/y)"); got != "[a](/x) and [b](/y)" {
+		t.Errorf("short words changed: %q", got)
+	}
+	para := strings.Repeat("[x] ", maxBrackets+2) + "\n\n[y](/y)"
+	got := RenderHTML(para)
+	if strings.Count(got, `\[`) != 0 || !strings.Contains(got, `<a href="/y"`) {
+		t.Errorf("bracket limit leaks backslashes or spans paragraphs:\n%s", got[len(got)-200:])
 	}
 }
 

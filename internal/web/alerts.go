@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/mamori/mamori/internal/alerting"
+	"github.com/mamori/mamori/internal/duration"
 	"github.com/mamori/mamori/internal/maintenance"
 	"github.com/mamori/mamori/internal/runbook"
 	"github.com/mamori/mamori/internal/store"
@@ -573,7 +574,7 @@ func (c *Console) maintenanceCreate(w http.ResponseWriter, r *http.Request, rc *
 			errs = append(errs, rc.L.T("maintenance.badend"))
 		}
 		win.End = end
-	} else if d, err := maintenance.ParseDuration(f.Get("duration")); err == nil && d > 0 {
+	} else if d, err := duration.Parse(f.Get("duration")); err == nil && d > 0 {
 		win.End = start.Add(d)
 	} else {
 		errs = append(errs, rc.L.T("maintenance.badend"))

@@ -3,27 +3,28 @@
 package all
 
 import (
-	_ "github.com/mamori/mamori/internal/check/diskcheck"      // disk (agent)
-	_ "github.com/mamori/mamori/internal/check/dnscheck"       // dns
-	_ "github.com/mamori/mamori/internal/check/execcheck"      // exec
-	_ "github.com/mamori/mamori/internal/check/ftpcheck"       // ftp
-	_ "github.com/mamori/mamori/internal/check/heartbeatcheck" // heartbeat
-	_ "github.com/mamori/mamori/internal/check/httpcheck"      // http, https
-	_ "github.com/mamori/mamori/internal/check/imapcheck"      // imap
-	_ "github.com/mamori/mamori/internal/check/loadcheck"      // load (agent)
-	_ "github.com/mamori/mamori/internal/check/logcheck"       // log (agent)
-	_ "github.com/mamori/mamori/internal/check/memcheck"       // memory (agent)
-	_ "github.com/mamori/mamori/internal/check/mssqlcheck"     // mssql
-	_ "github.com/mamori/mamori/internal/check/mysqlcheck"     // mysql
-	_ "github.com/mamori/mamori/internal/check/pingcheck"      // ping
-	_ "github.com/mamori/mamori/internal/check/pop3check"      // pop3
-	_ "github.com/mamori/mamori/internal/check/postgrescheck"  // postgres
-	_ "github.com/mamori/mamori/internal/check/proccheck"      // process (agent)
-	_ "github.com/mamori/mamori/internal/check/pushcheck"      // push
-	_ "github.com/mamori/mamori/internal/check/servicecheck"   // service (agent)
-	_ "github.com/mamori/mamori/internal/check/smtpcheck"      // smtp
-	_ "github.com/mamori/mamori/internal/check/sshcheck"       // ssh
-	_ "github.com/mamori/mamori/internal/check/tcpcheck"       // tcp
-	_ "github.com/mamori/mamori/internal/check/tlscheck"       // tls_cert
-	_ "github.com/mamori/mamori/internal/check/wineventcheck"  // windows_event (agent)
+	_ "github.com/mamori/mamori/internal/check/cloudwatchcheck" // cloudwatch
+	_ "github.com/mamori/mamori/internal/check/diskcheck"       // disk (agent)
+	_ "github.com/mamori/mamori/internal/check/dnscheck"        // dns
+	_ "github.com/mamori/mamori/internal/check/execcheck"       // exec
+	_ "github.com/mamori/mamori/internal/check/ftpcheck"        // ftp
+	_ "github.com/mamori/mamori/internal/check/heartbeatcheck"  // heartbeat
+	_ "github.com/mamori/mamori/internal/check/httpcheck"       // http, https
+	_ "github.com/mamori/mamori/internal/check/imapcheck"       // imap
+	_ "github.com/mamori/mamori/internal/check/loadcheck"       // load (agent)
+	_ "github.com/mamori/mamori/internal/check/logcheck"        // log (agent)
+	_ "github.com/mamori/mamori/internal/check/memcheck"        // memory (agent)
+	_ "github.com/mamori/mamori/internal/check/mssqlcheck"      // mssql
+	_ "github.com/mamori/mamori/internal/check/mysqlcheck"      // mysql
+	_ "github.com/mamori/mamori/internal/check/pingcheck"       // ping
+	_ "github.com/mamori/mamori/internal/check/pop3check"       // pop3
+	_ "github.com/mamori/mamori/internal/check/postgrescheck"   // postgres
+	_ "github.com/mamori/mamori/internal/check/proccheck"       // process (agent)
+	_ "github.com/mamori/mamori/internal/check/pushcheck"       // push
+	_ "github.com/mamori/mamori/internal/check/servicecheck"    // service (agent)
+	_ "github.com/mamori/mamori/internal/check/smtpcheck"       // smtp
+	_ "github.com/mamori/mamori/internal/check/sshcheck"        // ssh
+	_ "github.com/mamori/mamori/internal/check/tcpcheck"        // tcp
+	_ "github.com/mamori/mamori/internal/check/tlscheck"        // tls_cert
+	_ "github.com/mamori/mamori/internal/check/wineventcheck"   // windows_event (agent)
 )

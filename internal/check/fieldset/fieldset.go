@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/mamori/mamori/internal/check"
+	"github.com/mamori/mamori/internal/duration"
 )
 
 // Field is one configurable field of a spec.
@@ -178,7 +179,7 @@ func (f Field) Set(text string) error {
 	v := f.v
 	switch v.Type() {
 	case durationT:
-		d, err := ParseDuration(text)
+		d, err := duration.Parse(text)
 		if err != nil {
 			return err
 		}
@@ -272,29 +273,6 @@ func (f Field) Reset() {
 	}
 }
 
-// ParseDuration accepts Go durations ("1m30s", "250ms") and a bare number of
-// seconds ("10", "0.5").
-func ParseDuration(s string) (time.Duration, error) {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return 0, fmt.Errorf("empty duration (e.g. 30s, 5m, 1h30m, 250ms, 35d)")
-	}
-	if x, err := strconv.ParseFloat(s, 64); err == nil {
-		if x < 0 {
-			return 0, fmt.Errorf("%q: a duration cannot be negative", s)
-		}
-		return time.Duration(x * float64(time.Second)), nil
-	}
-	d, err := parseDays(s)
-	if err != nil {
-		return 0, fmt.Errorf("%q is not a duration (e.g. 30s, 5m, 1h30m, 250ms, 35d)", s)
-	}
-	if d < 0 {
-		return 0, fmt.Errorf("%q: a duration cannot be negative", s)
-	}
-	return d, nil
-}
-
 // MissingRequired lists required fields that are still zero.
 func MissingRequired(spec any) []check.FieldError {
 	var errs []check.FieldError
@@ -304,28 +282,4 @@ func MissingRequired(spec any) []check.FieldError {
 		}
 	}
 	return errs
-}
-
-// parseDays extends time.ParseDuration with a leading count of days or weeks
-// ("35d", "2w", "1d12h"), as retention settings want.
-func parseDays(s string) (time.Duration, error) {
-	var total time.Duration
-	for _, u := range []struct {
-		sep  string
-		unit time.Duration
-	}{{"w", 7 * 24 * time.Hour}, {"d", 24 * time.Hour}} {
-		if i := strings.Index(s, u.sep); i > 0 {
-			n, err := strconv.Atoi(s[:i])
-			if err != nil {
-				return 0, err
-			}
-			total += time.Duration(n) * u.unit
-			s = s[i+1:]
-		}
-	}
-	if s == "" {
-		return total, nil
-	}
-	d, err := time.ParseDuration(s)
-	return total + d, err
 }

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/mamori/mamori/internal/check"
 )
@@ -21,25 +21,6 @@ type sample struct {
 	Headers  map[string]string `yaml:"headers"`
 	Password check.Secret      `yaml:"password"`
 	Value    check.Range       `yaml:"warning_value"`
-}
-
-func TestParseDuration(t *testing.T) {
-	tests := map[string]time.Duration{
-		"5m": 5 * time.Minute, "250ms": 250 * time.Millisecond, "10": 10 * time.Second,
-		"0.5": 500 * time.Millisecond, "35d": 35 * 24 * time.Hour, "2w": 14 * 24 * time.Hour,
-		"1d12h": 36 * time.Hour,
-	}
-	for in, want := range tests {
-		got, err := ParseDuration(in)
-		if err != nil || got != want {
-			t.Errorf("ParseDuration(%q) = %v, %v; want %v", in, got, err, want)
-		}
-	}
-	for _, bad := range []string{"", "5 minutes", "-1s", "-3", "d"} {
-		if _, err := ParseDuration(bad); err == nil {
-			t.Errorf("ParseDuration(%q) accepted", bad)
-		}
-	}
 }
 
 func TestDecodeMappingReportsEveryIssue(t *testing.T) {

@@ -172,7 +172,7 @@ func (h *handler) queryRange(r *http.Request, tenant string) (any, []string, *ap
 	if end.Before(start) {
 		return nil, nil, badParam("end", errors.New("end timestamp must not be before start time"))
 	}
-	step, err := ParseDuration(r.FormValue("step"))
+	step, err := parsePromDuration(r.FormValue("step"))
 	if err != nil {
 		return nil, nil, badParam("step", err)
 	}
@@ -197,7 +197,7 @@ func timeoutCtx(r *http.Request) (context.Context, context.CancelFunc, *apiError
 		ctx, cancel := context.WithCancel(r.Context())
 		return ctx, cancel, nil
 	}
-	d, err := ParseDuration(v)
+	d, err := parsePromDuration(v)
 	if err != nil || d <= 0 {
 		if err == nil {
 			err = errors.New("timeout must be positive")
@@ -353,9 +353,11 @@ func ParseTime(s string) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("cannot parse %q to a valid timestamp", s)
 }
 
-// ParseDuration reads a duration as Prometheus' API does: seconds, with an
-// optional fraction (15, 0.5), or a Prometheus duration (30s, 5m, 1h30m, 1d).
-func ParseDuration(s string) (time.Duration, error) {
+// parsePromDuration reads a duration as Prometheus' HTTP API does: seconds,
+// with an optional fraction (15, 0.5), or a Prometheus duration (30s, 5m,
+// 1h30m, 1d, 1y). This is Prometheus' wire grammar, kept exact for its
+// clients (Grafana); mamori's own settings use package duration.
+func parsePromDuration(s string) (time.Duration, error) {
 	if s == "" {
 		return 0, errors.New("missing duration")
 	}

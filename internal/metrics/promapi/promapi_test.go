@@ -318,9 +318,9 @@ func TestParseTimeAndDuration(t *testing.T) {
 		{"15", 15 * time.Second, true}, {"0.5", 500 * time.Millisecond, true}, {"1m30s", 90 * time.Second, true},
 		{"1d", 24 * time.Hour, true}, {"5m", 5 * time.Minute, true}, {"", 0, false}, {"1x", 0, false},
 	} {
-		got, err := ParseDuration(c.in)
+		got, err := parsePromDuration(c.in)
 		if (err == nil) != c.ok || got != c.want {
-			t.Errorf("ParseDuration(%q) = %v, %v", c.in, got, err)
+			t.Errorf("parsePromDuration(%q) = %v, %v", c.in, got, err)
 		}
 	}
 }

@@ -14,8 +14,6 @@ package line
 import (
 	"bytes"
 	"context"
-	"crypto/sha1"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -25,6 +23,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf16"
+
+	"github.com/google/uuid"
 
 	"github.com/mamori/mamori/internal/check"
 	"github.com/mamori/mamori/internal/notify"
@@ -93,24 +93,11 @@ type Notifier struct {
 	client         *http.Client
 }
 
-// namespaceURL is RFC 4122's name space for URLs (6ba7b811-9dad-11d1-80b4-00c04fd430c8).
-var namespaceURL = [16]byte{0x6b, 0xa7, 0xb8, 0x11, 0x9d, 0xad, 0x11, 0xd1, 0x80, 0xb4, 0x00, 0xc0, 0x4f, 0xd4, 0x30, 0xc8}
-
-// uuidV5 is the RFC 4122 name-based UUID (SHA-1, version 5) of name in ns.
-func uuidV5(ns [16]byte, name string) string {
-	h := sha1.New()
-	h.Write(ns[:])
-	h.Write([]byte(name))
-	sum := h.Sum(nil)[:16]
-	sum[6] = sum[6]&0x0f | 0x50 // version 5
-	sum[8] = sum[8]&0x3f | 0x80 // RFC 4122 variant
-	x := hex.EncodeToString(sum)
-	return x[0:8] + "-" + x[8:12] + "-" + x[12:16] + "-" + x[16:20] + "-" + x[20:32]
-}
-
 // RetryKey is the X-Line-Retry-Key of a message: the UUIDv5 of
 // "mamori:line:" + id in the URL name space, the same on every retry.
-func RetryKey(id string) string { return uuidV5(namespaceURL, "mamori:line:"+id) }
+func RetryKey(id string) string {
+	return uuid.NewSHA1(uuid.NameSpaceURL, []byte("mamori:line:"+id)).String()
+}
 
 // Truncate cuts s to at most max characters as LINE counts them (UTF-16
 // code units, so an emoji outside the BMP counts twice), on a character

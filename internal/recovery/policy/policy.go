@@ -26,9 +26,10 @@ import (
 	"strings"
 	"time"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/mamori/mamori/internal/check/fieldset"
+	"github.com/mamori/mamori/internal/duration"
 	"github.com/mamori/mamori/internal/recovery/action"
 	_ "github.com/mamori/mamori/internal/recovery/all" // every action type: the config knows them all
 )
@@ -351,7 +352,7 @@ func DecodeBudget(v *yaml.Node, path string) (Budget, []fieldset.Issue) {
 			return b, bad(v, "must be {max: 3, per: 1h} or \"3/1h\"")
 		}
 		n, err := strconv.Atoi(strings.TrimSpace(mx))
-		d, err2 := fieldset.ParseDuration(strings.TrimSpace(per))
+		d, err2 := duration.Parse(strings.TrimSpace(per))
 		if err != nil || err2 != nil {
 			return b, bad(v, "must be {max: 3, per: 1h} or \"3/1h\"")
 		}
