@@ -79,7 +79,11 @@ func (l *loader) file(file string, data []byte, top bool) {
 	l.seen[abs] = true
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		l.errs = append(l.errs, yamlError(file, err))
+		e := yamlError(file, err)
+		if !top {
+			e = redactYAMLError(e)
+		}
+		l.errs = append(l.errs, e)
 		return
 	}
 	if len(doc.Content) == 0 {
@@ -256,6 +260,10 @@ func (l *loader) include(file string, v *yaml.Node) {
 		if !filepath.IsAbs(pat) {
 			pat = filepath.Join(filepath.Dir(file), pat)
 		}
+		if msg := includePattern(pat); msg != "" {
+			l.errAt(file, p, fmt.Sprintf("include[%d]", i), "%s", msg)
+			continue
+		}
 		matches, err := filepath.Glob(pat)
 		if err != nil {
 			l.errAt(file, p, fmt.Sprintf("include[%d]", i), "bad pattern: %v", err)
@@ -264,8 +272,12 @@ func (l *loader) include(file string, v *yaml.Node) {
 		if len(matches) == 0 && !strings.ContainsAny(p.Value, "*?[") {
 			l.errAt(file, p, fmt.Sprintf("include[%d]", i), "no such file %s", pat)
 		}
+		if len(matches) > MaxIncludeFiles {
+			l.errAt(file, p, fmt.Sprintf("include[%d]", i), "matches %d files (at most %d)", len(matches), MaxIncludeFiles)
+			continue
+		}
 		for _, m := range matches {
-			data, err := os.ReadFile(m)
+			data, err := readInclude(m)
 			if err != nil {
 				l.errAt(file, p, fmt.Sprintf("include[%d]", i), "%v", err)
 				continue

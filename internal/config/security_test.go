@@ -1,8 +1,11 @@
 package config
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // refused parses src and returns the error text; the test fails if the
@@ -75,5 +78,38 @@ func TestTLSSection(t *testing.T) {
 	}
 	if cfg.TLS.ACMECacheDir != "/var/lib/mamori/acme" || !cfg.TLS.Enabled() {
 		t.Fatalf("%+v", cfg.TLS)
+	}
+}
+
+// include: is bounded: no device files, no tree walks, no huge files, and
+// an error about an included file does not print its content.
+func TestIncludeBounded(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, []byte(body), 0o600)
+		return p
+	}
+	secret := write("secret.yaml", "root: \"$6$hash\": [\n")
+	big := write("big.yaml", "# "+strings.Repeat("x", MaxIncludeBytes)+"\n")
+	done := make(chan error, 1)
+	go func() {
+		_, err := Parse(filepath.Join(dir, "main.yaml"), []byte("include: [/dev/zero]\n"))
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Error("include of /dev/zero accepted")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("include of /dev/zero did not end")
+	}
+	refused(t, "include: [\"/*/*/*.yaml\"]\n", "include[0]", "file name only")
+	refused(t, "include: [/etc/passwd]\n", "include[0]", ".yaml")
+	refused(t, "include: ["+big+"]\n", "include[0]", "larger than")
+	_, err := Parse(filepath.Join(dir, "main.yaml"), []byte("include: ["+secret+"]\n"))
+	if err == nil || strings.Contains(err.Error(), "$6$hash") {
+		t.Errorf("an included file's content is printed: %v", err)
 	}
 }

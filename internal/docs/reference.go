@@ -36,7 +36,7 @@ func Reference(w io.Writer) {
 		{"public_url", "string", "", "the URL people reach the console at (used in links)"},
 		{"tls", "mapping", "", "HTTPS: certificate files or ACME, client certificates for agents; see below"},
 		{"http", "mapping", "", "limits of the HTTP listener, see below"},
-		{"include", "list of strings", "", "more files (glob patterns, relative to this file) holding `checks`, `hosts`, `channels`, `api_tokens`"},
+		{"include", "list of strings", "", "more .yaml files (patterns with wildcards in the file name only, relative to this file) holding `checks`, `hosts`, `channels`, `api_tokens`"},
 		{"runbooks_dir", "string", "", "folder of markdown runbooks (relative to this file)"},
 		{"incidents", "mapping", "", "see below"},
 		{"contacts", "list", "", "people to notify, see below"},
