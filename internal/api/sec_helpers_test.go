@@ -23,7 +23,7 @@ import (
 // secEnv is a real API on a real engine, alerting and store with two
 // tenants (acme: host a1, other: host o1), each with an open incident.
 type secEnv struct {
-	t   *testing.T
+	t   testing.TB
 	s   *Server
 	eng *engine.Engine
 	al  *alerting.Service
@@ -31,7 +31,7 @@ type secEnv struct {
 	ids map[string]int64 // incident id by tenant
 }
 
-func newSecEnv(t *testing.T, extra string) *secEnv {
+func newSecEnv(t testing.TB, extra string) *secEnv {
 	t.Helper()
 	t.Setenv("MAMORI_ADMIN_TOKEN", "")
 	ctx, cancel := context.WithCancel(context.Background())

@@ -53,7 +53,7 @@ func ticketServer(t *testing.T, wrap func(store.Store) store.Store) http.Handler
 	t.Helper()
 	t.Setenv("MAMORI_ADMIN_TOKEN", "")
 	ctx := context.Background()
-	cfg, err := config.Parse("t.yaml", []byte(ticketTestConfig))
+	cfg, err := config.Parse("t.yaml", []byte(ticketTestConfig+"hosts:\n  - {name: web1, address: 127.0.0.1, tenant: acme}\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
