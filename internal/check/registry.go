@@ -36,6 +36,16 @@ type Spec interface {
 	New(env Env) (Checker, error)
 }
 
+// Deadliner is implemented by checkers whose verdict changes at a known
+// time without anything happening (a push check turns CRITICAL when period
+// + grace has passed since the job's last report). The engine runs them at
+// that time too, not only on their interval.
+type Deadliner interface {
+	// NextDeadline is the next time a run would judge differently from a
+	// run now (zero: none known).
+	NextDeadline(now time.Time) time.Time
+}
+
 // HostDefaulter is implemented by specs that can take their target from the
 // host a check is declared under (hosts[].address) when they have none.
 type HostDefaulter interface {

@@ -61,6 +61,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 			fs.Func(f.Flag(), f.Help, set)
 		}
 	}
+	showVersion := nagiosFlags(fs)
 	if err := fs.Parse(flagArgs); err != nil {
 		if err == flag.ErrHelp {
 			checkHelp(stdout, kind, fields)
@@ -69,6 +70,10 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "%s UNKNOWN - bad arguments: %v\n", label(kind), err)
 		fmt.Fprintf(stderr, "run 'mamori check %s --help' for its flags\n", kind.Name)
 		return 3
+	}
+	if *showVersion {
+		fmt.Fprintf(stdout, "mamori check %s: %s\n", kind.Name, VersionString())
+		return 0
 	}
 	if fs.NArg() > 0 {
 		extra = append(fs.Args(), extra...)
@@ -118,6 +123,37 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 	return r.Status.ExitCode()
 }
 
+// nagiosFlags adds the Monitoring Plugins short options as aliases of the
+// type's own flags where it has them: -H (--host, or dns's --server, which
+// --host also names), -p (--port), -w (--warning), -c (--critical) and -t
+// (--timeout); and -V/--version, whose value it returns.
+func nagiosFlags(fs *flag.FlagSet) *bool {
+	alias := func(name string, targets ...string) {
+		if fs.Lookup(name) != nil {
+			return
+		}
+		for _, t := range targets {
+			if f := fs.Lookup(t); f != nil {
+				fs.Var(f.Value, name, f.Usage)
+				return
+			}
+		}
+	}
+	alias("host", "server")
+	alias("H", "host")
+	alias("p", "port")
+	alias("w", "warning")
+	alias("c", "critical")
+	alias("t", "timeout")
+	version := new(bool)
+	for _, name := range []string{"V", "version"} {
+		if fs.Lookup(name) == nil {
+			fs.BoolVar(version, name, false, "print the version")
+		}
+	}
+	return version
+}
+
 func label(k *check.Kind) string {
 	if k.Label == "" {
 		return strings.ToUpper(k.Name)
@@ -157,6 +193,8 @@ func checkHelp(w io.Writer, k *check.Kind, fields []fieldset.Field) {
 	}
 	fmt.Fprintf(tw, "  --timeout duration\tgive up after this long (default %s)\n", k.Timeout)
 	fmt.Fprintf(tw, "  -v\tprint long output too\n")
+	fmt.Fprintf(tw, "  -H -p -w -c -t\tNagios short options for --host, --port, --warning, --critical, --timeout\n")
+	fmt.Fprintf(tw, "  -V, --version\tprint the version\n")
 	tw.Flush()
 	fmt.Fprintln(w, "\nExit status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (Nagios plugin conventions).")
 }

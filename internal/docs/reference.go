@@ -94,7 +94,9 @@ func Reference(w io.Writer) {
 
 	p("\n## Check entries\n\nKeys every check has:\n\n")
 	table(w, rows(config.CommonFields()))
-	p("\nEverything else belongs to the check's type:\n")
+	p("\nEverything else belongs to the check's type. Which type and settings implement each line\n")
+	p("of the seeds' monitoring tables (and which table each default comes from) is in\n")
+	p("[checks.md](checks.md).\n")
 	for _, k := range check.Kinds() {
 		p("\n### `%s`\n\n%s. ", k.Name, k.Summary)
 		switch k.Scope {

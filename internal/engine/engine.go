@@ -38,6 +38,8 @@ type Engine struct {
 	writes   chan *pending
 	passive  check.Passive
 	shared   check.Shared
+	heldMu   sync.Mutex
+	held     map[string][]string // checks held for their parents → those parents
 	registry *prometheus.Registry
 	onResult func(c *config.Check, r check.Result)
 }
@@ -249,6 +251,9 @@ func (e *Engine) runCheck(ctx context.Context, name string) (soft bool) {
 	if ctx.Err() != nil {
 		return false // shutting down: a cancelled run is not a verdict
 	}
+	if d, ok := en.checker.(check.Deadliner); ok {
+		e.sched.Due(name, d.NextDeadline(time.Now()))
+	}
 	if w, ok := en.checker.(interface{ Waiting() bool }); ok && r.Status == check.Unknown && en.snapshot().Pending() && w.Waiting() {
 		return false // a passive check waiting for its first report stays pending
 	}
@@ -275,10 +280,17 @@ func (e *Engine) Record(ctx context.Context, name string, r check.Result) (*stat
 	c := en.cfg
 	// Show only what the store can give back after a restart.
 	r.Time = r.Time.UTC().Truncate(time.Millisecond)
-	pol := state.Policy{Attempts: c.Attempts, FlapLow: c.FlapLow, FlapHigh: c.FlapHigh, ParentDown: e.parentDown(c)}
+	since := en.snapshot().ProblemAt
+	if since.IsZero() {
+		since = r.Time
+	}
+	pv := e.parents(c, since)
+	pol := state.Policy{Attempts: c.Attempts, FlapLow: c.FlapLow, FlapHigh: c.FlapHigh,
+		ParentDown: pv.down, ParentPending: len(pv.pending) > 0, MaxHold: pv.maxHold}
 	en.mu.Lock()
 	defer en.mu.Unlock()
-	next, tr := state.Next(en.cur.State, r, pol)
+	prev := en.cur.State
+	next, tr := state.Next(prev, r, pol)
 	p := &pending{w: store.Write{Check: name, Result: r, State: next, Transition: tr}, done: make(chan commitResult, 1)}
 	select {
 	case e.writes <- p:
@@ -290,6 +302,7 @@ func (e *Engine) Record(ctx context.Context, name string, r check.Result) (*stat
 		return nil, res.err
 	}
 	en.cur = store.CheckState{Name: name, State: next, Output: r.Output, Perf: r.Perf, Duration: r.Duration}
+	e.onDemand(name, c, prev, next, pv)
 	if e.onResult != nil {
 		e.onResult(c, r)
 	}
@@ -307,24 +320,6 @@ func (e *Engine) Record(ctx context.Context, name string, r check.Result) (*stat
 		e.log.Log(ctx, lvl, "state change", "check", name, "from", tr.From, "to", tr.To, "type", tr.ToType, "attempt", tr.Attempt, "notify", tr.Notify, "output", r.Output)
 	}
 	return tr, nil
-}
-
-// parentDown reports whether any parent of c is in a hard problem state.
-func (e *Engine) parentDown(c *config.Check) bool {
-	if len(c.Parents) == 0 {
-		return false
-	}
-	e.mu.RLock()
-	defer e.mu.RUnlock()
-	for _, p := range c.Parents {
-		if pe, ok := e.checks[p]; ok {
-			s := pe.snapshot()
-			if s.Type == state.Hard && s.Status.Problem() {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // writer commits results in batches: one transaction for everything that

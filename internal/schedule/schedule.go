@@ -47,7 +47,8 @@ type entry struct {
 	index    int // in heap; -1 when not queued
 	running  bool
 	removed  bool
-	runAgain bool // RunNow while running
+	runAgain bool      // RunNow while running
+	due      time.Time // Due while running: run then if before the next slot
 }
 
 // New makes a scheduler that runs at most maxConcurrent jobs at once.
@@ -143,6 +144,26 @@ func (s *Scheduler) RunNow(name string) bool {
 	e.next = s.now()
 	s.push(e)
 	return true
+}
+
+// Due makes a job also run at t (a deadline its checker knows of) when t
+// comes before its next slot. Called during the job's own run, it applies
+// to the schedule that run ends with.
+func (s *Scheduler) Due(name string, t time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.entries[name]
+	if !ok || t.IsZero() {
+		return
+	}
+	if e.running {
+		e.due = t
+		return
+	}
+	if e.index >= 0 && t.Before(e.next) {
+		e.next = t
+		s.push(e)
+	}
 }
 
 // Next reports when a job is due (zero if unknown or running).
@@ -254,6 +275,10 @@ func (s *Scheduler) dispatch(ctx context.Context, e *entry) {
 			e.next = e.next.Add(e.timing.Interval)
 		}
 	}
+	if !e.due.IsZero() && e.due.After(now) && e.due.Before(e.next) {
+		e.next = e.due
+	}
+	e.due = time.Time{}
 	s.push(e)
 }
 

@@ -174,3 +174,35 @@ func BenchmarkHold100k(b *testing.B) {
 		b.ReportMetric(float64(n.Load()), "runs")
 	}
 }
+
+// Due makes a job run at a deadline its checker knows of, before its slot.
+func TestDueBeforeTheNextSlot(t *testing.T) {
+	var runs atomic.Int32
+	var s *Scheduler
+	s = New(func(ctx context.Context, name string) bool {
+		if runs.Add(1) == 1 {
+			s.Due(name, time.Now().Add(100*time.Millisecond))
+		}
+		return false
+	}, 1)
+	s.Add("job", Timing{Interval: time.Hour}, time.Now())
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { s.Run(ctx); close(done) }()
+	deadline := time.Now().Add(5 * time.Second)
+	for runs.Load() < 2 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	if n := runs.Load(); n != 2 {
+		t.Fatalf("runs %d, want 2 (the second at the deadline, not the hourly slot)", n)
+	}
+	// A deadline after the next slot or in the past changes nothing.
+	s.Add("other", Timing{Interval: time.Hour}, time.Now().Add(time.Minute))
+	before := s.Next("other")
+	s.Due("other", before.Add(time.Hour))
+	if !s.Next("other").Equal(before) {
+		t.Fatal("a later deadline moved the job")
+	}
+}

@@ -14,8 +14,12 @@
 //   - Flapping: the share of state changes among the last 21 results,
 //     weighted from 0.8 (oldest) to 1.2 (newest), above FlapHigh starts
 //     flapping, below FlapLow stops it; notifications are held meanwhile.
+//     A shorter history counts as if preceded by its first state, so
+//     flapping is seen from the first results on, as in Nagios.
 //   - Dependencies: while a parent is hard down, a child's problem is marked
-//     unreachable and not notified on its own.
+//     unreachable and not notified on its own. A child that would turn hard
+//     while a parent is undecided (ParentPending) is held soft at its last
+//     attempt until the parent is decided: host check on demand.
 package state
 
 import (
@@ -84,6 +88,14 @@ type Policy struct {
 	FlapLow    float64 // percent; 0 disables flap detection
 	FlapHigh   float64 // percent
 	ParentDown bool    // a parent (host reachability or depends_on) is hard non-OK
+	// ParentPending: a parent's verdict is not in yet (it is in a soft
+	// problem, or its OK is older than this check's problem) and the
+	// engine has it re-checked now. A problem that would turn hard is held
+	// soft at its last attempt until the parent is decided.
+	ParentPending bool
+	// MaxHold bounds the hold, counted from the problem's first result
+	// (0: no bound).
+	MaxHold time.Duration
 }
 
 // DefaultPolicy is the product default: 4 attempts, flapping 25 %/50 % as Nagios.
@@ -148,6 +160,11 @@ func Next(prev State, r check.Result, p Policy) (State, *Transition) {
 	}
 	if next.Status.Problem() {
 		next.Unreachable = p.ParentDown
+		if next.Type == Hard && prev.HardStatus == check.OK && p.holds(next.ProblemAt, r.Time) {
+			// Host check on demand: wait for the parent's verdict instead
+			// of alerting on our own (Nagios/Icinga).
+			next.Type, next.HardStatus, next.Attempt = Soft, prev.HardStatus, attempts
+		}
 	}
 
 	// Flap detection.
@@ -155,7 +172,7 @@ func Next(prev State, r check.Result, p Policy) (State, *Transition) {
 	next.FlapPct = flapPercent(next.History)
 	if p.FlapHigh > 0 {
 		switch {
-		case !wasFlapping && len(next.History) >= HistoryLen && next.FlapPct > p.FlapHigh:
+		case !wasFlapping && next.FlapPct > p.FlapHigh:
 			next.Flapping = true
 		case wasFlapping && next.FlapPct < p.FlapLow:
 			next.Flapping = false
@@ -197,6 +214,21 @@ func Next(prev State, r check.Result, p Policy) (State, *Transition) {
 	return next, t
 }
 
+// holds reports whether a problem that began at since must wait for a
+// parent at now.
+func (p Policy) holds(since, now time.Time) bool {
+	if !p.ParentPending || p.ParentDown {
+		return false
+	}
+	return p.MaxHold <= 0 || since.IsZero() || now.Sub(since) < p.MaxHold
+}
+
+// Held reports whether the state is a problem held soft at its last attempt
+// (of attempts) while a parent's verdict is awaited.
+func (s State) Held(attempts int) bool {
+	return s.Type == Soft && s.Status.Problem() && s.Attempt >= max(attempts, 1)
+}
+
 func pushHistory(h string, s check.Status) string {
 	h += string(rune('0' + s.ExitCode()))
 	if len(h) > HistoryLen {
@@ -207,21 +239,26 @@ func pushHistory(h string, s check.Status) string {
 
 // flapPercent is Nagios' weighted state-change percentage over the history:
 // each change between consecutive results weighs from 0.8 (oldest) to 1.2
-// (newest); the sum over the 20 possible changes is scaled to 100.
+// (newest); the sum over the 20 possible changes is scaled to 100. A
+// history shorter than HistoryLen is read as if the results before it had
+// all been its first state (Nagios starts a new check's history that way),
+// so a check that flaps from its start is seen after about ten results and
+// a single outage and recovery stays far below any threshold.
 func flapPercent(h string) float64 {
 	n := len(h)
 	if n < 2 {
 		return 0
 	}
+	pad := HistoryLen - n // results before the first one, taken as h[0]
+	if pad < 0 {
+		pad = 0
+	}
 	var sum float64
 	for i := 1; i < n; i++ {
 		if h[i] != h[i-1] {
-			// weight over positions 1..n-1 → 0.8..1.2
-			w := 0.8
-			if n > 2 {
-				w += 0.4 * float64(i-1) / float64(n-2)
-			}
-			sum += w
+			// position in the full window 1..20 → weight 0.8..1.2
+			pos := pad + i
+			sum += 0.8 + 0.4*float64(pos-1)/float64(HistoryLen-2)
 		}
 	}
 	return sum * 100 / float64(HistoryLen-1)

@@ -196,3 +196,75 @@ func TestPendingFirstOKIsNotAHardChange(t *testing.T) {
 		t.Fatalf("first OK: %+v", tr)
 	}
 }
+
+// Flapping is detected with the history there is, as Nagios does: the
+// results before the first one count as that first state, so a new check
+// that alternates flaps after about ten results, not twenty-one.
+func TestFlappingWithShortHistory(t *testing.T) {
+	p := Policy{Attempts: 1, FlapLow: 25, FlapHigh: 50}
+	states, trs := run(p, strings.Repeat("OC", 11)[:21])
+	notified, flapAt := 0, -1
+	for i, tr := range trs {
+		if flapAt < 0 && states[i].Flapping {
+			flapAt = i
+		}
+		if flapAt < 0 && tr != nil && tr.Notify {
+			notified++
+		}
+	}
+	if flapAt < 0 || flapAt > 10 {
+		t.Fatalf("flapping detected at result %d, want by the 11th", flapAt+1)
+	}
+	if notified > 9 {
+		t.Errorf("%d notifications before flapping was detected", notified)
+	}
+	// One outage and its recovery, or two short ones, are not flapping.
+	for _, seq := range []string{"OCCCCO", "OCOCO", "CO"} {
+		if states, _ := run(p, seq); states[len(states)-1].Flapping {
+			t.Errorf("%s: flapping at %.1f %%", seq, states[len(states)-1].FlapPct)
+		}
+	}
+}
+
+// Host check on demand: a child whose parent is in a problem that is not
+// decided yet (soft, or an OK older than the child's problem) does not go
+// hard on its own; it waits for the parent's verdict.
+func TestChildHeldWhileParentUndecided(t *testing.T) {
+	at := func(i int) check.Result {
+		return check.Result{Status: check.Critical, Time: t0.Add(time.Duration(i) * time.Minute)}
+	}
+	pending := Policy{Attempts: 2, ParentPending: true}
+	var s State
+	var tr *Transition
+	s, _ = Next(s, check.Result{Status: check.OK, Time: t0}, pending)
+	for i := 1; i <= 3; i++ {
+		s, tr = Next(s, at(i), pending)
+		if s.Type == Hard || (tr != nil && (tr.Hard || tr.Notify)) {
+			t.Fatalf("result %d: went hard while the parent is undecided: %+v %+v", i, s, tr)
+		}
+	}
+	if !s.Held(2) || s.Attempt != 2 {
+		t.Fatalf("want held at the last attempt: %+v", s)
+	}
+	// The parent is down: hard, unreachable, not notified (attached to the
+	// parent's incident).
+	down, tr := Next(s, at(4), Policy{Attempts: 2, ParentDown: true})
+	if down.Type != Hard || tr == nil || !tr.Hard || tr.Notify || !tr.Unreachable {
+		t.Fatalf("parent down: %+v %+v", down, tr)
+	}
+	// The parent is up: the child's own problem, notified.
+	up, tr := Next(s, at(4), Policy{Attempts: 2})
+	if up.Type != Hard || up.Held(2) || tr == nil || !tr.Hard || !tr.Notify || tr.Unreachable {
+		t.Fatalf("parent up: %+v %+v", up, tr)
+	}
+	// With attempts 1 the first failure is held too.
+	one, tr := Next(State{}, at(0), Policy{Attempts: 1, ParentPending: true})
+	if one.Type != Soft || !one.Held(1) || (tr != nil && tr.Notify) {
+		t.Fatalf("attempts 1: %+v %+v", one, tr)
+	}
+	// A parent that never decides does not hold its child forever.
+	late, tr := Next(s, at(30), Policy{Attempts: 2, ParentPending: true, MaxHold: 10 * time.Minute})
+	if late.Type != Hard || tr == nil || !tr.Notify {
+		t.Fatalf("hold past MaxHold: %+v %+v", late, tr)
+	}
+}

@@ -13,6 +13,7 @@ import (
 	_ "github.com/mamori/mamori/internal/check/imapcheck"       // imap
 	_ "github.com/mamori/mamori/internal/check/loadcheck"       // load (agent)
 	_ "github.com/mamori/mamori/internal/check/logcheck"        // log (agent)
+	_ "github.com/mamori/mamori/internal/check/mailcheck"       // mail_roundtrip
 	_ "github.com/mamori/mamori/internal/check/memcheck"        // memory (agent)
 	_ "github.com/mamori/mamori/internal/check/mssqlcheck"      // mssql
 	_ "github.com/mamori/mamori/internal/check/mysqlcheck"      // mysql

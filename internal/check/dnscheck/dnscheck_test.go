@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -147,7 +148,7 @@ func TestQueries(t *testing.T) {
 		status check.Status
 		output string
 	}{
-		{"A", func(s *Spec) { s.Name = "app.test" }, check.OK, "DNS OK - app.test A: 10.20.30.40, 10.20.30.41 in 0.0"},
+		{"A", func(s *Spec) { s.Name = "app.test" }, check.OK, "DNS OK - app.test A: 10.20.30.40, 10.20.30.41 in "},
 		{"A expected", func(s *Spec) { s.Name = "app.test"; s.Expect = []string{"10.20.30.41,10.20.30.40"} }, check.OK, "10.20.30.40"},
 		{"A expect mismatch", func(s *Spec) { s.Name = "app.test"; s.Expect = []string{"10.20.30.40", "10.9.9.9"} }, check.Critical, "expected 10.9.9.9 not in the answer (10.20.30.40, 10.20.30.41)"},
 		{"A via CNAME", func(s *Spec) { s.Name = "www.test"; s.Expect = []string{"10.20.30.40"} }, check.OK, "www.test A: 10.20.30.40"},
@@ -177,7 +178,9 @@ func TestQueries(t *testing.T) {
 		{"answer when NXDOMAIN expected", func(s *Spec) { s.Name = "app.test"; s.ExpectNXDomain = true }, check.Critical, "must not exist but it answers 10.20.30.40"},
 		{"SERVFAIL", func(s *Spec) { s.Name = "fail.test" }, check.Critical, "answered SERVFAIL"},
 		{"REFUSED", func(s *Spec) { s.Name = "refused.test" }, check.Critical, "answered REFUSED"},
-		{"no record of the type", func(s *Spec) { s.Name = "app.test"; s.RecordType = "AAAA" }, check.Warning, "no AAAA record in the answer"},
+		// NODATA: the name exists without a record of the type. The seed's
+		// DNS rows call a name that cannot be resolved CRITICAL (check_dig agrees).
+		{"no record of the type", func(s *Spec) { s.Name = "app.test"; s.RecordType = "AAAA" }, check.Critical, "no AAAA record in the answer"},
 		{"no record but expected", func(s *Spec) { s.Name = "empty.test"; s.Expect = []string{"10.0.0.1"} }, check.Critical, "no A record"},
 		{"recursion off", func(s *Spec) { s.Name = "norecurse.test"; s.Recursion = false }, check.OK, "10.0.0.8"},
 		{"recursion on", func(s *Spec) { s.Name = "norecurse.test" }, check.Critical, "REFUSED"},
@@ -329,11 +332,13 @@ func TestValidate(t *testing.T) {
 
 func TestDefaultsAndHost(t *testing.T) {
 	k, ok := check.Lookup("dns")
-	if !ok || k.Timeout != 6*time.Second || k.Label != "DNS" {
+	if !ok || k.Label != "DNS" {
 		t.Fatalf("%+v", k)
 	}
 	s := k.New().(*Spec)
-	if s.RecordType != "A" || !s.Recursion || s.Warning != 2*time.Second || s.Critical != 5*time.Second {
+	// The seed's second table: only a response over 5 s is WARNING; no
+	// answer (the timeout) is CRITICAL.
+	if s.RecordType != "A" || !s.Recursion || s.Warning != 5*time.Second || s.Critical != 0 || k.Timeout != 10*time.Second {
 		t.Fatalf("defaults %+v", s)
 	}
 	s.DefaultHost("192.0.2.10")
@@ -343,5 +348,84 @@ func TestDefaultsAndHost(t *testing.T) {
 	s.DefaultHost("192.0.2.11")
 	if s.Server != "192.0.2.10" {
 		t.Fatal("server overridden")
+	}
+}
+
+// slowServer answers every UDP query after delay, from the socket it came
+// in on, the way a loaded resolver does.
+func slowServer(t *testing.T, delay time.Duration) (string, *atomic.Int32) {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pc.Close() })
+	var queries atomic.Int32
+	go func() {
+		buf := make([]byte, 2048)
+		for {
+			n, from, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			queries.Add(1)
+			req := new(dns.Msg)
+			if req.Unpack(buf[:n]) != nil {
+				continue
+			}
+			go func() {
+				time.Sleep(delay)
+				m := new(dns.Msg)
+				m.SetReply(req)
+				m.Answer = []dns.RR{rr(t, req.Question[0].Name+" 60 IN A 10.0.0.7")}
+				b, _ := m.Pack()
+				pc.WriteTo(b, from)
+			}()
+		}
+	}()
+	return pc.LocalAddr().String(), &queries
+}
+
+// An answer that comes after more than half the timeout is still an answer:
+// the check keeps listening on its socket for the whole timeout.
+func TestSlowAnswerWithinTimeout(t *testing.T) {
+	addr, queries := slowServer(t, 1200*time.Millisecond)
+	s := newSpec()
+	s.Name, s.Server = "late.test", addr
+	s.Warning, s.Critical = time.Second, 0
+	r := run(t, s, 2*time.Second)
+	if r.Status != check.Warning || !strings.Contains(r.Output, "late.test A: 10.0.0.7") {
+		t.Fatalf("got %s %q, want WARNING with the answer", r.Status, r.PluginLine())
+	}
+	if n := queries.Load(); n > 2 {
+		t.Errorf("%d queries sent, want at most 2", n)
+	}
+	// The seed's defaults: a 5.5 s answer is WARNING, not CRITICAL.
+	if testing.Short() {
+		return
+	}
+	addr, _ = slowServer(t, 5500*time.Millisecond)
+	k, _ := check.Lookup("dns")
+	s = k.New().(*Spec)
+	s.Name, s.Server = "late.test", addr
+	r = run(t, s, k.Timeout)
+	if r.Status != check.Warning || !strings.Contains(r.Output, "slower than 5s") {
+		t.Fatalf("default thresholds: got %s %q, want WARNING", r.Status, r.PluginLine())
+	}
+}
+
+// --port names the server's port (SPEC §8: dns takes --port).
+func TestServerPort(t *testing.T) {
+	addr, _ := startServer(t)
+	host, port, _ := net.SplitHostPort(addr)
+	s := newSpec()
+	s.Name, s.Server = "app.test", host
+	s.Port, _ = strconv.Atoi(port)
+	if r := run(t, s, 3*time.Second); r.Status != check.OK {
+		t.Fatalf("got %s %q", r.Status, r.PluginLine())
+	}
+	s.Server = addr
+	if errs := s.Validate(); len(errs) != 1 || errs[0].Field != "port" {
+		t.Fatalf("server with a port and port: %v", errs)
 	}
 }

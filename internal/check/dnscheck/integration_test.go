@@ -49,10 +49,10 @@ func TestIntegrationDNS(t *testing.T) {
 		// check_dns does ("expected ... but got ...").
 		{"expect mismatch", func(s *Spec) { s.Name = "app.monitor.test"; s.Expect = []string{"10.9.9.9"} }, check.Critical, "expected 10.9.9.9 not in the answer (10.20.30.40)",
 			[]string{"-l", "app.monitor.test", "-a", "10.9.9.9"}, 1},
-		// A name with no record of the type: the SPEC's "answers with warning";
-		// check_dig says CRITICAL ("No ANSWER SECTION found").
-		{"no AAAA", func(s *Spec) { s.Name = "app.monitor.test"; s.RecordType = "AAAA" }, check.Warning, "no AAAA record",
-			[]string{"-l", "app.monitor.test", "-T", "AAAA"}, 2},
+		// A name with no record of the type cannot be resolved: CRITICAL, as
+		// the seed says and check_dig does ("No ANSWER SECTION found").
+		{"no AAAA", func(s *Spec) { s.Name = "app.monitor.test"; s.RecordType = "AAAA" }, check.Critical, "no AAAA record",
+			[]string{"-l", "app.monitor.test", "-T", "AAAA"}, -1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

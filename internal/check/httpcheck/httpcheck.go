@@ -31,8 +31,11 @@ import (
 	"github.com/mamori/mamori/internal/check"
 )
 
+// Response time defaults from the seed's service tables (hosting plan):
+// the second table's HTTP/HTTPS rows make a response over 5 s WARNING; the
+// first table's make no answer within 10 s CRITICAL.
 const (
-	defaultWarning      = 6 * time.Second
+	defaultWarning      = 5 * time.Second
 	defaultCritical     = 10 * time.Second
 	defaultMaxRedirects = 10
 	defaultMaxBody      = 1 << 20
@@ -84,6 +87,9 @@ type Spec struct {
 	ServerName         string            `yaml:"server_name" help:"TLS server name (SNI and verification) if not the URL's host"`
 	Keepalive          bool              `yaml:"keepalive" help:"reuse the connection between runs (default: a fresh connection per run, like check_http)"`
 	MaxBody            int               `yaml:"max_body" help:"most body bytes read for matching"`
+	HTTPVersion        string            `yaml:"http_version" help:"request line version: 1.1, or 1.0 to send \"GET / HTTP/1.0\" as the seed's HTTP rules do"`
+	AlsoHTTP           bool              `yaml:"also_http" help:"https only: also request the same path over plain http on http_port, graded the same way; both must answer (the seed's HTTPS rule: ports 80 and 443)"`
+	HTTPPort           int               `yaml:"http_port" help:"port of the also_http request"`
 
 	https bool
 }
@@ -95,6 +101,7 @@ func newSpec(https bool) *Spec {
 		Critical:     defaultCritical,
 		MaxRedirects: defaultMaxRedirects,
 		MaxBody:      defaultMaxBody,
+		HTTPPort:     80,
 		https:        https,
 	}
 	if https {
@@ -154,67 +161,6 @@ func (s *Spec) target() (*url.URL, error) {
 		u.Path = "/"
 	}
 	return u, nil
-}
-
-// statusSet is a parsed expect_status: inclusive code ranges.
-type statusSet [][2]int
-
-func (ss statusSet) has(code int) bool {
-	for _, r := range ss {
-		if code >= r[0] && code <= r[1] {
-			return true
-		}
-	}
-	return false
-}
-
-func parseStatusSet(items []string) (statusSet, error) {
-	var out statusSet
-	for _, item := range items {
-		for _, tok := range strings.Split(item, ",") {
-			tok = strings.ToLower(strings.TrimSpace(tok))
-			if tok == "" {
-				continue
-			}
-			r, err := parseStatusToken(tok)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, r)
-		}
-	}
-	return out, nil
-}
-
-func parseStatusToken(tok string) ([2]int, error) {
-	code := func(s string) (int, error) {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 100 || n > 999 {
-			return 0, fmt.Errorf("%q is not a status code (100..999)", s)
-		}
-		return n, nil
-	}
-	switch {
-	case len(tok) == 3 && strings.HasSuffix(tok, "xx") && tok[0] >= '1' && tok[0] <= '9':
-		base := int(tok[0]-'0') * 100
-		return [2]int{base, base + 99}, nil
-	case strings.Contains(tok, "-"):
-		lo, hi, _ := strings.Cut(tok, "-")
-		a, err := code(strings.TrimSpace(lo))
-		if err != nil {
-			return [2]int{}, err
-		}
-		b, err := code(strings.TrimSpace(hi))
-		if err != nil {
-			return [2]int{}, err
-		}
-		if a > b {
-			return [2]int{}, fmt.Errorf("range %q: start is greater than end", tok)
-		}
-		return [2]int{a, b}, nil
-	}
-	n, err := code(tok)
-	return [2]int{n, n}, err
 }
 
 // Validate reports every problem with the spec.
@@ -279,7 +225,7 @@ func (s *Spec) Validate() []check.FieldError {
 	if s.MaxBody <= 0 {
 		errs = append(errs, check.Errf("max_body", "must be positive"))
 	}
-	return errs
+	return append(errs, s.validateSeedModes()...)
 }
 
 func loadPool(file string) (*x509.CertPool, error) {
@@ -351,6 +297,12 @@ func (s *Spec) New(check.Env) (check.Checker, error) {
 	c.client = &http.Client{
 		Transport:     c.transport,
 		CheckRedirect: c.checkRedirect,
+	}
+	if s.HTTPVersion == "1.0" {
+		c.client.Transport = &http10Transport{tls: tlsConf}
+	}
+	if s.AlsoHTTP {
+		return s.withPlain(c)
 	}
 	return c, nil
 }

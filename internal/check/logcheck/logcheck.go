@@ -5,15 +5,19 @@
 // state file (the agent's state dir) across restarts, so a line alerts once:
 // never again after a restart. It follows rotation (a new inode under the
 // path: the rest of the old file is read from its rotated name, then the new
-// file from its start) and truncation (size below the offset: from the
-// start). A file a glob finds for the first time starts at its end unless
-// from_start.
+// file from its start), truncation (size below the offset) and rewriting
+// (the first bytes differ from the fingerprint taken at the last run: a
+// copytruncate that grew past the old offset, a reused inode): the file is
+// read from its start. Files present at the very first run start at their
+// end unless from_start; a file a glob finds later is read from its start.
 package logcheck
 
 import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -56,7 +60,7 @@ type Spec struct {
 	Exclude          []string `yaml:"exclude" help:"regexes: lines matching one of them are ignored"`
 	WarningPatterns  []string `yaml:"warning_patterns" help:"regexes: a new line matching one is WARNING"`
 	CriticalPatterns []string `yaml:"critical_patterns" help:"regexes: a new line matching one is CRITICAL"`
-	FromStart        bool     `yaml:"from_start" help:"read files seen for the first time from their start instead of their end"`
+	FromStart        bool     `yaml:"from_start" help:"at the very first run, read the files from their start instead of their end (files a glob finds later are always read from their start)"`
 	MaxLines         int      `yaml:"max_lines" help:"matching lines shown in the output (the rest are counted)"`
 	Missing          string   `yaml:"missing" help:"status when no file matches: ok, warning, critical or unknown"`
 	StateFile        string   `yaml:"state_file" help:"where offsets are kept (default: in the agent's state dir; empty outside the agent: memory only)"`
@@ -155,11 +159,15 @@ type State struct {
 	Files   map[string]*FileState `json:"files"`
 }
 
-// FileState is the read position in one file.
+// FileState is the read position in one file, and what identifies the
+// file: its device and inode, and a fingerprint of its first bytes (the
+// bytes before Offset do not change while a log only grows).
 type FileState struct {
 	Dev    uint64 `json:"dev,omitempty"`
 	Inode  uint64 `json:"inode,omitempty"`
 	Offset int64  `json:"offset"`
+	FPLen  int    `json:"fp_len,omitempty"`
+	FP     string `json:"fp,omitempty"`
 }
 
 type match struct {
@@ -215,15 +223,9 @@ func (c *Checker) Check(ctx context.Context) check.Result {
 		old, knownPath := c.st.Files[p]
 		switch {
 		case knownInode:
-			off = c.st.Files[prevPath].Offset
-			if size < off { // truncated (copytruncate)
-				off = 0
-			}
-		case knownPath && ino == 0: // no inodes: only truncation is visible
-			off = old.Offset
-			if size < off {
-				off = 0
-			}
+			off = resume(p, c.st.Files[prevPath], size)
+		case knownPath && ino == 0: // no inodes: truncation and fingerprint
+			off = resume(p, old, size)
 		case knownPath:
 			// A new file under a known path: rotated. Finish the old one
 			// from its rotated name if it is not matched itself, then read
@@ -241,10 +243,14 @@ func (c *Checker) Check(ctx context.Context) check.Result {
 		case c.spec.FromStart:
 			off = 0
 		default:
-			off = size // a new file found by a glob
+			// A file the glob found after the first run (app-YYYYMMDD.log):
+			// its first lines are news.
+			off = 0
 		}
 		end := c.read(ctx, p, off, size, false, &rs)
-		next.Files[p] = &FileState{Dev: dev, Inode: ino, Offset: end}
+		fs := &FileState{Dev: dev, Inode: ino, Offset: end}
+		fs.FPLen, fs.FP = fingerprint(p, end)
+		next.Files[p] = fs
 	}
 	// Keep explicit paths that are missing right now (in the middle of a
 	// rotation), so the rest of the old file is read when it reappears.
@@ -258,6 +264,42 @@ func (c *Checker) Check(ctx context.Context) check.Result {
 		rs.errs = append(rs.errs, "cannot save offsets: "+err.Error())
 	}
 	return c.result(found, &rs)
+}
+
+// resume is where to go on reading a known file: at the old offset, or at
+// its start when it was truncated (smaller than the offset) or rewritten
+// (its first bytes differ: a copytruncate followed by growth past the old
+// offset, or a new file that got the old one's inode).
+func resume(path string, old *FileState, size int64) int64 {
+	if size < old.Offset {
+		return 0
+	}
+	if old.FPLen > 0 {
+		if n, fp := fingerprint(path, int64(old.FPLen)); n != old.FPLen || fp != old.FP {
+			return 0
+		}
+	}
+	return old.Offset
+}
+
+// fpBytes is how many leading bytes identify a file's content.
+const fpBytes = 512
+
+// fingerprint hashes the first min(limit, fpBytes) bytes of path. n is how
+// many bytes it covers (0 when the file cannot be read).
+func fingerprint(path string, limit int64) (n int, fp string) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, ""
+	}
+	defer f.Close()
+	buf := make([]byte, min(limit, fpBytes))
+	n, _ = io.ReadFull(f, buf)
+	if n == 0 {
+		return 0, ""
+	}
+	sum := sha256.Sum256(buf[:n])
+	return n, hex.EncodeToString(sum[:16])
 }
 
 func containsInode(paths []string, dev, ino uint64) bool {
@@ -284,7 +326,7 @@ func findRotated(path string, dev, ino uint64) string {
 	}
 	for _, e := range ents {
 		n := e.Name()
-		if n == base || !strings.HasPrefix(n, base) || strings.HasSuffix(n, ".gz") || strings.HasSuffix(n, ".xz") || strings.HasSuffix(n, ".bz2") || strings.HasSuffix(n, ".zst") {
+		if n == base || !strings.HasPrefix(n, base) || compressed(n) {
 			continue
 		}
 		fi, err := os.Stat(filepath.Join(dir, n))
@@ -314,6 +356,9 @@ func (c *Checker) expand() ([]string, map[string]bool) {
 		}
 		ms, _ := filepath.Glob(f)
 		for _, m := range ms {
+			if compressed(m) {
+				continue // rotated and compressed: not text to scan
+			}
 			if !seen[m] {
 				seen[m] = true
 				out = append(out, m)
@@ -322,6 +367,15 @@ func (c *Checker) expand() ([]string, map[string]bool) {
 	}
 	sort.Strings(out)
 	return out, explicit
+}
+
+func compressed(name string) bool {
+	for _, ext := range []string{".gz", ".xz", ".bz2", ".zst"} {
+		if strings.HasSuffix(name, ext) {
+			return true
+		}
+	}
+	return false
 }
 
 func hasMeta(p string) bool { return strings.ContainsAny(p, `*?[`) }

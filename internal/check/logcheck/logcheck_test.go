@@ -131,15 +131,50 @@ func TestScenarios(t *testing.T) {
 			},
 		},
 		{
-			name: "glob: a new file starts at its end",
-			spec: func(d string) Spec { return Spec{Files: []string{filepath.Join(d, "*.log")}} },
+			// app-YYYYMMDD.log: the day's first lines are in the file when the
+			// glob first finds it; files present at the first run start at
+			// their end.
+			name: "glob: a file created after the first run is read from its start",
+			spec: func(d string) Spec { return Spec{Files: []string{filepath.Join(d, "app-*.log")}} },
 			setup: func(t *testing.T, d string) {
-				appendTo(t, filepath.Join(d, "a.log"), "ERROR old\n")
+				appendTo(t, filepath.Join(d, "app-20261201.log"), "ERROR old\n")
 			},
 			steps: []step{
 				{nil, check.OK, "no new matching lines in 1 file", ""},
-				{write("b.log", "ERROR written before b.log was seen\n"), check.OK, "in 2 files", ""},
-				{write("b.log", "ERROR in b\n"), check.Critical, "b.log: ERROR in b", ""},
+				{write("app-20261202.log", "ERROR first line of the day\n"), check.Critical, "app-20261202.log: ERROR first line of the day", ""},
+				{nil, check.OK, "in 2 files", ""},
+				{write("app-20261202.log", "ERROR in b\n"), check.Critical, "app-20261202.log: ERROR in b", ""},
+			},
+		},
+		{
+			// copytruncate, and the file grows past the old offset before the
+			// next scan: the size alone does not show it, the first bytes do.
+			name:  "copytruncate then growth past the old offset",
+			spec:  func(d string) Spec { return Spec{Files: []string{app(d)}} },
+			setup: write("app.log", "2026-12-01 23:59:58 start\n"),
+			steps: []step{
+				{nil, check.OK, "", ""},
+				{func(t *testing.T, d string) {
+					if err := os.Truncate(app(d), 0); err != nil {
+						t.Fatal(err)
+					}
+					appendTo(t, app(d), "2026-12-02 00:00:01 ERROR right after the rotation\n2026-12-02 00:00:02 more\n")
+				}, check.Critical, "ERROR right after the rotation", ""},
+				{nil, check.OK, "(0 new lines)", ""},
+			},
+		},
+		{
+			// A deleted file's inode reused by a new file under the same name.
+			name:  "same inode, other content",
+			spec:  func(d string) Spec { return Spec{Files: []string{app(d)}} },
+			setup: write("app.log", "first file, line one\n"),
+			steps: []step{
+				{nil, check.OK, "", ""},
+				{func(t *testing.T, d string) {
+					if err := os.WriteFile(app(d), []byte("second file: ERROR at its start and long enough\n"), 0o644); err != nil {
+						t.Fatal(err)
+					}
+				}, check.Critical, "ERROR at its start", ""},
 			},
 		},
 		{

@@ -41,6 +41,7 @@ type Conn struct {
 	ctx      context.Context
 	stop     func() bool
 	lines    int
+	partial  []byte
 	MaxLine  int // 0: MaxLine
 	MaxLines int // 0: MaxLines
 	Addr     string
@@ -120,6 +121,9 @@ func (c *Conn) ReadLine() (string, error) {
 		if errors.Is(err, bufio.ErrBufferFull) {
 			continue
 		}
+		if len(buf) > 0 {
+			c.partial = append(c.partial[:0], buf[:min(len(buf), maxLine)]...)
+		}
 		if errors.Is(err, io.EOF) {
 			if len(buf) > 0 {
 				return "", io.ErrUnexpectedEOF
@@ -133,6 +137,10 @@ func (c *Conn) ReadLine() (string, error) {
 	}
 	return line, nil
 }
+
+// Partial is what the last failed ReadLine had received of a line that did
+// not end (a server that closed or went silent in mid-line), for messages.
+func (c *Conn) Partial() string { return string(c.partial) }
 
 // Read reads raw bytes (buffered data first).
 func (c *Conn) Read(p []byte) (int, error) { return c.r.Read(p) }

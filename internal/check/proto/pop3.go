@@ -86,3 +86,22 @@ func (p *POP3) Stat() (n int, size int64, err error) {
 
 // Quit sends QUIT.
 func (p *POP3) Quit() { p.Bye("QUIT") }
+
+// Multi sends a command with a multi-line answer (LIST, UIDL, TOP) and
+// returns its lines, dot-unstuffed, without the final ".".
+func (p *POP3) Multi(what, format string, args ...any) ([]string, error) {
+	if _, err := p.Cmd(what, format, args...); err != nil {
+		return nil, err
+	}
+	var lines []string
+	for {
+		line, err := p.ReadLine()
+		if err != nil {
+			return lines, err
+		}
+		if line == "." {
+			return lines, nil
+		}
+		lines = append(lines, strings.TrimPrefix(line, "."))
+	}
+}

@@ -129,3 +129,50 @@ func authResult(r Reply) error {
 
 // Quit says goodbye, ignoring the answer's content.
 func (s *SMTP) Quit() { s.Bye("QUIT") }
+
+// Send submits one message: MAIL FROM, RCPT TO, DATA with the message
+// dot-stuffed (lines ending in CR LF). A refusal is a *ReplyError naming
+// the step.
+func (s *SMTP) Send(from, to string, msg []byte) error {
+	steps := []struct {
+		what, cmd string
+		want      int
+	}{
+		{"MAIL FROM refused", "MAIL FROM:<" + from + ">", 2},
+		{"RCPT TO refused", "RCPT TO:<" + to + ">", 2},
+		{"DATA refused", "DATA", 3},
+	}
+	for _, st := range steps {
+		r, err := s.Cmd("%s", st.cmd)
+		if err != nil {
+			return err
+		}
+		if r.Class() != st.want {
+			return &ReplyError{What: st.what, Reply: r}
+		}
+	}
+	if _, err := s.Write(DotStuff(msg)); err != nil {
+		return err
+	}
+	r, err := s.Cmd(".")
+	if err != nil {
+		return err
+	}
+	if r.Class() != 2 {
+		return &ReplyError{What: "message refused", Reply: r}
+	}
+	return nil
+}
+
+// DotStuff prepares a message for DATA: CR LF line ends, a dot doubled at
+// the start of a line, and a final CR LF (the caller sends the "." line).
+func DotStuff(msg []byte) []byte {
+	text := strings.ReplaceAll(strings.ReplaceAll(string(msg), "\r\n", "\n"), "\n", "\r\n")
+	if !strings.HasSuffix(text, "\r\n") {
+		text += "\r\n"
+	}
+	if strings.HasPrefix(text, ".") {
+		text = "." + text
+	}
+	return []byte(strings.ReplaceAll(text, "\r\n.", "\r\n.."))
+}

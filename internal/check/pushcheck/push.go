@@ -192,6 +192,29 @@ func (c *Checker) limits() string {
 	return "period " + heartbeatcheck.Short(c.period) + ", grace " + heartbeatcheck.Short(c.grace)
 }
 
+// NextDeadline is when the job's silence turns into CRITICAL: period +
+// grace after its last report (or after monitoring started, before the
+// first one); zero once that has passed.
+func (c *Checker) NextDeadline(now time.Time) time.Time {
+	if c.passive == nil {
+		return time.Time{}
+	}
+	name := c.checkName()
+	if name == "" {
+		return time.Time{}
+	}
+	from := c.since(name)
+	if _, at, ok := c.passive.LastPush(name); ok {
+		from = at
+	}
+	// Just past the limit: a run at the limit itself still says OK.
+	due := from.Add(c.period + c.grace + time.Millisecond)
+	if !due.After(now) {
+		return time.Time{}
+	}
+	return due
+}
+
 // Check implements check.Checker.
 func (c *Checker) Check(ctx context.Context) check.Result {
 	if c.passive == nil {

@@ -62,6 +62,12 @@ func TestPushChecker(t *testing.T) {
 		if pc.Waiting() != tc.waiting {
 			t.Errorf("%s: Waiting() = %v", tc.name, !tc.waiting)
 		}
+		// The engine also runs the check when silence would turn CRITICAL.
+		due := pc.NextDeadline(now)
+		want := map[string]time.Time{"fresh": now.Add(2*time.Hour + time.Millisecond), "new": now.Add(24*time.Hour + time.Millisecond)}[tc.name]
+		if !due.Equal(want) {
+			t.Errorf("%s: NextDeadline %v, want %v", tc.name, due, want)
+		}
 	}
 	// The name comes from the Passive when the config did not give it.
 	s := &Spec{Period: 24 * time.Hour}

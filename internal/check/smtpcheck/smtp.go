@@ -14,6 +14,9 @@ import (
 	"github.com/mamori/mamori/internal/check/proto"
 )
 
+// Defaults from the seed (hosting option): WARNING over 5 s (second table),
+// CRITICAL with no answer within 10 s (first table); a greeting other than
+// 220 is WARNING (first table). See docs/checks.md.
 func init() {
 	check.Register(&check.Kind{
 		Name:    "smtp",

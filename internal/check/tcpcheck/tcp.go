@@ -15,6 +15,9 @@ import (
 	"github.com/mamori/mamori/internal/check/proto"
 )
 
+// Defaults from the seed's first service table (hosting option, the
+// FTP/POP/IMAP/MySQL/PostgreSQL rows): WARNING when the answer takes
+// 6–11 s, CRITICAL over 11 s. See docs/checks.md.
 func init() {
 	check.Register(&check.Kind{
 		Name:    "tcp",
