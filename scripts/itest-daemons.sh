@@ -120,11 +120,13 @@ declare -A D_LOG=(
 PACKAGES=(openssh-server dovecot-imapd dovecot-pop3d postfix vsftpd dnsmasq nginx
   monitoring-plugins monitoring-plugins-basic monitoring-plugins-standard
   bind9-dnsutils libmariadb3 libpq5 iputils-ping openssl ca-certificates iproute2
-  chromium fonts-ipafont-gothic)
+  chromium fonts-ipafont-gothic prometheus rpm cpio systemd)
 # bind9-dnsutils (dig, nslookup), libmariadb3 and libpq5 are only Recommends of
 # monitoring-plugins-standard, but check_dig/check_dns/check_mysql/check_pgsql need them.
 # chromium (/usr/bin/chromium): the console's browser tests (cmd/mamori/browser_e2e_test.go);
 # fonts-ipafont-gothic so that the Japanese pages of its screenshots show Japanese.
+# prometheus: the remote-write test starts its own instance (and promtool checks
+# /metrics); rpm, cpio, systemd (systemd-analyze): scripts/release-check.sh.
 REQUIRED_PLUGINS=(check_http check_tcp check_ssh check_smtp check_dig check_dns check_ftp
   check_imap check_pop check_mysql check_pgsql check_dummy)
 

@@ -4,12 +4,10 @@
 package main
 
 import (
-	"fmt"
 	"os"
-	"runtime"
-	"runtime/debug"
 
 	"github.com/mamori/mamori/internal/agent"
+	"github.com/mamori/mamori/internal/buildinfo"
 
 	// Agent-side check types.
 	_ "github.com/mamori/mamori/internal/check/diskcheck"
@@ -33,17 +31,6 @@ import (
 	_ "github.com/mamori/mamori/internal/check/tlscheck"
 )
 
-// Version is set at build time with -ldflags "-X main.Version=v1.2.3".
-var Version = "dev"
-
 func main() {
-	v := Version
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		for _, s := range bi.Settings {
-			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-				v += "+" + s.Value[:12]
-			}
-		}
-	}
-	os.Exit(agent.Main(os.Args[1:], os.Stdout, os.Stderr, fmt.Sprintf("mamori-agent %s (%s, %s/%s)", v, runtime.Version(), runtime.GOOS, runtime.GOARCH)))
+	os.Exit(agent.Main(os.Args[1:], os.Stdout, os.Stderr, buildinfo.String("mamori-agent")))
 }

@@ -13,6 +13,7 @@ import (
 	"syscall"
 
 	"github.com/mamori/mamori/internal/check"
+	"github.com/mamori/mamori/internal/clidoc"
 )
 
 const agentUsage = `Usage: mamori agent --server URL --token TOKEN [--config FILE] [flags]
@@ -47,7 +48,7 @@ Flags:
 // Main runs `mamori agent` (and the slim mamori-agent binary) with its
 // command-line arguments; version describes the build.
 func Main(args []string, stdout, stderr io.Writer, version string) int {
-	fs := flag.NewFlagSet("mamori agent", flag.ContinueOnError)
+	fs := clidoc.NewFlagSet("mamori agent", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), agentUsage)
@@ -66,6 +67,10 @@ func Main(args []string, stdout, stderr io.Writer, version string) int {
 		hostname   = fs.String("hostname", "", "host name reported to the server (default: the OS's)")
 		logLevel   = fs.String("log-level", "info", "debug, info, warn or error")
 	)
+	if len(args) == 1 && (args[0] == "version" || args[0] == "--version" || args[0] == "-version") {
+		fmt.Fprintln(stdout, version)
+		return 0
+	}
 	if wantsHelp(args) {
 		fs.SetOutput(stdout)
 		fs.Usage()

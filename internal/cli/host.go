@@ -15,6 +15,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/mamori/mamori/internal/clidoc"
 	"github.com/mamori/mamori/internal/config"
 	"github.com/mamori/mamori/internal/store/sqlite"
 )
@@ -34,7 +35,7 @@ func cmdHost(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	sub, args := args[0], args[1:]
-	fs := flag.NewFlagSet("mamori host "+sub, flag.ContinueOnError)
+	fs := clidoc.NewFlagSet("mamori host "+sub, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	path := fs.String("config", "", "the server's config file (for its hosts and data_dir)")
 	tenant := fs.String("tenant", "", "the host's tenant (must match the config's)")

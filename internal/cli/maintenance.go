@@ -12,6 +12,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/mamori/mamori/internal/clidoc"
 	"github.com/mamori/mamori/internal/duration"
 	"github.com/mamori/mamori/internal/maintenance"
 	"github.com/mamori/mamori/internal/store/sqlite"
@@ -37,7 +38,7 @@ func cmdMaintenance(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	sub, args := args[0], args[1:]
-	fs := flag.NewFlagSet("mamori maintenance "+sub, flag.ContinueOnError)
+	fs := clidoc.NewFlagSet("mamori maintenance "+sub, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	path := fs.String("config", "", "the server's config file (for data_dir)")
 	var w maintenance.Window

@@ -11,6 +11,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/mamori/mamori/internal/clidoc"
 )
 
 // cmdRecover runs a check's next recovery step through the running
@@ -21,7 +23,7 @@ import (
 // 1 it ran and did not help, or failed, or was refused by the agent;
 // 3 the safety rules did not allow it; 2 usage or connection problems.
 func cmdRecover(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("mamori recover", flag.ContinueOnError)
+	fs := clidoc.NewFlagSet("mamori recover", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	server := fs.String("server", recoverEnvOr("MAMORI_SERVER", "http://127.0.0.1:8484"), "the mamori server's URL (or MAMORI_SERVER)")
 	tok := fs.String("token", "", "API token with the operator role (default MAMORI_ADMIN_TOKEN)")

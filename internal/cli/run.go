@@ -21,6 +21,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/mamori/mamori/internal/agentapi"
+	"github.com/mamori/mamori/internal/buildinfo"
+	"github.com/mamori/mamori/internal/clidoc"
 )
 
 // runTail is how much of a job's output is kept for its report.
@@ -32,7 +34,7 @@ const runTail = 4096
 // code, so cron still sees it.
 func cmdRun(args []string, stdout, stderr io.Writer) int {
 	before, command := stripDashDash(args)
-	fs := flag.NewFlagSet("mamori run", flag.ContinueOnError)
+	fs := clidoc.NewFlagSet("mamori run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	job := fs.String("job", "", "the push check's name (HOST/NAME under a host), for messages and with --config")
 	pushURL := fs.String("url", "", "the job's full push URL (default: $MAMORI_PUSH_URL)")
@@ -300,7 +302,7 @@ func sendReport(target string, rep pushBody, retries int, timeout time.Duration,
 			return err
 		}
 		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("User-Agent", "mamori-run/"+Version)
+		req.Header.Set("User-Agent", "mamori-run/"+buildinfo.Short())
 		resp, err := client.Do(req)
 		if err != nil {
 			cancel()

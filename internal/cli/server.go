@@ -25,8 +25,10 @@ import (
 	"github.com/mamori/mamori/internal/alerting"
 	"github.com/mamori/mamori/internal/api"
 	"github.com/mamori/mamori/internal/auth"
+	"github.com/mamori/mamori/internal/buildinfo"
 	"github.com/mamori/mamori/internal/check"
 	"github.com/mamori/mamori/internal/check/awscheck"
+	"github.com/mamori/mamori/internal/clidoc"
 	cloudaws "github.com/mamori/mamori/internal/cloud/aws"
 	"github.com/mamori/mamori/internal/config"
 	"github.com/mamori/mamori/internal/engine"
@@ -58,7 +60,7 @@ func printConfigErrors(w io.Writer, err error) {
 }
 
 func cmdValidate(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("mamori validate", flag.ContinueOnError)
+	fs := clidoc.NewFlagSet("mamori validate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	path := fs.String("config", "", "config file (default: the embedded example)")
 	if err := fs.Parse(args); err != nil {
@@ -80,7 +82,7 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 }
 
 func cmdServer(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("mamori server", flag.ContinueOnError)
+	fs := clidoc.NewFlagSet("mamori server", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	path := fs.String("config", "", "config file (default: the embedded example, which monitors this machine)")
 	listen := fs.String("listen", "", "listen address (overrides the config's listen)")
@@ -107,6 +109,20 @@ func cmdServer(args []string, stdout, stderr io.Writer) int {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+
+	// Bind first: a server that cannot listen must not touch its data
+	// directory (no database created, no keys, no first user).
+	front, err := newFrontend(cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "mamori: %v (nothing was written to %s)\n", err, cfg.DataDir)
+		return 1
+	}
+	ln, err := front.limits.Listen(cfg.Listen)
+	if err != nil {
+		fmt.Fprintf(stderr, "mamori: listen: %v (nothing was written to %s)\n", err, cfg.DataDir)
+		return 1
+	}
+	defer ln.Close()
 
 	st, err := sqlite.Open(ctx, cfg.DataDir)
 	if err != nil {
@@ -204,16 +220,6 @@ func cmdServer(args []string, stdout, stderr io.Writer) int {
 	apiSrv.SetRecovery(recov)
 	alert.SetActions(recov.ActionsFor)
 
-	front, err := newFrontend(cfg)
-	if err != nil {
-		fmt.Fprintf(stderr, "mamori: %v\n", err)
-		return 1
-	}
-	ln, err := front.limits.Listen(cfg.Listen)
-	if err != nil {
-		fmt.Fprintf(stderr, "mamori: listen: %v\n", err)
-		return 1
-	}
 	console := web.New(web.Deps{Engine: eng, Alerting: alert, Store: st, Auth: consoleAuth{users},
 		Metrics: consoleMetrics{tsdb}, Log: log, SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://") || cfg.TLS.Enabled()})
 	mux := http.NewServeMux()
@@ -247,7 +253,7 @@ func cmdServer(args []string, stdout, stderr io.Writer) int {
 		}
 	}()
 
-	fmt.Fprintf(stdout, "mamori %s: %d checks from %s, data in %s, API on %s://%s/\n", Version, len(cfg.Checks), cfg.File, cfg.DataDir, front.scheme(), ln.Addr())
+	fmt.Fprintf(stdout, "mamori %s: %d checks from %s, data in %s, API on %s://%s/\n", buildinfo.Short(), len(cfg.Checks), cfg.File, cfg.DataDir, front.scheme(), ln.Addr())
 	if firstUser != "" {
 		if err := announceFirstUser(stdout, cfg.DataDir, front.scheme()+"://"+ln.Addr().String()+"/", firstUser, firstPassword); err != nil {
 			fmt.Fprintf(stderr, "mamori: %v\n", err)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/mamori/mamori/internal/auth"
+	"github.com/mamori/mamori/internal/clidoc"
 	"github.com/mamori/mamori/internal/config"
 	"github.com/mamori/mamori/internal/duration"
 	"github.com/mamori/mamori/internal/store/sqlite"
@@ -126,7 +127,7 @@ func cmdUser(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	sub, args := args[0], args[1:]
-	fs := flag.NewFlagSet("mamori user "+sub, flag.ContinueOnError)
+	fs := clidoc.NewFlagSet("mamori user "+sub, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprintln(stderr, userUsage) }
 	path := fs.String("config", "", "the server's config file (for data_dir)")
@@ -308,7 +309,7 @@ func cmdToken(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	sub, args := args[0], args[1:]
-	fs := flag.NewFlagSet("mamori token "+sub, flag.ContinueOnError)
+	fs := clidoc.NewFlagSet("mamori token "+sub, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprintln(stderr, tokenUsage) }
 	path := fs.String("config", "", "the server's config file (for data_dir)")

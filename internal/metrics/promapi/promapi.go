@@ -7,6 +7,7 @@
 //	GET|POST /api/v1/labels             label names (match[], start, end, limit)
 //	GET      /api/v1/label/{name}/values label values (match[], start, end, limit)
 //	GET|POST /api/v1/series             series (match[] required, start, end, limit)
+//	GET      /api/v1/status/buildinfo   version, revision, branch, build date, Go version
 //	GET      /api/v1/metadata           always empty: mamori keeps no metric metadata
 //
 // Responses use Prometheus' envelope: {"status":"success","data":…} or
@@ -23,6 +24,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"runtime"
 	"strconv"
 	"time"
 
@@ -31,6 +33,7 @@ import (
 	"github.com/prometheus/prometheus/promql"
 	"github.com/prometheus/prometheus/promql/parser"
 
+	"github.com/mamori/mamori/internal/buildinfo"
 	"github.com/mamori/mamori/internal/metrics"
 )
 
@@ -52,6 +55,10 @@ func Routes(mux *http.ServeMux, st *metrics.Store, principal Principal) {
 		mux.HandleFunc(m+" /api/v1/series", h.wrap(h.series))
 	}
 	mux.HandleFunc("GET /api/v1/label/{name}/values", h.wrap(h.labelValues))
+	mux.HandleFunc("GET /api/v1/status/buildinfo", h.wrap(func(*http.Request, string) (any, []string, *apiError) {
+		return map[string]string{"version": buildinfo.Short(), "revision": buildinfo.Revision, "branch": buildinfo.Branch,
+			"buildUser": "", "buildDate": buildinfo.Date, "goVersion": runtime.Version()}, nil, nil
+	}))
 	mux.HandleFunc("GET /api/v1/metadata", h.wrap(func(*http.Request, string) (any, []string, *apiError) {
 		return map[string]any{}, nil, nil
 	}))
