@@ -76,7 +76,7 @@ hosts:
   - name: web01
     address: 127.0.0.1
     tenant: acme
-    agent_token: web01-token
+    agent_token: web01-agent-token-0123
     metrics_interval: 2s
     checks:
       - {name: disk, type: disk, mounts: [/], warning: 0.001, critical: 0.002, interval: 1s, attempts: 3}
@@ -87,7 +87,7 @@ hosts:
 	os.WriteFile(agentCfg, []byte(fmt.Sprintf("state_dir: %s\nhostname: web01\n", filepath.Join(dir, "agent-state"))), 0o644)
 
 	s := startServer(t, cfgPath, port)
-	ag := startAgent(t, s.base, "web01-token", agentCfg)
+	ag := startAgent(t, s.base, "web01-agent-token-0123", agentCfg)
 
 	// Metrics arrive and can be queried like Prometheus.
 	deadline := time.Now().Add(30 * time.Second)
@@ -158,7 +158,7 @@ hosts:
 		t.Fatalf("log check alerted %d times, want once", n)
 	}
 	ag.stop()
-	ag = startAgent(t, s.base, "web01-token", agentCfg)
+	ag = startAgent(t, s.base, "web01-agent-token-0123", agentCfg)
 	time.Sleep(4 * time.Second)
 	if n := logAlerts(); n != 1 {
 		t.Fatalf("after an agent restart the old line alerted again: %d alerts", n)

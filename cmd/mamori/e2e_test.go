@@ -35,6 +35,7 @@ type server struct {
 	t      *testing.T
 	cmd    *exec.Cmd
 	base   string
+	client *http.Client // nil: http.DefaultClient
 	mu     sync.Mutex
 	output strings.Builder
 }
@@ -65,7 +66,13 @@ func mamori(t *testing.T, args ...string) (string, int) {
 
 func startServer(t *testing.T, cfgPath string, port int) *server {
 	t.Helper()
-	s := &server{t: t, base: fmt.Sprintf("http://127.0.0.1:%d", port)}
+	return startServerAt(t, cfgPath, fmt.Sprintf("http://127.0.0.1:%d", port), nil)
+}
+
+// startServerAt starts a server reached at base with client (nil: the default).
+func startServerAt(t *testing.T, cfgPath, base string, client *http.Client) *server {
+	t.Helper()
+	s := &server{t: t, base: base, client: client}
 	s.cmd = exec.Command(os.Args[0], "server", "--config", cfgPath)
 	s.cmd.Env = append(os.Environ(), "MAMORI_E2E_MAIN=1", "MAMORI_ADMIN_TOKEN="+token)
 	pr, pw := io.Pipe()
@@ -94,7 +101,7 @@ func startServer(t *testing.T, cfgPath string, port int) *server {
 	})
 	deadline := time.Now().Add(15 * time.Second)
 	for time.Now().Before(deadline) {
-		if resp, err := http.Get(s.base + "/healthz"); err == nil {
+		if resp, err := s.httpClient().Get(s.base + "/healthz"); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
 				return s
@@ -106,6 +113,13 @@ func startServer(t *testing.T, cfgPath string, port int) *server {
 	return nil
 }
 
+func (s *server) httpClient() *http.Client {
+	if s.client != nil {
+		return s.client
+	}
+	return http.DefaultClient
+}
+
 func (s *server) kill9() {
 	s.cmd.Process.Signal(syscall.SIGKILL)
 	s.cmd.Wait()
@@ -115,7 +129,7 @@ func (s *server) get(path string, v any) int {
 	s.t.Helper()
 	req, _ := http.NewRequest("GET", s.base+path, nil)
 	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := s.httpClient().Do(req)
 	if err != nil {
 		s.t.Fatal(err)
 	}
@@ -408,10 +422,11 @@ func TestAPIAuthAndErrors(t *testing.T) {
 	writeConfig(t, cfgPath, port, freePort(t), freePort(t), "1s")
 	extra := `api_tokens:
   - name: grafana
-    token: viewer-token
+    token: viewer-token-0123456789
     role: viewer
+    tenant: acme
   - name: acme
-    token: acme-token
+    token: acme-token-0123456789
     role: viewer
     tenant: acme
 `
@@ -443,11 +458,11 @@ func TestAPIAuthAndErrors(t *testing.T) {
 		{"GET", "/api/v1/checks", "", 401, "authentication required"},
 		{"GET", "/api/v1/checks", "wrong", 401, "invalid token"},
 		{"GET", "/api/v1/checks", token, 200, `"name":"svc"`},
-		{"GET", "/api/v1/checks", "viewer-token", 200, `"name":"svc"`},
-		{"POST", "/api/v1/reload", "viewer-token", 403, "operator"},
+		{"GET", "/api/v1/checks", "viewer-token-0123456789", 200, "[]"}, // a viewer sees its tenant only
+		{"POST", "/api/v1/reload", "viewer-token-0123456789", 403, "operator"},
 		{"GET", "/api/v1/checks/nope", token, 404, "no check"},
-		{"GET", "/api/v1/checks/svc", "acme-token", 404, "no check"}, // other tenant's check
-		{"GET", "/api/v1/checks", "acme-token", 200, "[]"},
+		{"GET", "/api/v1/checks/svc", "acme-token-0123456789", 404, "no check"}, // other tenant's check
+		{"GET", "/api/v1/checks", "acme-token-0123456789", 200, "[]"},
 		{"GET", "/api/v1/events?since=yesterday", token, 400, "RFC 3339"},
 		{"GET", "/api/v1/checks?state=PURPLE", token, 400, "unknown status"},
 		{"GET", "/api/v1/nope", token, 404, "no such API route"},

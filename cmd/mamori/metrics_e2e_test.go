@@ -29,7 +29,7 @@ hosts:
   - name: db1
     address: 127.0.0.1
     tenant: acme
-    agent_token: db1-agent-token
+    agent_token: db1-agent-token-0123
     checks:
       - {name: web, type: tcp, port: %d, interval: 1s}
 `, port, filepath.Join(dir, "data"), web.port)), 0o644)
@@ -43,7 +43,7 @@ hosts:
 	}
 	body, _ := json.Marshal(map[string]any{"seq": 1, "sent": now.UnixMilli(), "samples": samples})
 	req, _ := http.NewRequest("POST", s.base+"/api/v1/agent/batch", bytes.NewReader(body))
-	req.Header.Set("Authorization", "Bearer db1-agent-token")
+	req.Header.Set("Authorization", "Bearer db1-agent-token-0123")
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil || resp.StatusCode != 200 {

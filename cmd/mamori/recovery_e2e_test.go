@@ -213,7 +213,7 @@ recovery: {enabled: true, budget_per_host: {max: 20, per: 1h}}
 hosts:
   - name: web01
     address: 127.0.0.1
-    agent_token: web01-token
+    agent_token: web01-agent-token-0123
     checks:
       # restart helps
       - name: web
@@ -282,7 +282,7 @@ actions:
 		t.Fatalf("maintenance add: %d %s", code, out)
 	}
 	s := startServer(t, cfgPath, port)
-	ag := superviseAgent(t, s.base, "web01-token", agentCfg)
+	ag := superviseAgent(t, s.base, "web01-agent-token-0123", agentCfg)
 	s.waitFor("web01/web", 20*time.Second, "OK", func(c apiCheck) bool { return c.State == "OK" && c.LastCheck != "" })
 	s.waitFor("web01/web2", 20*time.Second, "OK", func(c apiCheck) bool { return c.State == "OK" && c.LastCheck != "" })
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"sort"
 	"strings"
 	"sync"
@@ -225,8 +226,23 @@ func (r *Runtime) send(ctx context.Context, rec Record) error {
 	sctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	ack, err := r.client.SendBatch(sctx, gz)
+	var he *HTTPError
+	if errors.As(err, &he) && he.Status == http.StatusConflict {
+		r.log.Warn("the server's batch numbering differs from this agent's: saying hello to re-synchronise", "seq", rec.Seq, "error", err)
+		r.signal(r.helloNow)
+		return err
+	}
 	if err != nil {
 		return err
+	}
+	if last := r.spool.LastSeq(); ack.Seq > last {
+		// The server says it stored Seqs this agent never handed out: its
+		// record is wrong (this state directory was reset, or a batch was
+		// forged with this host's token). The batch was not stored: say
+		// hello with the spool's numbering and send it again.
+		r.log.Warn("the server is ahead of this agent's batch numbering: saying hello to re-synchronise", "seq", rec.Seq, "server_seq", ack.Seq, "agent_last", last)
+		r.signal(r.helloNow)
+		return fmt.Errorf("batch %d not stored: the server's seq %d is ahead of this agent's %d (re-synchronising)", rec.Seq, ack.Seq, last)
 	}
 	if prev := r.online.Swap(1); prev == 2 {
 		n, _ := r.spool.Pending()

@@ -246,7 +246,8 @@ func (r *Runtime) helloLoop(ctx context.Context) {
 }
 
 func (r *Runtime) hello(ctx context.Context) error {
-	h := wire.Hello{Version: wire.Version, Agent: r.opt.Agent, Hostname: r.cfg.Hostname, OS: runtime.GOOS, Arch: runtime.GOARCH, Actions: r.cfg.ActionNames()}
+	st := r.spool.State()
+	h := wire.Hello{Version: wire.Version, Agent: r.opt.Agent, Hostname: r.cfg.Hostname, OS: runtime.GOOS, Arch: runtime.GOARCH, Actions: r.cfg.ActionNames(), Spool: &st}
 	if bt, err := host.BootTimeWithContext(ctx); err == nil {
 		h.BootTime = int64(bt)
 	}

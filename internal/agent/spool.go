@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/mamori/mamori/internal/wire"
 )
 
 // The spool keeps every batch on disk before it is sent: append-only
@@ -200,6 +202,13 @@ func (s *Spool) LastSeq() uint64 {
 	return s.lastSeq
 }
 
+// State is the spool's numbering, for the server to re-synchronise to.
+func (s *Spool) State() wire.SpoolState {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return wire.SpoolState{Acked: s.acked, Last: s.lastSeq}
+}
+
 // DropInfo describes what an append had to drop to stay in bounds.
 type DropInfo struct {
 	Batches          int
@@ -329,12 +338,7 @@ func (s *Spool) Ack(seq uint64) error {
 	if seq <= s.acked {
 		return nil
 	}
-	s.acked = seq
-	if s.acked > s.lastSeq {
-		// The server has seen Seqs we never handed out (a wiped state
-		// dir): continue above them, or they would be ignored as old.
-		s.lastSeq = s.acked
-	}
+	s.acked = min(seq, s.lastSeq) // never beyond what was handed out
 	err := s.writeIndex()
 	for len(s.segs) > 0 {
 		seg := s.segs[0]

@@ -46,6 +46,8 @@ type HostStore interface {
 	SetAgentSeen(ctx context.Context, host string, seen time.Time, info string) error
 	// StoreAgentBatch records a stored batch: highest Seq, dropped counters added.
 	StoreAgentBatch(ctx context.Context, host string, seq, droppedResults, droppedSamples uint64, seen time.Time) error
+	// ResetAgentSeq sets a host's stored Seq (re-synchronisation).
+	ResetAgentSeq(ctx context.Context, host string, seq uint64) error
 	// SavePush records the last report of a push check.
 	SavePush(ctx context.Context, checkName string, r check.Result, at time.Time) error
 	// WatchPush records since when a push check waits for its first report (first call wins).
@@ -83,6 +85,8 @@ type API struct {
 	seen       map[string]time.Time
 	seenSaved  map[string]time.Time
 	seq        map[string]uint64
+	delivery   map[string]delivery
+	started    time.Time
 	hostLocks  map[string]*sync.Mutex
 	hellos     map[string]time.Time // last hello per host (an agent (re)starting)
 	pushes     map[string]pushRec
@@ -138,9 +142,10 @@ func New(eng *engine.Engine, hosts HostStore, sink MetricsSink, log *slog.Logger
 		log = slog.New(slog.DiscardHandler)
 	}
 	a := &API{log: log, hosts: hosts, sink: sink, now: time.Now, m: newMetrics(),
-		seen: map[string]time.Time{}, seenSaved: map[string]time.Time{}, seq: map[string]uint64{},
+		seen: map[string]time.Time{}, seenSaved: map[string]time.Time{}, seq: map[string]uint64{}, delivery: map[string]delivery{},
 		hostLocks: map[string]*sync.Mutex{}, pushes: map[string]pushRec{}, watch: map[string]time.Time{},
 		queues: map[string]*queue{}, pending: map[string]*pendingReq{}}
+	a.started = a.now()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if hs, err := hosts.AgentHosts(ctx); err != nil {
@@ -464,6 +469,7 @@ func (a *API) hello(w http.ResponseWriter, r *http.Request) {
 	}
 	info := strings.TrimSpace(h.Agent + " " + h.OS + "/" + h.Arch + " hostname=" + h.Hostname)
 	a.touch(host, info)
+	a.resync(r.Context(), host, h.Spool)
 	a.mu.Lock()
 	if a.hellos == nil {
 		a.hellos = map[string]time.Time{}

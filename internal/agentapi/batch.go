@@ -149,8 +149,8 @@ func DecodeBatch(b []byte) (wire.Batch, int, error) {
 	if bt.Seq == 0 && (len(bt.Results) > 0 || len(bt.Samples) > 0) {
 		return wire.Batch{}, http.StatusBadRequest, errors.New("seq must be at least 1 for a batch with results or samples")
 	}
-	if bt.Seq > math.MaxInt64 {
-		return wire.Batch{}, http.StatusBadRequest, errors.New("seq is out of range")
+	if bt.Seq > wire.MaxSeq {
+		return wire.Batch{}, http.StatusBadRequest, fmt.Errorf("seq %d is out of range (at most %d)", bt.Seq, uint64(wire.MaxSeq))
 	}
 	return bt, 0, nil
 }
@@ -278,6 +278,9 @@ func ValidateSample(s *wire.Sample, wd Window) string {
 	if !metricName(s.Name, true) {
 		return fmt.Sprintf("sample %q: bad metric name", cut(s.Name, 100))
 	}
+	if ReservedMetric(s.Name) {
+		return fmt.Sprintf("sample %s: names starting with %s are the server's own (check perfdata, state)", cut(s.Name, 100), ReservedPrefix)
+	}
 	if len(s.Labels) > MaxSampleLabels {
 		return fmt.Sprintf("sample %s: %d labels (at most %d)", s.Name, len(s.Labels), MaxSampleLabels)
 	}
@@ -297,6 +300,16 @@ func ValidateSample(s *wire.Sample, wd Window) string {
 		return "sample " + s.Name + ": " + why
 	}
 	return ""
+}
+
+// ReservedPrefix starts the names of the series the server writes itself
+// (mamori_check_perf, ...): an agent may not write under them, or it could
+// forge another check's perfdata.
+const ReservedPrefix = "mamori_"
+
+// ReservedMetric reports whether name is the server's own.
+func ReservedMetric(name string) bool {
+	return strings.HasPrefix(strings.ToLower(name), ReservedPrefix)
 }
 
 // metricName reports whether s is a Prometheus metric name ([a-zA-Z_:][a-zA-Z0-9_:]*)
@@ -389,16 +402,7 @@ func (a *API) batch(w http.ResponseWriter, r *http.Request) {
 	a.mu.Lock()
 	stored := a.seq[host]
 	a.mu.Unlock()
-	if bt.Seq == 0 || bt.Seq <= stored {
-		// A heartbeat without content, or a replay: acknowledged, not stored again.
-		if bt.Seq != 0 {
-			a.m.batches.WithLabelValues("replayed").Inc()
-			a.log.Debug("agentapi: replayed batch acknowledged", "host", host, "seq", bt.Seq, "stored", stored)
-		} else {
-			a.m.batches.WithLabelValues("empty").Inc()
-		}
-		ack.Seq = stored
-		writeJSON(w, http.StatusOK, ack)
+	if !a.seqInOrder(w, r, host, bt.Seq, stored, ack) {
 		return
 	}
 
@@ -426,6 +430,7 @@ func (a *API) readBatch(w http.ResponseWriter, r *http.Request, route, host stri
 	body, code, msg := readBody(w, r, wire.MaxBatchBytes)
 	if code != 0 {
 		a.m.batches.WithLabelValues("rejected").Inc()
+		a.noteRefused(host, msg)
 		a.reject(w, r, route, host, code, reasonFor(code), msg)
 		return wire.Batch{}, false
 	}
@@ -436,6 +441,7 @@ func (a *API) readBatch(w http.ResponseWriter, r *http.Request, route, host stri
 		if code == http.StatusRequestEntityTooLarge {
 			reason = "too_many"
 		}
+		a.noteRefused(host, err.Error())
 		a.reject(w, r, route, host, code, reason, err.Error())
 		return wire.Batch{}, false
 	}
@@ -489,6 +495,7 @@ func (a *API) recordResults(w http.ResponseWriter, r *http.Request, route, host 
 				return false // the agent went away; it sends the batch again
 			}
 			a.m.batches.WithLabelValues("failed").Inc()
+			a.noteRefused(host, "could not store a result: "+err.Error())
 			a.reject(w, r, route, host, http.StatusServiceUnavailable, "store", "could not store result "+strconv.Itoa(i)+": "+err.Error()+"; send the batch again")
 			return false
 		}
@@ -515,6 +522,7 @@ func (a *API) appendSamples(w http.ResponseWriter, r *http.Request, route, host 
 				v.rs.add(err.Error())
 			default:
 				a.m.batches.WithLabelValues("failed").Inc()
+				a.noteRefused(host, "could not store samples: "+err.Error())
 				a.reject(w, r, route, host, http.StatusServiceUnavailable, "store", "could not store samples: "+err.Error()+"; send the batch again")
 				return false
 			}
@@ -546,4 +554,33 @@ func (a *API) commitSeq(r *http.Request, host string, bt *wire.Batch, now time.T
 	}
 	a.mu.Unlock()
 	a.m.batches.WithLabelValues("stored").Inc()
+	a.noteStored(host)
+}
+
+// seqInOrder decides what a batch's Seq means against the stored one. It
+// answers the batch itself (false) when it is not to be stored: a
+// heartbeat without content or a replay is acknowledged with the stored
+// Seq; a Seq too far ahead is refused (409: the agent says hello and the
+// server re-synchronises, see resync).
+func (a *API) seqInOrder(w http.ResponseWriter, r *http.Request, host string, seq, stored uint64, ack wire.BatchAck) bool {
+	switch {
+	case seq == 0:
+		a.m.batches.WithLabelValues("empty").Inc()
+		a.noteStored(host)
+	case seq <= stored:
+		a.m.batches.WithLabelValues("replayed").Inc()
+		a.noteRefused(host, fmt.Sprintf("batch seq %d is already stored (the server has %d): if the agent's state was reset it re-synchronises at its next hello", seq, stored))
+		a.log.Debug("agentapi: replayed batch acknowledged", "host", host, "seq", seq, "stored", stored)
+	case seq-stored > wire.MaxSeqAhead:
+		a.m.batches.WithLabelValues("rejected").Inc()
+		msg := fmt.Sprintf("batch seq %d is more than %d ahead of the last stored (%d): say hello to re-synchronise", seq, wire.MaxSeqAhead, stored)
+		a.noteRefused(host, msg)
+		a.reject(w, r, "batch", host, http.StatusConflict, "seq_ahead", msg)
+		return false
+	default:
+		return true
+	}
+	ack.Seq = stored
+	writeJSON(w, http.StatusOK, ack)
+	return false
 }

@@ -14,6 +14,7 @@ type Metrics struct {
 	lastSeen       *prometheus.GaugeVec
 	pushes         *prometheus.CounterVec
 	requests       *prometheus.CounterVec
+	resyncs        prometheus.Counter
 }
 
 func newMetrics() *Metrics {
@@ -36,10 +37,12 @@ func newMetrics() *Metrics {
 			Help: "Job reports to /api/v1/push/{token} by outcome: accepted, rejected, unknown_token, failed."}, []string{"outcome"}),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "mamori_agent_requests_total",
 			Help: "Server-to-agent requests by outcome: answered, timeout, cancelled."}, []string{"outcome"}),
+		resyncs: prometheus.NewCounter(prometheus.CounterOpts{Name: "mamori_agent_seq_resyncs_total",
+			Help: "Hosts whose stored batch Seq was re-synchronised to their agent's numbering (agent state reset, or a forged batch)."}),
 	}
 }
 
 // Collectors lists every collector, for registration.
 func (m *Metrics) Collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.rejected, m.batches, m.results, m.samples, m.droppedResults, m.droppedSamples, m.lastSeen, m.pushes, m.requests}
+	return []prometheus.Collector{m.rejected, m.batches, m.results, m.samples, m.droppedResults, m.droppedSamples, m.lastSeen, m.pushes, m.requests, m.resyncs}
 }

@@ -137,6 +137,8 @@ func (a *API) poll(w http.ResponseWriter, r *http.Request) {
 		a.reject(w, r, route, host, http.StatusBadRequest, "bad_query", err.Error())
 		return
 	}
+	// The long poll outlives the server's write timeout.
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(wait + 30*time.Second))
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
 	for {

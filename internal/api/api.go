@@ -12,8 +12,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus/promhttp"
-
 	"github.com/mamori/mamori/internal/alerting"
 	"github.com/mamori/mamori/internal/config"
 	"github.com/mamori/mamori/internal/engine"
@@ -34,11 +32,13 @@ type Server struct {
 	log    *slog.Logger
 	reload Reloader
 	toks   atomic.Pointer[Tokens]
-	alert  atomic.Pointer[alerting.Service]
-	users  UserTokens // per-user API tokens; nil = config tokens only
-	mux    *http.ServeMux
-	apiMux *http.ServeMux // the authenticated /api/v1/ routes
-	reports reportService
+	// metricsTok is the SHA-256 of http.metrics_token (nil: none).
+	metricsTok atomic.Pointer[[32]byte]
+	alert      atomic.Pointer[alerting.Service]
+	users      UserTokens // per-user API tokens; nil = config tokens only
+	mux        *http.ServeMux
+	apiMux     *http.ServeMux // the authenticated /api/v1/ routes
+	reports    reportService
 }
 
 // Deps is what the API is built on.
@@ -69,6 +69,7 @@ func (s *Server) SetTokens(cfg *config.Config) {
 		ts = append(ts, Token{Secret: t.Token.Reveal(), Principal: Principal{Name: t.Name, Role: Role(t.Role), Tenant: t.Tenant}})
 	}
 	s.toks.Store(NewTokens(ts))
+	s.SetMetricsToken(cfg.HTTP.MetricsToken.Reveal())
 }
 
 func (s *Server) tokens() *Tokens { return s.toks.Load() }
@@ -85,7 +86,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) routes() {
 	s.mux.HandleFunc("GET /healthz", s.healthz)
-	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.eng.Metrics.Registry, promhttp.HandlerOpts{}))
+	s.mux.HandleFunc("GET /metrics", s.metrics)
 	api := http.NewServeMux()
 	s.apiMux = api
 	api.HandleFunc("GET /api/v1/checks", require(RoleViewer, s.listChecks))

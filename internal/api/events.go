@@ -135,6 +135,9 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request) {
 	sub := s.bus.Subscribe(256, event.StateChange)
 	defer s.bus.Unsubscribe(sub)
 
+	// A stream outlives the server's write timeout: each event has its own.
+	rc := http.NewResponseController(w)
+	_ = rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
 	w.Header().Set("X-Accel-Buffering", "no")
@@ -148,6 +151,7 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request) {
 			return true
 		}
 		b, _ := json.Marshal(eventToJSON(e))
+		_ = rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
 		if _, err := fmt.Fprintf(w, "id: %d\nevent: state\ndata: %s\n\n", e.ID, b); err != nil {
 			return false
 		}
@@ -180,6 +184,7 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		case <-ping.C:
+			_ = rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
 			if _, err := fmt.Fprint(w, ": keep-alive\n\n"); err != nil {
 				return
 			}
@@ -187,6 +192,10 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 }
+
+// streamWriteTimeout bounds one write of an event stream (a client that
+// stops reading is dropped).
+const streamWriteTimeout = 30 * time.Second
 
 // postReload: POST /api/v1/reload — re-read the config file and apply it;
 // a bad config is refused with every error and the running one stays.

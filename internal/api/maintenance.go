@@ -93,11 +93,12 @@ func (s *Server) createMaintenance(w http.ResponseWriter, r *http.Request) {
 		win.Tenant = p.Tenant
 	}
 	win.ID, win.CreatedBy = 0, p.Name
-	if errs := win.Validate(); len(errs) > 0 {
+	if errs, bad := win.Validate(), s.checkRefs(r.Context(), win.Tenant, win.Hosts, win.Checks, nil); len(errs)+len(bad) > 0 {
 		var details []string
 		for _, e := range errs {
 			details = append(details, e.Error())
 		}
+		details = append(details, bad...)
 		writeError(w, http.StatusBadRequest, "invalid maintenance window", details...)
 		return
 	}

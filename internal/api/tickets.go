@@ -297,6 +297,10 @@ func (s *Server) createTicket(w http.ResponseWriter, r *http.Request) {
 		s.ticketFail(w, 0, "create the ticket", err)
 		return
 	}
+	if bad := s.checkRefs(r.Context(), t.Tenant, t.Hosts, t.Checks, t.IncidentIDs); len(bad) > 0 {
+		writeError(w, http.StatusBadRequest, "invalid ticket: it names what is not the tenant's", bad...)
+		return
+	}
 	if err := ts.CreateTicket(r.Context(), t); err != nil {
 		s.ticketFail(w, 0, "create the ticket", err)
 		return

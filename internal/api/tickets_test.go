@@ -22,28 +22,28 @@ import (
 
 // Tokens of the ticket tests.
 const (
-	tokOp       = "op-token"       // operator, all tenants
-	tokAcme     = "acme-token"     // customer of acme
-	tokOther    = "other-token"    // customer of other
-	tokViewer   = "viewer-token"   // viewer of acme
-	tokNotKnown = "not-a-token-at" // no such token
+	tokOp       = "op-token-0123456789"     // operator, all tenants
+	tokAcme     = "acme-token-0123456789"   // customer of acme
+	tokOther    = "other-token-0123456789"  // customer of other
+	tokViewer   = "viewer-token-0123456789" // viewer of acme
+	tokNotKnown = "not-a-token-at"          // no such token
 )
 
 const ticketTestConfig = `listen: 127.0.0.1:0
 api_tokens:
   - name: op
-    token: op-token
+    token: op-token-0123456789
     role: operator
   - name: acme-user
-    token: acme-token
+    token: acme-token-0123456789
     role: customer
     tenant: acme
   - name: other-user
-    token: other-token
+    token: other-token-0123456789
     role: customer
     tenant: other
   - name: acme-viewer
-    token: viewer-token
+    token: viewer-token-0123456789
     role: viewer
     tenant: acme
 `
@@ -54,7 +54,7 @@ func ticketServer(t *testing.T, noTickets bool) http.Handler {
 	t.Helper()
 	t.Setenv("MAMORI_ADMIN_TOKEN", "")
 	ctx := context.Background()
-	cfg, err := config.Parse("t.yaml", []byte(ticketTestConfig))
+	cfg, err := config.Parse("t.yaml", []byte(ticketTestConfig+"hosts:\n  - {name: web1, address: 127.0.0.1, tenant: acme}\n"))
 	if err != nil {
 		t.Fatal(err)
 	}

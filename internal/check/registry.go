@@ -104,6 +104,21 @@ type Passive interface {
 	LastPush(check string) (r Result, at time.Time, ok bool)
 }
 
+// AgentDelivery is implemented by a Passive that knows whether a host's
+// agent batches are being stored (not only whether the agent connects).
+type AgentDelivery interface {
+	AgentDelivery(host string) Delivery
+}
+
+// Delivery is the state of a host's agent batches on the server.
+type Delivery struct {
+	Stored       time.Time // last batch stored; zero if none since Since
+	Since        time.Time // since when the server keeps this record
+	RefusedSince time.Time // first batch not stored since the last stored one
+	Refused      int       // batches not stored since then
+	Reason       string    // why the last one was not stored
+}
+
 // FieldError is a problem with one field of a spec.
 type FieldError struct {
 	Field string // yaml key, e.g. "url" or "expect_status"

@@ -114,7 +114,12 @@ func cmdServer(args []string, stdout, stderr io.Writer) int {
 
 	// Bind first: a server that cannot listen must not touch its data
 	// directory (no database created, no keys, no first user).
-	ln, err := net.Listen("tcp", cfg.Listen)
+	front, err := newFrontend(cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "mamori: %v (nothing was written to %s)\n", err, cfg.DataDir)
+		return 1
+	}
+	ln, err := front.limits.Listen(cfg.Listen)
 	if err != nil {
 		fmt.Fprintf(stderr, "mamori: listen: %v (nothing was written to %s)\n", err, cfg.DataDir)
 		return 1
@@ -222,16 +227,15 @@ func cmdServer(args []string, stdout, stderr io.Writer) int {
 	apiSrv.SetReports(reports)
 
 	console := web.New(web.Deps{Engine: eng, Alerting: alert, Events: bus, Store: st, Auth: consoleAuth{users},
-		Metrics: consoleMetrics{tsdb}, Log: log, SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://")})
+		Metrics: consoleMetrics{tsdb}, Log: log, SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://") || cfg.TLS.Enabled()})
 	mux := http.NewServeMux()
 	for _, p := range []string{"/api/", "/healthz", "/metrics", "/ack/", "/hooks/"} {
 		mux.Handle(p, apiSrv)
 	}
 	console.Routes(mux)
-	// No WriteTimeout: the event streams are long-lived.
-	httpSrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	httpSrv := front.server(mux)
 	go func() {
-		if err := httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := front.serve(httpSrv, ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("http server", "err", err)
 			stop()
 		}
@@ -242,8 +246,9 @@ func cmdServer(args []string, stdout, stderr io.Writer) int {
 	defer signal.Stop(hup)
 	go func() {
 		for range hup {
+			front.reloadTLS(log)
 			if reload == nil {
-				log.Warn("SIGHUP ignored: running on the embedded default config")
+				log.Warn("SIGHUP: configuration not reloaded: running on the embedded default config")
 				continue
 			}
 			if nc, err := reload(); err != nil {
@@ -254,9 +259,9 @@ func cmdServer(args []string, stdout, stderr io.Writer) int {
 		}
 	}()
 
-	fmt.Fprintf(stdout, "mamori %s: %d checks from %s, data in %s, API on http://%s/\n", buildinfo.Short(), len(cfg.Checks), cfg.File, cfg.DataDir, ln.Addr())
+	fmt.Fprintf(stdout, "mamori %s: %d checks from %s, data in %s, API on %s://%s/\n", buildinfo.Short(), len(cfg.Checks), cfg.File, cfg.DataDir, front.scheme(), ln.Addr())
 	if firstUser != "" {
-		if err := announceFirstUser(stdout, cfg.DataDir, "http://"+ln.Addr().String()+"/", firstUser, firstPassword); err != nil {
+		if err := announceFirstUser(stdout, cfg.DataDir, front.scheme()+"://"+ln.Addr().String()+"/", firstUser, firstPassword); err != nil {
 			fmt.Fprintf(stderr, "mamori: %v\n", err)
 			return 1
 		}
@@ -311,7 +316,7 @@ func ensureAdminToken(dataDir string, stdout io.Writer) error {
 // plainLoopback: plain HTTP on a loopback address, where browsers would drop
 // Secure cookies.
 func plainLoopback(cfg *config.Config) bool {
-	if strings.HasPrefix(cfg.PublicURL, "https://") {
+	if strings.HasPrefix(cfg.PublicURL, "https://") || cfg.TLS.Enabled() {
 		return false
 	}
 	host, _, err := net.SplitHostPort(cfg.Listen)

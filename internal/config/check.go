@@ -59,8 +59,8 @@ func (l *loader) check(file string, n *yaml.Node, path string, h *Host) {
 	} else if msg := badName(cf.Name); msg != "" {
 		l.errAt(file, keyNode(n, "name"), join(path, "name"), "%s", msg)
 	}
-	if written["attempts"] && cf.Attempts < 1 {
-		l.errAt(file, valueNode(n, "attempts"), join(path, "attempts"), "must be at least 1")
+	if written["attempts"] {
+		l.attemptsBound(file, valueNode(n, "attempts"), join(path, "attempts"), cf.Attempts)
 	}
 	for _, k := range []string{"interval", "retry_interval", "timeout"} {
 		if v := valueNode(n, k); v != nil && v.Value != "" {

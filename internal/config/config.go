@@ -23,6 +23,8 @@ type Config struct {
 	DataDir     string
 	LogLevel    string
 	PublicURL   string
+	TLS         TLS
+	HTTP        HTTP
 	Retention   Retention
 	Scheduler   Scheduler
 	Defaults    Defaults
@@ -69,9 +71,9 @@ type Defaults struct {
 // APIToken is a static API token from config.
 type APIToken struct {
 	Name   string       `yaml:"name" required:"true" help:"who uses it"`
-	Token  check.Secret `yaml:"token" required:"true" help:"the bearer token (use ${ENV} or file:)"`
-	Role   string       `yaml:"role" help:"admin, operator or viewer (default viewer)"`
-	Tenant string       `yaml:"tenant" help:"limit to one tenant"`
+	Token  check.Secret `yaml:"token" required:"true" help:"the bearer token, at least 16 characters (use ${ENV} or file:)"`
+	Role   string       `yaml:"role" help:"admin, operator, customer or viewer (default viewer), as for mamori token create"`
+	Tenant string       `yaml:"tenant" help:"the tenant of a customer or viewer (required for them; admin and operator take none)"`
 }
 
 // Channel is a notification channel; its type's own fields are decoded

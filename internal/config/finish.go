@@ -32,7 +32,9 @@ func (l *loader) finish() {
 	} else if c.Retention.Events < MinEvents {
 		l.errAt(c.File, nil, "retention.events", "must be at least 396d (13 months): state-change history feeds yearly reports")
 	}
-	if c.Scheduler.MaxConcurrent <= 0 {
+	l.boundTop()
+	l.resolveTLS()
+	if c.Scheduler.MaxConcurrent == 0 {
 		c.Scheduler.MaxConcurrent = DefaultMaxConcurrent
 	}
 	d := &c.Defaults

@@ -12,6 +12,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/mamori/mamori/internal/auth"
 	"github.com/mamori/mamori/internal/check"
 	"github.com/mamori/mamori/internal/check/fieldset"
 	"github.com/mamori/mamori/internal/recovery/policy"
@@ -42,7 +43,8 @@ func Parse(file string, data []byte) (*Config, error) {
 type loader struct {
 	cfg  *Config
 	errs Errors
-	seen map[string]bool // files read, against include loops
+	seen map[string]bool       // files read, against include loops
+	top  map[string]*yaml.Node // the main file's top-level values, for positions
 	// raw per check, kept for the cross-reference pass
 	refs           map[*Check]*checkRefs
 	escRefs        map[*Escalation]*escalationRefs
@@ -78,7 +80,11 @@ func (l *loader) file(file string, data []byte, top bool) {
 	l.seen[abs] = true
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		l.errs = append(l.errs, yamlError(file, err))
+		e := yamlError(file, err)
+		if !top {
+			e = redactYAMLError(e)
+		}
+		l.errs = append(l.errs, e)
 		return
 	}
 	if len(doc.Content) == 0 {
@@ -88,6 +94,9 @@ func (l *loader) file(file string, data []byte, top bool) {
 		return
 	}
 	root := doc.Content[0]
+	if line, found := secondDocument(data); found {
+		l.errs = append(l.errs, Error{File: file, Line: line, Msg: "a second YAML document (after ---): one file holds one configuration; use include: for more files"})
+	}
 	l.duplicateKeys(file, root)
 	if root.Kind != yaml.MappingNode {
 		l.errAt(file, root, "", "the top level must be a mapping of settings")
@@ -96,11 +105,15 @@ func (l *loader) file(file string, data []byte, top bool) {
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		k, v := root.Content[i], root.Content[i+1]
 		switch k.Value {
-		case "listen", "data_dir", "log_level", "public_url", "retention", "scheduler", "defaults", "incidents", "runbooks_dir", "recovery", "report":
+		case "listen", "data_dir", "log_level", "public_url", "retention", "scheduler", "defaults", "incidents", "runbooks_dir", "recovery", "report", "tls", "http":
 			if !top {
 				l.errAt(file, k, k.Value, "only the main config file may set %s", k.Value)
 				continue
 			}
+			if l.top == nil {
+				l.top = map[string]*yaml.Node{}
+			}
+			l.top[k.Value] = v
 			l.topSetting(file, k.Value, v)
 		case "api_tokens":
 			l.list(file, v, "api_tokens", func(n *yaml.Node, p string) { l.apiToken(file, n, p) })
@@ -129,7 +142,7 @@ func (l *loader) file(file string, data []byte, top bool) {
 }
 
 func topKeys() []string {
-	return []string{"listen", "data_dir", "log_level", "public_url", "retention", "scheduler", "defaults", "incidents", "runbooks_dir", "recovery", "report",
+	return []string{"listen", "data_dir", "log_level", "public_url", "retention", "scheduler", "defaults", "incidents", "runbooks_dir", "recovery", "report", "tls", "http",
 		"api_tokens", "tenants", "channels", "contacts", "escalations", "maintenance", "checks", "hosts", "include", "aws_accounts"}
 }
 
@@ -177,6 +190,10 @@ func (l *loader) topSetting(file, key string, v *yaml.Node) {
 		l.mapping(file, v, key, &l.cfg.Incidents)
 	case "report":
 		l.mapping(file, v, key, &l.cfg.Report)
+	case "tls":
+		l.mapping(file, v, key, &l.cfg.TLS)
+	case "http":
+		l.mapping(file, v, key, &l.cfg.HTTP)
 	case "recovery":
 		g, is := policy.DecodeGlobal(v)
 		l.issues(file, "", is)
@@ -248,6 +265,10 @@ func (l *loader) include(file string, v *yaml.Node) {
 		if !filepath.IsAbs(pat) {
 			pat = filepath.Join(filepath.Dir(file), pat)
 		}
+		if msg := includePattern(pat); msg != "" {
+			l.errAt(file, p, fmt.Sprintf("include[%d]", i), "%s", msg)
+			continue
+		}
 		matches, err := filepath.Glob(pat)
 		if err != nil {
 			l.errAt(file, p, fmt.Sprintf("include[%d]", i), "bad pattern: %v", err)
@@ -256,8 +277,12 @@ func (l *loader) include(file string, v *yaml.Node) {
 		if len(matches) == 0 && !strings.ContainsAny(p.Value, "*?[") {
 			l.errAt(file, p, fmt.Sprintf("include[%d]", i), "no such file %s", pat)
 		}
+		if len(matches) > MaxIncludeFiles {
+			l.errAt(file, p, fmt.Sprintf("include[%d]", i), "matches %d files (at most %d)", len(matches), MaxIncludeFiles)
+			continue
+		}
 		for _, m := range matches {
-			data, err := os.ReadFile(m)
+			data, err := readInclude(m)
 			if err != nil {
 				l.errAt(file, p, fmt.Sprintf("include[%d]", i), "%v", err)
 				continue
@@ -274,10 +299,17 @@ func (l *loader) apiToken(file string, n *yaml.Node, path string) {
 		l.errAt(file, n, join(path, fe.Field), "%s", fe.Msg)
 	}
 	if t.Role == "" {
-		t.Role = "viewer"
+		t.Role = auth.RoleViewer
 	}
-	if !slices.Contains([]string{"admin", "operator", "viewer", "customer"}, t.Role) {
+	// The same rules as `mamori token create` (a user's role and tenant).
+	switch {
+	case !auth.ValidRole(t.Role):
 		l.errAt(file, keyNode(n, "role"), join(path, "role"), "must be admin, operator, customer or viewer")
+	case auth.ValidateRole(t.Role, t.Tenant) != nil:
+		l.errAt(file, keyNode(n, "tenant"), join(path, "tenant"), "%v", auth.ValidateRole(t.Role, t.Tenant))
+	}
+	if v := t.Token.Reveal(); v != "" {
+		l.tokenStrength(file, keyNode(n, "token"), join(path, "token"), v)
 	}
 	l.cfg.APITokens = append(l.cfg.APITokens, t)
 }
@@ -304,6 +336,8 @@ func SectionFields() map[string][]fieldset.Field {
 	return map[string][]fieldset.Field{
 		"retention":  fieldset.Of(&Retention{}),
 		"incidents":  fieldset.Of(&Incidents{AutoResolve: true}),
+		"tls":        fieldset.Of(&TLS{}),
+		"http":       fieldset.Of(&HTTP{}),
 		"contacts":   fieldset.Of(&Contact{}),
 		"scheduler":  fieldset.Of(&Scheduler{}),
 		"defaults":   fieldset.Of(&Defaults{}),
@@ -329,6 +363,9 @@ func (l *loader) host(file string, n *yaml.Node, path string) {
 		return
 	}
 	h := &Host{Name: hf.Name, Address: hf.Address, Tenant: hf.Tenant, Groups: hf.Groups, Tags: hf.Tags, Agent: hf.Agent || !hf.AgentToken.IsZero(), AgentToken: hf.AgentToken, MetricsInterval: hf.MetricsInterval, Notify: hf.Notify, Pos: Pos{file, n.Line}}
+	if v := hf.AgentToken.Reveal(); v != "" {
+		l.tokenStrength(file, keyNode(n, "agent_token"), join(path, "agent_token"), v)
+	}
 	l.hosts[h.Name] = h
 	l.cfg.Hosts = append(l.cfg.Hosts, h)
 	if cn := valueNode(n, "checks"); cn != nil {

@@ -34,7 +34,9 @@ func Reference(w io.Writer) {
 		{"data_dir", "string", config.DefaultDataDir, "where the embedded database and tokens live"},
 		{"log_level", "string", "info", "debug, info, warn or error"},
 		{"public_url", "string", "", "the URL people reach the console at (used in links)"},
-		{"include", "list of strings", "", "more files (glob patterns, relative to this file) holding `checks`, `hosts`, `channels`, `api_tokens`"},
+		{"tls", "mapping", "", "HTTPS: certificate files or ACME, client certificates for agents; see below"},
+		{"http", "mapping", "", "limits of the HTTP listener, see below"},
+		{"include", "list of strings", "", "more .yaml files (patterns with wildcards in the file name only, relative to this file) holding `checks`, `hosts`, `channels`, `api_tokens`"},
 		{"runbooks_dir", "string", "", "folder of markdown runbooks (relative to this file)"},
 		{"incidents", "mapping", "", "see below"},
 		{"contacts", "list", "", "people to notify, see below"},
@@ -49,7 +51,7 @@ func Reference(w io.Writer) {
 		{"aws_accounts", "list", "", "AWS accounts that AWS checks name with `account:`, see below"},
 	})
 	sections := config.SectionFields()
-	for _, name := range []string{"retention", "scheduler", "defaults", "api_tokens"} {
+	for _, name := range []string{"tls", "http", "retention", "scheduler", "defaults", "api_tokens"} {
 		p("\n## `%s`\n\n", name)
 		table(w, rows(sections[name]))
 	}

@@ -242,3 +242,17 @@ func TestConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// FuzzParse: any runbook text parses or is refused with an error, and what
+// parses renders.
+func FuzzParse(f *testing.F) {
+	f.Add([]byte("---\ntitle: x\nchecks: [web*/http]\ntenants: [acme]\n---\n# x\n1. y\n"))
+	f.Add([]byte("# no front matter\n"))
+	f.Add([]byte("---\n---\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		rb, err := Parse("fuzz", data)
+		if err == nil {
+			_ = RenderHTML(rb.Body)
+		}
+	})
+}

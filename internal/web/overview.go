@@ -207,6 +207,8 @@ func (c *Console) live(w http.ResponseWriter, r *http.Request) {
 	bus := c.d.Events
 	sub := bus.Subscribe(256, event.StateChange)
 	defer bus.Unsubscribe(sub)
+	// A stream outlives the server's write timeout: lifted here.
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Time{})
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)

@@ -31,6 +31,12 @@ const (
 	MaxOutputBytes  = 4096  // a result's output; longer is cut
 	MaxLongBytes    = 16384 // a result's long output
 	MaxFutureSkew   = 5 * time.Minute
+	// MaxSeq is the largest batch Seq (exact in every JSON reader).
+	MaxSeq = 1<<53 - 1
+	// MaxSeqAhead bounds how far a batch's Seq may be ahead of the last
+	// one stored for its host (an agent skips Seqs only for the batches its
+	// full spool dropped).
+	MaxSeqAhead = 1 << 24
 )
 
 // Hello introduces an agent.
@@ -42,6 +48,16 @@ type Hello struct {
 	Arch     string   `json:"arch"`
 	Actions  []string `json:"actions"` // names in the host's local allowlist (never the argv)
 	BootTime int64    `json:"boot_time,omitempty"`
+	// Spool is the agent's batch numbering. A server whose stored Seq is
+	// ahead of anything this agent numbered (its state was reset, or a
+	// batch was forged with its token) re-synchronises to Spool.Acked.
+	Spool *SpoolState `json:"spool,omitempty"`
+}
+
+// SpoolState is where an agent's batch numbering stands.
+type SpoolState struct {
+	Acked uint64 `json:"acked"` // highest Seq the server acknowledged
+	Last  uint64 `json:"last"`  // highest Seq handed out
 }
 
 // AgentConfig is what the server wants the agent to do. Checks are the

@@ -53,10 +53,13 @@ func decodeField(f Field, val *yaml.Node) []Issue {
 	switch f.v.Kind() {
 	case reflect.Slice:
 		switch val.Kind {
-		case yaml.ScalarNode: // "200,301" or a single item
-			if err := f.Set(val.Value); err != nil {
-				return []Issue{at(val, f.Key, "%v", err)}
+		case yaml.ScalarNode:
+			if val.Tag == "!!null" {
+				return nil
 			}
+			// A list is written as one: a string here is most often a
+			// list someone meant to write ([a, b]) and would be read wrong.
+			return []Issue{at(val, f.Key, "must be a list (write [%s]), not a %s", val.Value, kindName(val))}
 		case yaml.SequenceNode:
 			var issues []Issue
 			for i, item := range val.Content {
@@ -72,7 +75,6 @@ func decodeField(f Field, val *yaml.Node) []Issue {
 		default:
 			return []Issue{at(val, f.Key, "must be a %s, not a %s", f.Type, kindName(val))}
 		}
-		return nil
 	case reflect.Map:
 		if val.Kind != yaml.MappingNode {
 			return []Issue{at(val, f.Key, "must be a mapping of strings, not a %s", kindName(val))}

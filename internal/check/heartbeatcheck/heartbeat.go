@@ -77,6 +77,9 @@ func (c *checker) Check(ctx context.Context) check.Result {
 	if age > c.ttl {
 		return check.Resultf(check.Critical, "agent silent for %s (ttl %s)", Short(age), Short(c.ttl)).With(perf)
 	}
+	if r, bad := c.delivery(); bad {
+		return r.With(perf)
+	}
 	return check.Resultf(check.OK, "agent seen %s ago", Short(age)).With(perf)
 }
 
@@ -92,4 +95,26 @@ func Short(d time.Duration) string {
 		s = s[:len(s)-2]
 	}
 	return s
+}
+
+// delivery turns a connected agent whose batches are not stored into a
+// problem: its checks and metrics have stopped even though it is seen.
+func (c *checker) delivery() (check.Result, bool) {
+	ad, ok := c.passive.(check.AgentDelivery)
+	if !ok {
+		return check.Result{}, false
+	}
+	d, now := ad.AgentDelivery(c.host), c.now()
+	if grace := min(c.ttl/2, time.Minute); d.Refused > 0 && now.Sub(d.RefusedSince) >= grace {
+		return check.Resultf(check.Critical, "agent connects but its batches are not stored since %s ago (%d refused): %s",
+			Short(now.Sub(d.RefusedSince)), d.Refused, d.Reason), true
+	}
+	last := d.Stored
+	if last.IsZero() {
+		last = d.Since
+	}
+	if !last.IsZero() && now.Sub(last) > c.ttl {
+		return check.Resultf(check.Critical, "agent connects but no batch was stored for %s (ttl %s)", Short(now.Sub(last)), Short(c.ttl)), true
+	}
+	return check.Result{}, false
 }

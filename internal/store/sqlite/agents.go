@@ -182,3 +182,13 @@ func (s *Store) ForgetPush(ctx context.Context, checkName string) error {
 		return err
 	})
 }
+
+// ResetAgentSeq sets a host's stored batch Seq, also backwards (the agent
+// re-synchronised its numbering).
+func (s *Store) ResetAgentSeq(ctx context.Context, host string, seq uint64) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO agent_hosts(host, last_seq) VALUES (?,?)
+			ON CONFLICT(host) DO UPDATE SET last_seq = excluded.last_seq`, host, seqInt(seq))
+		return err
+	})
+}
