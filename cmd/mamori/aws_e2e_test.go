@@ -62,6 +62,49 @@ func TestAWSChecksCLI(t *testing.T) {
 	}
 }
 
+// TestAWSHealthCLI: `mamori check aws_health` against the fake's AWS Health
+// (JSON 1.1, signed for us-east-1 whatever AWS_REGION says).
+func TestAWSHealthCLI(t *testing.T) {
+	f := awsfake.New(t)
+	f.Env(t)
+	h := awsfake.NewHealth(f)
+	run := func(extra ...string) (string, int) {
+		return mamori(t, append([]string{"check", "aws_health", "--endpoint-url", f.URL}, extra...)...)
+	}
+	at := time.Now().Add(72 * time.Hour).UTC().Truncate(time.Hour)
+	change := awsfake.HealthEvent{ARN: "arn:aws:health:ap-northeast-1::event/EC2/AWS_EC2_INSTANCE_RETIREMENT_SCHEDULED/R1", Service: "EC2",
+		TypeCode: "AWS_EC2_INSTANCE_RETIREMENT_SCHEDULED", Category: "scheduledChange", Region: awsfake.Region, Status: "upcoming", Start: at,
+		Entities: []awsfake.HealthEntity{{Value: "i-0a1b2c3d4e5f60718", Status: "PENDING"}}}
+	issue := awsfake.HealthEvent{ARN: "arn:aws:health:ap-northeast-1::event/RDS/AWS_RDS_HARDWARE_MAINTENANCE/I1", Service: "RDS",
+		TypeCode: "AWS_RDS_OPERATIONAL_ISSUE", Category: "issue", Region: awsfake.Region, Status: "open", Start: time.Now().Add(-time.Hour),
+		Entities: []awsfake.HealthEntity{{Value: "aurora-prod-1", Status: "IMPAIRED"}}}
+	for _, c := range []struct {
+		name   string
+		events []awsfake.HealthEvent
+		args   []string
+		code   int
+		out    string
+	}{
+		{"none", nil, nil, 0, "AWS_HEALTH OK - no open issue or scheduled change"},
+		{"scheduled change", []awsfake.HealthEvent{change}, nil, 1, "starts " + at.Format("2006-01-02 15:04 UTC") + ": i-0a1b2c3d4e5f60718"},
+		{"open issue", []awsfake.HealthEvent{change, issue}, nil, 2, "open issue RDS AWS_RDS_OPERATIONAL_ISSUE"},
+		{"other service only", []awsfake.HealthEvent{change, issue}, []string{"--services", "EC2"}, 1, "EC2"},
+	} {
+		h.Set(c.events...)
+		out, code := run(c.args...)
+		if code != c.code || !strings.Contains(out, c.out) {
+			t.Errorf("%s: exit %d %q, want %d containing %q", c.name, code, out, c.code, c.out)
+		}
+	}
+	f.Fail("health", "DescribeEvents", awsfake.SubscriptionRequired())
+	if out, code := run(); code != 3 || !strings.Contains(out, "support plan") {
+		t.Errorf("subscription required: exit %d %q", code, out)
+	}
+	if out, code := run("--categories", "outage"); code != 3 || !strings.Contains(out, "categories") {
+		t.Errorf("bad category: exit %d %q", code, out)
+	}
+}
+
 // TestAWSRecoveryEndToEnd: an EC2 instance turns impaired in the fake →
 // soft → hard → incident → the aws_ec2 action reboots it through the SDK →
 // the fake reports ok → recovered, all on the incident's timeline.
