@@ -190,11 +190,13 @@ func grepLines(s, sub string) string {
 }
 
 // TestAWSDiscover: `mamori aws discover` lists the account's instances with
-// the tags asked and writes check YAML that a config can include as is.
+// the tags asked and writes check YAML that a config can include as is; a
+// service whose listing fails is reported and the others go on.
 func TestAWSDiscover(t *testing.T) {
 	f := awsfake.New(t)
 	f.Env(t)
 	ec2 := awsfake.NewEC2(f)
+	awsfake.NewHealth(f)
 	ec2.Put(awsfake.Instance{ID: "i-0000000000000aaa1", Name: "web 01", Tags: map[string]string{"env": "prod"}})
 	ec2.Put(awsfake.Instance{ID: "i-0000000000000bbb2", Name: "batch", Tags: map[string]string{"env": "dev"}})
 	ec2.Put(awsfake.Instance{ID: "i-0000000000000ccc3", Name: "old", State: "terminated", Tags: map[string]string{"env": "prod"}})
@@ -207,14 +209,16 @@ include: discovered.yaml
 	// The include does not exist yet: discovery reads the accounts from a config of its own.
 	accounts := filepath.Join(dir, "accounts.yaml")
 	os.WriteFile(accounts, []byte(fmt.Sprintf("aws_accounts:\n  - {name: prod, regions: [%s], endpoint_url: %q}\n", awsfake.Region, f.URL)), 0o644)
-	out, code := mamori(t, "aws", "discover", "--config", accounts, "--account", "prod", "--tags", "env=prod", "--write", filepath.Join(dir, "discovered.yaml"))
+	out, code := mamori(t, "aws", "discover", "--config", accounts, "--account", "prod", "--tags", "env=prod", "--services", "ec2,health",
+		"--write", filepath.Join(dir, "discovered.yaml"))
 	if code != 0 {
 		t.Fatalf("discover: %d %s", code, out)
 	}
 	b, _ := os.ReadFile(filepath.Join(dir, "discovered.yaml"))
 	y := string(b)
 	for _, want := range []string{"name: web-01-ec2", "type: aws_ec2", "instance_id: i-0000000000000aaa1", "account: prod",
-		"name: web-01-cpu", "metric: CPUUtilization", "dimensions: {InstanceId: i-0000000000000aaa1}"} {
+		"name: web-01-cpu", "metric: CPUUtilization", "dimensions: {InstanceId: i-0000000000000aaa1}",
+		"name: prod-health", "type: aws_health", "regions: [" + awsfake.Region + ", global]"} {
 		if !strings.Contains(y, want) {
 			t.Errorf("discovered YAML lacks %q:\n%s", want, y)
 		}
@@ -224,5 +228,16 @@ include: discovered.yaml
 	}
 	if out, code := mamori(t, "validate", "--config", cfgPath); code != 0 {
 		t.Fatalf("the discovered checks do not validate: %s\n%s", out, y)
+	}
+
+	// Every service: those the fake does not serve are reported, EC2 is still written.
+	all := filepath.Join(dir, "all.yaml")
+	out, code = mamori(t, "aws", "discover", "--config", accounts, "--account", "prod", "--write", all)
+	if code != 1 || !strings.Contains(out, "rds prod/"+awsfake.Region+": operation error RDS: DescribeDBClusters") ||
+		!strings.Contains(out, "ec2 prod/"+awsfake.Region+": 2 resource(s)") {
+		t.Errorf("discovery of every service: exit %d\n%s", code, out)
+	}
+	if b, _ := os.ReadFile(all); !strings.Contains(string(b), "instance_id: i-0000000000000bbb2") {
+		t.Errorf("the services that answered were not written:\n%s", b)
 	}
 }
