@@ -101,6 +101,9 @@ func TestPDFSample(t *testing.T) {
 		if err != nil || !bytes.Contains(html, []byte("<svg")) || !bytes.Contains(html, []byte("web1/http")) {
 			t.Fatalf("%s html: %v", lang, err)
 		}
+		if bytes.Contains(html, []byte("%!")) || !bytes.Contains(html, []byte(r.T("target")+" 99.900%")) {
+			t.Errorf("%s html: a value is not formatted (the availability target must read %q)", lang, r.T("target")+" 99.900%")
+		}
 		if p := os.Getenv("MAMORI_REPORT_SAMPLE"); p != "" {
 			os.WriteFile(p+"-"+lang+".pdf", pdf, 0o644)
 			os.WriteFile(p+"-"+lang+".html", html, 0o644)
