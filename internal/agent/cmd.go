@@ -1,16 +1,12 @@
 package agent
 
 import (
-	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 
 	"github.com/mamori/mamori/internal/check"
 	"github.com/mamori/mamori/internal/clidoc"
@@ -42,6 +38,10 @@ Config file keys (YAML):
   actions:                                # the allowlist: NAME → argv, no shell
     restart_nginx: [systemctl, restart, nginx]
 
+On Windows, "mamori-agent service install [flags]" registers the agent as an
+automatically started Windows service running with those flags (and
+"service uninstall" removes it); its log is %ProgramData%\mamori\agent.log.
+
 Flags:
 `
 
@@ -67,6 +67,9 @@ func Main(args []string, stdout, stderr io.Writer, version string) int {
 		hostname   = fs.String("hostname", "", "host name reported to the server (default: the OS's)")
 		logLevel   = fs.String("log-level", "info", "debug, info, warn or error")
 	)
+	if len(args) > 0 && args[0] == "service" {
+		return serviceCommand(args[1:], stdout, stderr)
+	}
 	if len(args) == 1 && (args[0] == "version" || args[0] == "--version" || args[0] == "-version") {
 		fmt.Fprintln(stdout, version)
 		return 0
@@ -119,15 +122,14 @@ func Main(args []string, stdout, stderr io.Writer, version string) int {
 	}
 	var lvl slog.Level
 	_ = lvl.UnmarshalText([]byte(*logLevel))
+	stderr = serviceLog(stderr)
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl}))
 	rt, err := New(cfg, Options{Logger: log, Agent: version})
 	if err != nil {
 		fmt.Fprintf(stderr, "mamori agent: %v\n", err)
 		return 1
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := rt.Run(ctx); err != nil {
+	if err := runAgent(rt.Run); err != nil {
 		fmt.Fprintf(stderr, "mamori agent: %v\n", err)
 		return 1
 	}
