@@ -109,6 +109,22 @@ hosts:
 		time.Sleep(200 * time.Millisecond)
 	}
 
+	// As Node Exporter dashboards select: job="node", the host in instance,
+	// and node_uname_info naming the system, asked for with "bearer" in
+	// lower case as some clients send it.
+	v := url.Values{"query": {`node_uname_info{job="node",instance="web01"}`}}
+	req, _ := http.NewRequest("GET", s.base+"/api/v1/query?"+v.Encode(), nil)
+	req.Header.Set("Authorization", "bearer "+token)
+	if resp, err := http.DefaultClient.Do(req); err != nil {
+		t.Fatal(err)
+	} else {
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(b), `"nodename":`) || !strings.Contains(string(b), `"sysname":"Linux"`) {
+			t.Errorf("node_uname_info: %d %s", resp.StatusCode, b)
+		}
+	}
+
 	// A disk threshold the machine crosses: soft, then hard.
 	sawSoft := false
 	s.waitFor("web01/disk", 30*time.Second, "hard CRITICAL", func(c apiCheck) bool {

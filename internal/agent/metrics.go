@@ -24,6 +24,7 @@ type Collector struct {
 	buf    []wire.Sample
 	labels map[string]map[string]string
 	boot   float64
+	uname  map[string]string // labels of node_uname_info, read once
 	// Errors of the last collection, by source (a missing source does not
 	// stop the others).
 	Errors []string
@@ -171,5 +172,20 @@ func (c *Collector) Collect(ctx context.Context, now time.Time) []wire.Sample {
 		c.add("node_boot_time_seconds", nil, t, c.boot)
 	}
 	c.add("node_time_seconds", nil, t, float64(now.UnixNano())/1e9)
+	c.addUname(ctx, t, fail)
 	return c.buf
+}
+
+// addUname adds node_uname_info (value 1, the system in its labels), which
+// Node Exporter dashboards use to list and name the hosts.
+func (c *Collector) addUname(ctx context.Context, t int64, fail func(string, error)) {
+	if c.uname == nil {
+		u, err := uname(ctx)
+		if err != nil {
+			fail("uname", err)
+			return
+		}
+		c.uname = u
+	}
+	c.add("node_uname_info", c.uname, t, 1)
 }

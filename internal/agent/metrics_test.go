@@ -17,7 +17,7 @@ func TestCollect(t *testing.T) {
 			t.Fatal("client-sent host label")
 		}
 	}
-	for _, n := range []string{"node_load1", "node_load5", "node_load15", "node_cpu_seconds_total", "node_memory_MemTotal_bytes", "node_memory_MemAvailable_bytes", "node_memory_MemFree_bytes", "node_memory_Buffers_bytes", "node_memory_Cached_bytes", "node_memory_SwapTotal_bytes", "node_memory_SwapFree_bytes", "node_network_receive_bytes_total", "node_network_transmit_errs_total", "node_procs_total", "node_boot_time_seconds", "node_time_seconds"} {
+	for _, n := range []string{"node_load1", "node_load5", "node_load15", "node_cpu_seconds_total", "node_memory_MemTotal_bytes", "node_memory_MemAvailable_bytes", "node_memory_MemFree_bytes", "node_memory_Buffers_bytes", "node_memory_Cached_bytes", "node_memory_SwapTotal_bytes", "node_memory_SwapFree_bytes", "node_network_receive_bytes_total", "node_network_transmit_errs_total", "node_procs_total", "node_boot_time_seconds", "node_time_seconds", "node_uname_info"} {
 		if names[n] == 0 {
 			t.Errorf("no %s (errors: %v)", n, c.Errors)
 		}

@@ -28,6 +28,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/mamori/mamori/internal/auth"
 	"github.com/mamori/mamori/internal/check"
 	"github.com/mamori/mamori/internal/config"
 	"github.com/mamori/mamori/internal/engine"
@@ -343,9 +344,7 @@ func (a *API) lookupToken(ctx context.Context, secret string) (host string, ambi
 // auth authenticates an agent request and checks the protocol header. It
 // answers the error itself (ok false).
 func (a *API) auth(w http.ResponseWriter, r *http.Request, route string) (string, bool) {
-	h := r.Header.Get("Authorization")
-	secret, ok := strings.CutPrefix(h, "Bearer ")
-	secret = strings.TrimSpace(secret)
+	secret, ok := auth.BearerToken(r)
 	if !ok || secret == "" {
 		a.reject(w, r, route, "", http.StatusUnauthorized, "no_token", "authentication required: send Authorization: Bearer HOST_TOKEN")
 		return "", false

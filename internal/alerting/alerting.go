@@ -102,6 +102,7 @@ type Service struct {
 	cfg       *config.Config
 	notifiers map[string]notify.Notifier
 	library   *runbook.Library
+	readers   readersCache // who may read each runbook
 
 	outboxCh chan struct{} // new notifications
 	Hooks    Hooks

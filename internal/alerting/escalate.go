@@ -87,9 +87,34 @@ var (
 	ErrConflict = errors.New("conflict")
 )
 
+// Note is a comment and its visibility (incident.VisibilityInternal or
+// VisibilityCustomer; "" is internal).
+type Note struct {
+	Text       string
+	Visibility string
+}
+
+// addNote adds a comment entry for a non-empty note.
+func addNote(ctx context.Context, tx incident.Tx, id int64, now time.Time, who string, n Note) error {
+	if n.Text == "" {
+		return nil
+	}
+	if n.Visibility == "" {
+		n.Visibility = incident.VisibilityInternal
+	}
+	return tx.AddTimeline(ctx, id, incident.Timeline{Time: now, Kind: "comment", Actor: who, Text: n.Text, Visibility: n.Visibility})
+}
+
 // Acknowledge marks an incident acknowledged by who (via "api", "link",
-// "phone"): escalation stops, and everyone notified so far is told.
+// "phone"): escalation stops, and everyone notified so far is told. A
+// comment is an internal one (see AcknowledgeNote).
 func (s *Service) Acknowledge(ctx context.Context, id int64, who, via, comment string) (*incident.Incident, error) {
+	return s.AcknowledgeNote(ctx, id, who, via, Note{Text: comment})
+}
+
+// AcknowledgeNote is Acknowledge with a comment of a chosen visibility
+// (written as its own timeline entry after the acknowledgement).
+func (s *Service) AcknowledgeNote(ctx context.Context, id int64, who, via string, note Note) (*incident.Incident, error) {
 	var queued bool
 	err := s.st.Write(ctx, func(tx incident.Tx) error {
 		in, err := tx.Incident(ctx, id)
@@ -105,10 +130,10 @@ func (s *Service) Acknowledge(ctx context.Context, id int64, who, via, comment s
 			return err
 		}
 		text := fmt.Sprintf("acknowledged by %s via %s", who, via)
-		if comment != "" {
-			text += ": " + comment
-		}
 		if err := tx.AddTimeline(ctx, in.ID, incident.Timeline{Time: now, Kind: "acknowledged", Actor: who, Text: text}); err != nil {
+			return err
+		}
+		if err := addNote(ctx, tx, in.ID, now, who, note); err != nil {
 			return err
 		}
 		queued, err = s.queueFollowUp(ctx, tx, s.config(), in, msg{kind: notify.KindAcknowledge, key: "ack", ackedBy: who})
@@ -123,13 +148,18 @@ func (s *Service) Acknowledge(ctx context.Context, id int64, who, via, comment s
 	return s.st.Incident(ctx, id)
 }
 
-// Comment adds a comment to an incident's timeline.
+// Comment adds an internal comment to an incident's timeline.
 func (s *Service) Comment(ctx context.Context, id int64, who, text string) (*incident.Incident, error) {
+	return s.CommentNote(ctx, id, who, Note{Text: text})
+}
+
+// CommentNote adds a comment of a chosen visibility.
+func (s *Service) CommentNote(ctx context.Context, id int64, who string, note Note) (*incident.Incident, error) {
 	err := s.st.Write(ctx, func(tx incident.Tx) error {
 		if _, err := tx.Incident(ctx, id); err != nil {
 			return err
 		}
-		return tx.AddTimeline(ctx, id, incident.Timeline{Time: s.now(), Kind: "comment", Actor: who, Text: text})
+		return addNote(ctx, tx, id, s.now(), who, note)
 	})
 	if err != nil {
 		return nil, err
@@ -137,8 +167,14 @@ func (s *Service) Comment(ctx context.Context, id int64, who, text string) (*inc
 	return s.st.Incident(ctx, id)
 }
 
-// SetStatus resolves or closes an incident by hand.
+// SetStatus resolves or closes an incident by hand; a comment is an
+// internal one (see SetStatusNote).
 func (s *Service) SetStatus(ctx context.Context, id int64, who, status, comment string) (*incident.Incident, error) {
+	return s.SetStatusNote(ctx, id, who, status, Note{Text: comment})
+}
+
+// SetStatusNote is SetStatus with a comment of a chosen visibility.
+func (s *Service) SetStatusNote(ctx context.Context, id int64, who, status string, note Note) (*incident.Incident, error) {
 	err := s.st.Write(ctx, func(tx incident.Tx) error {
 		in, err := tx.Incident(ctx, id)
 		if err != nil {
@@ -160,11 +196,10 @@ func (s *Service) SetStatus(ctx context.Context, id int64, who, status, comment 
 		if err := tx.UpdateIncident(ctx, in); err != nil {
 			return err
 		}
-		text := status + " by " + who
-		if comment != "" {
-			text += ": " + comment
+		if err := tx.AddTimeline(ctx, id, incident.Timeline{Time: now, Kind: status, Actor: who, Text: status + " by " + who}); err != nil {
+			return err
 		}
-		return tx.AddTimeline(ctx, id, incident.Timeline{Time: now, Kind: status, Actor: who, Text: text})
+		return addNote(ctx, tx, id, now, who, note)
 	})
 	if err != nil {
 		return nil, err

@@ -3,6 +3,8 @@ package alerting
 import (
 	"context"
 	"fmt"
+	"slices"
+	"sync"
 
 	"github.com/mamori/mamori/internal/config"
 	"github.com/mamori/mamori/internal/runbook"
@@ -73,4 +75,54 @@ func (s *Service) runbookFor(c *config.Check) string {
 		return ""
 	}
 	return r.Name
+}
+
+// runbookTargets lists every check and host of cfg as a runbook target.
+func runbookTargets(cfg *config.Config) []runbook.Target {
+	out := make([]runbook.Target, 0, len(cfg.Checks)+len(cfg.Hosts))
+	groups := make(map[string][]string, len(cfg.Hosts))
+	for _, h := range cfg.Hosts {
+		groups[h.Name] = h.Groups
+		out = append(out, runbook.Target{Host: h.Name, Tenant: h.Tenant, Groups: h.Groups, Tags: h.Tags})
+	}
+	for _, c := range cfg.Checks {
+		out = append(out, runbook.Target{Check: c.Name, Type: c.Type, Host: c.Host, Tenant: c.Tenant, Groups: groups[c.Host], Tags: c.Tags})
+	}
+	return out
+}
+
+// readersCache holds runbook.Readers of every runbook for one config and
+// one generation of the library.
+type readersCache struct {
+	mu  sync.Mutex
+	cfg *config.Config
+	lib *runbook.Library
+	gen uint64
+	m   map[string][]string
+}
+
+// RunbookReaders returns the tenants whose customers and viewers may read
+// the runbook named name in force (see runbook.Readers); operators and
+// admins read every runbook.
+func (s *Service) RunbookReaders(name string) []string {
+	cfg, lib := s.config(), s.Runbooks()
+	gen := lib.Generation()
+	c := &s.readers
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.cfg != cfg || c.lib != lib || c.gen != gen || c.m == nil {
+		targets := runbookTargets(cfg)
+		c.m = map[string][]string{}
+		for _, r := range lib.List() {
+			c.m[r.Name] = r.Readers(targets)
+		}
+		c.cfg, c.lib, c.gen = cfg, lib, gen
+	}
+	return c.m[name]
+}
+
+// RunbookReadable reports whether a customer or viewer of tenant may read
+// the runbook named name ("" tenant: nobody's; operators need no check).
+func (s *Service) RunbookReadable(name, tenant string) bool {
+	return tenant != "" && slices.Contains(s.RunbookReaders(name), tenant)
 }

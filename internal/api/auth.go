@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"net/http"
-	"strings"
 
 	"github.com/mamori/mamori/internal/auth"
 )
@@ -109,14 +108,12 @@ func PrincipalFrom(ctx context.Context) Principal {
 // authenticate requires a valid bearer token on every request it wraps.
 func (s *Server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := r.Header.Get("Authorization")
-		secret, ok := strings.CutPrefix(h, "Bearer ")
+		secret, ok := auth.BearerToken(r)
 		if !ok || secret == "" {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="mamori"`)
 			writeError(w, http.StatusUnauthorized, "authentication required: send Authorization: Bearer TOKEN")
 			return
 		}
-		secret = strings.TrimSpace(secret)
 		p, ok := s.tokens().Lookup(secret)
 		if !ok && s.users != nil && auth.LooksLikeToken(secret) {
 			if u, found := s.users.LookupToken(r.Context(), secret); found {

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -114,30 +115,21 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, "streaming unsupported")
 		return
 	}
-	q, err := s.eventQuery(r)
+	q, err := s.streamQuery(r)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	if id := r.Header.Get("Last-Event-ID"); id != "" {
-		n, err := strconv.ParseInt(id, 10, 64)
-		if err != nil || n < 0 {
-			writeError(w, http.StatusBadRequest, "Last-Event-ID must be an event id")
-			return
-		}
-		q.AfterID = n
-	}
-	wantCheck := map[string]bool{}
-	for _, c := range q.Checks {
-		wantCheck[c] = true
-	}
-	p := PrincipalFrom(r.Context())
 	sub := s.bus.Subscribe(256, event.StateChange)
 	defer s.bus.Unsubscribe(sub)
 
 	// A stream outlives the server's write timeout: each event has its own.
-	rc := http.NewResponseController(w)
-	_ = rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
+	st := &eventStream{w: w, fl: fl, rc: http.NewResponseController(w), q: q, p: PrincipalFrom(r.Context()), s: s, last: q.AfterID}
+	st.want = map[string]bool{}
+	for _, c := range q.Checks {
+		st.want[c] = true
+	}
+	_ = st.rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
 	w.Header().Set("X-Accel-Buffering", "no")
@@ -145,50 +137,84 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprint(w, "retry: 2000\n\n")
 	fl.Flush()
 
-	last := q.AfterID
-	send := func(e event.Event) bool {
-		if e.ID <= last || (len(wantCheck) > 0 && !wantCheck[e.Check]) || (q.HardOnly && !e.Hard) || !s.visibleEvent(p, e) {
-			return true
-		}
-		b, _ := json.Marshal(eventToJSON(e))
-		_ = rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
-		if _, err := fmt.Fprintf(w, "id: %d\nevent: state\ndata: %s\n\n", e.ID, b); err != nil {
-			return false
-		}
-		last = e.ID
-		fl.Flush()
-		return true
-	}
 	if q.AfterID > 0 { // backfill what the client missed
 		backlog, err := s.st.Events(r.Context(), store.EventQuery{AfterID: q.AfterID, Checks: q.Checks, Limit: 10000})
 		if err != nil {
 			return
 		}
 		for _, e := range backlog {
-			if !send(e) {
+			if !st.send(e) {
 				return
 			}
 		}
 	}
+	st.follow(r.Context(), sub.C)
+}
+
+// streamQuery is the event query of a stream: the list filters, and
+// Last-Event-ID (a reconnecting client) as the point to resume after.
+func (s *Server) streamQuery(r *http.Request) (store.EventQuery, error) {
+	q, err := s.eventQuery(r)
+	if err != nil {
+		return q, err
+	}
+	if id := r.Header.Get("Last-Event-ID"); id != "" {
+		n, err := strconv.ParseInt(id, 10, 64)
+		if err != nil || n < 0 {
+			return q, fmt.Errorf("Last-Event-ID must be an event id")
+		}
+		q.AfterID = n
+	}
+	return q, nil
+}
+
+// eventStream is one client's server-sent event stream.
+type eventStream struct {
+	w    http.ResponseWriter
+	fl   http.Flusher
+	rc   *http.ResponseController
+	q    store.EventQuery
+	p    Principal
+	s    *Server
+	want map[string]bool // checks asked for; empty: all
+	last int64           // the last event id sent
+}
+
+// send writes one event if the client asked for it and may see it; false
+// when the client is gone.
+func (st *eventStream) send(e event.Event) bool {
+	if e.ID <= st.last || (len(st.want) > 0 && !st.want[e.Check]) || (st.q.HardOnly && !e.Hard) || !st.s.visibleEvent(st.p, e) {
+		return true
+	}
+	b, _ := json.Marshal(eventToJSON(e))
+	_ = st.rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
+	if _, err := fmt.Fprintf(st.w, "id: %d\nevent: state\ndata: %s\n\n", e.ID, b); err != nil {
+		return false
+	}
+	st.last = e.ID
+	st.fl.Flush()
+	return true
+}
+
+// follow sends live events, with a keep-alive comment every 25 s, until
+// the client goes or falls behind (it then reconnects with Last-Event-ID).
+func (st *eventStream) follow(ctx context.Context, c <-chan event.Event) {
 	ping := time.NewTicker(25 * time.Second)
 	defer ping.Stop()
 	for {
 		select {
-		case <-r.Context().Done():
+		case <-ctx.Done():
 			return
-		case e, ok := <-sub.C:
-			if !ok { // fell behind: the client reconnects with Last-Event-ID
-				return
-			}
-			if !send(e) {
+		case e, ok := <-c:
+			if !ok || !st.send(e) {
 				return
 			}
 		case <-ping.C:
-			_ = rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
-			if _, err := fmt.Fprint(w, ": keep-alive\n\n"); err != nil {
+			_ = st.rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
+			if _, err := fmt.Fprint(st.w, ": keep-alive\n\n"); err != nil {
 				return
 			}
-			fl.Flush()
+			st.fl.Flush()
 		}
 	}
 }

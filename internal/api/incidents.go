@@ -38,7 +38,7 @@ func (s *Server) incidentRoutes(api *http.ServeMux) {
 	api.HandleFunc("POST /api/v1/incidents/{id}/comments", require(RoleCustomer, s.commentIncident))
 	api.HandleFunc("POST /api/v1/incidents/{id}/resolve", require(RoleOperator, s.statusIncident(incident.Resolved)))
 	api.HandleFunc("POST /api/v1/incidents/{id}/close", require(RoleOperator, s.statusIncident(incident.Closed)))
-	api.HandleFunc("GET /api/v1/notifications", require(RoleViewer, s.listNotifications))
+	api.HandleFunc("GET /api/v1/notifications", require(RoleOperator, s.listNotifications)) // internal
 	s.mux.HandleFunc("GET /ack/{token}", s.ackPage)
 	s.mux.HandleFunc("POST /ack/{token}", s.ackPage)
 	s.mux.HandleFunc("POST /hooks/twilio/gather/{token}", s.twilioGather)
@@ -46,16 +46,34 @@ func (s *Server) incidentRoutes(api *http.ServeMux) {
 
 type incidentJSON struct {
 	*incident.Incident
-	RunbookMissing bool                     `json:"runbook_missing"`
+	RunbookMissing *bool                    `json:"runbook_missing,omitempty"` // operators only
 	Targets        map[string]report.Target `json:"targets"`
+	// The escalation state is the operators' (these shadow the incident's
+	// fields; customers and viewers get none).
+	EscLevel  *int       `json:"escalation_level,omitempty"`
+	EscRound  *int       `json:"escalation_round,omitempty"`
+	EscNextAt *time.Time `json:"escalation_next_at,omitempty"`
 }
 
-func (s *Server) incidentView(in *incident.Incident) incidentJSON {
+// incidentView is an incident as p sees it: operators the whole record;
+// customers and viewers the customer view (incident.CustomerView: no
+// internal comments, notification log, escalation or runbook nag, and the
+// runbook's name only if they may read it).
+func (s *Server) incidentView(p Principal, in *incident.Incident) incidentJSON {
 	cfg := s.eng.Config()
 	now := time.Now()
-	j := incidentJSON{Incident: in, RunbookMissing: in.Runbook == "", Targets: map[string]report.Target{}}
 	if in.Timeline == nil {
 		in.Timeline = []incident.Timeline{}
+	}
+	j := incidentJSON{Incident: in, Targets: map[string]report.Target{}}
+	if p.Role.AtLeast(RoleOperator) {
+		missing := in.Runbook == ""
+		j.RunbookMissing, j.EscLevel, j.EscRound, j.EscNextAt = &missing, &in.EscLevel, &in.EscRound, in.EscNextAt
+	} else {
+		j.Incident = in.CustomerView()
+		if a := s.alert.Load(); a == nil || !a.RunbookReadable(in.Runbook, p.Tenant) {
+			j.Incident.Runbook = ""
+		}
 	}
 	j.Targets["acknowledge"] = report.AckTarget(in, cfg.Incidents.AckTarget, now)
 	if t, ok := report.ReportTarget(in, cfg.Incidents.ReportTarget, now); ok {
@@ -115,7 +133,7 @@ func (s *Server) listIncidents(w http.ResponseWriter, r *http.Request) {
 	}
 	out := make([]incidentJSON, 0, len(ins))
 	for _, in := range ins {
-		out = append(out, s.incidentView(in))
+		out = append(out, s.incidentView(PrincipalFrom(r.Context()), in))
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -146,7 +164,7 @@ func (s *Server) incidentStats(w http.ResponseWriter, r *http.Request) {
 		}
 		for _, in := range ins {
 			out.Incidents++
-			v := s.incidentView(in)
+			v := s.incidentView(PrincipalFrom(r.Context()), in)
 			for name, c := range map[string]*counter{"acknowledge": out.Acknowledge, "recovery_report": out.RecoveryReport} {
 				if t, ok := v.Targets[name]; ok && t.Met != nil {
 					c.Measured++
@@ -191,7 +209,7 @@ func (s *Server) visibleIncident(w http.ResponseWriter, r *http.Request) (*incid
 
 func (s *Server) getIncident(w http.ResponseWriter, r *http.Request) {
 	if in, ok := s.visibleIncident(w, r); ok {
-		writeJSON(w, http.StatusOK, s.incidentView(in))
+		writeJSON(w, http.StatusOK, s.incidentView(PrincipalFrom(r.Context()), in))
 	}
 }
 
@@ -218,7 +236,7 @@ func readBody(w http.ResponseWriter, r *http.Request, v any) bool {
 	return true
 }
 
-func (s *Server) actionResult(w http.ResponseWriter, in *incident.Incident, err error) {
+func (s *Server) actionResult(w http.ResponseWriter, r *http.Request, in *incident.Incident, err error) {
 	switch {
 	case errors.Is(err, alerting.ErrConflict):
 		writeError(w, http.StatusConflict, err.Error())
@@ -228,37 +246,72 @@ func (s *Server) actionResult(w http.ResponseWriter, in *incident.Incident, err 
 		s.log.Error("incident action", "err", err)
 		writeError(w, http.StatusInternalServerError, "could not update the incident")
 	default:
-		writeJSON(w, http.StatusOK, s.incidentView(in))
+		writeJSON(w, http.StatusOK, s.incidentView(PrincipalFrom(r.Context()), in))
 	}
 }
 
 type commentBody struct {
-	Text    string `json:"text"`
-	Comment string `json:"comment"`
+	Text       string `json:"text"`
+	Comment    string `json:"comment"`
+	Visibility string `json:"visibility"` // internal (operators' default) or customer
+}
+
+// noteVisibility is the visibility of a comment by p: operators choose
+// (internal unless they say customer); a customer's or viewer's comment is
+// always for customers, and asking for another is 403.
+func noteVisibility(w http.ResponseWriter, p Principal, v string) (string, bool) {
+	if !p.Role.AtLeast(RoleOperator) {
+		if v != "" && v != incident.VisibilityCustomer {
+			writeError(w, http.StatusForbidden, "a customer's comment is always visible to the customer")
+			return "", false
+		}
+		return incident.VisibilityCustomer, true
+	}
+	vis, err := incident.ParseVisibility(v, incident.VisibilityInternal)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return "", false
+	}
+	return vis, true
+}
+
+// noteBody reads an action's optional body and its comment's visibility.
+func noteBody(w http.ResponseWriter, r *http.Request) (alerting.Note, bool) {
+	var b commentBody
+	if !readBody(w, r, &b) {
+		return alerting.Note{}, false
+	}
+	vis, ok := noteVisibility(w, PrincipalFrom(r.Context()), b.Visibility)
+	return alerting.Note{Text: strings.TrimSpace(b.Comment + b.Text), Visibility: vis}, ok
 }
 
 func (s *Server) ackIncident(w http.ResponseWriter, r *http.Request) {
+	note, ok := noteBody(w, r)
+	if !ok {
+		return
+	}
 	in, ok := s.visibleIncident(w, r)
-	var b commentBody
-	if !ok || !readBody(w, r, &b) {
+	if !ok {
 		return
 	}
 	a := s.alerting(w)
 	if a == nil {
 		return
 	}
-	out, err := a.Acknowledge(r.Context(), in.ID, PrincipalFrom(r.Context()).Name, "api", b.Comment+b.Text)
-	s.actionResult(w, out, err)
+	out, err := a.AcknowledgeNote(r.Context(), in.ID, PrincipalFrom(r.Context()).Name, "api", note)
+	s.actionResult(w, r, out, err)
 }
 
 func (s *Server) commentIncident(w http.ResponseWriter, r *http.Request) {
-	in, ok := s.visibleIncident(w, r)
-	var b commentBody
-	if !ok || !readBody(w, r, &b) {
+	note, ok := noteBody(w, r)
+	if !ok {
 		return
 	}
-	text := strings.TrimSpace(b.Text + b.Comment)
-	if text == "" || len(text) > 16<<10 {
+	in, ok := s.visibleIncident(w, r)
+	if !ok {
+		return
+	}
+	if text := note.Text; text == "" || len(text) > 16<<10 {
 		writeError(w, http.StatusBadRequest, "text: a comment of 1 to 16384 bytes is required")
 		return
 	}
@@ -266,23 +319,26 @@ func (s *Server) commentIncident(w http.ResponseWriter, r *http.Request) {
 	if a == nil {
 		return
 	}
-	out, err := a.Comment(r.Context(), in.ID, PrincipalFrom(r.Context()).Name, text)
-	s.actionResult(w, out, err)
+	out, err := a.CommentNote(r.Context(), in.ID, PrincipalFrom(r.Context()).Name, note)
+	s.actionResult(w, r, out, err)
 }
 
 func (s *Server) statusIncident(status string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		note, ok := noteBody(w, r)
+		if !ok {
+			return
+		}
 		in, ok := s.visibleIncident(w, r)
-		var b commentBody
-		if !ok || !readBody(w, r, &b) {
+		if !ok {
 			return
 		}
 		a := s.alerting(w)
 		if a == nil {
 			return
 		}
-		out, err := a.SetStatus(r.Context(), in.ID, PrincipalFrom(r.Context()).Name, status, b.Comment+b.Text)
-		s.actionResult(w, out, err)
+		out, err := a.SetStatusNote(r.Context(), in.ID, PrincipalFrom(r.Context()).Name, status, note)
+		s.actionResult(w, r, out, err)
 	}
 }
 

@@ -124,7 +124,7 @@ hosts:
 		{"GET", "/api/v1/incidents/" + own, "", 200, 200, 200},
 		{"GET", "/api/v1/incidents/" + other, "", 200, 404, 404},
 		{"GET", "/api/v1/incidents/stats", "", 200, 200, 200},
-		{"GET", "/api/v1/notifications", "", 200, 200, 200},
+		{"GET", "/api/v1/notifications", "", 200, 403, 403}, // the notification log is internal
 		{"GET", "/api/v1/maintenances", "", 200, 200, 200},
 		{"GET", "/api/v1/runbooks", "", 200, 200, 200},
 		{"GET", "/api/v1/tickets", "", 200, 200, 200},
@@ -143,6 +143,9 @@ hosts:
 		{"PUT", "/api/v1/runbooks/web", "# web\n", 200, 403, 403},
 		{"POST", "/api/v1/incidents/" + other + "/comments", `{"text":"x"}`, 200, 404, 403},
 		{"POST", "/api/v1/incidents/" + own + "/comments", `{"text":"x"}`, 200, 200, 403},
+		{"POST", "/api/v1/incidents/" + own + "/comments", `{"text":"x","visibility":"customer"}`, 200, 200, 403},
+		{"POST", "/api/v1/incidents/" + own + "/comments", `{"text":"x","visibility":"internal"}`, 200, 403, 403},
+		{"POST", "/api/v1/incidents/" + other + "/comments", `{"text":"x","visibility":"internal"}`, 200, 403, 403},
 		{"POST", "/api/v1/incidents/" + own + "/resolve", "", 0, 403, 403}, // operator's turn comes below
 		{"POST", "/api/v1/incidents/" + other + "/ack", "", 0, 404, 403},
 		{"POST", "/api/v1/maintenances", `{"hosts":["a1"],"start":"2030-01-01T00:00:00Z","end":"2030-01-01T01:00:00Z"}`, 201, 201, 403},

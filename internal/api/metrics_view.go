@@ -4,8 +4,8 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"net/http"
-	"strings"
 
+	"github.com/mamori/mamori/internal/auth"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	dto "github.com/prometheus/client_model/go"
@@ -32,8 +32,7 @@ func (s *Server) SetMetricsToken(tok string) {
 // left out unless an admin or operator token is sent.
 func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
 	full := false
-	secret, hasTok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	secret = strings.TrimSpace(secret)
+	secret, hasTok := auth.BearerToken(r)
 	want := s.metricsTok.Load()
 	if hasTok && secret != "" {
 		sum := sha256.Sum256([]byte(secret))

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/mamori/mamori/internal/alerting"
 	"github.com/mamori/mamori/internal/runbook"
 	"github.com/mamori/mamori/internal/store"
 )
@@ -22,19 +23,31 @@ type runbookJSON struct {
 	Markdown string                 `json:"markdown,omitempty"`
 	Version  int                    `json:"version"`
 	Versions []store.RunbookVersion `json:"versions,omitempty"`
+	// Readers are the tenants whose customers and viewers may read it
+	// (shown to operators only).
+	Readers *[]string `json:"readers,omitempty"`
 }
 
-// visibleRunbook: a runbook bound to tenants is shown only to them.
-func visibleRunbook(p Principal, r *runbook.Runbook) bool {
-	if p.Tenant == "" || len(r.Tenants) == 0 {
+// visibleRunbook: operators and admins read every runbook; a customer or
+// viewer reads a runbook bound only to its tenant's checks and hosts, or
+// naming its tenant in its front matter (alerting.RunbookReaders).
+func visibleRunbook(a *alerting.Service, p Principal, name string) bool {
+	if p.Role.AtLeast(RoleOperator) && p.Tenant == "" {
 		return true
 	}
-	for _, t := range r.Tenants {
-		if t == p.Tenant {
-			return true
-		}
+	return a.RunbookReadable(name, p.Tenant)
+}
+
+// readers is the Readers field for p: set for operators only.
+func readers(a *alerting.Service, p Principal, name string) *[]string {
+	if !p.Role.AtLeast(RoleOperator) {
+		return nil
 	}
-	return false
+	rs := a.RunbookReaders(name)
+	if rs == nil {
+		rs = []string{}
+	}
+	return &rs
 }
 
 func (s *Server) listRunbooks(w http.ResponseWriter, r *http.Request) {
@@ -45,7 +58,7 @@ func (s *Server) listRunbooks(w http.ResponseWriter, r *http.Request) {
 	p := PrincipalFrom(r.Context())
 	out := []*runbook.Runbook{}
 	for _, rb := range a.Runbooks().List() {
-		if visibleRunbook(p, rb) {
+		if visibleRunbook(a, p, rb.Name) {
 			rb.Body = ""
 			out = append(out, rb)
 		}
@@ -62,7 +75,8 @@ func (s *Server) getRunbook(w http.ResponseWriter, r *http.Request) {
 	}
 	name := r.PathValue("name")
 	rb := a.Runbooks().Get(name)
-	if rb == nil || !visibleRunbook(PrincipalFrom(r.Context()), rb) {
+	p := PrincipalFrom(r.Context())
+	if rb == nil || !visibleRunbook(a, p, name) {
 		writeError(w, http.StatusNotFound, "no runbook named "+quote(name))
 		return
 	}
@@ -71,7 +85,7 @@ func (s *Server) getRunbook(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	out := runbookJSON{Runbook: rb, Markdown: string(rb.Markdown())}
+	out := runbookJSON{Runbook: rb, Markdown: string(rb.Markdown()), Readers: readers(a, p, name)}
 	if rs := s.st; rs != nil {
 		out.Versions, _ = rs.RunbookVersions(r.Context(), name)
 		if len(out.Versions) > 0 {
@@ -119,10 +133,11 @@ func (s *Server) putRunbook(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "the body must be the runbook's markdown")
 		return
 	}
-	rb, v, err := a.SaveRunbook(r.Context(), name, string(body), PrincipalFrom(r.Context()).Name)
+	p := PrincipalFrom(r.Context())
+	rb, v, err := a.SaveRunbook(r.Context(), name, string(body), p.Name)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "invalid runbook: "+err.Error())
 		return
 	}
-	writeJSON(w, http.StatusOK, runbookJSON{Runbook: rb, Version: v, HTML: runbook.RenderHTML(rb.Body)})
+	writeJSON(w, http.StatusOK, runbookJSON{Runbook: rb, Version: v, HTML: runbook.RenderHTML(rb.Body), Readers: readers(a, p, name)})
 }

@@ -49,7 +49,7 @@ type Tickets interface {
 	// It returns the ticket as stored, with its timeline.
 	UpdateTicket(ctx context.Context, id int64, fn func(*incident.Ticket) error, actor string) (*incident.Ticket, error)
 	// AddTicketComment appends a comment to the timeline.
-	AddTicketComment(ctx context.Context, id int64, actor, text string) error
+	AddTicketComment(ctx context.Context, id int64, actor, text, visibility string) error
 }
 
 // Maintenances keeps the maintenance windows created through the API.

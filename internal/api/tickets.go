@@ -244,8 +244,17 @@ func (s *Server) getTicket(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if t, ok := s.visibleTicket(w, r, ts); ok {
-		writeJSON(w, http.StatusOK, t)
+		writeJSON(w, http.StatusOK, ticketView(PrincipalFrom(r.Context()), t))
 	}
+}
+
+// ticketView is a ticket as p sees it: customers and viewers without the
+// internal comments (incident.Ticket.CustomerView).
+func ticketView(p Principal, t *incident.Ticket) *incident.Ticket {
+	if t == nil || p.Role.AtLeast(RoleOperator) {
+		return t
+	}
+	return t.CustomerView()
 }
 
 // ticketCreate is the body of POST /api/v1/tickets.
@@ -306,7 +315,7 @@ func (s *Server) createTicket(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Location", "/api/v1/tickets/"+strconv.FormatInt(t.ID, 10))
-	writeJSON(w, http.StatusCreated, t)
+	writeJSON(w, http.StatusCreated, ticketView(PrincipalFrom(r.Context()), t))
 }
 
 // ticketPatch is the body of PATCH /api/v1/tickets/{id}; absent (or null)
@@ -401,7 +410,7 @@ func (s *Server) patchTicket(w http.ResponseWriter, r *http.Request) {
 		s.ticketFail(w, id, "update the ticket", err)
 		return
 	}
-	writeJSON(w, http.StatusOK, t)
+	writeJSON(w, http.StatusOK, ticketView(p, t))
 }
 
 // commentTicket: POST /api/v1/tickets/{id}/comments {"text": "..."}
@@ -417,7 +426,8 @@ func (s *Server) commentTicket(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req struct {
-		Text *string `json:"text"`
+		Text       *string `json:"text"`
+		Visibility string  `json:"visibility"` // internal (operators' default) or customer
 	}
 	if !decodeTicketJSON(w, r, &req) {
 		return
@@ -426,7 +436,11 @@ func (s *Server) commentTicket(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "text: required")
 		return
 	}
-	if err := ts.AddTicketComment(r.Context(), t.ID, p.Name, *req.Text); err != nil {
+	vis, ok := noteVisibility(w, p, req.Visibility)
+	if !ok {
+		return
+	}
+	if err := ts.AddTicketComment(r.Context(), t.ID, p.Name, *req.Text, vis); err != nil {
 		s.ticketFail(w, t.ID, "add the comment", err)
 		return
 	}
@@ -435,5 +449,5 @@ func (s *Server) commentTicket(w http.ResponseWriter, r *http.Request) {
 		s.ticketFail(w, t.ID, "read the ticket", err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, after)
+	writeJSON(w, http.StatusCreated, ticketView(p, after))
 }

@@ -395,7 +395,7 @@ func TestTicketLifecycle(t *testing.T) {
 	if tk.Status != "in_progress" || tk.Assignee != "op" || len(tk.Checks) != 1 || tk.IncidentIDs[0] != 12 {
 		t.Fatalf("taken: %+v", tk)
 	}
-	c.expect(201, tokOp, "POST", ticketPath(id, "/comments"), map[string]any{"text": "調査します。"}, &tk)
+	c.expect(201, tokOp, "POST", ticketPath(id, "/comments"), map[string]any{"text": "調査します。", "visibility": "customer"}, &tk) // a reply to the customer
 	c.expect(200, tokOp, "PATCH", ticketPath(id), map[string]any{"status": "waiting"}, nil)
 	c.expect(201, tokAcme, "POST", ticketPath(id, "/comments"), map[string]any{"text": "よろしくお願いします。"}, &tk)
 	c.expect(200, tokOp, "PATCH", ticketPath(id), map[string]any{"status": "resolved", "body": tk.Body + "\n(原因: ディスク I/O)"}, &tk)

@@ -223,7 +223,7 @@ func (s *Service) CheckRequest(r *http.Request) bool {
 	if safeMethod(r.Method) {
 		return true
 	}
-	if h := r.Header.Get("Authorization"); len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
+	if tok, ok := BearerToken(r); ok && tok != "" {
 		return true
 	}
 	tok := r.Header.Get(CSRFHeader)
@@ -242,4 +242,15 @@ func (s *Service) RequireCSRF(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// BearerToken returns the credentials of an "Authorization: Bearer TOKEN"
+// header. The scheme is case-insensitive (RFC 9110 §11.1), as Prometheus
+// and Grafana clients expect; ok is false without one.
+func BearerToken(r *http.Request) (token string, ok bool) {
+	h := r.Header.Get("Authorization")
+	if len(h) < 7 || !strings.EqualFold(h[:7], "bearer ") {
+		return "", false
+	}
+	return strings.TrimSpace(h[7:]), true
 }

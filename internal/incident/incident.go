@@ -59,6 +59,10 @@ type Timeline struct {
 	Actor string          `json:"actor,omitempty"`
 	Text  string          `json:"text"`
 	Data  json.RawMessage `json:"data,omitempty"`
+	// Visibility of a comment: internal (operators only) or customer
+	// (the customer portal too). Other entries have none: their kind
+	// decides (see CustomerTimeline).
+	Visibility string `json:"visibility,omitempty"`
 }
 
 // Query filters incidents.

@@ -30,7 +30,7 @@ const (
 const (
 	ReasonBadName       = "bad_metric_name"   // not [a-zA-Z_:][a-zA-Z0-9_:]*
 	ReasonBadLabel      = "bad_label"         // bad label name, value not UTF-8, too long, too many
-	ReasonReserved      = "reserved_label"    // host, tenant or __* sent by the client
+	ReasonReserved      = "reserved_label"    // host, instance, job, tenant or __* sent by the client
 	ReasonFuture        = "too_far_in_future" // beyond the server clock + max future
 	ReasonOutOfBounds   = "out_of_bounds"     // older than the store accepts at all
 	ReasonTooOld        = "too_old"           // older than the out-of-order window
@@ -78,8 +78,9 @@ func (r *Rejections) add(reason, example string) {
 	}
 }
 
-// Append stores samples of host in one transaction, adding host=<host>
-// and, if the host has one, tenant=<tenant>. Samples that fail validation
+// Append stores samples of host in one transaction, adding host=<host>,
+// instance=<host>, job="node" (the labels Node Exporter dashboards select
+// on) and, if the host has one, tenant=<tenant>. Samples that fail validation
 // or that the database refuses (too old, duplicate…) are counted in a
 // *Rejections error; the others are committed. Any other error means
 // nothing was stored (accepted is then 0).
@@ -239,11 +240,13 @@ func buildLabels(b *labels.ScratchBuilder, name string, ls map[string]string, ho
 	b.Reset()
 	b.Add(labels.MetricName, name)
 	b.Add(HostLabel, host)
+	b.Add(InstanceLabel, host)
+	b.Add(JobLabel, NodeJob)
 	if tenant != "" {
 		b.Add(TenantLabel, tenant)
 	}
 	for k, v := range ls {
-		if k == HostLabel || k == TenantLabel || strings.HasPrefix(k, "__") {
+		if k == HostLabel || k == TenantLabel || k == InstanceLabel || k == JobLabel || strings.HasPrefix(k, "__") {
 			return labels.EmptyLabels(), ReasonReserved, fmt.Sprintf("%s: label %q is set by the server", name, k)
 		}
 		if !ValidLabelName(k) {

@@ -46,6 +46,11 @@ const (
 const (
 	HostLabel   = "host"
 	TenantLabel = "tenant"
+	// InstanceLabel and JobLabel are set on agent series as a Prometheus
+	// scrape of Node Exporter would set them: instance=<host>, job="node".
+	InstanceLabel = "instance"
+	JobLabel      = "job"
+	NodeJob       = "node"
 )
 
 // Option configures a Store.

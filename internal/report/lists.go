@@ -63,6 +63,9 @@ func incidentRow(in *incident.Incident, ackGoal, reportGoal time.Duration, now t
 		case "action":
 			row.Actions = append(row.Actions, tl.Text)
 		case "comment":
+			if !incident.CustomerVisible(tl) {
+				continue // an internal comment stays out of the tenant's report
+			}
 			low := strings.ToLower(strings.TrimSpace(tl.Text))
 			for _, p := range rootCausePrefixes {
 				if strings.HasPrefix(low, p) {

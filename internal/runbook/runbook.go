@@ -322,6 +322,15 @@ func firstHeading(body string) string {
 type Library struct {
 	mu    sync.RWMutex
 	books map[string]*Runbook
+	gen   uint64 // counts changes (Put, Delete)
+}
+
+// Generation changes whenever a runbook is put or deleted: a cache of
+// something computed from the library is stale when it differs.
+func (l *Library) Generation() uint64 {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return l.gen
 }
 
 // NewLibrary returns an empty library.
@@ -461,6 +470,7 @@ func (l *Library) Put(r *Runbook) error {
 		l.books = map[string]*Runbook{}
 	}
 	l.books[c.Name] = c
+	l.gen++
 	return nil
 }
 
@@ -470,6 +480,7 @@ func (l *Library) Delete(name string) bool {
 	defer l.mu.Unlock()
 	_, ok := l.books[name]
 	delete(l.books, name)
+	l.gen++
 	return ok
 }
 

@@ -113,8 +113,12 @@ func (c *Console) incidentPage(w http.ResponseWriter, r *http.Request, rc *reqCt
 	if !ok {
 		return
 	}
+	internal := rc.can(RoleOperator) // operators see the internal record
+	if !internal {
+		in = in.CustomerView()
+	}
 	data := c.base(rc, "incident.title", "incidents")
-	data["Incident"], data["Flash"] = in, flash(r, rc.L)
+	data["Incident"], data["Flash"], data["Internal"] = in, flash(r, rc.L), internal
 	active := in.Status == incident.Open || in.Status == incident.Acknowledged
 	data["CanAck"] = rc.can(RoleCustomer) && in.Status == incident.Open && c.d.Alerting != nil
 	data["CanComment"] = rc.can(RoleCustomer) && c.d.Alerting != nil
@@ -125,8 +129,10 @@ func (c *Console) incidentPage(w http.ResponseWriter, r *http.Request, rc *reqCt
 			data["Runbook"] = rb
 		}
 	}
-	if ns, err := c.alerts.Notifications(r.Context(), in.ID, "", PageSize); err == nil {
-		data["Notifications"] = ns
+	if internal {
+		if ns, err := c.alerts.Notifications(r.Context(), in.ID, "", PageSize); err == nil {
+			data["Notifications"] = ns
+		}
 	}
 	if v, ok := c.visibleCheck(rc, in.Check); ok {
 		data["Check"] = v
@@ -150,6 +156,10 @@ func (c *Console) incidentDone(w http.ResponseWriter, r *http.Request, rc *reqCt
 }
 
 func (c *Console) incidentAck(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
+	vis, ok := c.noteVisibility(w, r, rc)
+	if !ok {
+		return
+	}
 	in, ok := c.visibleIncident(w, r, rc)
 	if !ok {
 		return
@@ -163,11 +173,15 @@ func (c *Console) incidentAck(w http.ResponseWriter, r *http.Request, rc *reqCtx
 		c.fail(w, r, rc, http.StatusBadRequest, "error.toolong")
 		return
 	}
-	_, err := c.d.Alerting.Acknowledge(r.Context(), in.ID, rc.User.Name, "console", comment)
+	_, err := c.d.Alerting.AcknowledgeNote(r.Context(), in.ID, rc.User.Name, "console", alerting.Note{Text: comment, Visibility: vis})
 	c.incidentDone(w, r, rc, in.ID, err, "acked")
 }
 
 func (c *Console) incidentComment(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
+	vis, ok := c.noteVisibility(w, r, rc)
+	if !ok {
+		return
+	}
 	in, ok := c.visibleIncident(w, r, rc)
 	if !ok {
 		return
@@ -181,12 +195,16 @@ func (c *Console) incidentComment(w http.ResponseWriter, r *http.Request, rc *re
 		c.fail(w, r, rc, http.StatusBadRequest, "error.comment")
 		return
 	}
-	_, err := c.d.Alerting.Comment(r.Context(), in.ID, rc.User.Name, text)
+	_, err := c.d.Alerting.CommentNote(r.Context(), in.ID, rc.User.Name, alerting.Note{Text: text, Visibility: vis})
 	c.incidentDone(w, r, rc, in.ID, err, "commented")
 }
 
 func (c *Console) incidentStatus(status string) handler {
 	return func(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
+		vis, ok := c.noteVisibility(w, r, rc)
+		if !ok {
+			return
+		}
 		in, ok := c.visibleIncident(w, r, rc)
 		if !ok {
 			return
@@ -196,9 +214,29 @@ func (c *Console) incidentStatus(status string) handler {
 			return
 		}
 		comment := strings.TrimSpace(r.PostForm.Get("comment"))
-		_, err := c.d.Alerting.SetStatus(r.Context(), in.ID, rc.User.Name, status, comment)
+		_, err := c.d.Alerting.SetStatusNote(r.Context(), in.ID, rc.User.Name, status, alerting.Note{Text: comment, Visibility: vis})
 		c.incidentDone(w, r, rc, in.ID, err, status)
 	}
+}
+
+// noteVisibility reads a comment's visibility from the form: operators
+// choose (internal unless they say customer); a customer's or viewer's
+// comment is always for customers (asking for another is 403).
+func (c *Console) noteVisibility(w http.ResponseWriter, r *http.Request, rc *reqCtx) (string, bool) {
+	v := r.PostForm.Get("visibility")
+	if !rc.can(RoleOperator) {
+		if v != "" && v != incident.VisibilityCustomer {
+			c.fail(w, r, rc, http.StatusForbidden, "error.forbidden")
+			return "", false
+		}
+		return incident.VisibilityCustomer, true
+	}
+	vis, err := incident.ParseVisibility(v, incident.VisibilityInternal)
+	if err != nil {
+		c.fail(w, r, rc, http.StatusBadRequest, "error.visibility")
+		return "", false
+	}
+	return vis, true
 }
 
 // ---- tickets ----

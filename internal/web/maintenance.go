@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -15,11 +14,14 @@ import (
 	"github.com/mamori/mamori/internal/store"
 )
 
+// runbookVisible: operators and admins read every runbook; a customer or
+// viewer reads a runbook bound only to its tenant's checks and hosts, or
+// naming its tenant in its front matter (alerting.RunbookReaders).
 func (c *Console) runbookVisible(rc *reqCtx, rb *runbook.Runbook) bool {
-	if rc.scope.all || len(rb.Tenants) == 0 {
+	if rc.scope.all {
 		return true
 	}
-	return rc.scope.tenant != "" && slices.Contains(rb.Tenants, rc.scope.tenant)
+	return c.d.Alerting != nil && c.d.Alerting.RunbookReadable(rb.Name, rc.scope.tenant)
 }
 
 func (c *Console) runbookList(w http.ResponseWriter, r *http.Request, rc *reqCtx) {

@@ -133,7 +133,7 @@ func seriesName(s Series, q GraphQuery) string {
 	}
 	var parts []string
 	for k, v := range s.Labels {
-		if k != "__name__" && k != "host" {
+		if k != "__name__" && k != "host" && k != "instance" && k != "job" && k != "tenant" {
 			parts = append(parts, k+"="+v)
 		}
 	}

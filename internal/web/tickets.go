@@ -118,6 +118,9 @@ func (c *Console) ticketPage(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 	if !ok {
 		return
 	}
+	if !rc.can(RoleOperator) {
+		t = t.CustomerView()
+	}
 	data := c.base(rc, "ticket.title", "tickets")
 	data["Ticket"], data["Flash"], data["Statuses"] = t, flash(r, rc.L), incident.TicketStatuses
 	data["CanClose"] = t.Status != incident.TicketClosed
@@ -126,6 +129,10 @@ func (c *Console) ticketPage(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 }
 
 func (c *Console) ticketComment(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
+	vis, ok := c.noteVisibility(w, r, rc)
+	if !ok {
+		return
+	}
 	t, ok := c.visibleTicket(w, r, rc)
 	if !ok {
 		return
@@ -135,7 +142,7 @@ func (c *Console) ticketComment(w http.ResponseWriter, r *http.Request, rc *reqC
 		c.failText(w, rc, http.StatusBadRequest, err.Error())
 		return
 	}
-	if err := c.tickets.AddTicketComment(r.Context(), t.ID, rc.User.Name, text); err != nil {
+	if err := c.tickets.AddTicketComment(r.Context(), t.ID, rc.User.Name, text, vis); err != nil {
 		c.internal(w, r, rc, "ticket comment", err)
 		return
 	}

@@ -308,7 +308,7 @@ func (c *Console) Routes(mux *http.ServeMux) {
 	mux.Handle("GET /maintenance", view(c.maintenanceList))
 	mux.Handle("POST /maintenance", need(RoleCustomer, c.maintenanceCreate))
 	mux.Handle("POST /maintenance/{id}/delete", need(RoleCustomer, c.maintenanceDelete))
-	mux.Handle("GET /notifications", view(c.notificationList))
+	mux.Handle("GET /notifications", need(RoleOperator, c.notificationList))
 	mux.Handle("GET /events", view(c.eventList))
 	mux.Handle("GET /reports", view(c.reportList))
 	mux.Handle("GET /reports/{file}", view(c.reportFile))

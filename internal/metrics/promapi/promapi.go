@@ -8,7 +8,7 @@
 //	GET      /api/v1/label/{name}/values label values (match[], start, end, limit)
 //	GET|POST /api/v1/series             series (match[] required, start, end, limit)
 //	GET      /api/v1/status/buildinfo   version, revision, branch, build date, Go version
-//	GET      /api/v1/metadata           always empty: mamori keeps no metric metadata
+//	GET      /api/v1/metadata           type, help and unit of the stored metrics (limit, limit_per_metric, metric)
 //
 // Responses use Prometheus' envelope: {"status":"success","data":…} or
 // {"status":"error","errorType":"bad_data","error":"…"}, with its status
@@ -28,6 +28,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/klauspost/compress/gzhttp"
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql"
@@ -59,9 +60,7 @@ func Routes(mux *http.ServeMux, st *metrics.Store, principal Principal) {
 		return map[string]string{"version": buildinfo.Short(), "revision": buildinfo.Revision, "branch": buildinfo.Branch,
 			"buildUser": "", "buildDate": buildinfo.Date, "goVersion": runtime.Version()}, nil, nil
 	}))
-	mux.HandleFunc("GET /api/v1/metadata", h.wrap(func(*http.Request, string) (any, []string, *apiError) {
-		return map[string]any{}, nil, nil
-	}))
+	mux.HandleFunc("GET /api/v1/metadata", h.wrap(h.metadata))
 }
 
 type handler struct {
@@ -109,7 +108,13 @@ type response struct {
 	Warnings  []string `json:"warnings,omitempty"`
 }
 
+// wrap answers with Prometheus' envelope, gzip-compressed when the client
+// accepts it (as Prometheus does; Grafana asks for it).
 func (h *handler) wrap(f func(r *http.Request, tenant string) (any, []string, *apiError)) http.HandlerFunc {
+	return gzhttp.GzipHandler(h.envelope(f)).ServeHTTP
+}
+
+func (h *handler) envelope(f func(r *http.Request, tenant string) (any, []string, *apiError)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		tenant, ok := h.principal(r)
 		if !ok {
@@ -379,4 +384,46 @@ func parsePromDuration(s string) (time.Duration, error) {
 		return time.Duration(d), nil
 	}
 	return 0, fmt.Errorf("cannot parse %q to a valid duration", s)
+}
+
+// metadata answers as Prometheus does: for each metric name stored (and
+// visible to the caller) that mamori knows, a list of one {type, help,
+// unit}. metric= asks for one name; limit bounds the number of metrics.
+func (h *handler) metadata(r *http.Request, tenant string) (any, []string, *apiError) {
+	limit, err := optInt(r.Form.Get("limit"))
+	if err != nil {
+		return nil, nil, &apiError{errBadData, fmt.Errorf("invalid limit: %w", err)}
+	}
+	if _, err := optInt(r.Form.Get("limit_per_metric")); err != nil {
+		return nil, nil, &apiError{errBadData, fmt.Errorf("invalid limit_per_metric: %w", err)}
+	}
+	names, err := h.st.LabelValues(r.Context(), labels.MetricName, time.Time{}, time.Time{}, nil, tenant)
+	if err != nil {
+		return nil, nil, queryError(err)
+	}
+	want := r.Form.Get("metric")
+	out := map[string][]metrics.Metadata{}
+	for _, n := range names {
+		md, ok := metrics.KnownMetadata[n]
+		if !ok || (want != "" && n != want) {
+			continue
+		}
+		if limit > 0 && len(out) >= limit {
+			break
+		}
+		out[n] = []metrics.Metadata{md}
+	}
+	return out, nil, nil
+}
+
+// optInt reads an optional non-negative integer parameter (0 when absent).
+func optInt(s string) (int, error) {
+	if s == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return 0, err
+	}
+	return max(n, 0), nil
 }

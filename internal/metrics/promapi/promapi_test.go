@@ -1,6 +1,8 @@
 package promapi
 
 import (
+	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -30,7 +32,7 @@ func server(t *testing.T, opt ...metrics.Option) *httptest.Server {
 	for _, h := range []string{"web1", "db1"} {
 		var ss []wire.Sample
 		for i := 0; i < 60; i++ {
-			ss = append(ss, wire.Sample{Name: "node_load1", Labels: map[string]string{"job": "node"}, Time: base.Add(time.Duration(i) * time.Minute).UnixMilli(), Value: 1.5 + float64(i)})
+			ss = append(ss, wire.Sample{Name: "node_load1", Time: base.Add(time.Duration(i) * time.Minute).UnixMilli(), Value: 1.5 + float64(i)})
 		}
 		if _, err := st.Append(h, ss); err != nil {
 			t.Fatal(err)
@@ -115,7 +117,7 @@ func TestQueryRangeShape(t *testing.T) {
 		if len(series) != 2 {
 			t.Fatalf("series fields: %v", series)
 		}
-		wantMetric := map[string]any{"__name__": "node_load1", "host": "web1", "job": "node", "tenant": "acme"}
+		wantMetric := map[string]any{"__name__": "node_load1", "host": "web1", "instance": "web1", "job": "node", "tenant": "acme"}
 		if !reflect.DeepEqual(series["metric"], wantMetric) {
 			t.Errorf("metric = %v", series["metric"])
 		}
@@ -151,7 +153,7 @@ func TestQueryShapes(t *testing.T) {
 	cases := []struct {
 		query, typ, want string
 	}{
-		{"node_load1", "vector", fmt.Sprintf(`{"status":"success","data":{"resultType":"vector","result":[{"metric":{"__name__":"node_load1","host":"web1","job":"node","tenant":"acme"},"value":[%s,"11.5"]}]}}`, ts)},
+		{"node_load1", "vector", fmt.Sprintf(`{"status":"success","data":{"resultType":"vector","result":[{"metric":{"__name__":"node_load1","host":"web1","instance":"web1","job":"node","tenant":"acme"},"value":[%s,"11.5"]}]}}`, ts)},
 		{"1+1", "scalar", fmt.Sprintf(`{"status":"success","data":{"resultType":"scalar","result":[%s,"2"]}}`, ts)},
 		{`"hi"`, "string", fmt.Sprintf(`{"status":"success","data":{"resultType":"string","result":[%s,"hi"]}}`, ts)},
 		{"nothing_here", "vector", `{"status":"success","data":{"resultType":"vector","result":[]}}`},
@@ -254,10 +256,10 @@ func TestLabelsAndSeries(t *testing.T) {
 		}
 		return strings.Join(out, ",")
 	}
-	if got := strs(data(call(t, srv, "GET", "/api/v1/labels", nil, ""))); got != "__name__,host,job,tenant" {
+	if got := strs(data(call(t, srv, "GET", "/api/v1/labels", nil, ""))); got != "__name__,host,instance,job,tenant" {
 		t.Errorf("labels = %s", got)
 	}
-	if got := strs(data(call(t, srv, "POST", "/api/v1/labels", url.Values{"match[]": {"node_load1"}}, "acme"))); got != "__name__,host,job,tenant" {
+	if got := strs(data(call(t, srv, "POST", "/api/v1/labels", url.Values{"match[]": {"node_load1"}}, "acme"))); got != "__name__,host,instance,job,tenant" {
 		t.Errorf("labels = %s", got)
 	}
 	if got := strs(data(call(t, srv, "GET", "/api/v1/label/host/values", nil, ""))); got != "db1,web1" {
@@ -275,7 +277,7 @@ func TestLabelsAndSeries(t *testing.T) {
 	}
 	// /series: a list of label maps.
 	r = call(t, srv, "GET", "/api/v1/series", url.Values{"match[]": {`{__name__=~".+"}`}, "start": {unix(base)}, "end": {unix(base.Add(time.Hour))}}, "globex")
-	want := []any{map[string]any{"__name__": "node_load1", "host": "db1", "job": "node", "tenant": "globex"}}
+	want := []any{map[string]any{"__name__": "node_load1", "host": "db1", "instance": "db1", "job": "node", "tenant": "globex"}}
 	if got := data(r); !reflect.DeepEqual(got, want) {
 		t.Errorf("series = %v", got)
 	}
@@ -288,8 +290,12 @@ func TestLabelsAndSeries(t *testing.T) {
 	if got := data(r).([]any); len(got) != 0 {
 		t.Errorf("old series = %v", got)
 	}
-	if got := data(call(t, srv, "GET", "/api/v1/metadata", nil, "")); !reflect.DeepEqual(got, map[string]any{}) {
+	wantMeta := map[string]any{"node_load1": []any{map[string]any{"type": "gauge", "help": "1m load average.", "unit": ""}}}
+	if got := data(call(t, srv, "GET", "/api/v1/metadata", nil, "")); !reflect.DeepEqual(got, wantMeta) {
 		t.Errorf("metadata = %v", got)
+	}
+	if got := data(call(t, srv, "GET", "/api/v1/metadata", url.Values{"metric": {"node_load5"}}, "")); !reflect.DeepEqual(got, map[string]any{}) {
+		t.Errorf("metadata of an absent metric = %v", got)
 	}
 }
 
@@ -321,6 +327,42 @@ func TestParseTimeAndDuration(t *testing.T) {
 		got, err := parsePromDuration(c.in)
 		if (err == nil) != c.ok || got != c.want {
 			t.Errorf("parsePromDuration(%q) = %v, %v", c.in, got, err)
+		}
+	}
+}
+
+// Grafana asks for gzip; the answer is compressed, and plain without it.
+func TestGzip(t *testing.T) {
+	srv := server(t)
+	for _, enc := range []string{"gzip", ""} {
+		req, _ := http.NewRequest("GET", srv.URL+"/api/v1/query_range?"+url.Values{"query": {"node_load1"}, "start": {unix(base)}, "end": {unix(base.Add(59 * time.Minute))}, "step": {"15s"}}.Encode(), nil)
+		req.Header.Set("X-Tenant", "")
+		if enc != "" {
+			req.Header.Set("Accept-Encoding", enc)
+		}
+		tr := &http.Transport{DisableCompression: true}
+		resp, err := (&http.Client{Transport: tr}).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if got := resp.Header.Get("Content-Encoding"); got != enc {
+			t.Fatalf("Accept-Encoding %q: Content-Encoding = %q", enc, got)
+		}
+		if enc == "" {
+			if !strings.Contains(string(body), `"status":"success"`) {
+				t.Fatalf("plain body: %.200s", body)
+			}
+			continue
+		}
+		zr, err := gzip.NewReader(bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		plain, _ := io.ReadAll(zr)
+		if !strings.Contains(string(plain), `"resultType":"matrix"`) || len(body) >= len(plain) {
+			t.Fatalf("gzip body %d bytes, plain %d: %.200s", len(body), len(plain), plain)
 		}
 	}
 }

@@ -100,7 +100,7 @@ func (s *Store) Incident(ctx context.Context, id int64) (*incident.Incident, err
 }
 
 func (s *Store) timeline(ctx context.Context, col string, id int64) ([]incident.Timeline, error) {
-	rows, err := s.rdb.QueryContext(ctx, `SELECT id, t, kind, actor, text, data FROM timeline WHERE `+col+` = ? ORDER BY id`, id)
+	rows, err := s.rdb.QueryContext(ctx, `SELECT id, t, kind, actor, text, data, visibility FROM timeline WHERE `+col+` = ? ORDER BY id`, id)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: timeline: %w", err)
 	}
@@ -110,7 +110,7 @@ func (s *Store) timeline(ctx context.Context, col string, id int64) ([]incident.
 		var e incident.Timeline
 		var t int64
 		var data string
-		if err := rows.Scan(&e.ID, &t, &e.Kind, &e.Actor, &e.Text, &data); err != nil {
+		if err := rows.Scan(&e.ID, &t, &e.Kind, &e.Actor, &e.Text, &data, &e.Visibility); err != nil {
 			return nil, err
 		}
 		e.Time = fromMS(t)
@@ -214,8 +214,8 @@ func (tx txn) UpdateIncident(ctx context.Context, in *incident.Incident) error {
 
 // AddTimeline implements incident.Tx.
 func (tx txn) AddTimeline(ctx context.Context, incidentID int64, e incident.Timeline) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO timeline(incident_id, t, kind, actor, text, data) VALUES (?,?,?,?,?,?)`,
-		incidentID, ms(e.Time), e.Kind, e.Actor, e.Text, string(e.Data))
+	_, err := tx.ExecContext(ctx, `INSERT INTO timeline(incident_id, t, kind, actor, text, data, visibility) VALUES (?,?,?,?,?,?,?)`,
+		incidentID, ms(e.Time), e.Kind, e.Actor, e.Text, string(e.Data), e.Visibility)
 	return err
 }
 

@@ -85,6 +85,11 @@ type ticketEntry struct {
 }
 
 func addTicketTimeline(ctx context.Context, tx *sql.Tx, id int64, at time.Time, actor string, e ticketEntry) error {
+	return addTicketEntry(ctx, tx, id, at, actor, e, "")
+}
+
+// addTicketEntry adds a timeline entry; visibility is a comment's.
+func addTicketEntry(ctx context.Context, tx *sql.Tx, id int64, at time.Time, actor string, e ticketEntry, visibility string) error {
 	data := ""
 	if e.data != nil {
 		b, err := json.Marshal(e.data)
@@ -93,8 +98,8 @@ func addTicketTimeline(ctx context.Context, tx *sql.Tx, id int64, at time.Time, 
 		}
 		data = string(b)
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO timeline(ticket_id, t, kind, actor, text, data) VALUES (?,?,?,?,?,?)`,
-		id, ms(at), e.kind, actor, e.text, data)
+	_, err := tx.ExecContext(ctx, `INSERT INTO timeline(ticket_id, t, kind, actor, text, data, visibility) VALUES (?,?,?,?,?,?,?)`,
+		id, ms(at), e.kind, actor, e.text, data, visibility)
 	if err != nil {
 		return fmt.Errorf("sqlite: ticket timeline: %w", err)
 	}
@@ -106,7 +111,7 @@ type querier interface {
 }
 
 func ticketTimeline(ctx context.Context, q querier, id int64) ([]incident.Timeline, error) {
-	rows, err := q.QueryContext(ctx, `SELECT id, t, kind, actor, text, data FROM timeline WHERE ticket_id = ? ORDER BY id`, id)
+	rows, err := q.QueryContext(ctx, `SELECT id, t, kind, actor, text, data, visibility FROM timeline WHERE ticket_id = ? ORDER BY id`, id)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: ticket timeline: %w", err)
 	}
@@ -116,7 +121,7 @@ func ticketTimeline(ctx context.Context, q querier, id int64) ([]incident.Timeli
 		var e incident.Timeline
 		var t int64
 		var data string
-		if err := rows.Scan(&e.ID, &t, &e.Kind, &e.Actor, &e.Text, &data); err != nil {
+		if err := rows.Scan(&e.ID, &t, &e.Kind, &e.Actor, &e.Text, &data, &e.Visibility); err != nil {
 			return nil, fmt.Errorf("sqlite: ticket timeline: %w", err)
 		}
 		e.Time = fromMS(t)
@@ -397,11 +402,15 @@ func quoteEmpty(s string) string {
 	return s
 }
 
-// AddTicketComment appends a comment to the timeline; it also bumps the
-// ticket's updated_at.
-func (s *Store) AddTicketComment(ctx context.Context, id int64, actor, text string) error {
+// AddTicketComment appends a comment of a visibility (internal or
+// customer) to the timeline; it also bumps the ticket's updated_at.
+func (s *Store) AddTicketComment(ctx context.Context, id int64, actor, text, visibility string) error {
 	if err := incident.ValidateTicketComment(text); err != nil {
 		return err
+	}
+	visibility, err := incident.ParseVisibility(visibility, incident.VisibilityInternal)
+	if err != nil {
+		return &incident.TicketError{Field: "visibility", Msg: err.Error()}
 	}
 	return s.write(ctx, func(tx *sql.Tx) error {
 		now := ticketNow()
@@ -412,6 +421,6 @@ func (s *Store) AddTicketComment(ctx context.Context, id int64, actor, text stri
 		if n, _ := res.RowsAffected(); n == 0 {
 			return store.ErrNotFound
 		}
-		return addTicketTimeline(ctx, tx, id, now, actor, ticketEntry{kind: "comment", text: text})
+		return addTicketEntry(ctx, tx, id, now, actor, ticketEntry{kind: "comment", text: text}, visibility)
 	})
 }

@@ -160,7 +160,7 @@ func TestTicketList(t *testing.T) {
 	if _, err := s.UpdateTicket(ctx, d, func(tk *incident.Ticket) error { tk.Status = incident.TicketClosed; return nil }, "op"); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.AddTicketComment(ctx, c, "taro", "Looks like the LOG partition"); err != nil {
+	if err := s.AddTicketComment(ctx, c, "taro", "Looks like the LOG partition", ""); err != nil {
 		t.Fatal(err)
 	}
 	for _, q := range []struct {
@@ -348,10 +348,10 @@ func TestTicketComments(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(2 * time.Millisecond)
-	if err := s.AddTicketComment(ctx, tk.ID, "acme-user", "毎月のレポートはどこですか?"); err != nil {
+	if err := s.AddTicketComment(ctx, tk.ID, "acme-user", "毎月のレポートはどこですか?", ""); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.AddTicketComment(ctx, tk.ID, "operator1", "Under /reports."); err != nil {
+	if err := s.AddTicketComment(ctx, tk.ID, "operator1", "Under /reports.", ""); err != nil {
 		t.Fatal(err)
 	}
 	got, err := s.Ticket(ctx, tk.ID)
@@ -363,13 +363,13 @@ func TestTicketComments(t *testing.T) {
 		t.Fatalf("comments: %+v", got)
 	}
 	var te *incident.TicketError
-	if err := s.AddTicketComment(ctx, tk.ID, "x", "  "); !errors.As(err, &te) || te.Field != "text" {
+	if err := s.AddTicketComment(ctx, tk.ID, "x", "  ", ""); !errors.As(err, &te) || te.Field != "text" {
 		t.Fatalf("empty comment: %v", err)
 	}
-	if err := s.AddTicketComment(ctx, tk.ID, "x", strings.Repeat("c", 64<<10+1)); !errors.As(err, &te) {
+	if err := s.AddTicketComment(ctx, tk.ID, "x", strings.Repeat("c", 64<<10+1), ""); !errors.As(err, &te) {
 		t.Fatalf("long comment: %v", err)
 	}
-	if err := s.AddTicketComment(ctx, 9999, "x", "hello"); !errors.Is(err, store.ErrNotFound) {
+	if err := s.AddTicketComment(ctx, 9999, "x", "hello", ""); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("comment on a missing ticket: %v", err)
 	}
 	// The ticket timeline and an incident timeline do not mix.
