@@ -62,6 +62,49 @@ func TestAWSChecksCLI(t *testing.T) {
 	}
 }
 
+// TestAWSHealthCLI: `mamori check aws_health` against the fake's AWS Health
+// (JSON 1.1, signed for us-east-1 whatever AWS_REGION says).
+func TestAWSHealthCLI(t *testing.T) {
+	f := awsfake.New(t)
+	f.Env(t)
+	h := awsfake.NewHealth(f)
+	run := func(extra ...string) (string, int) {
+		return mamori(t, append([]string{"check", "aws_health", "--endpoint-url", f.URL}, extra...)...)
+	}
+	at := time.Now().Add(72 * time.Hour).UTC().Truncate(time.Hour)
+	change := awsfake.HealthEvent{ARN: "arn:aws:health:ap-northeast-1::event/EC2/AWS_EC2_INSTANCE_RETIREMENT_SCHEDULED/R1", Service: "EC2",
+		TypeCode: "AWS_EC2_INSTANCE_RETIREMENT_SCHEDULED", Category: "scheduledChange", Region: awsfake.Region, Status: "upcoming", Start: at,
+		Entities: []awsfake.HealthEntity{{Value: "i-0a1b2c3d4e5f60718", Status: "PENDING"}}}
+	issue := awsfake.HealthEvent{ARN: "arn:aws:health:ap-northeast-1::event/RDS/AWS_RDS_HARDWARE_MAINTENANCE/I1", Service: "RDS",
+		TypeCode: "AWS_RDS_OPERATIONAL_ISSUE", Category: "issue", Region: awsfake.Region, Status: "open", Start: time.Now().Add(-time.Hour),
+		Entities: []awsfake.HealthEntity{{Value: "aurora-prod-1", Status: "IMPAIRED"}}}
+	for _, c := range []struct {
+		name   string
+		events []awsfake.HealthEvent
+		args   []string
+		code   int
+		out    string
+	}{
+		{"none", nil, nil, 0, "AWS_HEALTH OK - no open issue or scheduled change"},
+		{"scheduled change", []awsfake.HealthEvent{change}, nil, 1, "starts " + at.Format("2006-01-02 15:04 UTC") + ": i-0a1b2c3d4e5f60718"},
+		{"open issue", []awsfake.HealthEvent{change, issue}, nil, 2, "open issue RDS AWS_RDS_OPERATIONAL_ISSUE"},
+		{"other service only", []awsfake.HealthEvent{change, issue}, []string{"--services", "EC2"}, 1, "EC2"},
+	} {
+		h.Set(c.events...)
+		out, code := run(c.args...)
+		if code != c.code || !strings.Contains(out, c.out) {
+			t.Errorf("%s: exit %d %q, want %d containing %q", c.name, code, out, c.code, c.out)
+		}
+	}
+	f.Fail("health", "DescribeEvents", awsfake.SubscriptionRequired())
+	if out, code := run(); code != 3 || !strings.Contains(out, "support plan") {
+		t.Errorf("subscription required: exit %d %q", code, out)
+	}
+	if out, code := run("--categories", "outage"); code != 3 || !strings.Contains(out, "categories") {
+		t.Errorf("bad category: exit %d %q", code, out)
+	}
+}
+
 // TestAWSRecoveryEndToEnd: an EC2 instance turns impaired in the fake →
 // soft → hard → incident → the aws_ec2 action reboots it through the SDK →
 // the fake reports ok → recovered, all on the incident's timeline.
@@ -147,11 +190,13 @@ func grepLines(s, sub string) string {
 }
 
 // TestAWSDiscover: `mamori aws discover` lists the account's instances with
-// the tags asked and writes check YAML that a config can include as is.
+// the tags asked and writes check YAML that a config can include as is; a
+// service whose listing fails is reported and the others go on.
 func TestAWSDiscover(t *testing.T) {
 	f := awsfake.New(t)
 	f.Env(t)
 	ec2 := awsfake.NewEC2(f)
+	awsfake.NewHealth(f)
 	ec2.Put(awsfake.Instance{ID: "i-0000000000000aaa1", Name: "web 01", Tags: map[string]string{"env": "prod"}})
 	ec2.Put(awsfake.Instance{ID: "i-0000000000000bbb2", Name: "batch", Tags: map[string]string{"env": "dev"}})
 	ec2.Put(awsfake.Instance{ID: "i-0000000000000ccc3", Name: "old", State: "terminated", Tags: map[string]string{"env": "prod"}})
@@ -164,14 +209,16 @@ include: discovered.yaml
 	// The include does not exist yet: discovery reads the accounts from a config of its own.
 	accounts := filepath.Join(dir, "accounts.yaml")
 	os.WriteFile(accounts, []byte(fmt.Sprintf("aws_accounts:\n  - {name: prod, regions: [%s], endpoint_url: %q}\n", awsfake.Region, f.URL)), 0o644)
-	out, code := mamori(t, "aws", "discover", "--config", accounts, "--account", "prod", "--tags", "env=prod", "--write", filepath.Join(dir, "discovered.yaml"))
+	out, code := mamori(t, "aws", "discover", "--config", accounts, "--account", "prod", "--tags", "env=prod", "--services", "ec2,health",
+		"--write", filepath.Join(dir, "discovered.yaml"))
 	if code != 0 {
 		t.Fatalf("discover: %d %s", code, out)
 	}
 	b, _ := os.ReadFile(filepath.Join(dir, "discovered.yaml"))
 	y := string(b)
 	for _, want := range []string{"name: web-01-ec2", "type: aws_ec2", "instance_id: i-0000000000000aaa1", "account: prod",
-		"name: web-01-cpu", "metric: CPUUtilization", "dimensions: {InstanceId: i-0000000000000aaa1}"} {
+		"name: web-01-cpu", "metric: CPUUtilization", "dimensions: {InstanceId: i-0000000000000aaa1}",
+		"name: prod-health", "type: aws_health", "regions: [" + awsfake.Region + ", global]"} {
 		if !strings.Contains(y, want) {
 			t.Errorf("discovered YAML lacks %q:\n%s", want, y)
 		}
@@ -181,5 +228,16 @@ include: discovered.yaml
 	}
 	if out, code := mamori(t, "validate", "--config", cfgPath); code != 0 {
 		t.Fatalf("the discovered checks do not validate: %s\n%s", out, y)
+	}
+
+	// Every service: those the fake does not serve are reported, EC2 is still written.
+	all := filepath.Join(dir, "all.yaml")
+	out, code = mamori(t, "aws", "discover", "--config", accounts, "--account", "prod", "--write", all)
+	if code != 1 || !strings.Contains(out, "rds prod/"+awsfake.Region+": operation error RDS: DescribeDBClusters") ||
+		!strings.Contains(out, "ec2 prod/"+awsfake.Region+": 2 resource(s)") {
+		t.Errorf("discovery of every service: exit %d\n%s", code, out)
+	}
+	if b, _ := os.ReadFile(all); !strings.Contains(string(b), "instance_id: i-0000000000000bbb2") {
+		t.Errorf("the services that answered were not written:\n%s", b)
 	}
 }

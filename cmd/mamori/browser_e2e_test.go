@@ -102,43 +102,7 @@ hosts:
 	lap("server up, metrics posted, web01/http OK")
 
 	// ---- the browser ----
-	profile, err := os.MkdirTemp("", "mamori-chromium-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(profile) })
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chromiumPath),
-		chromedp.Headless,
-		chromedp.NoSandbox, // root in CI
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		// The machine's network is closed: no background connections.
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-default-apps", true),
-		chromedp.Flag("disable-extensions", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("disable-features", "Translate,MediaRouter,OptimizationHints"),
-		chromedp.Flag("lang", "en-US"),
-		chromedp.Flag("accept-lang", "en-US,en"),
-		chromedp.UserDataDir(profile),
-		chromedp.WindowSize(1280, 800),
-	)
-	tabCtx, cancelTab := chromedp.NewContext(allocCtx)
-	t.Cleanup(func() { cancelTab(); cancelAlloc() })
-	// The first action starts the browser and binds its life to its
-	// context: that one has no deadline, so that a failure can still take
-	// a screenshot; the scenario's own actions have browserTimeout.
-	if err := chromedp.Do(tabCtx, chromedp.EmulateViewport(1280, 800)); err != nil {
-		t.Fatalf("start %s: %v", chromiumPath, err)
-	}
-	ctx, cancelTimeout := context.WithTimeout(tabCtx, browserTimeout)
-	t.Cleanup(cancelTimeout)
-	b := &browser{t: t, ctx: ctx, tab: tabCtx, base: s.base}
+	b := startBrowser(t, s.base)
 	lap("chromium started")
 
 	// Log in (the first start's admin; its password from the data dir).
@@ -266,6 +230,49 @@ hosts:
 	b.shot("incident-ja")
 	lap("Japanese")
 	t.Logf("screenshots in %s", mustAbs(screenshotDir))
+}
+
+// startBrowser starts headless Chromium on a fresh profile (closed when
+// the test ends) with a tab whose actions have browserTimeout.
+func startBrowser(t *testing.T, base string) *browser {
+	t.Helper()
+	profile, err := os.MkdirTemp("", "mamori-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(profile) })
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(chromiumPath),
+		chromedp.Headless,
+		chromedp.NoSandbox, // root in CI
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		// The machine's network is closed: no background connections.
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-default-apps", true),
+		chromedp.Flag("disable-extensions", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("disable-features", "Translate,MediaRouter,OptimizationHints"),
+		chromedp.Flag("lang", "en-US"),
+		chromedp.Flag("accept-lang", "en-US,en"),
+		chromedp.UserDataDir(profile),
+		chromedp.WindowSize(1280, 800),
+	)
+	tabCtx, cancelTab := chromedp.NewContext(allocCtx)
+	t.Cleanup(func() { cancelTab(); cancelAlloc() })
+	// The first action starts the browser and binds its life to its
+	// context: that one has no deadline, so that a failure can still take
+	// a screenshot; the scenario's own actions have browserTimeout.
+	if err := chromedp.Do(tabCtx, chromedp.EmulateViewport(1280, 800)); err != nil {
+		t.Fatalf("start %s: %v", chromiumPath, err)
+	}
+	ctx, cancelTimeout := context.WithTimeout(tabCtx, browserTimeout)
+	t.Cleanup(cancelTimeout)
+	return &browser{t: t, ctx: ctx, tab: tabCtx, base: base}
 }
 
 // browser is one chromedp tab with the test's helpers; every failure saves

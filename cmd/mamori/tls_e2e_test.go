@@ -91,8 +91,8 @@ data_dir: %s
 tls: {cert_file: %s, key_file: %s, client_ca_file: %s}
 hosts:
   - {name: web01, address: 127.0.0.1, agent_token: web01-agent-token-0123}
-  - {name: web02, address: 127.0.0.1, agent_token: web02-agent-token-0123}
-  - {name: web03, address: 127.0.0.1, agent_token: web03-agent-token-0123}
+  - {name: web02, address: 127.0.0.1, agent_token: web02-agent-token-0123, checks: [{name: agent, type: heartbeat, ttl: 1s}]}
+  - {name: web03, address: 127.0.0.1, agent_token: web03-agent-token-0123, checks: [{name: agent, type: heartbeat, ttl: 1s}]}
 `, port, filepath.Join(dir, "data"), srvCert, srvKey, clientCAPath)), 0o644)
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(ca.pem)

@@ -141,6 +141,9 @@ hosts:
 		{"POST", "/api/v1/run/o1/svc", "", 202, 403, 403},
 		{"POST", "/api/v1/reload", "", 409, 403, 403}, // 409: this server has no config file to reload
 		{"PUT", "/api/v1/runbooks/web", "# web\n", 200, 403, 403},
+		{"GET", "/api/v1/runbooks/web", "", 200, 404, 404}, // bound to nothing: the operators'
+		{"PUT", "/api/v1/runbooks/a1", "---\nhosts: [a1]\n---\n# a1\n", 200, 403, 403},
+		{"GET", "/api/v1/runbooks/a1", "", 200, 200, 200}, // bound to acme's host only
 		{"POST", "/api/v1/incidents/" + other + "/comments", `{"text":"x"}`, 200, 404, 403},
 		{"POST", "/api/v1/incidents/" + own + "/comments", `{"text":"x"}`, 200, 200, 403},
 		{"POST", "/api/v1/incidents/" + own + "/comments", `{"text":"x","visibility":"customer"}`, 200, 200, 403},

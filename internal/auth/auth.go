@@ -135,6 +135,14 @@ type Store interface {
 	// AuthPruneSessions deletes sessions created before createdBefore or
 	// last seen before seenBefore.
 	AuthPruneSessions(ctx context.Context, createdBefore, seenBefore time.Time) (int64, error)
+
+	// AuthRecordLogin stores a login attempt.
+	AuthRecordLogin(ctx context.Context, a LoginAttempt) error
+	// AuthLoginAttempts lists login attempts newest first, of one user
+	// name (any letter case) or of all ("").
+	AuthLoginAttempts(ctx context.Context, user string, limit int) ([]LoginAttempt, error)
+	// AuthPruneLoginAttempts deletes attempts older than before.
+	AuthPruneLoginAttempts(ctx context.Context, before time.Time) (int64, error)
 }
 
 // Lifetimes.
@@ -152,8 +160,11 @@ type Service struct {
 	params  Params
 	secure  bool
 	csrfKey []byte
-	limit   *limiter
-	hashSem chan struct{} // bounds concurrent argon2 runs (64 MiB each)
+	// deviceKey signs device cookies (known clients of a user).
+	deviceKey []byte
+	limit     *limiter
+	sleep     func(context.Context, time.Duration) error // the known device's slow-down (tests replace it)
+	hashSem   chan struct{}                              // bounds concurrent argon2 runs (64 MiB each)
 
 	dummyOnce sync.Once
 	dummy     string // hash of a random password, verified for unknown users
@@ -192,13 +203,16 @@ func New(store Store, key []byte, log *slog.Logger, opts ...Option) *Service {
 		_, _ = rand.Read(key)
 	}
 	s := &Service{store: store, log: log, now: time.Now, params: DefaultParams, secure: true,
-		limit: newLimiter(DefaultRateLimit), hashSem: make(chan struct{}, 4)}
+		limit: newLimiter(DefaultRateLimit), hashSem: make(chan struct{}, 4), sleep: sleepCtx}
 	for _, o := range opts {
 		o(s)
 	}
 	m := hmac.New(sha256.New, key)
 	m.Write([]byte("mamori csrf v1"))
 	s.csrfKey = m.Sum(nil)
+	m = hmac.New(sha256.New, key)
+	m.Write([]byte("mamori device v1"))
+	s.deviceKey = m.Sum(nil)
 	return s
 }
 

@@ -578,98 +578,116 @@ func TestLoginRateLimit(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	f.user(t, "alice", RoleViewer, "acme")
-	f.user(t, "bob", RoleViewer, "acme")
 	const good = "correct horse battery"
 	try := func(name, pw, ip string) error {
 		_, err := f.svc.Login(ctx, name, pw, ip)
 		return err
 	}
-	start := f.clock.now()
-	// 5 wrong passwords from different addresses: the name is locked
-	for i := range 5 {
-		if err := try("alice", "wrong password!", fmt.Sprintf("198.51.100.%d", i)); !errors.Is(err, ErrInvalidCredentials) {
+	const bad = "198.51.100.7"
+	// 3 failures at once, then the client waits 1 s, 2 s, 4 s, …
+	for i := range 3 {
+		if err := try("alice", "wrong password!", bad); !errors.Is(err, ErrInvalidCredentials) {
 			t.Fatalf("failure %d: %v", i+1, err)
 		}
 	}
-	err := try("alice", good, "203.0.113.9")
-	var le *LockedError
-	if !errors.Is(err, ErrRateLimited) || !errors.As(err, &le) || !le.Until.Equal(start.Add(15*time.Minute)) {
-		t.Fatalf("locked login: %v (%+v)", err, le)
+	var te *ThrottledError
+	if err := try("alice", good, bad); !errors.As(err, &te) || !errors.Is(err, ErrRateLimited) || te.RetryAfter(f.clock.now()) != time.Second {
+		t.Fatalf("after 3 failures: %v %+v", err, te)
 	}
-	if le.RetryAfter(f.clock.now()) != 15*time.Minute {
-		t.Errorf("retry after %v", le.RetryAfter(f.clock.now()))
+	if err := try("Alice", good, bad); !errors.Is(err, ErrRateLimited) {
+		t.Fatalf("the delay bypassed by letter case: %v", err)
 	}
-	if err := try("Alice", good, "203.0.113.9"); !errors.Is(err, ErrRateLimited) {
-		t.Fatalf("lock bypassed by letter case: %v", err)
-	}
-	if err := try("bob", good, "198.51.100.1"); err != nil {
-		t.Fatalf("another user locked too: %v", err)
-	}
-	f.clock.add(14 * time.Minute)
-	if err := try("alice", good, "203.0.113.9"); !errors.Is(err, ErrRateLimited) {
-		t.Fatalf("lock ended early: %v", err)
-	}
-	f.clock.add(time.Minute)
-	// the window is over; 5 more failures: the second lock lasts twice as long
-	start = f.clock.now()
-	for range 5 {
-		try("alice", "wrong password!", "203.0.113.9")
-	}
-	if err := try("alice", good, "203.0.113.9"); !errors.As(err, &le) || !le.Until.Equal(start.Add(30*time.Minute)) {
-		t.Fatalf("second lock: %v %+v", err, le)
-	}
-	f.clock.add(30 * time.Minute)
 	if err := try("alice", good, "203.0.113.9"); err != nil {
-		t.Fatalf("after the second lock: %v", err)
+		t.Fatalf("another client is slowed down too: %v", err)
 	}
-	// a success forgets the name's failures
-	for range 4 {
-		try("alice", "wrong password!", "203.0.113.10")
+	f.clock.add(time.Second)
+	if err := try("alice", "wrong password!", bad); !errors.Is(err, ErrInvalidCredentials) {
+		t.Fatalf("after the delay: %v", err)
 	}
-	try("alice", good, "203.0.113.10")
-	for range 4 {
-		try("alice", "wrong password!", "203.0.113.11")
+	if err := try("alice", good, bad); !errors.As(err, &te) || te.RetryAfter(f.clock.now()) != 2*time.Second {
+		t.Fatalf("second delay: %v %+v", err, te)
 	}
-	if err := try("alice", good, "203.0.113.11"); err != nil {
-		t.Fatalf("failures before a success still counted: %v", err)
+	f.clock.add(2 * time.Second)
+	if err := try("alice", good, bad); err != nil {
+		t.Fatalf("the right password after the delay: %v", err)
+	}
+	// a success forgets the client's failures
+	for range 3 {
+		if err := try("alice", "wrong password!", bad); !errors.Is(err, ErrInvalidCredentials) {
+			t.Fatalf("failures before a success still counted: %v", err)
+		}
+	}
+	// the delays grow to MaxDelay, and are forgotten a window after the last failure
+	for fails := 0; fails < 20; {
+		err := try("alice", "wrong password!", bad)
+		if errors.As(err, &te) {
+			f.clock.add(te.RetryAfter(f.clock.now()))
+			continue
+		}
+		fails++
+	}
+	if err := try("alice", good, bad); !errors.As(err, &te) || te.RetryAfter(f.clock.now()) != 15*time.Minute {
+		t.Fatalf("longest delay: %v %+v", err, te)
+	}
+	f.clock.add(15 * time.Minute)
+	if err := try("alice", "wrong password!", bad); !errors.Is(err, ErrInvalidCredentials) {
+		t.Fatalf("after the longest delay: %v", err)
+	}
+	if err := try("alice", good, bad); !errors.As(err, &te) || te.RetryAfter(f.clock.now()) != 15*time.Minute {
+		t.Fatalf("a failure right after the longest delay is forgotten: %v %+v", err, te)
+	}
+	f.clock.add(30 * time.Minute) // the delay, then a window without failures
+	for range 3 {
+		if err := try("alice", "wrong password!", bad); !errors.Is(err, ErrInvalidCredentials) {
+			t.Fatalf("failures not forgotten a window after the last delay: %v", err)
+		}
 	}
 	if !strings.Contains(f.logs.String(), "login refused: too many failures") {
-		t.Error("lock not logged")
+		t.Error("the refusal is not logged")
 	}
 }
 
 func TestLoginRateLimitPerIP(t *testing.T) {
-	f := newFixture(t, WithRateLimit(RateLimit{Window: 15 * time.Minute, UserMax: 5, IPMax: 10}))
+	f := newFixture(t, WithRateLimit(RateLimit{IPFree: 10}))
 	ctx := context.Background()
 	f.user(t, "alice", RoleViewer, "acme")
+	const good = "correct horse battery"
+	_, dev, err := f.svc.LoginFrom(ctx, LoginRequest{Name: "alice", Password: good, IP: "198.51.100.1"})
+	if err != nil || dev == "" {
+		t.Fatalf("login: %q %v", dev, err)
+	}
 	// password spraying: 10 names, one guess each, from one address
 	for i := range 10 {
 		if _, err := f.svc.Login(ctx, fmt.Sprintf("user%d", i), "Password2026!", "192.0.2.7"); !errors.Is(err, ErrInvalidCredentials) {
 			t.Fatalf("guess %d: %v", i, err)
 		}
 	}
-	if _, err := f.svc.Login(ctx, "alice", "correct horse battery", "192.0.2.7"); !errors.Is(err, ErrRateLimited) {
-		t.Fatalf("address not locked: %v", err)
+	if _, err := f.svc.Login(ctx, "alice", good, "192.0.2.7"); !errors.Is(err, ErrRateLimited) {
+		t.Fatalf("address not slowed down: %v", err)
 	}
-	if _, err := f.svc.Login(ctx, "alice", "correct horse battery", "192.0.2.7:51234"); !errors.Is(err, ErrRateLimited) {
+	if _, err := f.svc.Login(ctx, "alice", good, "192.0.2.7:51234"); !errors.Is(err, ErrRateLimited) {
 		t.Fatalf("address with port not recognised: %v", err)
 	}
-	if _, err := f.svc.Login(ctx, "alice", "correct horse battery", "192.0.2.8"); err != nil {
-		t.Fatalf("another address locked: %v", err)
+	if _, err := f.svc.Login(ctx, "alice", good, "192.0.2.8"); err != nil {
+		t.Fatalf("another address slowed down: %v", err)
+	}
+	// alice's own browser behind that address is a known client
+	if _, _, err := f.svc.LoginFrom(ctx, LoginRequest{Name: "alice", Password: good, IP: "192.0.2.7", Device: dev}); err != nil {
+		t.Fatalf("a known device behind a spraying address: %v", err)
 	}
 	// IPv6: one /64 is one client
 	for i := range 10 {
 		f.svc.Login(ctx, fmt.Sprintf("v6user%d", i), "Password2026!", fmt.Sprintf("2001:db8:1:2::%x", i+1))
 	}
-	if _, err := f.svc.Login(ctx, "alice", "correct horse battery", "[2001:db8:1:2:ffff::1]:443"); !errors.Is(err, ErrRateLimited) {
-		t.Fatalf("/64 not locked: %v", err)
+	if _, err := f.svc.Login(ctx, "alice", good, "[2001:db8:1:2:ffff::1]:443"); !errors.Is(err, ErrRateLimited) {
+		t.Fatalf("/64 not slowed down: %v", err)
 	}
-	if _, err := f.svc.Login(ctx, "alice", "correct horse battery", "2001:db8:1:3::1"); err != nil {
-		t.Fatalf("other /64 locked: %v", err)
+	if _, err := f.svc.Login(ctx, "alice", good, "2001:db8:1:3::1"); err != nil {
+		t.Fatalf("other /64 slowed down: %v", err)
 	}
-	f.clock.add(15 * time.Minute)
-	if _, err := f.svc.Login(ctx, "alice", "correct horse battery", "192.0.2.7"); err != nil {
-		t.Fatalf("address still locked after the window: %v", err)
+	f.clock.add(time.Second)
+	if _, err := f.svc.Login(ctx, "alice", good, "192.0.2.7"); err != nil {
+		t.Fatalf("address still waiting after its delay: %v", err)
 	}
 }
 
@@ -691,28 +709,27 @@ func TestLoginParallelGuesses(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if tried != 5 {
-		t.Fatalf("%d guesses checked in parallel, want 5", tried)
+	if tried != DefaultRateLimit.Free {
+		t.Fatalf("%d guesses checked in parallel, want %d", tried, DefaultRateLimit.Free)
 	}
 }
 
 func TestLimiterBounded(t *testing.T) {
-	l := newLimiter(RateLimit{Window: time.Minute, UserMax: 2, IPMax: 2, MaxEntries: 3})
+	l := newLimiter(RateLimit{Window: time.Minute, Free: 2, IPFree: 2, AccountMax: 2, MaxEntries: 3})
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	// lock "victim", then flood with other names
+	// make "victim" wait, then flood with other names
 	for range 2 {
-		l.begin("victim", "", now)
-		l.failed("victim", "", now)
+		l.end(l.begin("victim", "ip:", "", false, now), true, false, now)
 	}
 	for i := range 100 {
-		l.begin(fmt.Sprintf("n%d", i), fmt.Sprintf("10.0.0.%d", i), now)
-		l.failed(fmt.Sprintf("n%d", i), fmt.Sprintf("10.0.0.%d", i), now)
+		ip := fmt.Sprintf("10.0.0.%d", i)
+		l.end(l.begin(fmt.Sprintf("n%d", i), "ip:"+ip, ip, false, now), true, false, now)
 	}
-	if len(l.users.m) > 3 || len(l.ips.m) > 3 {
-		t.Fatalf("unbounded: %d users, %d ips", len(l.users.m), len(l.ips.m))
+	if len(l.pairs.m) > 3 || len(l.ips.m) > 3 || len(l.accounts.m) > 3 {
+		t.Fatalf("unbounded: %d pairs, %d ips, %d accounts", len(l.pairs.m), len(l.ips.m), len(l.accounts.m))
 	}
-	if ok, _ := l.begin("victim", "", now); ok {
-		t.Fatal("a locked entry was evicted before unlocked ones")
+	if v := l.begin("victim", "ip:", "", false, now); v.ok {
+		t.Fatal("a waiting entry was evicted before idle ones")
 	}
 }
 

@@ -16,6 +16,7 @@ type memStore struct {
 	users    []*StoredUser
 	tokens   []*StoredToken
 	sessions []*StoredSession
+	attempts []LoginAttempt
 	touches  int // token and session touches, to check the once-a-minute rule
 }
 
@@ -210,4 +211,32 @@ func (m *memStore) AuthPruneSessions(_ context.Context, createdBefore, seenBefor
 		return s.CreatedAt.Before(createdBefore) || s.LastSeen.Before(seenBefore)
 	})
 	return int64(n - len(m.sessions)), nil
+}
+
+func (m *memStore) AuthRecordLogin(_ context.Context, a LoginAttempt) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	a.ID = int64(len(m.attempts) + 1)
+	m.attempts = append(m.attempts, a)
+	return nil
+}
+
+func (m *memStore) AuthLoginAttempts(_ context.Context, user string, limit int) ([]LoginAttempt, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []LoginAttempt
+	for i := len(m.attempts) - 1; i >= 0 && len(out) < limit; i-- {
+		if user == "" || strings.EqualFold(m.attempts[i].User, user) {
+			out = append(out, m.attempts[i])
+		}
+	}
+	return out, nil
+}
+
+func (m *memStore) AuthPruneLoginAttempts(_ context.Context, before time.Time) (int64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := len(m.attempts)
+	m.attempts = slices.DeleteFunc(m.attempts, func(a LoginAttempt) bool { return a.Time.Before(before) })
+	return int64(n - len(m.attempts)), nil
 }

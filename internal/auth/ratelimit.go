@@ -8,61 +8,84 @@ import (
 	"time"
 )
 
-// RateLimit bounds failed logins per user name and per client address.
-// After Max failures within Window the key is locked until the window ends;
-// each further lockout doubles the window (exponential backoff) up to
-// MaxLock. Every attempt counts while it runs, so parallel guesses cannot
-// slip past the limit; a success gives the attempt back.
+// RateLimit throttles failed logins without ever locking an account:
+//
+//   - per (user, client): a client is the device (a signed device cookie
+//     from an earlier successful login of that user) or else the address.
+//     From its Free-th failure on, each failure makes that client wait a
+//     growing delay (BaseDelay, doubling, at most MaxDelay) before its
+//     next attempt. Other clients are not affected: the right password
+//     works at once from a client that has not been failing.
+//   - per address, over all user names (password spraying): from IPFree
+//     failures on, unknown clients from that address wait growing delays.
+//   - per account, over all clients: after AccountMax failures in Window
+//     (a distributed attack), clients unknown to the account wait growing
+//     delays account-wide, and known devices are slowed by KnownSlow but
+//     never refused.
+//
+// Failures are forgotten a Window after the last one and after its delay.
+// Attempts in flight count, so parallel guesses cannot slip past.
 type RateLimit struct {
-	Window     time.Duration
-	UserMax    int           // failures per user name per window
-	IPMax      int           // failures per client address (IPv6: per /64) per window
-	MaxLock    time.Duration // longest lock
-	MaxEntries int           // per kind; the least recently seen unlocked entries go first
+	Window     time.Duration // failures are forgotten this long after the last one
+	Free       int           // failures per (user, client) before delays begin
+	BaseDelay  time.Duration // the first delay; each further failure doubles it
+	MaxDelay   time.Duration // the longest delay
+	IPFree     int           // failures per address (IPv6: per /64), any user, before delays for unknown clients
+	AccountMax int           // failures per account in Window before its ceiling
+	KnownSlow  time.Duration // a known device's wait while its account is over the ceiling
+	MaxEntries int           // per table; idle entries go first, then the least recently seen
 }
 
-// DefaultRateLimit: 5 failures per user name or 20 per address in 15 minutes.
-// The per-address limit is higher because offices share one address.
-var DefaultRateLimit = RateLimit{Window: 15 * time.Minute, UserMax: 5, IPMax: 20, MaxLock: 24 * time.Hour, MaxEntries: 10000}
+// DefaultRateLimit: 3 failures per user and client at once, then waits of
+// 1 s, 2 s, 4 s, … up to 15 min; 20 per address (offices share one); a
+// ceiling of 30 failures per account in 15 min.
+var DefaultRateLimit = RateLimit{Window: 15 * time.Minute, Free: 3, BaseDelay: time.Second, MaxDelay: 15 * time.Minute,
+	IPFree: 20, AccountMax: 30, KnownSlow: 2 * time.Second, MaxEntries: 10000}
 
 type rlEntry struct {
-	start   time.Time // window start
-	fails   int       // attempts counted in this window
-	until   time.Time // locked until; zero = not locked
-	strikes int       // lockouts so far, for the backoff
-	seen    time.Time
+	fails    int       // failures counted
+	inflight int       // attempts begun and not yet finished
+	last     time.Time // last failure
+	next     time.Time // no attempt before this
+	seen     time.Time
+	reported bool // a refused attempt was recorded since the last failure
 }
 
 type rlTable struct {
-	max int
-	m   map[string]*rlEntry
+	free int
+	m    map[string]*rlEntry
 }
 
 type limiter struct {
-	cfg   RateLimit
-	mu    sync.Mutex
-	users rlTable
-	ips   rlTable
+	cfg      RateLimit
+	mu       sync.Mutex
+	pairs    rlTable // user \x00 client
+	ips      rlTable
+	accounts rlTable
 }
 
 func newLimiter(c RateLimit) *limiter {
 	d := DefaultRateLimit
-	if c.Window <= 0 {
-		c.Window = d.Window
+	set := func(v *int, def int) {
+		if *v <= 0 {
+			*v = def
+		}
 	}
-	if c.UserMax <= 0 {
-		c.UserMax = d.UserMax
+	setD := func(v *time.Duration, def time.Duration) {
+		if *v <= 0 {
+			*v = def
+		}
 	}
-	if c.IPMax <= 0 {
-		c.IPMax = d.IPMax
-	}
-	if c.MaxLock <= 0 {
-		c.MaxLock = d.MaxLock
-	}
-	if c.MaxEntries <= 0 {
-		c.MaxEntries = d.MaxEntries
-	}
-	return &limiter{cfg: c, users: rlTable{c.UserMax, map[string]*rlEntry{}}, ips: rlTable{c.IPMax, map[string]*rlEntry{}}}
+	setD(&c.Window, d.Window)
+	set(&c.Free, d.Free)
+	setD(&c.BaseDelay, d.BaseDelay)
+	setD(&c.MaxDelay, d.MaxDelay)
+	set(&c.IPFree, d.IPFree)
+	set(&c.AccountMax, d.AccountMax)
+	setD(&c.KnownSlow, d.KnownSlow)
+	set(&c.MaxEntries, d.MaxEntries)
+	return &limiter{cfg: c, pairs: rlTable{c.Free, map[string]*rlEntry{}}, ips: rlTable{c.IPFree, map[string]*rlEntry{}},
+		accounts: rlTable{c.AccountMax, map[string]*rlEntry{}}}
 }
 
 // ipKey groups an address: IPv4 as is, IPv6 by /64. "" if unparsable.
@@ -82,19 +105,24 @@ func ipKey(ip string) string {
 	return a.String()
 }
 
-// refresh ends an expired lock or window. Caller holds mu.
-func (l *limiter) refresh(e *rlEntry, now time.Time) {
-	switch {
-	case !e.until.IsZero():
-		if !now.Before(e.until) {
-			e.until, e.fails, e.start = time.Time{}, 0, now
-		}
-	case now.Sub(e.start) >= l.cfg.Window:
-		e.fails, e.start = 0, now
-		if now.Sub(e.seen) >= l.cfg.MaxLock {
-			e.strikes = 0 // quiet for a long time: forgive
-		}
+// delay is the wait after the n-th failure of a key that allows free ones
+// (the free-th failure earns the first delay).
+func (l *limiter) delay(n, free int) time.Duration {
+	if n < free {
+		return 0
 	}
+	d := l.cfg.BaseDelay << min(n-free, 30)
+	if d > l.cfg.MaxDelay || d <= 0 {
+		d = l.cfg.MaxDelay
+	}
+	return d
+}
+
+// idle reports whether an entry holds nothing worth keeping: no attempt
+// in flight, and a window has passed since its last failure and since its
+// delay ended (so a client that waits out the longest delay keeps it).
+func (l *limiter) idle(e *rlEntry, now time.Time) bool {
+	return e.inflight == 0 && !now.Before(e.next.Add(l.cfg.Window)) && now.Sub(e.last) >= l.cfg.Window
 }
 
 func (l *limiter) get(t *rlTable, key string, now time.Time, create bool) *rlEntry {
@@ -109,27 +137,29 @@ func (l *limiter) get(t *rlTable, key string, now time.Time, create bool) *rlEnt
 		if len(t.m) >= l.cfg.MaxEntries {
 			l.evict(t, now)
 		}
-		e = &rlEntry{start: now, seen: now}
+		e = &rlEntry{seen: now}
 		t.m[key] = e
 	}
-	l.refresh(e, now)
+	if l.idle(e, now) {
+		e.fails, e.reported = 0, false // quiet for a window: forgotten
+	}
 	return e
 }
 
-// evict makes room: stale entries first, else the least recently seen
-// unlocked one, else the least recently seen.
+// evict makes room: idle entries first, else the least recently seen one
+// without a running delay, else the least recently seen.
 func (l *limiter) evict(t *rlTable, now time.Time) {
 	var oldKey string
 	var old *rlEntry
-	oldLocked := true
+	oldBusy := true
 	for k, e := range t.m {
-		locked := !e.until.IsZero() && now.Before(e.until)
-		if !locked && now.Sub(e.start) >= l.cfg.Window && e.strikes == 0 {
+		if l.idle(e, now) {
 			delete(t.m, k)
 			continue
 		}
-		if old == nil || (oldLocked && !locked) || (oldLocked == locked && e.seen.Before(old.seen)) {
-			oldKey, old, oldLocked = k, e, locked
+		busy := now.Before(e.next) || e.inflight > 0
+		if old == nil || (oldBusy && !busy) || (oldBusy == busy && e.seen.Before(old.seen)) {
+			oldKey, old, oldBusy = k, e, busy
 		}
 	}
 	if len(t.m) >= l.cfg.MaxEntries && old != nil {
@@ -137,85 +167,118 @@ func (l *limiter) evict(t *rlTable, now time.Time) {
 	}
 }
 
-// begin counts an attempt for user and ip. If either is locked it counts
-// nothing and returns when the lock ends.
-func (l *limiter) begin(user, ip string, now time.Time) (ok bool, until time.Time) {
+// verdict is the limiter's answer to an attempt.
+type verdict struct {
+	ok       bool
+	until    time.Time     // refused: no attempt before this
+	slow     time.Duration // allowed after this wait (a known device over the account's ceiling)
+	report   bool          // refused: the first refusal since the last failure (record it)
+	pair, ip string
+	acct     string
+}
+
+// blocked reports until when an entry refuses an attempt (zero: it does
+// not): during its delay, or past its free failures while one runs.
+func blocked(e *rlEntry, free int, now time.Time) (time.Time, bool) {
+	if e == nil {
+		return time.Time{}, false
+	}
+	if now.Before(e.next) {
+		return e.next, true
+	}
+	if e.inflight > 0 && e.fails+e.inflight >= free {
+		return now.Add(time.Second), true // past the free ones, one attempt at a time
+	}
+	return time.Time{}, false
+}
+
+// begin decides on an attempt of user from client (the device or the
+// address key) and address ip; known: the client is a device the user
+// logged in from before. An allowed attempt must be ended with end.
+func (l *limiter) begin(user, client, ip string, known bool, now time.Time) verdict {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	u := l.get(&l.users, user, now, true)
-	i := l.get(&l.ips, ip, now, true)
-	for _, x := range []struct {
-		e   *rlEntry
-		max int
-	}{{u, l.cfg.UserMax}, {i, l.cfg.IPMax}} {
-		if x.e == nil {
-			continue
+	v := verdict{pair: user + "\x00" + client, acct: user}
+	if !known {
+		v.ip = ip
+	}
+	p := l.get(&l.pairs, v.pair, now, true)
+	i := l.get(&l.ips, v.ip, now, true)
+	a := l.get(&l.accounts, v.acct, now, true)
+	var refusals []time.Time
+	if t, ok := blocked(p, l.cfg.Free, now); ok {
+		refusals = append(refusals, t)
+	}
+	if t, ok := blocked(i, l.cfg.IPFree, now); ok {
+		refusals = append(refusals, t)
+	}
+	over := a != nil && a.fails >= l.cfg.AccountMax
+	if over && !known {
+		if t, ok := blocked(a, l.cfg.AccountMax, now); ok {
+			refusals = append(refusals, t)
 		}
-		if !x.e.until.IsZero() && x.e.until.After(until) {
-			until = x.e.until
-		}
-		if x.e.until.IsZero() && x.e.fails >= x.max { // in-flight attempts fill the window
-			if w := x.e.start.Add(l.cfg.Window); w.After(until) {
-				until = w
+	}
+	if len(refusals) > 0 {
+		for _, t := range refusals {
+			if t.After(v.until) {
+				v.until = t
 			}
 		}
+		if p != nil && !p.reported {
+			p.reported, v.report = true, true
+		}
+		return v
 	}
-	if !until.IsZero() {
-		return false, until
-	}
-	for _, e := range []*rlEntry{u, i} {
+	for _, e := range []*rlEntry{p, i, a} {
 		if e != nil {
-			e.fails++
+			e.inflight++
 			e.seen = now
 		}
 	}
-	return true, time.Time{}
+	v.ok = true
+	if over && known {
+		v.slow = l.cfg.KnownSlow
+	}
+	return v
 }
 
-// failed confirms a failed attempt begun with begin: a key at its maximum
-// gets locked.
-func (l *limiter) failed(user, ip string, now time.Time) {
+// end finishes an attempt begun with begin: failed counts a failure (with
+// its delays); otherwise a success forgets the client's failures, and an
+// attempt that was not a guess (the server was busy) counts nothing.
+func (l *limiter) end(v verdict, failed, success bool, now time.Time) {
+	if !v.ok {
+		return // refused: nothing began
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for _, x := range []struct {
-		e   *rlEntry
-		max int
-	}{{l.get(&l.users, user, now, false), l.cfg.UserMax}, {l.get(&l.ips, ip, now, false), l.cfg.IPMax}} {
-		e := x.e
-		if e == nil || !e.until.IsZero() || e.fails < x.max {
+		t   *rlTable
+		key string
+	}{{&l.pairs, v.pair}, {&l.ips, v.ip}, {&l.accounts, v.acct}} {
+		e := x.t.m[x.key]
+		if x.key == "" || e == nil {
 			continue
 		}
-		e.strikes++
-		lock := l.cfg.Window << min(e.strikes-1, 20)
-		if lock > l.cfg.MaxLock || lock <= 0 {
-			lock = l.cfg.MaxLock
-		}
-		e.until = e.start.Add(lock)
-		if !e.until.After(now) {
-			e.until = now.Add(l.cfg.Window)
+		e.inflight = max(0, e.inflight-1)
+		switch {
+		case failed:
+			e.fails++
+			e.last, e.reported = now, false
+			if d := l.delay(e.fails, x.t.free); d > 0 {
+				e.next = now.Add(d)
+			}
+		case success && x.t == &l.pairs:
+			delete(x.t.m, x.key)
 		}
 	}
 }
 
-// succeeded ends the user's record and gives the address its attempt back.
-func (l *limiter) succeeded(user, ip string, now time.Time) {
+// accountFailures is the failures counted against an account now.
+func (l *limiter) accountFailures(user string, now time.Time) int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if user != "" {
-		delete(l.users.m, user)
+	if e := l.get(&l.accounts, user, now, false); e != nil {
+		return e.fails
 	}
-	if e := l.get(&l.ips, ip, now, false); e != nil && e.fails > 0 && e.until.IsZero() {
-		e.fails--
-	}
-}
-
-// undo gives an attempt back to both keys (it was not a guess).
-func (l *limiter) undo(user, ip string, now time.Time) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, e := range []*rlEntry{l.get(&l.users, user, now, false), l.get(&l.ips, ip, now, false)} {
-		if e != nil && e.fails > 0 && e.until.IsZero() {
-			e.fails--
-		}
-	}
+	return 0
 }

@@ -31,47 +31,88 @@ func validSessionID(id string) bool {
 	return err == nil
 }
 
-// LockedError is returned by Login while a user name or address is locked;
-// it matches ErrRateLimited with errors.Is.
-type LockedError struct{ Until time.Time }
+// ThrottledError is returned by Login while the client (this user from
+// this device or address) must wait after failed logins; it matches
+// ErrRateLimited with errors.Is. Other clients are not affected.
+type ThrottledError struct{ Until time.Time }
 
-func (e *LockedError) Error() string { return ErrRateLimited.Error() }
+func (e *ThrottledError) Error() string { return ErrRateLimited.Error() }
 
 // Is makes errors.Is(err, ErrRateLimited) true.
-func (e *LockedError) Is(target error) bool { return target == ErrRateLimited }
+func (e *ThrottledError) Is(target error) bool { return target == ErrRateLimited }
 
-// RetryAfter is how long until the lock ends.
-func (e *LockedError) RetryAfter(now time.Time) time.Duration { return max(0, e.Until.Sub(now)) }
+// RetryAfter is how long until the client may try again.
+func (e *ThrottledError) RetryAfter(now time.Time) time.Duration { return max(0, e.Until.Sub(now)) }
 
-// Login checks a user name and password and starts a session. ip is the
-// client's address as the web layer determined it (it decides which proxy
-// headers to trust). Failures return ErrInvalidCredentials whatever the
-// reason (unknown user, wrong password, disabled), or a *LockedError.
+// LoginRequest is one login attempt.
+type LoginRequest struct {
+	Name, Password string
+	// IP is the client's address as the web layer determined it (it
+	// decides which proxy headers to trust).
+	IP string
+	// Device is the device cookie the browser sent ("" if none).
+	Device string
+}
+
+// Login checks a user name and password and starts a session (see
+// LoginFrom; this one has no device cookie).
 func (s *Service) Login(ctx context.Context, name, password, ip string) (Session, error) {
+	sess, _, err := s.LoginFrom(ctx, LoginRequest{Name: name, Password: password, IP: ip})
+	return sess, err
+}
+
+// LoginFrom checks a user name and password and starts a session. It
+// returns the device cookie value to set (a device that has logged in is a
+// known client of the user: see RateLimit). Failures return
+// ErrInvalidCredentials whatever the reason (unknown user, wrong password,
+// disabled), or a *ThrottledError. Every attempt is recorded (see
+// LoginAttempts).
+func (s *Service) LoginFrom(ctx context.Context, req LoginRequest) (Session, string, error) {
+	name, ip := req.Name, req.IP
 	now := s.now()
-	ukey, ikey := strings.ToLower(name), ipKey(ip)
+	ukey := strings.ToLower(name)
 	if len(ukey) > 128 {
 		ukey = ukey[:128]
 	}
-	if ok, until := s.limit.begin(ukey, ikey, now); !ok {
-		s.log.Warn("login refused: too many failures", "user", name, "ip", ip, "until", until.Format(time.RFC3339))
-		return Session{}, &LockedError{Until: until}
+	devID, known := s.deviceKnown(ukey, req.Device)
+	client := "ip:" + ipKey(ip)
+	if known {
+		client = "dev:" + devID
 	}
-	fail := func(reason string) (Session, error) {
-		s.limit.failed(ukey, ikey, s.now())
+	attempt := LoginAttempt{User: name, Time: now, IP: ip, Known: known}
+	v := s.limit.begin(ukey, client, ipKey(ip), known, now)
+	if !v.ok {
+		s.log.Warn("login refused: too many failures from this client", "user", name, "ip", ip, "known_device", known, "until", v.until.Format(time.RFC3339))
+		if v.report {
+			attempt.Outcome, attempt.Delay = LoginThrottled, v.until.Sub(now)
+			s.record(ctx, attempt)
+		}
+		return Session{}, "", &ThrottledError{Until: v.until}
+	}
+	if v.slow > 0 { // a known device while the account is under attack
+		attempt.Delay = v.slow
+		if err := s.sleep(ctx, v.slow); err != nil {
+			s.limit.end(v, false, false, now)
+			return Session{}, "", err
+		}
+	}
+	fail := func(reason string) (Session, string, error) {
+		s.limit.end(v, true, false, s.now())
 		s.log.Warn("login failed", "user", name, "ip", ip, "reason", reason)
-		return Session{}, ErrInvalidCredentials
+		attempt.Outcome = LoginFailure
+		s.record(ctx, attempt)
+		return Session{}, "", ErrInvalidCredentials
 	}
 	release, err := s.acquire(ctx)
 	if err != nil {
-		s.limit.undo(ukey, ikey, now) // not a guess: give the attempt back
-		return Session{}, err
+		s.limit.end(v, false, false, now) // not a guess: counts nothing
+		return Session{}, "", err
 	}
 	su, err := s.store.AuthUser(ctx, name)
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		release()
-		s.limit.undo(ukey, ikey, now)
-		return Session{}, err
+		s.limit.end(v, false, false, now)
+		return Session{}, "", err
 	}
 	reason := ""
 	switch {
@@ -79,14 +120,14 @@ func (s *Service) Login(ctx context.Context, name, password, ip string) (Session
 		reason = "unknown user"
 	case su.PasswordHash == "":
 		reason = "no password set"
-	case len(password) > MaxPasswordLen:
+	case len(req.Password) > MaxPasswordLen:
 		reason = "password too long"
 	}
 	hash := su.PasswordHash
 	if reason != "" {
 		hash = s.dummyHash() // same work as for a real user
 	}
-	ok, stale, verr := VerifyPassword(hash, password, s.params)
+	ok, stale, verr := VerifyPassword(hash, req.Password, s.params)
 	release()
 	switch {
 	case reason != "":
@@ -101,9 +142,11 @@ func (s *Service) Login(ctx context.Context, name, password, ip string) (Session
 	case !s.sane(su.User):
 		return fail("invalid role or tenant")
 	}
-	s.limit.succeeded(ukey, ikey, now)
+	s.limit.end(v, false, true, now)
+	attempt.User, attempt.Outcome = su.Name, LoginSuccess
+	s.record(ctx, attempt)
 	if stale { // parameters changed since the hash was made: upgrade it
-		if h, err := s.hash(ctx, password); err == nil {
+		if h, err := s.hash(ctx, req.Password); err == nil {
 			if err := s.store.AuthSetPassword(ctx, su.ID, h, false); err != nil {
 				s.log.Warn("password rehash", "user", su.Name, "err", err)
 			}
@@ -112,13 +155,20 @@ func (s *Service) Login(ctx context.Context, name, password, ip string) (Session
 	if _, err := s.store.AuthPruneSessions(ctx, now.Add(-SessionLifetime), now.Add(-SessionIdle)); err != nil {
 		s.log.Warn("prune sessions", "err", err)
 	}
+	if _, err := s.store.AuthPruneLoginAttempts(ctx, now.Add(-LoginAttemptsKept)); err != nil {
+		s.log.Warn("prune login attempts", "err", err)
+	}
 	now = s.now().UTC().Truncate(time.Millisecond)
 	id := randomSecret()
 	if err := s.store.AuthCreateSession(ctx, StoredSession{Digest: digest(id), UserID: su.ID, CreatedAt: now, LastSeen: now, IP: ip}); err != nil {
-		return Session{}, fmt.Errorf("auth: create session: %w", err)
+		return Session{}, "", fmt.Errorf("auth: create session: %w", err)
 	}
-	s.log.Info("login", "user", su.Name, "ip", ip)
-	return Session{ID: id, User: su.User, CreatedAt: now, ExpiresAt: now.Add(SessionLifetime), CSRF: s.CSRFToken(id)}, nil
+	s.log.Info("login", "user", su.Name, "ip", ip, "known_device", known)
+	device := req.Device
+	if !known {
+		device = s.newDevice(ukey)
+	}
+	return Session{ID: id, User: su.User, CreatedAt: now, ExpiresAt: now.Add(SessionLifetime), CSRF: s.CSRFToken(id)}, device, nil
 }
 
 func (s *Service) dummyHash() string {

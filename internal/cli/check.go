@@ -162,15 +162,19 @@ func label(k *check.Kind) string {
 }
 
 func listKinds(w io.Writer) {
-	fmt.Fprintln(w, "\nCheck types:")
-	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-	for _, k := range check.Kinds() {
-		if k.Scope != check.ScopeServer {
-			continue
+	for _, g := range []struct {
+		title string
+		scope check.Scope
+	}{{"Check types:", check.ScopeServer}, {"Agent check types (run by the agent on its host; here, on this host):", check.ScopeAgent}} {
+		fmt.Fprintln(w, "\n"+g.title)
+		tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+		for _, k := range check.Kinds() {
+			if k.Scope == g.scope {
+				fmt.Fprintf(tw, "  %s\t%s\n", k.Name, k.Summary)
+			}
 		}
-		fmt.Fprintf(tw, "  %s\t%s\n", k.Name, k.Summary)
+		tw.Flush()
 	}
-	tw.Flush()
 }
 
 func checkHelp(w io.Writer, k *check.Kind, fields []fieldset.Field) {

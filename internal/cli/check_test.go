@@ -66,3 +66,22 @@ func TestCheckNagiosShortOptions(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckListsAWSTypes: `mamori check --help` lists every AWS check type,
+// the agent-side aws_efs among the agent's.
+func TestCheckListsAWSTypes(t *testing.T) {
+	out, code := runCheckCLI(t, "--help")
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	agent := strings.Index(out, "Agent check types")
+	for _, k := range []string{"aws_ec2", "aws_rds", "aws_elb", "aws_s3", "aws_ses", "aws_elasticache", "aws_redshift", "aws_beanstalk",
+		"aws_ecs", "aws_directory", "aws_vpn", "aws_logs", "aws_health", "cloudwatch", "aws_efs"} {
+		i := strings.Index(out, "\n  "+k+" ")
+		if i < 0 {
+			t.Errorf("%s is not listed:\n%s", k, out)
+		} else if (k == "aws_efs") != (i > agent) {
+			t.Errorf("%s listed in the wrong group", k)
+		}
+	}
+}

@@ -19,9 +19,18 @@ func webUser(u auth.User) web.User {
 	return web.User{Name: u.Name, Role: u.Role, Tenant: u.Tenant, Lang: u.Lang, TimeZone: u.TimeZone}
 }
 
-func (a consoleAuth) Login(ctx context.Context, name, password, ip string) (string, error) {
-	sess, err := a.s.Login(ctx, name, password, ip)
-	return sess.ID, err
+func (a consoleAuth) Login(ctx context.Context, in web.LoginInput) (web.LoginOutcome, error) {
+	sess, device, err := a.s.LoginFrom(ctx, auth.LoginRequest{Name: in.Name, Password: in.Password, IP: in.IP, Device: in.Device})
+	return web.LoginOutcome{Session: sess.ID, Device: device}, err
+}
+
+func (a consoleAuth) LoginAttempts(ctx context.Context, user string, limit int) ([]web.LoginAttemptInfo, error) {
+	as, err := a.s.LoginAttempts(ctx, user, limit)
+	out := make([]web.LoginAttemptInfo, 0, len(as))
+	for _, x := range as {
+		out = append(out, web.LoginAttemptInfo{Time: x.Time, User: x.User, IP: x.IP, Known: x.Known, Outcome: x.Outcome, Delay: x.Delay})
+	}
+	return out, err
 }
 
 func (a consoleAuth) Logout(ctx context.Context, id string) error { return a.s.Logout(ctx, id) }

@@ -40,6 +40,7 @@ func (s *Store) Query(ctx context.Context, q string, t time.Time, tenant string)
 	if err != nil {
 		return nil, &BadQueryError{err}
 	}
+	defer s.lockRO()()
 	return run(ctx, qry)
 }
 
@@ -60,6 +61,7 @@ func (s *Store) QueryRange(ctx context.Context, q string, start, end time.Time, 
 	if err != nil {
 		return nil, &BadQueryError{err}
 	}
+	defer s.lockRO()()
 	return run(ctx, qry)
 }
 
@@ -127,7 +129,7 @@ func EnforceTenant(expr parser.Expr, tenant string) error {
 func (s *Store) queryable(tenant string) storage.Queryable {
 	var base storage.Queryable = s.db
 	if s.ro != nil {
-		base = s.ro
+		base = s.roQueryable()
 	}
 	if tenant == "" {
 		return base
@@ -211,6 +213,7 @@ func (s *Store) LabelValues(ctx context.Context, name string, start, end time.Ti
 
 func (s *Store) labelQuery(ctx context.Context, start, end time.Time, sets [][]*labels.Matcher, tenant string, f func(storage.Querier, []*labels.Matcher) ([]string, error)) ([]string, error) {
 	mint, maxt := timeRange(start, end)
+	defer s.lockRO()()
 	q, err := s.queryable(tenant).Querier(mint, maxt)
 	if err != nil {
 		return nil, err
@@ -244,6 +247,7 @@ func (s *Store) Series(ctx context.Context, start, end time.Time, sets [][]*labe
 		return nil, &BadQueryError{errors.New("no match[] parameter provided")}
 	}
 	mint, maxt := timeRange(start, end)
+	defer s.lockRO()()
 	q, err := s.queryable(tenant).Querier(mint, maxt)
 	if err != nil {
 		return nil, err

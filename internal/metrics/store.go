@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/prometheus/promql"
 	"github.com/prometheus/prometheus/promql/parser"
+	"github.com/prometheus/prometheus/storage"
 	"github.com/prometheus/prometheus/tsdb"
 )
 
@@ -92,6 +93,10 @@ type Store struct {
 	db      *tsdb.DB
 	ro      *tsdb.DBReadOnly // set instead of db by OpenReadOnly
 	sandbox string           // OpenReadOnly's temporary directory
+	roMu    sync.Mutex       // held by each read of a read-only store (see lockRO)
+	roOnce  sync.Once        // opens roQ
+	roQ     storage.Querier  // a read-only store's querier over all its data
+	roErr   error
 	engine  *promql.Engine
 	parser  parser.Parser
 	log     *slog.Logger
@@ -193,6 +198,9 @@ func Open(dir string, retention time.Duration, log *slog.Logger, opt ...Option) 
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		if s.ro != nil {
+			if s.roQ != nil {
+				_ = s.roQ.Close()
+			}
 			s.closeErr = s.ro.Close()
 			os.RemoveAll(s.sandbox)
 			return

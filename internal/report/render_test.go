@@ -25,20 +25,21 @@ func sampleReport(lang string) *Report {
 		met := p >= target
 		return Avail{AvailabilityPercent: &p, UpSeconds: month - maint - down, DowntimeSeconds: down, MaintenanceSeconds: maint, TargetMet: &met, Outages: int(math.Ceil(down / 1800))}
 	}
+	// The numbers agree with the incidents below: web1/http is down from
+	// its alert to its recovery (30 min), db1/ping likewise (5 min); a
+	// host's availability is its ping check's.
+	downs := map[string]float64{"web1/http": 1800, "db1/ping": 300}
 	for i, h := range []string{"web1", "web2", "db1"} {
-		r.Hosts = append(r.Hosts, HostAvail{Name: h, Address: fmt.Sprintf("10.0.0.%d", 11+i), Basis: h + "/ping", Checks: 4, Avail: mk(float64(i*900), 3600)})
+		r.Hosts = append(r.Hosts, HostAvail{Name: h, Address: fmt.Sprintf("10.0.0.%d", 11+i), Basis: h + "/ping", Checks: 4, Avail: mk(downs[h+"/ping"], 3600)})
 		for j, c := range []string{"ping", "http", "https-cert", "disk /var/lib/mysql"} {
-			down := 0.0
-			if i == 0 && j == 1 {
-				down = 1800
-			}
-			r.Checks = append(r.Checks, CheckAvail{Name: h + "/" + c, Host: h, Type: []string{"ping", "http", "tls_cert", "exec"}[j], Avail: mk(down, 3600)})
+			r.Checks = append(r.Checks, CheckAvail{Name: h + "/" + c, Host: h, Type: []string{"ping", "http", "tls_cert", "exec"}[j], Avail: mk(downs[h+"/"+c], 3600)})
 		}
 	}
 	t0 := at(10, 14, 0, 0)
 	tp := func(d time.Duration) *time.Time { t := t0.Add(d); return &t }
 	yes, no := true, false
-	r.Worst = []Outage{{Check: "web1/http", From: t0.Add(15 * time.Minute), To: t0.Add(45 * time.Minute), Seconds: 1800}}
+	r.Worst = []Outage{{Check: "web1/http", From: t0.Add(15 * time.Minute), To: t0.Add(45 * time.Minute), Seconds: 1800},
+		{Check: "db1/ping", From: t0.Add(96*time.Hour + 3*time.Minute), To: t0.Add(96*time.Hour + 8*time.Minute), Seconds: 300}}
 	r.Incidents = []Incident{
 		{ID: 41, Check: "web1/http", Host: "web1", Title: "web1/http CRITICAL: connection refused", State: "CRITICAL", Status: "closed", DetectedAt: t0, AlertedAt: t0.Add(15 * time.Minute),
 			AcknowledgedAt: tp(19 * time.Minute), AcknowledgedBy: "山田 太郎", RecoveredAt: tp(45 * time.Minute), RecoveryReportedAt: tp(45*time.Minute + 40*time.Second),
@@ -100,6 +101,9 @@ func TestPDFSample(t *testing.T) {
 		html, err := r.HTML()
 		if err != nil || !bytes.Contains(html, []byte("<svg")) || !bytes.Contains(html, []byte("web1/http")) {
 			t.Fatalf("%s html: %v", lang, err)
+		}
+		if bytes.Contains(html, []byte("%!")) || !bytes.Contains(html, []byte(r.T("target")+" 99.900%")) {
+			t.Errorf("%s html: a value is not formatted (the availability target must read %q)", lang, r.T("target")+" 99.900%")
 		}
 		if p := os.Getenv("MAMORI_REPORT_SAMPLE"); p != "" {
 			os.WriteFile(p+"-"+lang+".pdf", pdf, 0o644)

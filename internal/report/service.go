@@ -3,9 +3,11 @@ package report
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/mamori/mamori/internal/config"
@@ -14,21 +16,26 @@ import (
 	"github.com/mamori/mamori/internal/store"
 )
 
-// Render builds a report and its three renderings.
+// Render builds a report and its three renderings; the PDF is drawn while
+// the JSON and the HTML are (they only read the report).
 func Render(ctx context.Context, src Sources, o Options) (*Report, store.ReportFiles, error) {
 	var f store.ReportFiles
 	r, err := Build(ctx, src, o)
 	if err != nil {
 		return nil, f, err
 	}
-	if f.JSON, err = r.JSON(); err != nil {
-		return nil, f, err
-	}
-	if f.HTML, err = r.HTML(); err != nil {
-		return nil, f, err
-	}
-	if f.PDF, err = r.PDF(PDFOptions{Font: src.Config.Report.Font}); err != nil {
-		return nil, f, err
+	var wg sync.WaitGroup
+	var textErr error
+	wg.Go(func() {
+		if f.JSON, textErr = r.JSON(); textErr != nil {
+			return
+		}
+		f.HTML, textErr = r.HTML()
+	})
+	f.PDF, err = r.PDF(PDFOptions{Font: src.Config.Report.Font})
+	wg.Wait()
+	if err := errors.Join(textErr, err); err != nil {
+		return nil, store.ReportFiles{}, err
 	}
 	return r, f, nil
 }

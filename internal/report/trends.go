@@ -4,8 +4,11 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/prometheus/promql"
@@ -47,47 +50,120 @@ type acc struct {
 	n             int
 }
 
-// trends reads the tenant's resource metrics one day at a time (bounded
-// memory whatever the number of hosts) and keeps daily min/avg/max.
+func (a *acc) add(v float64) {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return
+	}
+	if a.n == 0 {
+		a.min, a.max = math.Inf(1), math.Inf(-1)
+	}
+	a.min, a.max, a.sum, a.n = math.Min(a.min, v), math.Max(a.max, v), a.sum+v, a.n+1
+}
+
+// trendDay is one local day of the period (the first and the last may be
+// partial): its statistics are taken at start+step, start+2·step, … ≤ end.
+type trendDay struct {
+	start, end time.Time
+	date       string
+	step       time.Duration
+}
+
+func trendDays(from, to time.Time, loc *time.Location) []trendDay {
+	var days []trendDay
+	for d := from.In(loc); d.Before(to); d = nextDay(d, loc) {
+		end := minT(nextDay(d, loc), to)
+		days = append(days, trendDay{start: d, end: end, date: d.Format("2006-01-02"),
+			step: min(trendStep, end.Sub(d))}) // a period shorter than a step: one point
+	}
+	return days
+}
+
+// trendSeries is one result series of a trend query with its day's
+// statistics.
+type trendSeries struct {
+	host, name string
+	day        acc
+}
+
+// trendQuery runs one query over one day (bounded memory whatever the
+// number of hosts) and folds each series' points into the day's statistics.
+func (r *Report) trendQuery(ctx context.Context, src Sources, tq trendQuery, d trendDay) ([]trendSeries, error) {
+	res, err := src.Metrics.QueryRange(ctx, tq.expr, d.start.Add(d.step), d.end, d.step, r.Tenant)
+	if err != nil {
+		return nil, fmt.Errorf("report: metrics %s: %w", tq.graph, err)
+	}
+	m, ok := res.Value.(promql.Matrix)
+	if !ok {
+		return nil, nil
+	}
+	out := make([]trendSeries, 0, len(m))
+	for _, s := range m {
+		host := s.Metric.Get("host")
+		if host == "" || len(s.Floats) == 0 {
+			continue
+		}
+		ts := trendSeries{host: host, name: tq.name}
+		for _, l := range tq.legend {
+			ts.name = strings.TrimSpace(ts.name + " " + s.Metric.Get(l))
+		}
+		for _, p := range s.Floats {
+			ts.day.add(p.F)
+		}
+		if ts.day.n > 0 {
+			out = append(out, ts)
+		}
+	}
+	return out, nil
+}
+
+// trendWorkers is how many trend queries run at once: one per CPU the
+// process may use, at most 4.
+func trendWorkers() int { return min(runtime.GOMAXPROCS(0), 4) }
+
+// trends reads the tenant's resource metrics and keeps daily min/avg/max:
+// one range query per graph line and day, trendWorkers at a time.
 func (r *Report) trends(ctx context.Context, src Sources) error {
-	loc := r.Location()
-	// host → graph → series → days
+	days := trendDays(r.From, r.To, r.Location())
+	type job struct {
+		res []trendSeries
+		err error
+	}
+	nq := len(trendQueries)
+	jobs := make([]job, len(days)*nq) // day by day, in query order
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(trendWorkers(), len(jobs)) {
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				i := int(next.Add(1)) - 1
+				if i >= len(jobs) {
+					return
+				}
+				j := &jobs[i]
+				if j.res, j.err = r.trendQuery(ctx, src, trendQueries[i%nq], days[i/nq]); j.err != nil {
+					cancel()
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for _, j := range jobs {
+		if j.err != nil {
+			return j.err
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	// host → graph → series → days, in day, query and series order.
 	data := map[string]map[string]map[string][]Day{}
-	for d := r.From.In(loc); d.Before(r.To); d = nextDay(d, loc) {
-		end := minT(nextDay(d, loc), r.To)
-		date := d.Format("2006-01-02")
-		step := min(trendStep, end.Sub(d)) // a period shorter than a step: one point
-		for _, tq := range trendQueries {
-			res, err := src.Metrics.QueryRange(ctx, tq.expr, d.Add(step), end, step, r.Tenant)
-			if err != nil {
-				return fmt.Errorf("report: metrics %s: %w", tq.graph, err)
-			}
-			m, ok := res.Value.(promql.Matrix)
-			if !ok {
-				continue
-			}
-			for _, s := range m {
-				host := s.Metric.Get("host")
-				if host == "" || len(s.Floats) == 0 {
-					continue
-				}
-				a := acc{min: math.Inf(1), max: math.Inf(-1)}
-				for _, p := range s.Floats {
-					if math.IsNaN(p.F) || math.IsInf(p.F, 0) {
-						continue
-					}
-					a.min, a.max, a.sum, a.n = math.Min(a.min, p.F), math.Max(a.max, p.F), a.sum+p.F, a.n+1
-				}
-				if a.n == 0 {
-					continue
-				}
-				name := tq.name
-				for _, l := range tq.legend {
-					name = strings.TrimSpace(name + " " + s.Metric.Get(l))
-				}
-				g := ensure(ensure(data, host), tq.graph)
-				g[name] = append(g[name], Day{Date: date, Min: a.min, Avg: a.sum / float64(a.n), Max: a.max})
-			}
+	for i, j := range jobs {
+		date, graph := days[i/nq].date, trendQueries[i%nq].graph
+		for _, s := range j.res {
+			g := ensure(ensure(data, s.host), graph)
+			g[s.name] = append(g[s.name], Day{Date: date, Min: s.day.min, Avg: s.day.sum / float64(s.day.n), Max: s.day.max})
 		}
 	}
 	r.collectTrends(data)

@@ -358,8 +358,30 @@ type tokenRow struct {
 	Name, Role, Tenant, Source string
 }
 
+// settings: every user sees their own login attempts; admins also the
+// users, tokens and everyone's login attempts.
 func (c *Console) settings(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 	data := c.base(rc, "settings.title", "settings")
+	if lh, ok := c.d.Auth.(LoginHistory); ok {
+		own, err := lh.LoginAttempts(r.Context(), rc.User.Name, 50)
+		if err != nil {
+			c.internal(w, r, rc, "login attempts", err)
+			return
+		}
+		data["OwnAttempts"], data["HasAttempts"] = own, true
+		if rc.can(RoleAdmin) {
+			all, err := lh.LoginAttempts(r.Context(), "", 200)
+			if err != nil {
+				c.internal(w, r, rc, "login attempts", err)
+				return
+			}
+			data["AllAttempts"] = all
+		}
+	}
+	if !rc.can(RoleAdmin) {
+		c.render(w, rc, http.StatusOK, "settings", data)
+		return
+	}
 	if ua, ok := c.d.Auth.(UserAdmin); ok {
 		users, err := ua.Users(r.Context())
 		if err != nil {

@@ -47,6 +47,8 @@ type fakeAuth struct {
 	sessions map[string]User
 	seq      int
 	logins   int
+	inputs   []LoginInput
+	throttle func(LoginInput) error // nil: never
 }
 
 type fakeUser struct {
@@ -60,18 +62,24 @@ func newFakeAuth() *fakeAuth {
 
 func (a *fakeAuth) addUser(u User, password string) { a.users[u.Name] = fakeUser{password, u} }
 
-func (a *fakeAuth) Login(ctx context.Context, name, password, ip string) (string, error) {
+func (a *fakeAuth) Login(ctx context.Context, in LoginInput) (LoginOutcome, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.logins++
-	u, ok := a.users[name]
-	if !ok || subtle.ConstantTimeCompare([]byte(u.password), []byte(password)) != 1 {
-		return "", errors.New("wrong user name or password")
+	a.inputs = append(a.inputs, in)
+	if a.throttle != nil {
+		if err := a.throttle(in); err != nil {
+			return LoginOutcome{}, err
+		}
+	}
+	u, ok := a.users[in.Name]
+	if !ok || subtle.ConstantTimeCompare([]byte(u.password), []byte(in.Password)) != 1 {
+		return LoginOutcome{}, errors.New("wrong user name or password")
 	}
 	a.seq++
-	sid := fmt.Sprintf("sess-%s-%d", name, a.seq)
+	sid := fmt.Sprintf("sess-%s-%d", in.Name, a.seq)
 	a.sessions[sid] = u.User
-	return sid, nil
+	return LoginOutcome{Session: sid, Device: "device-of-" + in.Name}, nil
 }
 
 func (a *fakeAuth) Logout(ctx context.Context, sid string) error {

@@ -42,7 +42,11 @@ var funcs = template.FuncMap{
 	// of the runbook package's safe markdown renderer.
 	"runbookHTML": func(md string) template.HTML { return template.HTML(runbook.RenderHTML(md)) },
 	"itoa":        strconv.Itoa,
-	"i64":         func(n int64) string { return strconv.FormatInt(n, 10) },
+	// attemptsView is the data of the login_attempts table.
+	"attemptsView": func(l *Locale, rows []LoginAttemptInfo, all bool) map[string]any {
+		return map[string]any{"L": l, "Rows": rows, "All": all}
+	},
+	"i64": func(n int64) string { return strconv.FormatInt(n, 10) },
 }
 
 func checkPath(name string) string {

@@ -25,10 +25,7 @@ package web
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/subtle"
 	"embed"
-	"encoding/hex"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -81,9 +78,10 @@ type User struct {
 // Auth is the session service the console needs. The auth package's
 // service satisfies it (through a small adapter if its shapes differ).
 type Auth interface {
-	// Login checks a password (rate limiting is the service's business)
-	// and opens a session.
-	Login(ctx context.Context, name, password, ip string) (sessionID string, err error)
+	// Login checks a password and opens a session. Throttling is the
+	// service's business: an error with a RetryAfter method means the
+	// client must wait (see RetryAfterError).
+	Login(ctx context.Context, in LoginInput) (LoginOutcome, error)
 	// Logout ends a session.
 	Logout(ctx context.Context, sessionID string) error
 	// SessionUser returns the user of a live session.
@@ -312,7 +310,7 @@ func (c *Console) Routes(mux *http.ServeMux) {
 	mux.Handle("GET /events", view(c.eventList))
 	mux.Handle("GET /reports", view(c.reportList))
 	mux.Handle("GET /reports/{file}", view(c.reportFile))
-	mux.Handle("GET /settings", need(RoleAdmin, c.settings))
+	mux.Handle("GET /settings", view(c.settings)) // admins see more
 	mux.Handle("/", view(func(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 		c.notFound(w, r, rc)
 	}))
@@ -441,127 +439,4 @@ func localPath(p string) string {
 		return "/"
 	}
 	return p
-}
-
-// ---- login, logout, language ----
-
-func (c *Console) anonCtx(r *http.Request) *reqCtx {
-	return &reqCtx{L: c.locale(r, User{}), Path: r.URL.RequestURI()}
-}
-
-// loginToken returns the pre-session CSRF token, setting its cookie if new.
-func (c *Console) loginToken(w http.ResponseWriter, r *http.Request) string {
-	if ck, err := r.Cookie(loginCookie); err == nil && len(ck.Value) == 32 {
-		return ck.Value
-	}
-	tok := randomHex(16)
-	http.SetCookie(w, &http.Cookie{Name: loginCookie, Value: tok, Path: "/", HttpOnly: true, Secure: c.d.SecureCookies, SameSite: http.SameSiteLaxMode})
-	return tok
-}
-
-func (c *Console) loginTokenOK(r *http.Request) bool {
-	ck, err := r.Cookie(loginCookie)
-	if err != nil || len(ck.Value) != 32 {
-		return false
-	}
-	return subtle.ConstantTimeCompare([]byte(ck.Value), []byte(r.PostForm.Get("csrf_token"))) == 1
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
-}
-
-func (c *Console) loginPage(w http.ResponseWriter, r *http.Request) {
-	if _, _, ok := c.session(r); ok {
-		redirect(w, r, localPath(r.URL.Query().Get("next")))
-		return
-	}
-	c.renderLogin(w, r, http.StatusOK, "", r.URL.Query().Get("next"))
-}
-
-func (c *Console) renderLogin(w http.ResponseWriter, r *http.Request, code int, errKey, next string) {
-	rc := c.anonCtx(r)
-	rc.CSRF = c.loginToken(w, r)
-	data := c.base(rc, "login.title", "")
-	data["Next"] = localPath(next)
-	if errKey != "" {
-		data["Error"] = rc.L.T(errKey)
-	}
-	c.render(w, rc, code, "login", data)
-}
-
-func (c *Console) loginPost(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-	if err := r.ParseForm(); err != nil {
-		http.Error(w, "bad form", http.StatusBadRequest)
-		return
-	}
-	next := r.PostForm.Get("next")
-	if !c.loginTokenOK(r) {
-		c.renderLogin(w, r, http.StatusForbidden, "error.csrf", next)
-		return
-	}
-	if c.d.Auth == nil {
-		c.renderLogin(w, r, http.StatusServiceUnavailable, "login.unavailable", next)
-		return
-	}
-	name, pw := strings.TrimSpace(r.PostForm.Get("name")), r.PostForm.Get("password")
-	sid, err := c.d.Auth.Login(r.Context(), name, pw, clientIP(r))
-	if err != nil || sid == "" {
-		key := "login.failed"
-		if err != nil && strings.Contains(strings.ToLower(err.Error()), "too many") {
-			key = "login.ratelimited"
-		}
-		c.log.Info("console: login refused", "user", name, "ip", clientIP(r), "err", err)
-		c.renderLogin(w, r, http.StatusUnauthorized, key, next)
-		return
-	}
-	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: sid, Path: "/", HttpOnly: true, Secure: c.d.SecureCookies, SameSite: http.SameSiteLaxMode})
-	redirect(w, r, localPath(next))
-}
-
-func clientIP(r *http.Request) string {
-	host := r.RemoteAddr
-	if i := strings.LastIndexByte(host, ':'); i >= 0 {
-		host = host[:i]
-	}
-	return strings.Trim(host, "[]")
-}
-
-func (c *Console) logout(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
-	if err := c.d.Auth.Logout(r.Context(), rc.Session); err != nil {
-		c.log.Warn("console: logout", "err", err)
-	}
-	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: c.d.SecureCookies, SameSite: http.SameSiteLaxMode})
-	redirect(w, r, "/login")
-}
-
-// langPost switches the language (cookie lang), from any page or the login
-// page; it needs the session's CSRF token, or the login form's.
-func (c *Console) langPost(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-	if err := r.ParseForm(); err != nil {
-		http.Error(w, "bad form", http.StatusBadRequest)
-		return
-	}
-	ok := false
-	if sid, _, has := c.session(r); has {
-		ok = c.d.Auth.CheckCSRF(sid, r.PostForm.Get("csrf_token"))
-	} else {
-		ok = c.loginTokenOK(r)
-	}
-	if !ok {
-		http.Error(w, "invalid or missing CSRF token", http.StatusForbidden)
-		return
-	}
-	lang := r.PostForm.Get("lang")
-	if lang != "ja" && lang != "en" {
-		http.Error(w, "lang must be ja or en", http.StatusBadRequest)
-		return
-	}
-	http.SetCookie(w, &http.Cookie{Name: LangCookie, Value: lang, Path: "/", MaxAge: 365 * 24 * 3600, HttpOnly: true, Secure: c.d.SecureCookies, SameSite: http.SameSiteLaxMode})
-	back := r.PostForm.Get("back")
-	redirect(w, r, localPath(back))
 }

@@ -3,6 +3,7 @@
 package all
 
 import (
+	_ "github.com/mamori/mamori/internal/check/awshealthcheck"   // aws_health
 	_ "github.com/mamori/mamori/internal/check/beanstalkcheck"   // aws_beanstalk
 	_ "github.com/mamori/mamori/internal/check/cloudwatchcheck"  // cloudwatch
 	_ "github.com/mamori/mamori/internal/check/directorycheck"   // aws_directory

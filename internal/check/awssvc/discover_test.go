@@ -11,6 +11,7 @@ import (
 	"github.com/mamori/mamori/internal/check"
 	"github.com/mamori/mamori/internal/check/awscheck"
 	"github.com/mamori/mamori/internal/check/awscheck/awsfake"
+	_ "github.com/mamori/mamori/internal/check/awshealthcheck"
 	"github.com/mamori/mamori/internal/check/awssvc/svctest"
 	_ "github.com/mamori/mamori/internal/check/beanstalkcheck"
 	_ "github.com/mamori/mamori/internal/check/directorycheck"
@@ -73,6 +74,7 @@ func account(f *awsfake.Server) {
 func TestDiscover(t *testing.T) {
 	f, _ := svctest.Fake(t)
 	account(f)
+	awsfake.NewHealth(f)
 	hub := cloudaws.NewHub(nil)
 	ref := cloudaws.Ref{Region: awsfake.Region, EndpointURL: f.URL}
 	want := map[string][]string{
@@ -87,6 +89,7 @@ func TestDiscover(t *testing.T) {
 		"elb":         {"elb-web-alb aws_elb", "elb-web-alb-5xx cloudwatch", "clb-legacy aws_elb"},
 		"lambda":      {"lambda-orders-log aws_logs", "lambda-orders-errors cloudwatch"},
 		"s3":          {"s3-backups aws_s3", "s3-backups-size cloudwatch"},
+		"health":      {"aws-health aws_health"},
 	}
 	for svc, names := range want {
 		t.Run(svc, func(t *testing.T) {
@@ -146,6 +149,9 @@ func proposals(t *testing.T, res []awscheck.Resource) map[string]bool {
 					t.Fatalf("%s: %s has no field %s", p.Name, p.Type, kv.Key)
 				}
 				vals := []string{fmt.Sprint(kv.Value)}
+				if l, ok := kv.Value.([]string); ok {
+					vals = l
+				}
 				if m, ok := kv.Value.(map[string]string); ok {
 					vals = vals[:0]
 					for mk, mv := range m {

@@ -1,7 +1,9 @@
 // Package ec2check is the `aws_ec2` check type: an EC2 instance's state, its
 // system and instance status checks, its scheduled events (maintenance
-// notices: WARNING naming the event and its date) and, optionally, the age
-// of its latest EBS snapshot (backups by AWS Backup or by hand).
+// notices: WARNING naming the event and its date) and, optionally, its
+// backups: the age of its latest EBS snapshot (backups by AWS Backup or by
+// hand), or its AWS Backup jobs (the latest failed, expired or aborted is
+// CRITICAL; none completed recently WARNING or CRITICAL by age).
 package ec2check
 
 import (
@@ -23,17 +25,19 @@ import (
 // Spec configures an aws_ec2 check.
 type Spec struct {
 	awscheck.Target
-	InstanceID   string        `yaml:"instance_id" required:"true" help:"the instance (i-0123456789abcdef0)"`
-	EventWithin  time.Duration `yaml:"event_within" help:"only scheduled events starting within this are WARNING (default: every pending event)"`
-	BackupMaxAge time.Duration `yaml:"backup_max_age" help:"WARNING when the newest completed EBS snapshot of the instance's volumes is older than this (e.g. 26h; default: backups not checked)"`
+	InstanceID        string        `yaml:"instance_id" required:"true" help:"the instance (i-0123456789abcdef0)"`
+	EventWithin       time.Duration `yaml:"event_within" help:"only scheduled events starting within this are WARNING (default: every pending event)"`
+	BackupMaxAge      time.Duration `yaml:"backup_max_age" help:"WARNING when the newest backup (see backup_source) is older than this (e.g. 26h; default: backups not checked)"`
+	BackupCriticalAge time.Duration `yaml:"backup_critical_age" help:"CRITICAL when the newest backup is older than this, and when there is none (e.g. 50h; default: age alone is never CRITICAL)"`
+	BackupSource      string        `yaml:"backup_source" help:"snapshots: the newest completed EBS snapshot of the instance's volumes; aws_backup: the instance's AWS Backup jobs (the latest failed, expired or aborted is CRITICAL)"`
 }
 
 var instanceRE = regexp.MustCompile(`^i-[0-9a-f]{8,17}$`)
 
 func init() {
 	check.Register(&check.Kind{Name: "aws_ec2", Label: "AWS_EC2", Timeout: 30 * time.Second,
-		Summary: "EC2 instance state, status checks, scheduled events and backup age (EC2 API)",
-		New:     func() check.Spec { return &Spec{} }})
+		Summary: "EC2 instance state, status checks, scheduled events and backups (EBS snapshot age or AWS Backup jobs)",
+		New:     func() check.Spec { return &Spec{BackupSource: BackupSnapshots} }})
 }
 
 // Validate implements check.Spec.
@@ -41,6 +45,17 @@ func (s *Spec) Validate() []check.FieldError {
 	errs := s.Target.Validate()
 	if s.InstanceID != "" && !instanceRE.MatchString(s.InstanceID) {
 		errs = append(errs, check.Errf("instance_id", "%q is not an instance id (i-0123456789abcdef0)", s.InstanceID))
+	}
+	switch s.BackupSource {
+	case "", BackupSnapshots, BackupAWSBackup:
+	default:
+		errs = append(errs, check.Errf("backup_source", "%q is not %s or %s", s.BackupSource, BackupSnapshots, BackupAWSBackup))
+	}
+	if s.BackupMaxAge < 0 || s.BackupCriticalAge < 0 {
+		errs = append(errs, check.Errf("backup_max_age", "backup ages must not be negative"))
+	}
+	if s.BackupMaxAge > 0 && s.BackupCriticalAge > 0 && s.BackupCriticalAge < s.BackupMaxAge {
+		errs = append(errs, check.Errf("backup_critical_age", "%s is shorter than backup_max_age %s", s.BackupCriticalAge, s.BackupMaxAge))
 	}
 	return errs
 }
@@ -74,7 +89,7 @@ func (c *checker) Check(ctx context.Context) check.Result {
 		return check.Resultf(check.Critical, "%s not found in %s (terminated and gone, or the wrong region or account)", id, ref)
 	}
 	r := grade(out.InstanceStatuses[0], c.spec.EventWithin, time.Now())
-	if c.spec.BackupMaxAge > 0 && r.Status != check.Critical {
+	if (c.spec.BackupMaxAge > 0 || c.spec.BackupCriticalAge > 0) && r.Status != check.Critical {
 		b := c.backup(ctx, cl, ref)
 		r = merge(r, b)
 	}

@@ -2,6 +2,7 @@ package ec2check
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -121,5 +122,83 @@ func TestAPIErrors(t *testing.T) {
 	}
 	if r := run(t, env, func(s *Spec) { s.InstanceID = "i-00000000000000000" }); r.Status != check.Critical || !strings.Contains(r.Output, "not found in prod/ap-northeast-1") {
 		t.Fatalf("unknown instance: %v %q", r.Status, r.Output)
+	}
+}
+
+func TestAWSBackup(t *testing.T) {
+	f, e, env := setup(t)
+	b := awsfake.NewBackup(f)
+	e.Put(awsfake.Instance{ID: id, Volumes: []string{"vol-1"}})
+	arn := InstanceARN(awsfake.Region, "123456789012", id)
+	mod := func(s *Spec) {
+		s.BackupSource, s.BackupMaxAge, s.BackupCriticalAge = BackupAWSBackup, 26*time.Hour, 50*time.Hour
+	}
+	now := time.Now()
+	expect := func(st check.Status, want string) {
+		t.Helper()
+		r := run(t, env, mod)
+		if r.Status != st || !strings.Contains(r.Output, want) {
+			t.Fatalf("got %v %q, want %v containing %q", r.Status, r.Output, st, want)
+		}
+	}
+	expect(check.Critical, "backup: no completed AWS Backup job since")
+	q := b.Queries()[0]
+	if q["resourceArn"][0] != arn || len(q["createdAfter"]) != 1 {
+		t.Fatalf("query %v", q)
+	}
+	job := func(n int, state string, created time.Duration, msg string) awsfake.BackupJob {
+		j := awsfake.BackupJob{ID: fmt.Sprintf("job-%d", n), ResourceARN: arn, State: state, Created: now.Add(-created), Message: msg}
+		if state == "COMPLETED" {
+			j.Completed = j.Created.Add(10 * time.Minute)
+		}
+		return j
+	}
+	b.Add(job(1, "COMPLETED", 30*time.Hour, ""))
+	expect(check.Warning, "last completed AWS Backup job 29h50m0s old")
+	b.Add(job(2, "COMPLETED", 3*time.Hour, ""))
+	// Another instance's failure is not this one's.
+	other := job(9, "FAILED", time.Hour, "")
+	other.ResourceARN = InstanceARN(awsfake.Region, "123456789012", "i-0ffffffffffffffff")
+	b.Add(other)
+	expect(check.OK, "backup: last completed AWS Backup job 2h50m0s old")
+	b.Add(job(3, "FAILED", 2*time.Hour, "Insufficient privileges to perform this action."), job(4, "RUNNING", time.Minute, ""))
+	expect(check.Critical, "backup: latest AWS Backup job job-3 FAILED (created ")
+	expect(check.Critical, "Insufficient privileges")
+	b.Add(job(5, "PARTIAL", 50*time.Minute, "1 of 2 volumes"))
+	expect(check.Warning, "job-5 PARTIAL")
+	b.Add(job(6, "EXPIRED", 40*time.Minute, "the backup window closed"))
+	expect(check.Critical, "job-6 EXPIRED")
+	b.Add(job(7, "COMPLETED", 30*time.Minute, ""))
+	expect(check.OK, "last completed AWS Backup job 20m0s old")
+
+	b.PageSize(2)
+	f.ResetCalls()
+	expect(check.OK, "20m0s old")
+	if n := f.Calls("backup", "ListBackupJobs"); n != 4 {
+		t.Fatalf("ListBackupJobs %d calls for 7 jobs in pages of 2", n)
+	}
+	b.PageSize(0)
+
+	f.Fail("backup", "ListBackupJobs", awsfake.Throttle(), awsfake.Throttle())
+	f.ResetCalls()
+	expect(check.OK, "20m0s old")
+	if n := f.Calls("backup", "ListBackupJobs"); n != 3 {
+		t.Fatalf("throttled calls not retried: %d", n)
+	}
+	f.Fail("backup", "ListBackupJobs", awsfake.AccessDenied("backup:ListBackupJobs"))
+	expect(check.Unknown, "access denied: the credentials lack the IAM permission backup:ListBackupJobs")
+}
+
+func TestBackupCriticalAgeAndValidation(t *testing.T) {
+	_, e, env := setup(t)
+	e.Put(awsfake.Instance{ID: id, Volumes: []string{"vol-1"}})
+	e.AddSnapshot(awsfake.Snapshot{ID: "snap-old", Volume: "vol-1", State: "completed", Start: time.Now().Add(-60 * time.Hour)})
+	r := run(t, env, func(s *Spec) { s.BackupMaxAge, s.BackupCriticalAge = 26*time.Hour, 50*time.Hour })
+	if r.Status != check.Critical || !strings.Contains(r.Output, "older than 50h0m0s") {
+		t.Fatalf("old snapshot past the critical age: %v %q", r.Status, r.Output)
+	}
+	bad := &Spec{InstanceID: id, BackupSource: "tape", BackupMaxAge: 50 * time.Hour, BackupCriticalAge: 26 * time.Hour}
+	if errs := bad.Validate(); len(errs) != 2 {
+		t.Fatalf("validation: %v", errs)
 	}
 }

@@ -48,7 +48,8 @@ func (s *Spec) New(env check.Env) (check.Checker, error) {
 	if errs := s.Validate(); len(errs) > 0 {
 		return nil, errs[0]
 	}
-	return &checker{host: s.host, ttl: s.TTL, passive: env.Passive, now: time.Now}, nil
+	now := time.Now()
+	return &checker{host: s.host, ttl: s.TTL, passive: env.Passive, now: time.Now, built: now}, nil
 }
 
 type checker struct {
@@ -56,6 +57,7 @@ type checker struct {
 	ttl     time.Duration
 	passive check.Passive
 	now     func() time.Time
+	built   time.Time // when monitoring of this host's agent started
 }
 
 func (c *checker) Check(ctx context.Context) check.Result {
@@ -67,7 +69,12 @@ func (c *checker) Check(ctx context.Context) check.Result {
 	}
 	last, ok := c.passive.AgentSeen(c.host)
 	if !ok || last.IsZero() {
-		return check.Resultf(check.Critical, "agent has never connected")
+		// A host just added (or a first start) gives its agent ttl to
+		// connect, as a push check gives its job period + grace.
+		if waited := c.now().Sub(c.built); waited <= c.ttl {
+			return check.Resultf(check.Unknown, "waiting for the agent's first connection (due within %s)", Short(c.ttl-waited))
+		}
+		return check.Resultf(check.Critical, "agent has never connected (waited %s)", Short(c.ttl))
 	}
 	age := c.now().Sub(last)
 	if age < 0 {
@@ -81,6 +88,28 @@ func (c *checker) Check(ctx context.Context) check.Result {
 		return r.With(perf)
 	}
 	return check.Resultf(check.OK, "agent seen %s ago", Short(age)).With(perf)
+}
+
+// Waiting reports whether the agent has never connected and is still
+// within ttl of when monitoring started: the UNKNOWN "waiting for the
+// agent's first connection" is not a problem worth recording.
+func (c *checker) Waiting() bool {
+	if c.passive == nil || c.host == "" {
+		return false
+	}
+	if last, ok := c.passive.AgentSeen(c.host); ok && !last.IsZero() {
+		return false
+	}
+	return c.now().Sub(c.built) <= c.ttl
+}
+
+// NextDeadline implements check.Deadliner: an agent that never connected
+// is judged again when its ttl runs out.
+func (c *checker) NextDeadline(now time.Time) time.Time {
+	if !c.Waiting() {
+		return time.Time{}
+	}
+	return c.built.Add(c.ttl).Add(time.Millisecond)
 }
 
 // Short formats a duration for people: whole seconds (tenths below 10 s

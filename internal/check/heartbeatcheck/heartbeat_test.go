@@ -28,7 +28,8 @@ func TestHeartbeat(t *testing.T) {
 		{"web1", DefaultTTL, p, check.OK, "agent seen 12s ago"},
 		{"old", DefaultTTL, p, check.Critical, "agent silent for 5m12s (ttl 3m)"},
 		{"old", 10 * time.Minute, p, check.OK, "agent seen 5m12s ago"},
-		{"new", DefaultTTL, p, check.Critical, "agent has never connected"},
+		{"new", DefaultTTL, p, check.Unknown, "waiting for the agent's first connection (due within 2m48s)"},
+		{"new", 10 * time.Second, p, check.Critical, "agent has never connected (waited 10s)"},
 		{"web1", DefaultTTL, nil, check.Unknown, "the agent heartbeat is known only to the mamori server"},
 		{"", DefaultTTL, p, check.Unknown, "a heartbeat check must be declared under a host"},
 	}
@@ -40,6 +41,7 @@ func TestHeartbeat(t *testing.T) {
 			t.Fatal(err)
 		}
 		c.(*checker).now = func() time.Time { return now }
+		c.(*checker).built = now.Add(-12 * time.Second)
 		r := c.Check(context.Background())
 		if r.Status != tc.status || r.Output != tc.output {
 			t.Errorf("%s ttl %s: %s %q, want %s %q", tc.host, tc.ttl, r.Status, r.Output, tc.status, tc.output)
@@ -65,5 +67,39 @@ func TestShort(t *testing.T) {
 		if got := Short(d); got != want {
 			t.Errorf("Short(%s) = %q, want %q", d, got, want)
 		}
+	}
+}
+
+// A new host's agent gets ttl to connect: meanwhile the check is waiting
+// (not recorded) and due again when the ttl runs out; once it connected,
+// it is neither.
+func TestHeartbeatWaitsForTheFirstConnection(t *testing.T) {
+	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	p := fakePassive{}
+	s := &Spec{TTL: time.Minute}
+	s.SetHostName("new")
+	ck, err := s.New(check.Env{Passive: p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := ck.(*checker)
+	c.built, c.now = now, func() time.Time { return now.Add(20 * time.Second) }
+	if !c.Waiting() {
+		t.Error("not waiting 20s after the start")
+	}
+	if got, want := c.NextDeadline(c.now()), now.Add(time.Minute+time.Millisecond); !got.Equal(want) {
+		t.Errorf("deadline %s, want %s", got, want)
+	}
+	c.now = func() time.Time { return now.Add(61 * time.Second) }
+	if c.Waiting() || !c.NextDeadline(c.now()).IsZero() {
+		t.Error("still waiting after the ttl")
+	}
+	if r := c.Check(context.Background()); r.Status != check.Critical {
+		t.Errorf("after the ttl: %s %q", r.Status, r.Output)
+	}
+	p["new"] = now.Add(60 * time.Second)
+	c.now = func() time.Time { return now.Add(20 * time.Second) }
+	if c.Waiting() {
+		t.Error("waiting although the agent connected")
 	}
 }

@@ -85,6 +85,8 @@ func Explain(err error, region string) string {
 	code := ErrorCode(err)
 	var me *retry.MaxAttemptsError
 	switch {
+	case code == "SubscriptionRequiredException":
+		return fmt.Sprintf("%s needs a Business, Enterprise On-Ramp or Enterprise support plan on this account (SubscriptionRequiredException)", orUnknown(action))
 	case IsAccessDenied(err):
 		return fmt.Sprintf("access denied: the credentials lack the IAM permission %s (%s); grant it (see docs/aws.md)", orUnknown(action), code)
 	case IsWrongRegion(err):

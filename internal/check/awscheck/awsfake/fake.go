@@ -2,8 +2,9 @@
 // every request's SigV4 signature (recomputed with the SDK's own signer from
 // the headers the client signed) and speaks the wire protocols of the
 // services mamori watches — EC2 query and awsquery (form POST, XML
-// answers), JSON 1.0/1.1 (X-Amz-Target) and Smithy RPC v2 CBOR — plus any
-// REST service through a plain http.Handler. Tests register one handler per
+// answers), JSON 1.0/1.1 (X-Amz-Target), REST-JSON (routes by method and
+// path) and Smithy RPC v2 CBOR — plus any REST service through a plain
+// http.Handler. Tests register one handler per
 // operation, script failures (throttling, access denied), and count calls.
 //
 // Point the SDK at it with an account's endpoint_url (or a check's
@@ -31,6 +32,7 @@ const (
 	JSON     Protocol = "awsjson"
 	CBOR     Protocol = "rpcv2cbor"
 	REST     Protocol = "rest"
+	RESTJSON Protocol = "restjson"
 )
 
 // Request is one API call as a handler sees it.
@@ -93,6 +95,7 @@ type Server struct {
 	keys     map[string]keyPair
 	handlers map[opKey]Handler
 	rest     map[string]http.Handler
+	routes   map[restRoute]string
 	fails    map[opKey][]error
 	calls    map[opKey]int
 	roles    map[string]role
@@ -108,6 +111,7 @@ func New(t testing.TB) *Server {
 		keys:     map[string]keyPair{AccessKey: {secret: SecretKey}},
 		handlers: map[opKey]Handler{},
 		rest:     map[string]http.Handler{},
+		routes:   map[restRoute]string{},
 		fails:    map[opKey][]error{},
 		calls:    map[opKey]int{},
 		roles:    map[string]role{},
@@ -221,7 +225,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		writeError(w, req, &Error{Status: 400, Code: "MalformedInput", Message: err.Error()})
 		return
 	}
-	if req.Protocol == REST {
+	if req.Protocol == REST && !s.restJSON(r, req, body) {
 		s.serveREST(w, r, req, body)
 		return
 	}

@@ -44,8 +44,11 @@ func writeResult(w http.ResponseWriter, req *Request, out any) {
 		}
 		fmt.Fprintf(w, `<%sResponse xmlns="https://%s.amazonaws.com/doc/"><%sResult>%s</%sResult><ResponseMetadata><RequestId>%s</RequestId></ResponseMetadata></%sResponse>`,
 			req.Operation, req.Service, req.Operation, inner, req.Operation, requestID, req.Operation)
-	case JSON:
+	case JSON, RESTJSON:
 		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		if req.Protocol == RESTJSON {
+			w.Header().Set("Content-Type", "application/json")
+		}
 		if out == nil {
 			out = map[string]any{}
 		}
@@ -100,6 +103,12 @@ func writeError(w http.ResponseWriter, req *Request, err error) {
 		w.Header().Set("X-Amzn-ErrorType", code)
 		w.WriteHeader(status)
 		json.NewEncoder(w).Encode(map[string]string{"__type": code, "message": e.Message})
+	case RESTJSON:
+		code := jsonCode(e.Code)
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("X-Amzn-ErrorType", code)
+		w.WriteHeader(status)
+		json.NewEncoder(w).Encode(map[string]string{"Code": code, "Message": e.Message})
 	case CBOR:
 		w.Header().Set("Content-Type", "application/cbor")
 		w.Header().Set("Smithy-Protocol", "rpc-v2-cbor")

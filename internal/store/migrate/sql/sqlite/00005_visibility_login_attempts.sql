@@ -9,7 +9,7 @@
 -- +goose Up
 ALTER TABLE timeline ADD COLUMN visibility TEXT NOT NULL DEFAULT '';
 UPDATE timeline SET visibility = 'customer'
-	WHERE kind = 'comment' AND actor IN (SELECT name FROM users WHERE role IN ('customer', 'viewer'));
+	WHERE kind = 'comment' AND actor COLLATE NOCASE IN (SELECT name FROM users WHERE role IN ('customer', 'viewer'));
 UPDATE timeline SET visibility = 'internal' WHERE kind = 'comment' AND visibility = '';
 CREATE TABLE IF NOT EXISTS login_attempts (
 	id INTEGER PRIMARY KEY AUTOINCREMENT,
