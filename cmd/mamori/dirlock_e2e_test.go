@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -31,7 +33,7 @@ hosts:
 	s := startServer(t, cfgPath, port)
 
 	start := time.Now()
-	out, code := mamori(t, "server", "--config", cfgPath, "--listen", fmt.Sprintf("127.0.0.1:%d", freePort(t)))
+	out, code := mamoriWithin(t, 30*time.Second, "server", "--config", cfgPath, "--listen", fmt.Sprintf("127.0.0.1:%d", freePort(t)))
 	if code != 1 || !strings.Contains(out, dataDir) || !strings.Contains(out, fmt.Sprintf("pid %d", s.cmd.Process.Pid)) || !strings.Contains(out, "mamori server") {
 		t.Fatalf("second server on the data_dir: exit %d\n%s", code, out)
 	}
@@ -43,8 +45,19 @@ hosts:
 	stateDir := filepath.Join(dir, "agent-state")
 	os.WriteFile(agentCfg, []byte(fmt.Sprintf("state_dir: %s\nhostname: web01\n", stateDir)), 0o644)
 	ag := startAgent(t, s.base, "web01-agent-token-0123", agentCfg)
-	s.waitFor("web01/agent", 20*time.Second, "the agent's heartbeat", func(c apiCheck) bool { return c.State == "OK" })
-	out, code = mamori(t, "agent", "--server", s.base, "--token", "web01-agent-token-0123", "--config", agentCfg)
+	// The agent holds its state dir once it has written its pid there.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		b, _ := os.ReadFile(filepath.Join(stateDir, "mamori.lock"))
+		if strings.HasPrefix(string(b), fmt.Sprintf("%d\n", ag.cmd.Process.Pid)) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the agent did not lock its state dir: %q", b)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	out, code = mamoriWithin(t, 30*time.Second, "agent", "--server", s.base, "--token", "web01-agent-token-0123", "--config", agentCfg)
 	if code != 1 || !strings.Contains(out, stateDir) || !strings.Contains(out, fmt.Sprintf("pid %d", ag.cmd.Process.Pid)) {
 		t.Fatalf("second agent on the state_dir: exit %d\n%s", code, out)
 	}
@@ -56,4 +69,25 @@ hosts:
 	}
 	s = startServer(t, cfgPath, port)
 	s.waitFor("web01/agent", 20*time.Second, "the agent back", func(c apiCheck) bool { return c.State == "OK" })
+}
+
+// mamoriWithin runs the CLI like mamori, killed after d (a process that
+// should refuse to start must not hang the test when it does start).
+func mamoriWithin(t *testing.T, d time.Duration, args ...string) (string, int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, os.Args[0], args...)
+	cmd.Env = append(os.Environ(), "MAMORI_E2E_MAIN=1")
+	out, err := cmd.CombinedOutput()
+	if ctx.Err() != nil {
+		t.Fatalf("mamori %s still ran after %s:\n%s", strings.Join(args, " "), d, out)
+	}
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return string(out), code
 }
