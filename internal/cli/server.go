@@ -168,7 +168,16 @@ func cmdServer(args []string, stdout, stderr io.Writer) int {
 		firstUser, firstPassword = name, pw
 	}
 	reg := prometheus.NewRegistry()
-	tsdb, err := metrics.Open(filepath.Join(cfg.DataDir, "tsdb"), 0, log, metrics.WithRegisterer(reg))
+	rwHook, rwRun, err := remoteWriters(cfg, reg, log)
+	if err != nil {
+		fmt.Fprintf(stderr, "mamori: %v\n", err)
+		return 1
+	}
+	tsdbOpts := []metrics.Option{metrics.WithRegisterer(reg)}
+	if rwHook != nil {
+		tsdbOpts = append(tsdbOpts, metrics.WithAppendHook(rwHook))
+	}
+	tsdb, err := metrics.Open(filepath.Join(cfg.DataDir, "tsdb"), 0, log, tsdbOpts...)
 	if err != nil {
 		fmt.Fprintf(stderr, "mamori: %v\n", err)
 		return 1
@@ -296,6 +305,7 @@ func cmdServer(args []string, stdout, stderr io.Writer) int {
 	go func() { recov.Run(ctx); close(recovDone) }()
 	reportsDone := make(chan struct{})
 	go func() { reports.Run(ctx); close(reportsDone) }()
+	rwWait := rwRun(ctx)
 	<-ctx.Done()
 	log.Info("shutting down")
 	shCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -305,6 +315,7 @@ func cmdServer(args []string, stdout, stderr io.Writer) int {
 	<-alertDone
 	<-recovDone
 	<-reportsDone
+	rwWait()
 	return 0
 }
 

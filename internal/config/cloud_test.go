@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/mamori/mamori/internal/check"
+	_ "github.com/mamori/mamori/internal/recovery/aws_ec2" // the aws_ec2 action, which the recovery step names
 )
 
 // cloudSpec is a test-only AWS check type.

@@ -42,6 +42,8 @@ type Config struct {
 	Tenants     []*Tenant // tenants:
 	// AWSAccounts are the AWS accounts checks name with account: (aws_accounts).
 	AWSAccounts []cloud.AWSAccount
+	// RemoteWrite are the Prometheus remote write receivers (remote_write:).
+	RemoteWrite []RemoteWrite
 	// Checks holds every check, those under hosts included, by full name
 	// ("HOST/NAME" under a host, "NAME" at the top level), in file order.
 	Checks []*Check

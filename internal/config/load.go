@@ -133,6 +133,8 @@ func (l *loader) file(file string, data []byte, top bool) {
 			l.list(file, v, "tenants", func(n *yaml.Node, p string) { l.tenant(file, n, p) })
 		case "aws_accounts":
 			l.list(file, v, "aws_accounts", func(n *yaml.Node, p string) { l.awsAccount(file, n, p) })
+		case "remote_write":
+			l.list(file, v, "remote_write", func(n *yaml.Node, p string) { l.remoteWrite(file, n, p) })
 		case "include":
 			l.include(file, v)
 		default:
@@ -143,7 +145,7 @@ func (l *loader) file(file string, data []byte, top bool) {
 
 func topKeys() []string {
 	return []string{"listen", "data_dir", "log_level", "public_url", "retention", "scheduler", "defaults", "incidents", "runbooks_dir", "recovery", "report", "tls", "http",
-		"api_tokens", "tenants", "channels", "contacts", "escalations", "maintenance", "checks", "hosts", "include", "aws_accounts"}
+		"api_tokens", "tenants", "channels", "contacts", "escalations", "maintenance", "checks", "hosts", "include", "aws_accounts", "remote_write"}
 }
 
 func yamlError(file string, err error) Error {
@@ -334,14 +336,15 @@ func HostFields() []fieldset.Field { return fieldset.Of(&hostFields{}) }
 // SectionFields documents the fixed sections (for the config reference).
 func SectionFields() map[string][]fieldset.Field {
 	return map[string][]fieldset.Field{
-		"retention":  fieldset.Of(&Retention{}),
-		"incidents":  fieldset.Of(&Incidents{AutoResolve: true}),
-		"tls":        fieldset.Of(&TLS{}),
-		"http":       fieldset.Of(&HTTP{}),
-		"contacts":   fieldset.Of(&Contact{}),
-		"scheduler":  fieldset.Of(&Scheduler{}),
-		"defaults":   fieldset.Of(&Defaults{}),
-		"api_tokens": fieldset.Of(&APIToken{}),
+		"retention":    fieldset.Of(&Retention{}),
+		"incidents":    fieldset.Of(&Incidents{AutoResolve: true}),
+		"tls":          fieldset.Of(&TLS{}),
+		"http":         fieldset.Of(&HTTP{}),
+		"contacts":     fieldset.Of(&Contact{}),
+		"scheduler":    fieldset.Of(&Scheduler{}),
+		"defaults":     fieldset.Of(&Defaults{}),
+		"api_tokens":   fieldset.Of(&APIToken{}),
+		"remote_write": fieldset.Of(&RemoteWrite{}),
 	}
 }
 

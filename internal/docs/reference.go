@@ -49,9 +49,10 @@ func Reference(w io.Writer) {
 		{"checks", "list", "", "checks not bound to a host"},
 		{"hosts", "list", "", "monitored hosts with their checks"},
 		{"aws_accounts", "list", "", "AWS accounts that AWS checks name with `account:`, see below"},
+		{"remote_write", "list", "", "Prometheus remote write receivers of the stored samples, see below"},
 	})
 	sections := config.SectionFields()
-	for _, name := range []string{"tls", "http", "retention", "scheduler", "defaults", "api_tokens"} {
+	for _, name := range []string{"tls", "http", "retention", "scheduler", "defaults", "api_tokens", "remote_write"} {
 		p("\n## `%s`\n\n", name)
 		table(w, rows(sections[name]))
 	}

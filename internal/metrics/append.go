@@ -99,6 +99,7 @@ func (s *Store) Append(host string, samples []wire.Sample) (accepted int, err er
 	// The database drops a second sample of a series at the same time in
 	// one transaction silently at commit: find those here and count them.
 	seen := make(map[seriesTime]float64, len(samples))
+	var done []Appended
 	for i := range samples {
 		sm := &samples[i]
 		lset, reason, msg := buildLabels(&b, sm.Name, sm.Labels, host, tenant)
@@ -125,8 +126,17 @@ func (s *Store) Append(host string, samples []wire.Sample) (accepted int, err er
 			continue
 		}
 		accepted++
+		done = s.appended1(done, lset, sm.Time, sm.Value)
 	}
-	return s.commit(app, accepted, &rej)
+	return s.commit(app, accepted, &rej, done)
+}
+
+// appended1 remembers a sample for the append hook (if there is one).
+func (s *Store) appended1(done []Appended, lset labels.Labels, t int64, v float64) []Appended {
+	if s.opts.hook == nil {
+		return done
+	}
+	return append(done, Appended{Labels: lset, T: t, V: v})
 }
 
 type seriesTime struct {
@@ -157,6 +167,7 @@ func (s *Store) AppendPerf(checkName, host, tenant string, t time.Time, perf []c
 	var rej Rejections
 	app := s.db.Appender(context.Background())
 	var b labels.ScratchBuilder
+	var done []Appended
 	ts := t.UnixMilli()
 	for _, m := range perf {
 		b.Reset()
@@ -179,19 +190,24 @@ func (s *Store) AppendPerf(checkName, host, tenant string, t time.Time, perf []c
 			continue
 		}
 		b.Sort()
-		if reason, msg := s.appendOne(app, b.Labels(), ts, m.Value); reason != "" {
+		lset := b.Labels()
+		if reason, msg := s.appendOne(app, lset, ts, m.Value); reason != "" {
 			rej.add(reason, msg)
 			continue
 		}
 		accepted++
+		done = s.appended1(done, lset, ts, m.Value)
 	}
-	return s.commit(app, accepted, &rej)
+	return s.commit(app, accepted, &rej, done)
 }
 
-func (s *Store) commit(app storage.Appender, accepted int, rej *Rejections) (int, error) {
+func (s *Store) commit(app storage.Appender, accepted int, rej *Rejections, done []Appended) (int, error) {
 	if err := app.Commit(); err != nil {
 		s.rejected.WithLabelValues(ReasonStorageFailed).Add(float64(accepted + rej.Total()))
 		return 0, fmt.Errorf("metrics: commit: %w", err)
+	}
+	if s.opts.hook != nil && len(done) > 0 {
+		s.opts.hook(done)
 	}
 	s.appended.Add(float64(accepted))
 	if rej.Total() > 0 {

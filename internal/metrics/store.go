@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql"
 	"github.com/prometheus/prometheus/promql/parser"
 	"github.com/prometheus/prometheus/storage"
@@ -65,7 +66,20 @@ type options struct {
 	reg        prometheus.Registerer
 	now        func() time.Time
 	maxFuture  time.Duration
+	hook       func([]Appended)
 }
+
+// Appended is one sample as committed, with its full label set.
+type Appended struct {
+	Labels labels.Labels
+	T      int64 // milliseconds since the epoch
+	V      float64
+}
+
+// WithAppendHook has every committed write reported to hook, in commit
+// order, after the commit (remote write queues them). hook must not block
+// for long: writers wait for it.
+func WithAppendHook(hook func([]Appended)) Option { return func(o *options) { o.hook = hook } }
 
 // WithOutOfOrderWindow sets how old (relative to the newest sample stored)
 // a sample may be and still be accepted; 0 disables out-of-order ingestion.
