@@ -22,6 +22,7 @@ import (
 
 	"github.com/mamori/mamori/internal/check"
 	"github.com/mamori/mamori/internal/check/fieldset"
+	"github.com/mamori/mamori/internal/dirlock"
 	"github.com/mamori/mamori/internal/schedule"
 	"github.com/mamori/mamori/internal/wire"
 )
@@ -58,6 +59,7 @@ type Runtime struct {
 	spool  *Spool
 	coll   *Collector
 	sched  *schedule.Scheduler
+	lock   *dirlock.Lock // the state dir, held until Run returns
 
 	mu        sync.Mutex
 	ac        wire.AgentConfig
@@ -87,9 +89,10 @@ type agentCheck struct {
 	timeout time.Duration
 }
 
-// New prepares a runtime: it opens the spool in the state dir and loads
-// the last config the server gave (so checks run even while the server is
-// unreachable at start).
+// New prepares a runtime: it locks the state dir (one agent per state
+// dir; the lock is held until Run returns), opens the spool in it and
+// loads the last config the server gave (so checks run even while the
+// server is unreachable at start).
 func New(cfg Config, opt Options) (*Runtime, error) {
 	if err := cfg.Finish(); err != nil {
 		return nil, err
@@ -115,17 +118,23 @@ func New(cfg Config, opt Options) (*Runtime, error) {
 	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
 		return nil, fmt.Errorf("state_dir: %w", err)
 	}
+	lock, err := dirlock.Acquire(cfg.StateDir, "mamori agent")
+	if err != nil {
+		return nil, fmt.Errorf("state_dir: %w", err)
+	}
 	sp, err := OpenSpool(filepath.Join(cfg.StateDir, "spool"), cfg.SpoolMaxBytes)
 	if err != nil {
+		lock.Release()
 		return nil, fmt.Errorf("spool: %w", err)
 	}
 	cl, err := NewClient(cfg, opt.Agent)
 	if err != nil {
 		sp.Close()
+		lock.Release()
 		return nil, err
 	}
 	r := &Runtime{
-		cfg: cfg, opt: opt, log: opt.Logger, client: cl, spool: sp, coll: NewCollector(),
+		cfg: cfg, opt: opt, log: opt.Logger, client: cl, spool: sp, coll: NewCollector(), lock: lock,
 		checks:     map[string]*agentCheck{},
 		helloNow:   make(chan struct{}, 1),
 		sendNow:    make(chan struct{}, 1),
@@ -172,6 +181,7 @@ func (r *Runtime) Run(ctx context.Context) error {
 	}()
 	<-ctx.Done()
 	wg.Wait()
+	defer r.lock.Release()
 	// Results that arrived after the last cut are spooled, not lost.
 	r.cutBatch(nil, false)
 	if err := r.spool.Close(); err != nil {

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -21,6 +22,7 @@ import (
 	_ "github.com/mamori/mamori/internal/check/memcheck"
 	_ "github.com/mamori/mamori/internal/check/proccheck"
 	_ "github.com/mamori/mamori/internal/check/tcpcheck"
+	"github.com/mamori/mamori/internal/dirlock"
 	"github.com/mamori/mamori/internal/wire"
 )
 
@@ -421,3 +423,26 @@ func countStatus(rs []wire.Result, st check.Status) int {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+func TestSecondAgentOnTheStateDirIsRefused(t *testing.T) {
+	dir := t.TempDir()
+	f := newFakeServer(t, testToken, wire.AgentConfig{Host: "web01", ConfigVersion: "v1", MetricsInterval: wire.Duration(time.Hour), Heartbeat: wire.Duration(time.Second)})
+	a := startAgent(t, baseConfig(t, f, dir))
+
+	// In the same process: New refuses at once.
+	_, err := New(baseConfig(t, f, dir), Options{Logger: testLogger(t)})
+	var le *dirlock.LockedError
+	if !errors.As(err, &le) || le.PID != os.Getpid() || !strings.Contains(err.Error(), "state_dir: "+dir) {
+		t.Fatalf("second runtime on the state dir: %v", err)
+	}
+	// The command line says so and exits 1.
+	var stderr strings.Builder
+	code := Main([]string{"--server", f.srv.URL, "--token", testToken, "--state-dir", dir, "--hostname", "web01"}, io.Discard, &stderr, "test")
+	if code != 1 || !strings.Contains(stderr.String(), dir) || !strings.Contains(stderr.String(), "pid "+itoa(os.Getpid())) {
+		t.Fatalf("mamori agent on a locked state dir: exit %d: %s", code, stderr.String())
+	}
+	// Once the first agent stops, the next one starts.
+	a.stop()
+	a2 := startAgent(t, baseConfig(t, f, dir))
+	a2.stop()
+}

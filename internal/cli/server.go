@@ -31,6 +31,7 @@ import (
 	"github.com/mamori/mamori/internal/clidoc"
 	cloudaws "github.com/mamori/mamori/internal/cloud/aws"
 	"github.com/mamori/mamori/internal/config"
+	"github.com/mamori/mamori/internal/dirlock"
 	"github.com/mamori/mamori/internal/engine"
 	"github.com/mamori/mamori/internal/event"
 	"github.com/mamori/mamori/internal/metrics"
@@ -83,6 +84,18 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
 }
 
+// lockDataDir creates the data directory if needed and locks it.
+func lockDataDir(dir string) (*dirlock.Lock, error) {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("data_dir: %w", err)
+	}
+	l, err := dirlock.Acquire(dir, "mamori server")
+	if err != nil {
+		return nil, fmt.Errorf("data_dir: %w", err)
+	}
+	return l, nil
+}
+
 func cmdServer(args []string, stdout, stderr io.Writer) int {
 	fs := clidoc.NewFlagSet("mamori server", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -125,6 +138,15 @@ func cmdServer(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer ln.Close()
+
+	// One server per data directory, held until the process ends (the OS
+	// releases it on a crash): two servers on one store corrupt each other.
+	lock, err := lockDataDir(cfg.DataDir)
+	if err != nil {
+		fmt.Fprintf(stderr, "mamori: %v\n", err)
+		return 1
+	}
+	defer lock.Release()
 
 	st, err := sqlite.Open(ctx, cfg.DataDir)
 	if err != nil {
