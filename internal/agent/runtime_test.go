@@ -308,19 +308,31 @@ func TestSpoolBoundDropsOldestAndCounts(t *testing.T) {
 	droppedR, droppedS := a.rt.Spool().Dropped()
 
 	// A second agent on the same state dir sends what is left, with the counts.
+	// The first agent may have sent its spool between the receiver's return
+	// and its stop; the counts then ride on the second agent's next batch.
+	told := func() (r, s uint64) {
+		bs, _, _ := f.snapshot()
+		for _, b := range bs {
+			r += b.DroppedResults
+			s += b.DroppedSamples
+		}
+		return r, s
+	}
 	a2 := startAgent(t, c)
 	target := a2.rt.Spool().LastSeq()
-	waitFor(t, "delivery", 20*time.Second, func() bool { f.mu.Lock(); defer f.mu.Unlock(); return f.lastSeq >= target })
+	waitFor(t, "delivery", 20*time.Second, func() bool {
+		f.mu.Lock()
+		sent := f.lastSeq >= target
+		f.mu.Unlock()
+		r, s := told()
+		return sent && r >= droppedR && s >= droppedS
+	})
 	a2.stop()
 	bs, _, v := f.snapshot()
 	if len(v) > 0 {
 		t.Fatal(v)
 	}
-	var gotR, gotS uint64
-	for _, b := range bs {
-		gotR += b.DroppedResults
-		gotS += b.DroppedSamples
-	}
+	gotR, gotS := told()
 	if gotR != droppedR || gotS != droppedS {
 		t.Fatalf("server told of %d results / %d samples dropped, agent dropped %d / %d", gotR, gotS, droppedR, droppedS)
 	}
