@@ -1,6 +1,9 @@
 package api
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 // FuzzJSONBodies: every JSON request body of the API, as an operator and
 // as a customer, is answered with a status below 500.
@@ -25,7 +28,11 @@ func FuzzJSONBodies(f *testing.F) {
 		e.t = t
 		r := routes[(route%len(routes)+len(routes))%len(routes)]
 		for _, tok := range []string{tokOp, tokAcme} {
-			if code, out := e.do(tok, r.method, r.path, body); code >= 500 {
+			code, out := e.do(tok, r.method, r.path, body)
+			if code == 503 && strings.Contains(out, "automatic recovery is not running") {
+				continue // this test server runs no recovery: the route's documented answer, whatever the body
+			}
+			if code >= 500 {
 				t.Fatalf("%s %s %q: %d %s", r.method, r.path, body, code, out)
 			}
 		}
