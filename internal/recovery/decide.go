@@ -23,8 +23,8 @@ type Input struct {
 	// AwaitNotice: a problem a maintenance window kept quiet is not
 	// alerted yet; people are told before anything runs.
 	AwaitNotice bool
-	Done      int       // steps already run for this problem
-	Exhausted bool      // recovery for this problem already gave up
+	Done        int  // steps already run for this problem
+	Exhausted   bool // recovery for this problem already gave up
 	// Actions run (not dry, not refused) within the budget windows.
 	CheckUsed, HostUsed     int
 	CheckBudget, HostBudget policy.Budget

@@ -86,12 +86,12 @@ type Runner struct {
 	o Options
 
 	mu        sync.Mutex
-	hist      []*Record           // the audit log of the last days, oldest first
-	busyHost  map[string]string   // host key → check running an action
-	busyCheck map[string]bool     // check → running
-	hardSeen  map[string]hardMark // check → when its current problem was first seen hard
+	hist      []*Record            // the audit log of the last days, oldest first
+	busyHost  map[string]string    // host key → check running an action
+	busyCheck map[string]bool      // check → running
+	hardSeen  map[string]hardMark  // check → when its current problem was first seen hard
 	maintSeen map[string]time.Time // check → last seen in a maintenance window during its current problem
-	lastWhy   map[string]string   // check → last decision logged (debug)
+	lastWhy   map[string]string    // check → last decision logged (debug)
 	loaded    bool
 
 	vmu   sync.Mutex
