@@ -54,6 +54,20 @@ func (s *Service) escalateDue(ctx context.Context) error {
 			}
 			cfg := s.config()
 			level := in.EscLevel + 1
+			if pol := policyOf(cfg, in.Notify); pol == nil || level >= len(pol.Levels) {
+				// Due past the policy's end: automatic recovery gave up
+				// (recovery makes the escalation due) and the levels are
+				// spent: tell everyone notified so far again, now.
+				in.EscNextAt = nil
+				queued, err = s.queueFollowUp(ctx, tx, cfg, in, msg{kind: notify.KindReminder, key: fmt.Sprintf("exhausted%d", now.Unix()), prev: "OK", level: max(in.EscLevel, 0)})
+				if err != nil {
+					return err
+				}
+				if err := tx.AddTimeline(ctx, in.ID, incident.Timeline{Time: now, Kind: "escalated", Text: "automatic recovery gave up: everyone notified is told again"}); err != nil {
+					return err
+				}
+				return tx.UpdateIncident(ctx, in)
+			}
 			kind := notify.KindProblem
 			if in.EscRound > 0 {
 				kind = notify.KindReminder
