@@ -29,7 +29,6 @@ import (
 	"github.com/mamori/mamori/internal/recovery"
 	"github.com/mamori/mamori/internal/recovery/policy"
 	"github.com/mamori/mamori/internal/report"
-	"github.com/mamori/mamori/internal/store/sqlite"
 	"github.com/mamori/mamori/internal/web"
 )
 
@@ -46,7 +45,7 @@ func (s *Server) openStore(ctx context.Context) error {
 		return fmt.Errorf("data_dir: %w", err)
 	}
 	s.closers = append(s.closers, func() { lock.Release() })
-	if s.st, err = sqlite.Open(ctx, dir); err != nil {
+	if s.st, err = OpenStore(ctx, s.cfg); err != nil {
 		return err
 	}
 	s.closers = append(s.closers, func() { s.st.Close() })

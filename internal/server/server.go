@@ -41,7 +41,7 @@ import (
 	"github.com/mamori/mamori/internal/metrics"
 	"github.com/mamori/mamori/internal/recovery"
 	"github.com/mamori/mamori/internal/report"
-	"github.com/mamori/mamori/internal/store/sqlite"
+	"github.com/mamori/mamori/internal/store/sqlstore"
 	"github.com/mamori/mamori/internal/web"
 )
 
@@ -68,7 +68,7 @@ type Server struct {
 
 	closers []func() // run in reverse order by close
 
-	st       *sqlite.Store
+	st       *sqlstore.Store
 	users    *auth.Service
 	tsdb     *metrics.Store
 	bus      *event.Bus
