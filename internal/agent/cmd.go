@@ -89,36 +89,10 @@ func Main(args []string, stdout, stderr io.Writer, version string) int {
 		fmt.Fprintf(stderr, "mamori agent: unexpected arguments: %s\n", strings.Join(fs.Args(), " "))
 		return 2
 	}
-	var cfg Config
-	if *cfgFile != "" {
-		c, err := LoadConfigFile(*cfgFile)
-		if err != nil {
-			fmt.Fprintf(stderr, "mamori agent: %v\n", err)
-			return 1
-		}
-		cfg = c
-	}
 	flags := Config{Server: *server, StateDir: *stateDir, CAFile: *caFile, ClientCert: *clientCert, ClientKey: *clientKey, InsecureSkipVerify: *insecure, Hostname: *hostname}
-	if *token != "" {
-		sec, err := check.ResolveSecret(*token)
-		if err != nil {
-			fmt.Fprintf(stderr, "mamori agent: --token: %v\n", err)
-			return 2
-		}
-		flags.Token = sec
-	}
-	if *spoolMax != "" {
-		n, err := ParseSize(*spoolMax)
-		if err != nil {
-			fmt.Fprintf(stderr, "mamori agent: --spool-max-bytes: %v\n", err)
-			return 2
-		}
-		flags.SpoolMaxBytes = n
-	}
-	cfg = cfg.Merge(flags)
-	if err := cfg.Finish(); err != nil {
-		fmt.Fprintf(stderr, "mamori agent: %v\n", err)
-		return 2
+	cfg, code := resolveConfig(*cfgFile, *token, *spoolMax, flags, stderr)
+	if code != 0 {
+		return code
 	}
 	var lvl slog.Level
 	_ = lvl.UnmarshalText([]byte(*logLevel))
@@ -134,6 +108,44 @@ func Main(args []string, stdout, stderr io.Writer, version string) int {
 		return 1
 	}
 	return 0
+}
+
+// resolveConfig reads the config file (if any), resolves the --token and
+// --spool-max-bytes flags into flags, merges the flags over the file and
+// finishes the result. A non-zero code is Main's exit status after the
+// problem was written to stderr.
+func resolveConfig(cfgFile, token, spoolMax string, flags Config, stderr io.Writer) (Config, int) {
+	var cfg Config
+	if cfgFile != "" {
+		c, err := LoadConfigFile(cfgFile)
+		if err != nil {
+			fmt.Fprintf(stderr, "mamori agent: %v\n", err)
+			return Config{}, 1
+		}
+		cfg = c
+	}
+	if token != "" {
+		sec, err := check.ResolveSecret(token)
+		if err != nil {
+			fmt.Fprintf(stderr, "mamori agent: --token: %v\n", err)
+			return Config{}, 2
+		}
+		flags.Token = sec
+	}
+	if spoolMax != "" {
+		n, err := ParseSize(spoolMax)
+		if err != nil {
+			fmt.Fprintf(stderr, "mamori agent: --spool-max-bytes: %v\n", err)
+			return Config{}, 2
+		}
+		flags.SpoolMaxBytes = n
+	}
+	cfg = cfg.Merge(flags)
+	if err := cfg.Finish(); err != nil {
+		fmt.Fprintf(stderr, "mamori agent: %v\n", err)
+		return Config{}, 2
+	}
+	return cfg, 0
 }
 
 func wantsHelp(args []string) bool {

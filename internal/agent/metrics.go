@@ -107,6 +107,32 @@ func (c *Collector) Collect(ctx context.Context, now time.Time) []wire.Sample {
 	} else {
 		fail("swap", err)
 	}
+	c.addFilesystems(ctx, t, fail)
+	c.addDiskIO(ctx, t, fail)
+	c.addNetwork(ctx, t, fail)
+	if pids, err := process.PidsWithContext(ctx); err == nil {
+		c.add("node_procs_total", nil, t, float64(len(pids)))
+	} else {
+		fail("processes", err)
+	}
+	if c.boot == 0 {
+		if bt, err := host.BootTimeWithContext(ctx); err == nil {
+			c.boot = float64(bt)
+		} else {
+			fail("boot time", err)
+		}
+	}
+	if c.boot > 0 {
+		c.add("node_boot_time_seconds", nil, t, c.boot)
+	}
+	c.add("node_time_seconds", nil, t, float64(now.UnixNano())/1e9)
+	c.addUname(ctx, t, fail)
+	return c.buf
+}
+
+// addFilesystems adds size and free space (bytes and inodes) of every
+// mounted real filesystem, once per mount point.
+func (c *Collector) addFilesystems(ctx context.Context, t int64, fail func(string, error)) {
 	if parts, err := disk.PartitionsWithContext(ctx, false); err == nil {
 		seen := map[string]bool{}
 		for _, p := range parts {
@@ -129,6 +155,10 @@ func (c *Collector) Collect(ctx context.Context, now time.Time) []wire.Sample {
 	} else {
 		fail("filesystems", err)
 	}
+}
+
+// addDiskIO adds the read/write counters of every real disk.
+func (c *Collector) addDiskIO(ctx context.Context, t int64, fail func(string, error)) {
 	if io, err := disk.IOCountersWithContext(ctx); err == nil {
 		for name, s := range io {
 			if disksExcluded.MatchString(name) {
@@ -143,6 +173,10 @@ func (c *Collector) Collect(ctx context.Context, now time.Time) []wire.Sample {
 	} else {
 		fail("disk io", err)
 	}
+}
+
+// addNetwork adds the traffic and error counters of every interface.
+func (c *Collector) addNetwork(ctx context.Context, t int64, fail func(string, error)) {
 	if nics, err := net.IOCountersWithContext(ctx, true); err == nil {
 		for _, n := range nics {
 			l := c.lbl("device", n.Name)
@@ -156,24 +190,6 @@ func (c *Collector) Collect(ctx context.Context, now time.Time) []wire.Sample {
 	} else {
 		fail("network", err)
 	}
-	if pids, err := process.PidsWithContext(ctx); err == nil {
-		c.add("node_procs_total", nil, t, float64(len(pids)))
-	} else {
-		fail("processes", err)
-	}
-	if c.boot == 0 {
-		if bt, err := host.BootTimeWithContext(ctx); err == nil {
-			c.boot = float64(bt)
-		} else {
-			fail("boot time", err)
-		}
-	}
-	if c.boot > 0 {
-		c.add("node_boot_time_seconds", nil, t, c.boot)
-	}
-	c.add("node_time_seconds", nil, t, float64(now.UnixNano())/1e9)
-	c.addUname(ctx, t, fail)
-	return c.buf
 }
 
 // addUname adds node_uname_info (value 1, the system in its labels), which

@@ -26,6 +26,9 @@ const (
 var enforced = []string{
 	"internal/engine/...", "internal/event/...", "internal/incident/...", "internal/alerting/...", "internal/recovery",
 	"internal/api/...", "internal/web/...", "internal/store/...", "internal/server/...", "internal/arch/...",
+	"internal/config/...", "internal/agent/...", "internal/auth/...", "internal/runbook/...", "internal/maintenance/...",
+	"internal/state/...", "internal/docs/...", "internal/recovery/policy/...", "internal/check/pingcheck/...",
+	"internal/check/ftpcheck/...", "internal/check/logcheck/...",
 }
 
 // enforcedFiles are single files held to the limits in directories not

@@ -103,61 +103,18 @@ func (s *Service) LoginFrom(ctx context.Context, req LoginRequest) (Session, str
 		s.record(ctx, attempt)
 		return Session{}, "", ErrInvalidCredentials
 	}
-	release, err := s.acquire(ctx)
+	su, stale, reason, err := s.verify(ctx, name, req.Password)
 	if err != nil {
 		s.limit.end(v, false, false, now) // not a guess: counts nothing
 		return Session{}, "", err
 	}
-	su, err := s.store.AuthUser(ctx, name)
-	if err != nil && !errors.Is(err, ErrNotFound) {
-		release()
-		s.limit.end(v, false, false, now)
-		return Session{}, "", err
-	}
-	reason := ""
-	switch {
-	case err != nil:
-		reason = "unknown user"
-	case su.PasswordHash == "":
-		reason = "no password set"
-	case len(req.Password) > MaxPasswordLen:
-		reason = "password too long"
-	}
-	hash := su.PasswordHash
 	if reason != "" {
-		hash = s.dummyHash() // same work as for a real user
-	}
-	ok, stale, verr := VerifyPassword(hash, req.Password, s.params)
-	release()
-	switch {
-	case reason != "":
 		return fail(reason)
-	case verr != nil:
-		s.log.Error("stored password hash unusable", "user", su.Name, "err", verr)
-		return fail("bad stored hash")
-	case !ok:
-		return fail("wrong password")
-	case su.Disabled:
-		return fail("user disabled")
-	case !s.sane(su.User):
-		return fail("invalid role or tenant")
 	}
 	s.limit.end(v, false, true, now)
 	attempt.User, attempt.Outcome = su.Name, LoginSuccess
 	s.record(ctx, attempt)
-	if stale { // parameters changed since the hash was made: upgrade it
-		if h, err := s.hash(ctx, req.Password); err == nil {
-			if err := s.store.AuthSetPassword(ctx, su.ID, h, false); err != nil {
-				s.log.Warn("password rehash", "user", su.Name, "err", err)
-			}
-		}
-	}
-	if _, err := s.store.AuthPruneSessions(ctx, now.Add(-SessionLifetime), now.Add(-SessionIdle)); err != nil {
-		s.log.Warn("prune sessions", "err", err)
-	}
-	if _, err := s.store.AuthPruneLoginAttempts(ctx, now.Add(-LoginAttemptsKept)); err != nil {
-		s.log.Warn("prune login attempts", "err", err)
-	}
+	s.afterLogin(ctx, su, req.Password, stale, now)
 	now = s.now().UTC().Truncate(time.Millisecond)
 	id := randomSecret()
 	if err := s.store.AuthCreateSession(ctx, StoredSession{Digest: digest(id), UserID: su.ID, CreatedAt: now, LastSeen: now, IP: ip}); err != nil {
@@ -169,6 +126,67 @@ func (s *Service) LoginFrom(ctx context.Context, req LoginRequest) (Session, str
 		device = s.newDevice(ukey)
 	}
 	return Session{ID: id, User: su.User, CreatedAt: now, ExpiresAt: now.Add(SessionLifetime), CSRF: s.CSRFToken(id)}, device, nil
+}
+
+// verify looks the user up and checks the password, doing the same
+// hashing work whatever the outcome (no timing tells a user exists).
+// reason is why the login fails, "" when it succeeds; err is a failure
+// that is not a guess (the store, a cancelled wait for a hashing slot).
+func (s *Service) verify(ctx context.Context, name, password string) (su StoredUser, stale bool, reason string, err error) {
+	release, err := s.acquire(ctx)
+	if err != nil {
+		return su, false, "", err
+	}
+	defer release()
+	su, err = s.store.AuthUser(ctx, name)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return su, false, "", err
+	}
+	switch {
+	case err != nil:
+		reason = "unknown user"
+	case su.PasswordHash == "":
+		reason = "no password set"
+	case len(password) > MaxPasswordLen:
+		reason = "password too long"
+	}
+	hash := su.PasswordHash
+	if reason != "" {
+		hash = s.dummyHash() // same work as for a real user
+	}
+	ok, stale, verr := VerifyPassword(hash, password, s.params)
+	switch {
+	case reason != "":
+	case verr != nil:
+		s.log.Error("stored password hash unusable", "user", su.Name, "err", verr)
+		reason = "bad stored hash"
+	case !ok:
+		reason = "wrong password"
+	case su.Disabled:
+		reason = "user disabled"
+	case !s.sane(su.User):
+		reason = "invalid role or tenant"
+	}
+	return su, stale, reason, nil
+}
+
+// afterLogin is the housekeeping of a successful login: the password's
+// hash is upgraded when its parameters are stale, and expired sessions
+// and old login attempts are pruned.
+func (s *Service) afterLogin(ctx context.Context, su StoredUser, password string, stale bool, now time.Time) {
+	if stale { // parameters changed since the hash was made: upgrade it
+		if h, err := s.hash(ctx, password); err == nil {
+			if err := s.store.AuthSetPassword(ctx, su.ID, h, false); err != nil {
+				s.log.Warn("password rehash", "user", su.Name, "err", err)
+			}
+		}
+	}
+	if _, err := s.store.AuthPruneSessions(ctx, now.Add(-SessionLifetime), now.Add(-SessionIdle)); err != nil {
+		s.log.Warn("prune sessions", "err", err)
+	}
+	if _, err := s.store.AuthPruneLoginAttempts(ctx, now.Add(-LoginAttemptsKept)); err != nil {
+		s.log.Warn("prune login attempts", "err", err)
+	}
 }
 
 func (s *Service) dummyHash() string {

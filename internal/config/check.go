@@ -88,42 +88,7 @@ func (l *loader) check(file string, n *yaml.Node, path string, h *Host) {
 	case !ok:
 		l.errAt(file, valueNode(n, "type"), join(path, "type"), "unknown check type %q%s (known: %s)", cf.Type, fieldset.SuggestKey(cf.Type, check.Names()), strings.Join(check.Names(), ", "))
 	default:
-		c.Kind = kind
-		c.Spec = kind.New()
-		l.issues(file, path, fieldset.DecodeMapping(n, c.Spec, commonKeys))
-		if h != nil && h.Address != "" {
-			if hd, ok := c.Spec.(check.HostDefaulter); ok {
-				hd.DefaultHost(h.Address)
-			}
-		}
-		if hn, ok := c.Spec.(check.HostNamer); ok && h != nil {
-			hn.SetHostName(h.Name)
-		}
-		if cn, ok := c.Spec.(interface{ SetCheckName(string) }); ok {
-			cn.SetCheckName(c.Name)
-		}
-		if kind.Scope == check.ScopeAgent {
-			c.OnAgent = true
-		}
-		if c.OnAgent && h == nil {
-			l.errAt(file, n, join(path, "on_agent"), "an agent-side check must be declared under a host")
-		}
-		reported := map[string]bool{}
-		for _, fe := range append(fieldset.MissingRequired(c.Spec), c.Spec.Validate()...) {
-			if reported[fe.Field] {
-				continue
-			}
-			reported[fe.Field] = true
-			at := keyNode(n, fe.Field)
-			if v := valueNode(n, fe.Field); v != nil {
-				at = v
-			}
-			msg := fe.Msg
-			if at == n && h == nil && isTargetField(fe.Field) && !strings.Contains(msg, "(") {
-				msg += " (or declare the check under a host with an address)"
-			}
-			l.errAt(file, at, join(path, fe.Field), "%s", msg)
-		}
+		l.checkSpec(file, n, path, h, c, kind)
 	}
 	if v := valueNode(n, "recovery"); v != nil {
 		p, is := policy.Decode(v, c.Spec)
@@ -142,6 +107,61 @@ func (l *loader) check(file string, n *yaml.Node, path string, h *Host) {
 		c.YAML = string(b)
 	}
 
+	l.recordRefs(file, n, path, c, written)
+	if cf.Name != "" {
+		if prev := l.cfg.Check(c.Name); prev != nil {
+			l.errAt(file, keyNode(n, "name"), join(path, "name"), "duplicate check %q (first at %s:%d)", c.Name, prev.Pos.File, prev.Pos.Line)
+			return
+		}
+	}
+	l.addCheck(c)
+}
+
+// checkSpec decodes the fields of check c's type (kind) from n, gives
+// the spec what it takes from its host and reports missing or invalid
+// fields at their place.
+func (l *loader) checkSpec(file string, n *yaml.Node, path string, h *Host, c *Check, kind *check.Kind) {
+	c.Kind = kind
+	c.Spec = kind.New()
+	l.issues(file, path, fieldset.DecodeMapping(n, c.Spec, commonKeys))
+	if h != nil && h.Address != "" {
+		if hd, ok := c.Spec.(check.HostDefaulter); ok {
+			hd.DefaultHost(h.Address)
+		}
+	}
+	if hn, ok := c.Spec.(check.HostNamer); ok && h != nil {
+		hn.SetHostName(h.Name)
+	}
+	if cn, ok := c.Spec.(interface{ SetCheckName(string) }); ok {
+		cn.SetCheckName(c.Name)
+	}
+	if kind.Scope == check.ScopeAgent {
+		c.OnAgent = true
+	}
+	if c.OnAgent && h == nil {
+		l.errAt(file, n, join(path, "on_agent"), "an agent-side check must be declared under a host")
+	}
+	reported := map[string]bool{}
+	for _, fe := range append(fieldset.MissingRequired(c.Spec), c.Spec.Validate()...) {
+		if reported[fe.Field] {
+			continue
+		}
+		reported[fe.Field] = true
+		at := keyNode(n, fe.Field)
+		if v := valueNode(n, fe.Field); v != nil {
+			at = v
+		}
+		msg := fe.Msg
+		if at == n && h == nil && isTargetField(fe.Field) && !strings.Contains(msg, "(") {
+			msg += " (or declare the check under a host with an address)"
+		}
+		l.errAt(file, at, join(path, fe.Field), "%s", msg)
+	}
+}
+
+// recordRefs keeps where check c names channels (notify) and other checks
+// (depends_on), resolved once every check is known.
+func (l *loader) recordRefs(file string, n *yaml.Node, path string, c *Check, written map[string]bool) {
 	if l.refs == nil {
 		l.refs = map[*Check]*checkRefs{}
 	}
@@ -153,13 +173,6 @@ func (l *loader) check(file string, n *yaml.Node, path string, h *Host) {
 		refs.dependsOn = listItems(v)
 	}
 	l.refs[c] = refs
-	if cf.Name != "" {
-		if prev := l.cfg.Check(c.Name); prev != nil {
-			l.errAt(file, keyNode(n, "name"), join(path, "name"), "duplicate check %q (first at %s:%d)", c.Name, prev.Pos.File, prev.Pos.Line)
-			return
-		}
-	}
-	l.addCheck(c)
 }
 
 func isTargetField(f string) bool {

@@ -17,6 +17,47 @@ import (
 // Reference writes the configuration reference in Markdown.
 func Reference(w io.Writer) {
 	p := func(format string, args ...any) { fmt.Fprintf(w, format, args...) }
+	topLevel(w, p)
+	sections := config.SectionFields()
+	for _, name := range []string{"tls", "http", "retention", "scheduler", "defaults", "api_tokens", "remote_write"} {
+		p("\n## `%s`\n\n", name)
+		table(w, rows(sections[name]))
+	}
+	p("\n`MAMORI_ADMIN_TOKEN`, when set at server start, is accepted as an operator token. Without it\n")
+	p("the server creates a random token in `DATA_DIR/admin.token` on first start.\n")
+
+	channels(w, p)
+	p("\n## `contacts`\n\n")
+	table(w, rows(sections["contacts"]))
+	p("\n## `escalations`\n\n")
+	p("`name`, `levels` (each `after`: delay after the incident opened, and `notify`: channel names or\n")
+	p("`{channel, contact}` mappings), `repeat` (how many more rounds after the last level, default 0)\n")
+	p("and `repeat_after` (pause before a new round). Escalation stops when the incident is\n")
+	p("acknowledged (API, the signed link in a message, or 1 on a phone call) or resolved.\n")
+	p("\n## `incidents`\n\n")
+	table(w, rows(sections["incidents"]))
+	p("\n## `hosts`\n\n")
+	table(w, rows(config.HostFields()))
+	p("\nA host's `checks` are check entries as below. Their full name is `HOST/NAME`; a check\n")
+	p("without a target takes the host's `address`; every check of the host depends on the host\n")
+	p("check, so that while the host is down its services are not alerted separately.\n")
+
+	p("\n## `aws_accounts`\n\n")
+	p("AWS checks name an account with `account: NAME` (without one they use the server's own\n")
+	p("credentials: environment, shared profile, SSO or the instance role). With neither static keys\n")
+	p("nor `profile`, the SDK's default chain applies; `role_arn` is assumed on top, with\n")
+	p("`external_id`. A check without a tenant of its own takes its account's tenant. See docs/aws.md.\n\n")
+	table(w, rows(config.AWSAccountFields()))
+
+	checkEntries(w, p)
+}
+
+// printf writes to the reference being rendered.
+type printf func(format string, args ...any)
+
+// topLevel writes the title, the conventions every section relies on
+// (durations, secrets, ranges) and the top-level keys.
+func topLevel(w io.Writer, p printf) {
 	p("# Configuration reference\n\n")
 	p("<!-- Generated from the code by `go test ./internal/docs -update`; do not edit by hand. -->\n\n")
 	p("mamori reads one YAML file (`mamori server --config FILE`; `mamori validate --config FILE` checks it).\n")
@@ -52,14 +93,10 @@ func Reference(w io.Writer) {
 		{"aws_accounts", "list", "", "AWS accounts that AWS checks name with `account:`, see below"},
 		{"remote_write", "list", "", "Prometheus remote write receivers of the stored samples, see below"},
 	})
-	sections := config.SectionFields()
-	for _, name := range []string{"tls", "http", "retention", "scheduler", "defaults", "api_tokens", "remote_write"} {
-		p("\n## `%s`\n\n", name)
-		table(w, rows(sections[name]))
-	}
-	p("\n`MAMORI_ADMIN_TOKEN`, when set at server start, is accepted as an operator token. Without it\n")
-	p("the server creates a random token in `DATA_DIR/admin.token` on first start.\n")
+}
 
+// channels writes the channel section: one table per notifier kind.
+func channels(w io.Writer, p printf) {
 	p("\n## `channels`\n\n")
 	p("Each entry has `name`, `type` and optionally `lang` (`ja` or `en`: messages on this channel\n")
 	p("when no contact's language applies), plus its type's fields below. Checks name channels or\n")
@@ -72,28 +109,11 @@ func Reference(w io.Writer) {
 		p("\n\n")
 		table(w, rows(fieldset.Of(k.New())))
 	}
-	p("\n## `contacts`\n\n")
-	table(w, rows(sections["contacts"]))
-	p("\n## `escalations`\n\n")
-	p("`name`, `levels` (each `after`: delay after the incident opened, and `notify`: channel names or\n")
-	p("`{channel, contact}` mappings), `repeat` (how many more rounds after the last level, default 0)\n")
-	p("and `repeat_after` (pause before a new round). Escalation stops when the incident is\n")
-	p("acknowledged (API, the signed link in a message, or 1 on a phone call) or resolved.\n")
-	p("\n## `incidents`\n\n")
-	table(w, rows(sections["incidents"]))
-	p("\n## `hosts`\n\n")
-	table(w, rows(config.HostFields()))
-	p("\nA host's `checks` are check entries as below. Their full name is `HOST/NAME`; a check\n")
-	p("without a target takes the host's `address`; every check of the host depends on the host\n")
-	p("check, so that while the host is down its services are not alerted separately.\n")
+}
 
-	p("\n## `aws_accounts`\n\n")
-	p("AWS checks name an account with `account: NAME` (without one they use the server's own\n")
-	p("credentials: environment, shared profile, SSO or the instance role). With neither static keys\n")
-	p("nor `profile`, the SDK's default chain applies; `role_arn` is assumed on top, with\n")
-	p("`external_id`. A check without a tenant of its own takes its account's tenant. See docs/aws.md.\n\n")
-	table(w, rows(config.AWSAccountFields()))
-
+// checkEntries writes the keys common to every check and one table per
+// check type.
+func checkEntries(w io.Writer, p printf) {
 	p("\n## Check entries\n\nKeys every check has:\n\n")
 	table(w, rows(config.CommonFields()))
 	p("\nEverything else belongs to the check's type. Which type and settings implement each line\n")

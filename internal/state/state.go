@@ -129,35 +129,7 @@ func Next(prev State, r check.Result, p Policy) (State, *Transition) {
 	next.LastCheck = r.Time
 	next.History = pushHistory(prev.History, r.Status)
 
-	switch {
-	case r.Status == check.OK:
-		next.Status = check.OK
-		next.Attempt = 1
-		next.Type = Hard
-		next.HardStatus = check.OK
-		next.ProblemAt = time.Time{}
-		next.Unreachable = false
-	case prev.Status == check.OK || prev.Pending():
-		// A new problem.
-		next.Status = r.Status
-		next.Attempt = 1
-		next.ProblemAt = r.Time
-		if attempts == 1 {
-			next.Type, next.HardStatus = Hard, r.Status
-		} else {
-			next.Type = Soft
-		}
-	case prev.Type == Soft:
-		next.Status = r.Status
-		next.Attempt = min(prev.Attempt+1, attempts)
-		if next.Attempt >= attempts {
-			next.Type, next.HardStatus = Hard, r.Status
-		}
-	default: // hard problem continues, maybe with another severity
-		next.Status = r.Status
-		next.HardStatus = r.Status
-		next.Attempt = attempts
-	}
+	advance(prev, &next, r, attempts)
 	if next.Status.Problem() {
 		next.Unreachable = p.ParentDown
 		if next.Type == Hard && prev.HardStatus == check.OK && p.holds(next.ProblemAt, r.Time) {
@@ -167,19 +139,8 @@ func Next(prev State, r check.Result, p Policy) (State, *Transition) {
 		}
 	}
 
-	// Flap detection.
 	wasFlapping := prev.Flapping
-	next.FlapPct = flapPercent(next.History)
-	if p.FlapHigh > 0 {
-		switch {
-		case !wasFlapping && next.FlapPct > p.FlapHigh:
-			next.Flapping = true
-		case wasFlapping && next.FlapPct < p.FlapLow:
-			next.Flapping = false
-		}
-	} else {
-		next.Flapping = false
-	}
+	p.detectFlapping(&next, wasFlapping)
 
 	changed := next.Status != prev.Status || next.Type != prev.Type || prev.Pending()
 	if changed {
@@ -212,6 +173,58 @@ func Next(prev State, r check.Result, p Policy) (State, *Transition) {
 		t.Hard, t.Notify = false, false
 	}
 	return next, t
+}
+
+// advance moves next (a copy of prev) through the soft/hard state
+// machine for result r: OK resets, a new problem starts soft (hard at
+// once with one attempt), a soft problem counts attempts up to hard, a
+// hard problem follows the result's severity.
+func advance(prev State, next *State, r check.Result, attempts int) {
+	switch {
+	case r.Status == check.OK:
+		next.Status = check.OK
+		next.Attempt = 1
+		next.Type = Hard
+		next.HardStatus = check.OK
+		next.ProblemAt = time.Time{}
+		next.Unreachable = false
+	case prev.Status == check.OK || prev.Pending():
+		// A new problem.
+		next.Status = r.Status
+		next.Attempt = 1
+		next.ProblemAt = r.Time
+		if attempts == 1 {
+			next.Type, next.HardStatus = Hard, r.Status
+		} else {
+			next.Type = Soft
+		}
+	case prev.Type == Soft:
+		next.Status = r.Status
+		next.Attempt = min(prev.Attempt+1, attempts)
+		if next.Attempt >= attempts {
+			next.Type, next.HardStatus = Hard, r.Status
+		}
+	default: // hard problem continues, maybe with another severity
+		next.Status = r.Status
+		next.HardStatus = r.Status
+		next.Attempt = attempts
+	}
+}
+
+// detectFlapping updates next's flap percentage and flapping flag with
+// the hysteresis of FlapHigh/FlapLow (off when FlapHigh is 0).
+func (p Policy) detectFlapping(next *State, wasFlapping bool) {
+	next.FlapPct = flapPercent(next.History)
+	if p.FlapHigh > 0 {
+		switch {
+		case !wasFlapping && next.FlapPct > p.FlapHigh:
+			next.Flapping = true
+		case wasFlapping && next.FlapPct < p.FlapLow:
+			next.Flapping = false
+		}
+	} else {
+		next.Flapping = false
+	}
 }
 
 // holds reports whether a problem that began at since must wait for a

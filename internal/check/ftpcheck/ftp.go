@@ -159,49 +159,67 @@ func (c *checker) run(ctx context.Context, r *proto.Report) error {
 		r.Perf = append(r.Perf, check.M("entries", float64(entries), ""))
 	}
 	if c.spec.Retrieve != "" {
-		var kept []byte
-		var size int64
-		err := f.Transfer("retrieve refused", "RETR "+c.spec.Retrieve, func(rw io.ReadWriter) error {
-			var err error
-			kept, size, err = proto.ReadAtMost(rw, maxKeep)
+		if err := c.retrieve(ctx, r, f); err != nil {
 			return err
-		})
-		if err != nil {
-			return refused(ctx, fmt.Sprintf("retrieve '%s'", c.spec.Retrieve), err)
 		}
-		r.Perf = append(r.Perf, check.M("size", float64(size), "B"))
-		if c.spec.Expect != "" && !bytes.Contains(kept, []byte(c.spec.Expect)) {
-			f.Quit()
-			return proto.Fail(check.Critical, "retrieved '%s' (%d bytes) does not contain '%s'", c.spec.Retrieve, size, c.spec.Expect)
-		}
-		r.Add("retrieved '%s' (%d bytes)", c.spec.Retrieve, size)
 	}
 	if c.spec.Store != "" {
-		name := path.Join(c.spec.Store, "mamori-check-"+randomHex(6))
-		body := fmt.Sprintf("mamori check %s\n", time.Now().UTC().Format(time.RFC3339))
-		err := f.Transfer("store refused", "STOR "+name, func(rw io.ReadWriter) error {
-			_, err := io.WriteString(rw, body)
+		if err := c.store(ctx, r, f); err != nil {
 			return err
-		})
-		if err != nil {
-			var re *proto.ReplyError
-			if errors.As(err, &re) {
-				f.Quit()
-				return proto.Fail(check.Critical, "store refused: %s (%s)", proto.Clip(re.Reply.Text()), name)
-			}
-			return proto.Step(ctx, fmt.Sprintf("store '%s'", name), err)
-		}
-		if err := f.Cmd2("DELE " + name); err != nil {
-			var re *proto.ReplyError
-			if !errors.As(err, &re) {
-				return proto.Step(ctx, fmt.Sprintf("delete '%s'", name), err)
-			}
-			r.Grade(check.Warning, fmt.Sprintf("stored '%s' but could not delete it: %s", name, proto.Clip(re.Reply.Text())))
-		} else {
-			r.Add("stored and deleted '%s'", name)
 		}
 	}
 	f.Quit()
+	return nil
+}
+
+// retrieve downloads the retrieve file (keeping its first bytes) and
+// checks it contains expect.
+func (c *checker) retrieve(ctx context.Context, r *proto.Report, f *proto.FTP) error {
+	var kept []byte
+	var size int64
+	err := f.Transfer("retrieve refused", "RETR "+c.spec.Retrieve, func(rw io.ReadWriter) error {
+		var err error
+		kept, size, err = proto.ReadAtMost(rw, maxKeep)
+		return err
+	})
+	if err != nil {
+		return refused(ctx, fmt.Sprintf("retrieve '%s'", c.spec.Retrieve), err)
+	}
+	r.Perf = append(r.Perf, check.M("size", float64(size), "B"))
+	if c.spec.Expect != "" && !bytes.Contains(kept, []byte(c.spec.Expect)) {
+		f.Quit()
+		return proto.Fail(check.Critical, "retrieved '%s' (%d bytes) does not contain '%s'", c.spec.Retrieve, size, c.spec.Expect)
+	}
+	r.Add("retrieved '%s' (%d bytes)", c.spec.Retrieve, size)
+	return nil
+}
+
+// store uploads a small uniquely named file into the store directory and
+// deletes it again; a refused delete is a warning.
+func (c *checker) store(ctx context.Context, r *proto.Report, f *proto.FTP) error {
+	name := path.Join(c.spec.Store, "mamori-check-"+randomHex(6))
+	body := fmt.Sprintf("mamori check %s\n", time.Now().UTC().Format(time.RFC3339))
+	err := f.Transfer("store refused", "STOR "+name, func(rw io.ReadWriter) error {
+		_, err := io.WriteString(rw, body)
+		return err
+	})
+	if err != nil {
+		var re *proto.ReplyError
+		if errors.As(err, &re) {
+			f.Quit()
+			return proto.Fail(check.Critical, "store refused: %s (%s)", proto.Clip(re.Reply.Text()), name)
+		}
+		return proto.Step(ctx, fmt.Sprintf("store '%s'", name), err)
+	}
+	if err := f.Cmd2("DELE " + name); err != nil {
+		var re *proto.ReplyError
+		if !errors.As(err, &re) {
+			return proto.Step(ctx, fmt.Sprintf("delete '%s'", name), err)
+		}
+		r.Grade(check.Warning, fmt.Sprintf("stored '%s' but could not delete it: %s", name, proto.Clip(re.Reply.Text())))
+	} else {
+		r.Add("stored and deleted '%s'", name)
+	}
 	return nil
 }
 

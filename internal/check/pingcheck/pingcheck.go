@@ -301,6 +301,13 @@ func (c *checker) ping(ctx context.Context, p *pinger, dst netip.Addr, start tim
 		seqs = append(seqs, seq)
 		st.Sent++
 	}
+	take := func(r reply) {
+		if !got[r.idx] {
+			got[r.idx] = true
+			rtts[r.idx] = r.rtt
+			st.Received++
+		}
+	}
 	sendOne(0)
 	next := 1
 	var tickC <-chan time.Time
@@ -311,11 +318,7 @@ loop:
 	for st.Received < len(seqs) || next < n {
 		select {
 		case r := <-ch:
-			if !got[r.idx] {
-				got[r.idx] = true
-				rtts[r.idx] = r.rtt
-				st.Received++
-			}
+			take(r)
 		case <-tickC:
 			sendOne(next)
 			next++
@@ -334,16 +337,19 @@ loop:
 	for {
 		select {
 		case r := <-ch:
-			if !got[r.idx] {
-				got[r.idx] = true
-				rtts[r.idx] = r.rtt
-				st.Received++
-			}
+			take(r)
 			continue
 		default:
 		}
 		break
 	}
+	st.summarise(got, rtts)
+	return st
+}
+
+// summarise fills min, max and average round trip of the replies got
+// (rtts by packet) and the loss percentage.
+func (st *stats) summarise(got []bool, rtts []time.Duration) {
 	var sum time.Duration
 	for i, ok := range got {
 		if !ok {
@@ -364,7 +370,6 @@ loop:
 	if st.Sent > 0 {
 		st.LossPct = 100 * float64(st.Sent-st.Received) / float64(st.Sent)
 	}
-	return st
 }
 
 func (c *checker) perf(st stats) []check.Metric {

@@ -283,31 +283,7 @@ func decodeStep(n *yaml.Node, path string, i int, prevAfter time.Duration, port 
 		issues = append(issues, fieldset.Issue{Key: path + "." + key, Line: nn.Line, Col: nn.Column, Msg: fmt.Sprintf(format, args...)})
 	}
 	st := &Step{After: sf.After, Action: sf.Action, VerifyWithin: sf.VerifyWithin, Timeout: sf.Timeout, DryRun: sf.DryRun, Line: n.Line}
-	if written["after"] == nil {
-		if i == 0 {
-			st.After = DefaultFirstAfter
-		} else {
-			st.After = prevAfter + DefaultNextAfter
-		}
-	}
-	if st.After < 0 {
-		bad("after", "must not be negative")
-	}
-	if written["after"] != nil && i > 0 && st.After < prevAfter {
-		bad("after", "is %s, before the previous step's %s: steps run in order", st.After, prevAfter)
-	}
-	if st.VerifyWithin == 0 {
-		st.VerifyWithin = DefaultVerifyWithin
-	}
-	if st.VerifyWithin < time.Second {
-		bad("verify_within", "must be at least 1s")
-	}
-	if st.Timeout == 0 {
-		st.Timeout = DefaultTimeout
-	}
-	if st.Timeout < time.Second {
-		bad("timeout", "must be at least 1s")
-	}
+	st.defaultTimings(written["after"] != nil, i, prevAfter, bad)
 	if sf.Action == "" {
 		bad("action", "is required (one of %s)", strings.Join(action.Names(), ", "))
 		return nil, issues
@@ -332,6 +308,37 @@ func decodeStep(n *yaml.Node, path string, i int, prevAfter time.Duration, port 
 		st.Service = ss.ServiceName()
 	}
 	return st, issues
+}
+
+// defaultTimings fills the step's unset after, verify_within and timeout
+// and reports values out of range through bad. afterSet tells whether
+// after was written; step i follows a step due at prevAfter.
+func (st *Step) defaultTimings(afterSet bool, i int, prevAfter time.Duration, bad func(key, format string, args ...any)) {
+	if !afterSet {
+		if i == 0 {
+			st.After = DefaultFirstAfter
+		} else {
+			st.After = prevAfter + DefaultNextAfter
+		}
+	}
+	if st.After < 0 {
+		bad("after", "must not be negative")
+	}
+	if afterSet && i > 0 && st.After < prevAfter {
+		bad("after", "is %s, before the previous step's %s: steps run in order", st.After, prevAfter)
+	}
+	if st.VerifyWithin == 0 {
+		st.VerifyWithin = DefaultVerifyWithin
+	}
+	if st.VerifyWithin < time.Second {
+		bad("verify_within", "must be at least 1s")
+	}
+	if st.Timeout == 0 {
+		st.Timeout = DefaultTimeout
+	}
+	if st.Timeout < time.Second {
+		bad("timeout", "must be at least 1s")
+	}
 }
 
 // PortDefaulter is implemented by specs that take the service of the
