@@ -197,8 +197,13 @@ func cmdServer(args []string, stdout, stderr io.Writer) int {
 	reg.MustRegister(awsHub.Collectors()...)
 	shared := check.SharedMap{}
 	awscheck.Share(shared, awsHub)
-	eng, err := engine.New(ctx, cfg, st, log, engine.WithRegistry(reg), engine.WithPassive(agentAPI.Passive()), engine.WithShared(shared),
-		engine.WithEvents(bus))
+	brk, err := openBroker(cfg, reg, log)
+	if err != nil {
+		fmt.Fprintf(stderr, "mamori: %v\n", err)
+		return 1
+	}
+	eng, err := engine.New(ctx, cfg, st, log, append([]engine.Option{engine.WithRegistry(reg), engine.WithPassive(agentAPI.Passive()), engine.WithShared(shared),
+		engine.WithEvents(bus)}, brk.options()...)...)
 	if err != nil {
 		fmt.Fprintf(stderr, "mamori: %v\n", err)
 		return 1
@@ -306,6 +311,7 @@ func cmdServer(args []string, stdout, stderr io.Writer) int {
 	reportsDone := make(chan struct{})
 	go func() { reports.Run(ctx); close(reportsDone) }()
 	rwWait := rwRun(ctx)
+	brkWait := brk.run(ctx, eng)
 	<-ctx.Done()
 	log.Info("shutting down")
 	shCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -316,6 +322,7 @@ func cmdServer(args []string, stdout, stderr io.Writer) int {
 	<-recovDone
 	<-reportsDone
 	rwWait()
+	brkWait()
 	return 0
 }
 
