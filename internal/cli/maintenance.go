@@ -15,7 +15,6 @@ import (
 	"github.com/mamori/mamori/internal/clidoc"
 	"github.com/mamori/mamori/internal/duration"
 	"github.com/mamori/mamori/internal/maintenance"
-	"github.com/mamori/mamori/internal/store/sqlite"
 )
 
 type listFlag []string
@@ -68,7 +67,7 @@ func cmdMaintenance(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, cfg.DataDir)
+	st, err := openStore(ctx, cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "mamori: %v\n", err)
 		return 1
