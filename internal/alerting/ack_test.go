@@ -16,7 +16,7 @@ import (
 // twilioCalls is a local Calls API: POST /2010-04-01/Accounts/SID/Calls.json
 // with To, From and Twiml, answered 201 with the call's sid.
 type twilioCalls struct {
-	srv *httptest.Server
+	srv      *httptest.Server
 	mu       sync.Mutex
 	to       []string
 	statusCB []url.Values
