@@ -395,3 +395,110 @@ func outageSeconds() time.Duration {
 	}
 	return 120 * time.Second
 }
+
+type checkHistory struct {
+	Results []struct {
+		Time  time.Time `json:"time"`
+		State string    `json:"state"`
+	} `json:"results"`
+	Events []struct {
+		Time  time.Time `json:"time"`
+		State string    `json:"state"`
+		Hard  bool      `json:"hard"`
+	} `json:"events"`
+}
+
+// TestPollersThroughAnOutage stops NATS (MAMORI_POLLER_OUTAGE_SECONDS,
+// default 120 s) while the target goes down and comes back: the pollers
+// keep running their checks, buffer the results and deliver them when
+// NATS is back; no interval is missing from any check's history and the
+// states changed at the times the checks saw the target fail and recover.
+func TestPollersThroughAnOutage(t *testing.T) {
+	s := setupPollers(t)
+	startPoller(t, s.nats.url(), "z1", "p1", s.z1)
+	startPoller(t, s.nats.url(), "z1", "p2", s.z1)
+	waitUntil(t, "z1 checks OK from their pollers", 60*time.Second, func() bool {
+		cs := s.checks(t)
+		for _, n := range s.zone1 {
+			if c := cs[n]; c.State != "OK" || (c.Poller != "p1" && c.Poller != "p2") {
+				return false
+			}
+		}
+		return true
+	})
+	outage := outageSeconds()
+	down := time.Now()
+	s.nats.stop()
+	time.Sleep(outage / 3)
+	closed := time.Now()
+	s.target.close()
+	time.Sleep(outage / 3)
+	reopened := time.Now()
+	s.target.open()
+	time.Sleep(time.Until(down.Add(outage)))
+	up := time.Now()
+	s.nats.start()
+	t.Logf("NATS down %s; target closed %s..%s", up.Sub(down).Round(time.Second), closed.Sub(down).Round(time.Second), reopened.Sub(down).Round(time.Second))
+	waitUntil(t, "the buffered results delivered", 60*time.Second, func() bool {
+		for _, n := range s.zone1 {
+			var h checkHistory
+			s.srv.get("/api/v1/checks/"+n+"?results=1", &h)
+			if len(h.Results) == 0 || h.Results[0].Time.Before(up) {
+				return false
+			}
+		}
+		return true
+	})
+	time.Sleep(3 * time.Second)
+	slack := s.interval + 3*time.Second
+	for _, n := range s.zone1 {
+		var h checkHistory
+		s.srv.get(fmt.Sprintf("/api/v1/checks/%s?results=5000&events=100", n), &h)
+		// Every interval of the outage has its result: no gap longer than
+		// two intervals between consecutive results.
+		var times []time.Time
+		for _, r := range h.Results {
+			if r.Time.After(down.Add(-s.interval)) && r.Time.Before(up) {
+				times = append(times, r.Time)
+			}
+		}
+		sortTimes(times)
+		want := int(outage / s.interval * 8 / 10)
+		if len(times) < want {
+			t.Errorf("%s: %d results during the %s outage, want at least %d", n, len(times), outage, want)
+		}
+		for i := 1; i < len(times); i++ {
+			if gap := times[i].Sub(times[i-1]); gap > 2*s.interval+time.Second {
+				t.Errorf("%s: no result between %s and %s (%s)", n, times[i-1].Format(time.TimeOnly), times[i].Format(time.TimeOnly), gap)
+			}
+		}
+		if len(times) > 0 && (times[0].Sub(down) > 2*s.interval+time.Second || up.Sub(times[len(times)-1]) > 2*s.interval+time.Second) {
+			t.Errorf("%s: results of the outage only from %s to %s (outage %s to %s)", n, times[0].Format(time.TimeOnly), times[len(times)-1].Format(time.TimeOnly), down.Format(time.TimeOnly), up.Format(time.TimeOnly))
+		}
+		// The state changes carry the times the poller saw them, not the
+		// time the results reached the server.
+		var crit, ok bool
+		for _, e := range h.Events {
+			if e.State == "CRITICAL" && e.Hard && !e.Time.Before(closed) && e.Time.Before(closed.Add(slack)) {
+				crit = true
+			}
+			if e.State == "OK" && e.Hard && !e.Time.Before(reopened) && e.Time.Before(reopened.Add(slack)) {
+				ok = true
+			}
+		}
+		if !crit || !ok {
+			t.Errorf("%s: want a hard CRITICAL in [%s, +%s] and a recovery in [%s, +%s]; events %+v", n, closed.Format(time.TimeOnly), slack, reopened.Format(time.TimeOnly), slack, h.Events)
+		}
+		if c := s.checks(t)[n]; c.State != "OK" {
+			t.Errorf("%s: state %s after the outage, want OK", n, c.State)
+		}
+	}
+}
+
+func sortTimes(ts []time.Time) {
+	for i := 1; i < len(ts); i++ {
+		for j := i; j > 0 && ts[j].Before(ts[j-1]); j-- {
+			ts[j], ts[j-1] = ts[j-1], ts[j]
+		}
+	}
+}
