@@ -53,6 +53,7 @@ type Poller struct {
 	offline map[string]bool // checks it runs on its own while disconnected
 
 	connected atomic.Bool
+	upSince   atomic.Int64 // unix nanoseconds of the last (re)connection
 	results   chan broker.Result
 	wake      chan struct{}
 }
@@ -142,6 +143,7 @@ func (p *Poller) Run(ctx context.Context) error {
 	defer nc.Close()
 	p.nc = nc
 	p.connected.Store(nc.IsConnected())
+	p.upSince.Store(time.Now().UnixNano())
 	if p.js, err = jetstream.New(nc); err != nil {
 		return err
 	}
@@ -158,6 +160,9 @@ func (p *Poller) Run(ctx context.Context) error {
 
 func (p *Poller) linkState(up bool) {
 	p.connected.Store(up)
+	if up {
+		p.upSince.Store(time.Now().UnixNano())
+	}
 	p.m.setConnected(up)
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -227,6 +232,12 @@ func (p *Poller) take(ctx context.Context, m jetstream.Msg) {
 		return
 	}
 	k := p.learn(j)
+	// After an outage, let the zone's pollers deliver what they buffered
+	// before running new jobs: a new result of a check reaching the server
+	// before the buffered ones would make those late (history only).
+	for !p.caughtUp() && ctx.Err() == nil {
+		sleep(ctx, 200*time.Millisecond)
+	}
 	select {
 	case p.sem <- struct{}{}:
 	case <-ctx.Done():
@@ -238,6 +249,18 @@ func (p *Poller) take(ctx context.Context, m jetstream.Msg) {
 			_ = m.Ack()
 		}
 	}()
+}
+
+// catchUpGrace is how long after a (re)connection a poller waits before it
+// runs new jobs, so that its peers can deliver their buffers first.
+const catchUpGrace = 3 * time.Second
+
+func (p *Poller) caughtUp() bool {
+	if !p.connected.Load() || time.Since(time.Unix(0, p.upSince.Load())) < catchUpGrace {
+		return !p.connected.Load() // disconnected: a job already taken still runs
+	}
+	n, _ := p.spool.Pending()
+	return n == 0
 }
 
 // learn records a job's spec (building its checker when new or changed).
