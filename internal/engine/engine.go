@@ -58,7 +58,8 @@ type entry struct {
 	cfg     *config.Check
 	checker check.Checker
 
-	mu  sync.Mutex // guards cur
+	mu  sync.Mutex // held by Record from reading cur to showing the committed result
+	vmu sync.Mutex // guards cur for readers: they never wait for a commit
 	cur store.CheckState
 }
 
@@ -229,8 +230,8 @@ func (e *Engine) apply(cfg *config.Config, saved map[string]store.CheckState) er
 }
 
 func (en *entry) snapshot() store.CheckState {
-	en.mu.Lock()
-	defer en.mu.Unlock()
+	en.vmu.Lock()
+	defer en.vmu.Unlock()
 	return en.cur
 }
 
@@ -327,7 +328,9 @@ func (e *Engine) RecordFrom(ctx context.Context, name string, r check.Result, po
 	if res.err != nil {
 		return nil, res.err
 	}
+	en.vmu.Lock()
 	en.cur = store.CheckState{Name: name, State: next, Output: r.Output, Perf: r.Perf, Duration: r.Duration, Poller: poller}
+	en.vmu.Unlock()
 	e.onDemand(name, c, prev, next, pv)
 	ev := event.Event{Kind: event.Result, Check: name, Host: c.Host, Tenant: c.Tenant, State: next, Result: r}
 	e.pub.Publish(ev)
