@@ -18,7 +18,8 @@ import (
 	"github.com/mamori/mamori/internal/clidoc"
 	"github.com/mamori/mamori/internal/config"
 	"github.com/mamori/mamori/internal/duration"
-	"github.com/mamori/mamori/internal/store/sqlite"
+	"github.com/mamori/mamori/internal/server"
+	"github.com/mamori/mamori/internal/store/sqlstore"
 )
 
 // userStdin is where --password-stdin reads (tests replace it).
@@ -63,7 +64,7 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 // authCmd is the state shared by user and token subcommands.
 type authCmd struct {
 	cfg    *config.Config
-	st     *sqlite.Store
+	st     *sqlstore.Store
 	svc    *auth.Service
 	stderr io.Writer
 }
@@ -74,7 +75,7 @@ func openAuth(path string, stderr io.Writer) (*authCmd, int) {
 		printConfigErrors(stderr, err)
 		return nil, 1
 	}
-	st, err := sqlite.Open(context.Background(), cfg.DataDir)
+	st, err := server.OpenStore(context.Background(), cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "mamori: %v\n", err)
 		return nil, 1
