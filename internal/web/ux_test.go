@@ -147,4 +147,3 @@ func TestJapanesePagesHaveNoEnglishUIStrings(t *testing.T) {
 		}
 	}
 }
-
