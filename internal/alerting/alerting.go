@@ -46,6 +46,8 @@ type Store interface {
 	Write(ctx context.Context, fn func(tx incident.Tx) error) error
 	// Incident reads an incident with its timeline.
 	Incident(ctx context.Context, id int64) (*incident.Incident, error)
+	// Incidents lists incidents, newest first.
+	Incidents(ctx context.Context, q incident.Query) ([]*incident.Incident, error)
 	// DueEscalations lists open incidents whose next escalation is due.
 	DueEscalations(ctx context.Context, now time.Time) ([]*incident.Incident, error)
 	// NextNotification returns the oldest pending notification of a
@@ -158,6 +160,9 @@ func (s *Service) SetConfig(cfg *config.Config) error {
 	s.cfg, s.notifiers, s.library = cfg, ns, lib
 	s.mu.Unlock()
 	s.maint.SetConfig(cfg)
+	if err := s.refreshRunbooks(context.Background()); err != nil {
+		s.log.Warn("link runbooks to open incidents", "err", err)
+	}
 	s.kick(s.outboxCh)
 	return nil
 }

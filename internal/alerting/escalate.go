@@ -54,6 +54,20 @@ func (s *Service) escalateDue(ctx context.Context) error {
 			}
 			cfg := s.config()
 			level := in.EscLevel + 1
+			if pol := policyOf(cfg, in.Notify); pol == nil || level >= len(pol.Levels) {
+				// Due past the policy's end: automatic recovery gave up
+				// (recovery makes the escalation due) and the levels are
+				// spent: tell everyone notified so far again, now.
+				in.EscNextAt = nil
+				queued, err = s.queueFollowUp(ctx, tx, cfg, in, msg{kind: notify.KindReminder, key: fmt.Sprintf("exhausted%d", now.Unix()), prev: "OK", level: max(in.EscLevel, 0)})
+				if err != nil {
+					return err
+				}
+				if err := tx.AddTimeline(ctx, in.ID, incident.Timeline{Time: now, Kind: "escalated", Text: "automatic recovery gave up: everyone notified is told again"}); err != nil {
+					return err
+				}
+				return tx.UpdateIncident(ctx, in)
+			}
 			kind := notify.KindProblem
 			if in.EscRound > 0 {
 				kind = notify.KindReminder
@@ -85,6 +99,9 @@ func (s *Service) escalateDue(ctx context.Context) error {
 var (
 	ErrNotFound = store.ErrNotFound
 	ErrConflict = errors.New("conflict")
+	// ErrStillFailing refuses to resolve an incident whose check still
+	// fails unless the caller confirms (force); it is an ErrConflict.
+	ErrStillFailing = fmt.Errorf("%w: the check is still failing", ErrConflict)
 )
 
 // Note is a comment and its visibility (incident.VisibilityInternal or
@@ -173,14 +190,43 @@ func (s *Service) SetStatus(ctx context.Context, id int64, who, status, comment 
 	return s.SetStatusNote(ctx, id, who, status, Note{Text: comment})
 }
 
-// SetStatusNote is SetStatus with a comment of a chosen visibility.
+// SetStatusNote is SetStatus with a comment of a chosen visibility. It
+// refuses to resolve an incident whose check still fails (ErrStillFailing):
+// see SetStatusForce.
 func (s *Service) SetStatusNote(ctx context.Context, id int64, who, status string, note Note) (*incident.Incident, error) {
+	return s.SetStatusForce(ctx, id, who, status, note, false)
+}
+
+// stillFailing is the problem state of an incident's check, "" when it is
+// not failing (or unknown).
+func (s *Service) stillFailing(in *incident.Incident) string {
+	if in.RecoveredAt != nil || s.states == nil {
+		return ""
+	}
+	if v, ok := s.states.CheckState(in.Check); ok && v.Status.Problem() {
+		return v.Status.String()
+	}
+	return ""
+}
+
+// SetStatusForce resolves or closes an incident by hand. Resolving (or
+// closing) an incident whose check still fails is refused with
+// ErrStillFailing unless force confirms it; then the timeline says so and
+// the check's real recovery is still reported to everyone notified.
+func (s *Service) SetStatusForce(ctx context.Context, id int64, who, status string, note Note, force bool) (*incident.Incident, error) {
 	err := s.st.Write(ctx, func(tx incident.Tx) error {
 		in, err := tx.Incident(ctx, id)
 		if err != nil {
 			return err
 		}
 		now := s.now()
+		text := status + " by " + who
+		if failing := s.stillFailing(in); failing != "" && in.Status != incident.Resolved && in.Status != incident.Closed {
+			if !force {
+				return fmt.Errorf("%w: %s is %s; confirm with force to %s it anyway", ErrStillFailing, in.Check, failing, strings.TrimSuffix(status, "d"))
+			}
+			text += fmt.Sprintf(" while %s is still %s (confirmed); its recovery will be reported", in.Check, failing)
+		}
 		switch {
 		case status == incident.Resolved && (in.Status == incident.Open || in.Status == incident.Acknowledged):
 			in.ResolvedAt = &now
@@ -196,7 +242,7 @@ func (s *Service) SetStatusNote(ctx context.Context, id int64, who, status strin
 		if err := tx.UpdateIncident(ctx, in); err != nil {
 			return err
 		}
-		if err := tx.AddTimeline(ctx, id, incident.Timeline{Time: now, Kind: status, Actor: who, Text: status + " by " + who}); err != nil {
+		if err := tx.AddTimeline(ctx, id, incident.Timeline{Time: now, Kind: status, Actor: who, Text: text}); err != nil {
 			return err
 		}
 		return addNote(ctx, tx, id, now, who, note)

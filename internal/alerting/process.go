@@ -168,8 +168,14 @@ func (s *Service) attach(ctx context.Context, tx incident.Tx, c *config.Check, e
 
 func (s *Service) recovered(ctx context.Context, tx incident.Tx, cfg *config.Config, c *config.Check, e event.Event) (bool, error) {
 	in, err := tx.OpenIncident(ctx, c.Name)
-	if err != nil || in == nil {
+	if err != nil {
 		return false, err
+	}
+	if in == nil {
+		// Resolved by hand while still failing: the recovery is still news.
+		if in, err = s.resolvedUnrecovered(ctx, tx, c.Name, e.Time.Add(-e.ProblemFor-time.Minute)); err != nil || in == nil {
+			return false, err
+		}
 	}
 	now := e.Time
 	prev := in.State
@@ -178,7 +184,7 @@ func (s *Service) recovered(ctx context.Context, tx incident.Tx, cfg *config.Con
 	if err := tx.AddTimeline(ctx, in.ID, incident.Timeline{Time: now, Kind: "recovered", Text: text}); err != nil {
 		return false, err
 	}
-	if cfg.Incidents.AutoResolves() {
+	if cfg.Incidents.AutoResolves() && (in.Status == incident.Open || in.Status == incident.Acknowledged) {
 		in.Status, in.ResolvedAt = incident.Resolved, &now
 		if err := tx.AddTimeline(ctx, in.ID, incident.Timeline{Time: now, Kind: "resolved", Text: "resolved automatically on recovery"}); err != nil {
 			return false, err
@@ -188,6 +194,24 @@ func (s *Service) recovered(ctx context.Context, tx incident.Tx, cfg *config.Con
 		return false, err
 	}
 	return s.queueFollowUp(ctx, tx, cfg, in, msg{kind: notify.KindRecovery, key: fmt.Sprintf("ev%d", e.ID), prev: prev.String(), problemFor: e.ProblemFor})
+}
+
+// resolvedUnrecovered is the check's latest incident if it was resolved
+// (or closed) by hand before its check recovered from the problem that
+// began at since, else nil.
+func (s *Service) resolvedUnrecovered(ctx context.Context, tx incident.Tx, name string, since time.Time) (*incident.Incident, error) {
+	ins, err := s.st.Incidents(ctx, incident.Query{Check: name, Limit: 1})
+	if err != nil || len(ins) == 0 {
+		return nil, err
+	}
+	in, err := tx.Incident(ctx, ins[0].ID)
+	if err != nil {
+		return nil, err
+	}
+	if in.RecoveredAt != nil || in.OpenedAt.Before(since) || (in.Status != incident.Resolved && in.Status != incident.Closed) {
+		return nil, nil
+	}
+	return in, nil
 }
 
 // targetsOf expands a check's notify list at an escalation level: channels
@@ -257,6 +281,9 @@ func (s *Service) queueFollowUp(ctx context.Context, tx incident.Tx, cfg *config
 	}
 	queued := false
 	for _, p := range prev {
+		if o.kind == notify.KindAcknowledge && (p.Contact == o.ackedBy || (p.Contact == "" && "channel:"+p.Channel == o.ackedBy)) {
+			continue // the acknowledger knows (and is not rung again after pressing 1)
+		}
 		ok, err := s.enqueue(ctx, tx, cfg, in, config.Target{Channel: p.Channel, Contact: p.Contact}, o)
 		if err != nil {
 			return false, err

@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/mamori/mamori/internal/config"
+	"github.com/mamori/mamori/internal/incident"
 	"github.com/mamori/mamori/internal/runbook"
 )
 
@@ -63,6 +64,11 @@ func (s *Service) SaveRunbook(ctx context.Context, name, markdown, author string
 	s.mu.Lock()
 	err = s.library.Put(r)
 	s.mu.Unlock()
+	if err == nil {
+		if rerr := s.refreshRunbooks(ctx); rerr != nil {
+			s.log.Warn("link the new runbook to open incidents", "runbook", name, "err", rerr)
+		}
+	}
 	return r, v, err
 }
 
@@ -125,4 +131,40 @@ func (s *Service) RunbookReaders(name string) []string {
 // the runbook named name ("" tenant: nobody's; operators need no check).
 func (s *Service) RunbookReadable(name, tenant string) bool {
 	return tenant != "" && slices.Contains(s.RunbookReaders(name), tenant)
+}
+
+// refreshRunbooks links the runbook now in force to every active incident
+// that had none (its runbook_missing flag then clears) and says so on its
+// timeline.
+func (s *Service) refreshRunbooks(ctx context.Context) error {
+	ins, err := s.st.Incidents(ctx, incident.Query{Statuses: []string{incident.Open, incident.Acknowledged}, Limit: 1000})
+	if err != nil {
+		return err
+	}
+	cfg := s.config()
+	for _, in := range ins {
+		c := cfg.Check(in.Check)
+		if in.Runbook != "" || c == nil {
+			continue
+		}
+		name := s.runbookFor(c)
+		if name == "" {
+			continue
+		}
+		err := s.st.Write(ctx, func(tx incident.Tx) error {
+			cur, err := tx.Incident(ctx, in.ID)
+			if err != nil || cur.Runbook != "" {
+				return err
+			}
+			cur.Runbook = name
+			if err := tx.UpdateIncident(ctx, cur); err != nil {
+				return err
+			}
+			return tx.AddTimeline(ctx, cur.ID, incident.Timeline{Time: s.now(), Kind: "runbook", Text: "runbook " + name + " now matches this incident"})
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }

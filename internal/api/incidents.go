@@ -250,10 +250,13 @@ func (s *Server) actionResult(w http.ResponseWriter, r *http.Request, in *incide
 	}
 }
 
+// commentBody is the body of incident (and ticket) actions: the comment is
+// "text" (canonical) or "comment" (accepted everywhere too).
 type commentBody struct {
 	Text       string `json:"text"`
 	Comment    string `json:"comment"`
 	Visibility string `json:"visibility"` // internal (operators' default) or customer
+	Force      bool   `json:"force"`      // resolve/close: confirm although the check still fails
 }
 
 // noteVisibility is the visibility of a comment by p: operators choose
@@ -277,12 +280,18 @@ func noteVisibility(w http.ResponseWriter, p Principal, v string) (string, bool)
 
 // noteBody reads an action's optional body and its comment's visibility.
 func noteBody(w http.ResponseWriter, r *http.Request) (alerting.Note, bool) {
+	n, _, ok := noteBodyForce(w, r)
+	return n, ok
+}
+
+// noteBodyForce is noteBody with the body's force flag.
+func noteBodyForce(w http.ResponseWriter, r *http.Request) (alerting.Note, bool, bool) {
 	var b commentBody
 	if !readBody(w, r, &b) {
-		return alerting.Note{}, false
+		return alerting.Note{}, false, false
 	}
 	vis, ok := noteVisibility(w, PrincipalFrom(r.Context()), b.Visibility)
-	return alerting.Note{Text: strings.TrimSpace(b.Comment + b.Text), Visibility: vis}, ok
+	return alerting.Note{Text: strings.TrimSpace(b.Comment + b.Text), Visibility: vis}, b.Force, ok
 }
 
 func (s *Server) ackIncident(w http.ResponseWriter, r *http.Request) {
@@ -325,7 +334,7 @@ func (s *Server) commentIncident(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) statusIncident(status string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		note, ok := noteBody(w, r)
+		note, force, ok := noteBodyForce(w, r)
 		if !ok {
 			return
 		}
@@ -337,7 +346,7 @@ func (s *Server) statusIncident(status string) http.HandlerFunc {
 		if a == nil {
 			return
 		}
-		out, err := a.SetStatusNote(r.Context(), in.ID, PrincipalFrom(r.Context()).Name, status, note)
+		out, err := a.SetStatusForce(r.Context(), in.ID, PrincipalFrom(r.Context()).Name, status, note, force)
 		s.actionResult(w, r, out, err)
 	}
 }

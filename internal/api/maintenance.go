@@ -93,6 +93,9 @@ func (s *Server) createMaintenance(w http.ResponseWriter, r *http.Request) {
 		win.Tenant = p.Tenant
 	}
 	win.ID, win.CreatedBy = 0, p.Name
+	if win.Start.IsZero() && win.End.IsZero() && win.Cron == "" && win.Weekly == nil && win.Duration > 0 {
+		win.Start = time.Now().Truncate(time.Second) // only a duration: from now
+	}
 	if errs, bad := win.Validate(), s.checkRefs(r.Context(), win.Tenant, win.Hosts, win.Checks, nil); len(errs)+len(bad) > 0 {
 		var details []string
 		for _, e := range errs {

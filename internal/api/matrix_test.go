@@ -182,7 +182,7 @@ hosts:
 	if code, body := do(tokAcme, "POST", "/api/v1/incidents/"+own+"/ack", ""); code != 200 {
 		t.Errorf("customer ack own: %d %s", code, body)
 	}
-	if code, body := do(tokOp, "POST", "/api/v1/incidents/"+other+"/resolve", ""); code != 200 {
+	if code, body := do(tokOp, "POST", "/api/v1/incidents/"+other+"/resolve", `{"force":true}`); code != 200 {
 		t.Errorf("operator resolve: %d %s", code, body)
 	}
 	if code, _ := do(tokNotKnown, "GET", "/api/v1/checks", ""); code != 401 {

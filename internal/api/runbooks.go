@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -133,11 +134,36 @@ func (s *Server) putRunbook(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "the body must be the runbook's markdown")
 		return
 	}
+	md, ok := runbookMarkdown(r, body)
+	if !ok {
+		writeError(w, http.StatusBadRequest, `a JSON body must be {"markdown": "..."} with the runbook's markdown`)
+		return
+	}
 	p := PrincipalFrom(r.Context())
-	rb, v, err := a.SaveRunbook(r.Context(), name, string(body), p.Name)
+	rb, v, err := a.SaveRunbook(r.Context(), name, md, p.Name)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "invalid runbook: "+err.Error())
 		return
 	}
 	writeJSON(w, http.StatusOK, runbookJSON{Runbook: rb, Version: v, HTML: runbook.RenderHTML(rb.Body), Readers: readers(a, p, name)})
+}
+
+// runbookMarkdown is the markdown of a runbook PUT: the body itself
+// (text/markdown, text/plain), or the "markdown" field of a JSON object
+// body. ok is false for a JSON object sent as application/json without a
+// "markdown" string.
+func runbookMarkdown(r *http.Request, body []byte) (string, bool) {
+	if !strings.HasPrefix(strings.TrimSpace(string(body)), "{") {
+		return string(body), true
+	}
+	var j struct {
+		Markdown *string `json:"markdown"`
+	}
+	if err := json.Unmarshal(body, &j); err == nil && j.Markdown != nil && strings.TrimSpace(*j.Markdown) != "" {
+		return *j.Markdown, true
+	}
+	if strings.Contains(strings.ToLower(r.Header.Get("Content-Type")), "json") {
+		return "", false
+	}
+	return string(body), true // markdown that happens to start with "{"
 }

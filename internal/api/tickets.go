@@ -426,10 +426,17 @@ func (s *Server) commentTicket(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req struct {
-		Text       *string `json:"text"`
+		Text       *string `json:"text"`       // canonical
+		Comment    *string `json:"comment"`    // accepted as on incidents
 		Visibility string  `json:"visibility"` // internal (operators' default) or customer
 	}
 	if !decodeTicketJSON(w, r, &req) {
+		return
+	}
+	if req.Text == nil {
+		req.Text = req.Comment
+	} else if req.Comment != nil {
+		writeError(w, http.StatusBadRequest, "text and comment: give one of them (text is canonical)")
 		return
 	}
 	if req.Text == nil {

@@ -46,6 +46,15 @@ func (r *Runner) insert(ctx context.Context, rec *Record, text string) error {
 		if in == nil || text == "" {
 			return nil
 		}
+		if rec.Kind == "exhausted" && in.Status == incident.Open {
+			// People take over now: alerting's escalation fires at once
+			// (the policy's next level, or everyone notified again).
+			due := rec.Time
+			in.EscNextAt = &due
+			if err := tx.UpdateIncident(ctx, in); err != nil {
+				return err
+			}
+		}
 		return tx.AddTimeline(ctx, in.ID, incident.Timeline{Time: rec.Time, Kind: "action", Actor: rec.Who, Text: text, Data: marshal(rec)})
 	})
 	if err != nil {

@@ -222,6 +222,11 @@ steps:
 	defer cancel()
 	go run2.Run(ctx2)
 	waitUntil(t, 5*time.Second, "exhausted", func() bool { return strings.Contains(r.timeline(t), "recovery exhausted: escalating to people") })
+	// Exhaustion makes the escalation due now (issue 14 #8): alerting
+	// notifies the policy at once instead of waiting for its next level.
+	if in, err := r.st.Incident(ctx, r.in.ID); err != nil || in.EscNextAt == nil || time.Since(*in.EscNextAt) > time.Minute {
+		t.Errorf("exhausted: escalation not due now: %+v %v", in, err)
+	}
 	tl := r.timeline(t)
 	if !strings.Contains(tl, "refused by the agent") || !strings.Contains(tl, "budget: 1 actions for this check") || strings.Contains(tl, "step 3/3") {
 		t.Errorf("timeline:\n%s", tl)

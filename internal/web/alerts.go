@@ -123,6 +123,9 @@ func (c *Console) incidentPage(w http.ResponseWriter, r *http.Request, rc *reqCt
 	data["CanAck"] = rc.can(RoleCustomer) && in.Status == incident.Open && c.d.Alerting != nil
 	data["CanComment"] = rc.can(RoleCustomer) && c.d.Alerting != nil
 	data["CanResolve"] = rc.can(RoleOperator) && active && c.d.Alerting != nil
+	if cf := r.URL.Query().Get("confirm"); (cf == incident.Resolved || cf == incident.Closed) && rc.can(RoleOperator) && in.Status != incident.Closed {
+		data["ConfirmForce"] = cf // resolve/close although the check still fails
+	}
 	data["CanClose"] = rc.can(RoleOperator) && in.Status != incident.Closed && c.d.Alerting != nil
 	if in.Runbook != "" && c.d.Alerting != nil {
 		if rb := c.d.Alerting.Runbooks().Get(in.Runbook); rb != nil && c.runbookVisible(rc, rb) {
@@ -214,7 +217,13 @@ func (c *Console) incidentStatus(status string) handler {
 			return
 		}
 		comment := strings.TrimSpace(r.PostForm.Get("comment"))
-		_, err := c.d.Alerting.SetStatusNote(r.Context(), in.ID, rc.User.Name, status, alerting.Note{Text: comment, Visibility: vis})
+		force := r.PostForm.Get("force") == "1"
+		_, err := c.d.Alerting.SetStatusForce(r.Context(), in.ID, rc.User.Name, status, alerting.Note{Text: comment, Visibility: vis}, force)
+		if errors.Is(err, alerting.ErrStillFailing) {
+			// The confirmation step: the page asks again, with force.
+			redirect(w, r, "/incidents/"+strconv.FormatInt(in.ID, 10)+"?m=stillfailing&confirm="+status)
+			return
+		}
 		c.incidentDone(w, r, rc, in.ID, err, status)
 	}
 }

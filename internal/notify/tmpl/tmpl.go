@@ -261,16 +261,18 @@ func newView(m *notify.Message) (*view, error) {
 		StateText: StateLine(m),
 		Words:     words[lang],
 	}
+	// A host's checks are configured as "host/check": say the host once.
+	short := strings.TrimPrefix(m.Check, m.Host+"/")
 	if m.Host != "" {
-		v.Name = m.Host + "/" + m.Check
+		v.Name = m.Host + "/" + short
 	}
 	switch {
 	case m.Host == "":
 		v.Target = m.Check
 	case lang == Japanese:
-		v.Target = m.Host + " の " + m.Check
+		v.Target = m.Host + " の " + short
 	default:
-		v.Target = m.Check + " on " + m.Host
+		v.Target = short + " on " + m.Host
 	}
 	spoken := strings.TrimSpace(urlRE.ReplaceAllString(v.Output, ""))
 	if utf8.RuneCountInString(spoken) > 80 {

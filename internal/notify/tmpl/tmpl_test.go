@@ -237,3 +237,25 @@ func TestFacts(t *testing.T) {
 		t.Errorf("facts %v, want %v", got, want)
 	}
 }
+
+// A host's check is named "host/check" in the configuration: the message
+// must not say the host twice ("localhost/localhost/broken-web").
+func TestHostNotDoubled(t *testing.T) {
+	for _, lang := range []string{Japanese, English} {
+		for _, kind := range []string{notify.KindProblem, notify.KindRecovery, notify.KindAcknowledge, notify.KindReminder} {
+			m := sample(kind, lang)
+			m.Host, m.Check = "localhost", "localhost/broken-web"
+			if err := Render(&m); err != nil {
+				t.Fatal(err)
+			}
+			for what, s := range map[string]string{"subject": m.Subject, "text": m.Text, "html": m.HTML, "speech": m.Speech} {
+				if strings.Contains(s, "localhost/localhost") || strings.Contains(s, "localhost の localhost") || strings.Contains(s, "on localhost/") {
+					t.Errorf("%s %s %s doubles the host: %q", lang, kind, what, s)
+				}
+			}
+			if !strings.Contains(m.Subject, "localhost/broken-web") {
+				t.Errorf("%s %s subject lost the check: %q", lang, kind, m.Subject)
+			}
+		}
+	}
+}
