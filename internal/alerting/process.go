@@ -320,6 +320,7 @@ func (s *Service) enqueue(ctx context.Context, tx incident.Tx, cfg *config.Confi
 	if kind == notify.KindProblem && level == 0 {
 		m.Time = in.OpenedAt
 	}
+	m.Thread = fmt.Sprintf("incident/%d/%d", in.ID, in.OpenedAt.UnixMilli())
 	if ct := cfg.Contact(t.Contact); ct != nil {
 		if ct.Lang != "" {
 			m.Lang = ct.Lang

@@ -18,7 +18,7 @@ import (
 	"github.com/mamori/mamori/internal/clidoc"
 	"github.com/mamori/mamori/internal/config"
 	"github.com/mamori/mamori/internal/store"
-	"github.com/mamori/mamori/internal/store/sqlite"
+	"github.com/mamori/mamori/internal/store/sqlstore"
 )
 
 // cmdHost: mamori host add|list|revoke — agent tokens of hosts, kept
@@ -92,7 +92,7 @@ func cmdHost(args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 	}
-	st, err := sqlite.Open(ctx, cfg.DataDir)
+	st, err := openStore(ctx, cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "mamori: %v\n", err)
 		return 1
@@ -117,7 +117,7 @@ func cmdHost(args []string, stdout, stderr io.Writer) int {
 		tok := base64.RawURLEncoding.EncodeToString(raw)
 		sum := sha256.Sum256([]byte(tok))
 		if err := st.EnrollAgent(ctx, name, h.Tenant, sum[:], *rotate); err != nil {
-			if errors.Is(err, sqlite.ErrEnrolled) {
+			if errors.Is(err, sqlstore.ErrEnrolled) {
 				fmt.Fprintf(stderr, "mamori: host %q already has an agent token: revoke it (mamori host revoke %s --config %s) or add --rotate\n", name, name, *path)
 				return 1
 			}

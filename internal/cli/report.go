@@ -14,7 +14,6 @@ import (
 	"github.com/mamori/mamori/internal/config"
 	"github.com/mamori/mamori/internal/metrics"
 	"github.com/mamori/mamori/internal/report"
-	"github.com/mamori/mamori/internal/store/sqlite"
 )
 
 // cmdReport: mamori report --config FILE --tenant T (--month YYYY-MM |
@@ -99,7 +98,7 @@ func reportPeriod(cfg *config.Config, tenant, month, fromS, toS string) (time.Ti
 // read-only: the server may be running) and renders one format.
 func renderReport(cfg *config.Config, tenant string, from, to time.Time, lang, format string) ([]byte, error) {
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, cfg.DataDir)
+	st, err := openStore(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}

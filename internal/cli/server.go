@@ -38,7 +38,6 @@ import (
 	"github.com/mamori/mamori/internal/recovery"
 	"github.com/mamori/mamori/internal/recovery/policy"
 	"github.com/mamori/mamori/internal/report"
-	"github.com/mamori/mamori/internal/store/sqlite"
 	"github.com/mamori/mamori/internal/web"
 )
 
@@ -179,7 +178,7 @@ func cmdServer(args []string, stdout, stderr io.Writer) int {
 	}
 	defer lock.Release()
 
-	st, err := sqlite.Open(ctx, cfg.DataDir)
+	st, err := openStore(ctx, cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "mamori: %v\n", err)
 		return 1

@@ -19,7 +19,7 @@ import (
 	"github.com/mamori/mamori/internal/clidoc"
 	"github.com/mamori/mamori/internal/config"
 	"github.com/mamori/mamori/internal/duration"
-	"github.com/mamori/mamori/internal/store/sqlite"
+	"github.com/mamori/mamori/internal/store/sqlstore"
 )
 
 // userStdin is where --password-stdin reads (tests replace it).
@@ -45,7 +45,7 @@ The token is printed once, alone on standard output; it has NAME's role and tena
 // authCmd is the state shared by user and token subcommands.
 type authCmd struct {
 	cfg    *config.Config
-	st     *sqlite.Store
+	st     *sqlstore.Store
 	svc    *auth.Service
 	stderr io.Writer
 }
@@ -56,7 +56,7 @@ func openAuth(path string, stderr io.Writer) (*authCmd, int) {
 		printConfigErrors(stderr, err)
 		return nil, 1
 	}
-	st, err := sqlite.Open(context.Background(), cfg.DataDir)
+	st, err := openStore(context.Background(), cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "mamori: %v\n", err)
 		return nil, 1

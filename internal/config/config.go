@@ -21,6 +21,7 @@ type Config struct {
 	File        string
 	Listen      string
 	DataDir     string
+	Database    string // postgres://USER@HOST:PORT/DB; "" = SQLite in DataDir
 	LogLevel    string
 	PublicURL   string
 	TLS         TLS

@@ -105,7 +105,7 @@ func (l *loader) file(file string, data []byte, top bool) {
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		k, v := root.Content[i], root.Content[i+1]
 		switch k.Value {
-		case "listen", "data_dir", "log_level", "public_url", "retention", "scheduler", "defaults", "incidents", "runbooks_dir", "recovery", "report", "tls", "http":
+		case "listen", "data_dir", "database", "log_level", "public_url", "retention", "scheduler", "defaults", "incidents", "runbooks_dir", "recovery", "report", "tls", "http":
 			if !top {
 				l.errAt(file, k, k.Value, "only the main config file may set %s", k.Value)
 				continue
@@ -144,7 +144,7 @@ func (l *loader) file(file string, data []byte, top bool) {
 }
 
 func topKeys() []string {
-	return []string{"listen", "data_dir", "log_level", "public_url", "retention", "scheduler", "defaults", "incidents", "runbooks_dir", "recovery", "report", "tls", "http",
+	return []string{"listen", "data_dir", "database", "log_level", "public_url", "retention", "scheduler", "defaults", "incidents", "runbooks_dir", "recovery", "report", "tls", "http",
 		"api_tokens", "tenants", "channels", "contacts", "escalations", "maintenance", "checks", "hosts", "include", "aws_accounts", "remote_write"}
 }
 
@@ -175,6 +175,11 @@ func (l *loader) topSetting(file, key string, v *yaml.Node) {
 		scalar(&l.cfg.Listen)
 	case "data_dir":
 		scalar(&l.cfg.DataDir)
+	case "database":
+		scalar(&l.cfg.Database)
+		if err := checkDatabaseURL(l.cfg.Database); err != nil {
+			l.errAt(file, v, key, "%v", err)
+		}
 	case "public_url":
 		scalar(&l.cfg.PublicURL)
 	case "log_level":

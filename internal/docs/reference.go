@@ -32,6 +32,7 @@ func Reference(w io.Writer) {
 	table(w, []row{
 		{"listen", "string", config.DefaultListen, "address of the HTTP API and console"},
 		{"data_dir", "string", config.DefaultDataDir, "where the embedded database and tokens live"},
+		{"database", "string", "", "`postgres://USER@HOST:PORT/DB`: keep state in that PostgreSQL database instead of SQLite in data_dir (several servers may share it; one leads)"},
 		{"log_level", "string", "info", "debug, info, warn or error"},
 		{"public_url", "string", "", "the URL people reach the console at (used in links)"},
 		{"tls", "mapping", "", "HTTPS: certificate files or ACME, client certificates for agents; see below"},

@@ -49,6 +49,7 @@ type Message struct {
 	Time          time.Time     `json:"time"`                       // when the state changed
 	ProblemFor    time.Duration `json:"problem_duration,omitempty"` // on recovery: how long it was down
 	IncidentID    int64         `json:"incident_id"`
+	Thread        string        `json:"thread,omitempty"` // shared by every message of one incident (mail threading)
 	IncidentURL   string        `json:"incident_url,omitempty"`
 	RunbookURL    string        `json:"runbook_url,omitempty"`
 	AckURL        string        `json:"ack_url,omitempty"`    // signed acknowledgement link

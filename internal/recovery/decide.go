@@ -19,9 +19,12 @@ type Input struct {
 	CheckBusy bool   // an action for this check is running
 	HostBusy  string // the check whose action runs on the same host, if any
 	Host      string
-	HardSince time.Time // when the problem became hard
-	Done      int       // steps already run for this problem
-	Exhausted bool      // recovery for this problem already gave up
+	HardSince time.Time // when the problem became hard (or its maintenance window ended)
+	// AwaitNotice: a problem a maintenance window kept quiet is not
+	// alerted yet; people are told before anything runs.
+	AwaitNotice bool
+	Done        int  // steps already run for this problem
+	Exhausted   bool // recovery for this problem already gave up
 	// Actions run (not dry, not refused) within the budget windows.
 	CheckUsed, HostUsed     int
 	CheckBudget, HostBudget policy.Budget
@@ -58,6 +61,8 @@ func Decide(in Input) Decision {
 		return no("a parent is down: the check is unreachable, not broken")
 	case in.InMaint:
 		return no("in a maintenance window: no action")
+	case in.AwaitNotice && !in.Manual:
+		return no("the maintenance window ended: waiting until people are told of the problem")
 	case in.CheckBusy:
 		return no("an action for this check is already running")
 	case in.HostBusy != "":

@@ -86,11 +86,12 @@ type Runner struct {
 	o Options
 
 	mu        sync.Mutex
-	hist      []*Record           // the audit log of the last days, oldest first
-	busyHost  map[string]string   // host key → check running an action
-	busyCheck map[string]bool     // check → running
-	hardSeen  map[string]hardMark // check → when its current problem was first seen hard
-	lastWhy   map[string]string   // check → last decision logged (debug)
+	hist      []*Record            // the audit log of the last days, oldest first
+	busyHost  map[string]string    // host key → check running an action
+	busyCheck map[string]bool      // check → running
+	hardSeen  map[string]hardMark  // check → when its current problem was first seen hard
+	maintSeen map[string]time.Time // check → last seen in a maintenance window during its current problem
+	lastWhy   map[string]string    // check → last decision logged (debug)
 	loaded    bool
 
 	vmu   sync.Mutex
@@ -132,7 +133,7 @@ func New(o Options) *Runner {
 	if o.Policy == nil {
 		o.Policy = func(*config.Check) *policy.Policy { return nil }
 	}
-	return &Runner{o: o, busyHost: map[string]string{}, busyCheck: map[string]bool{}, hardSeen: map[string]hardMark{}, lastWhy: map[string]string{},
+	return &Runner{o: o, busyHost: map[string]string{}, busyCheck: map[string]bool{}, hardSeen: map[string]hardMark{}, maintSeen: map[string]time.Time{}, lastWhy: map[string]string{},
 		views: map[string]view{}, kick: make(chan struct{}, 1)}
 }
 
@@ -319,8 +320,10 @@ func (r *Runner) input(cfg *config.Config, c *config.Check, p *policy.Policy, g 
 		if !v.LastHard.IsZero() && v.LastHard.Before(in.HardSince) {
 			in.HardSince = v.LastHard
 		}
+		r.maintClock(c.Name, &in)
 	} else {
 		delete(r.hardSeen, c.Name)
+		delete(r.maintSeen, c.Name)
 	}
 	for _, rec := range r.hist {
 		if rec.Check == c.Name && rec.Problem == key {
@@ -498,6 +501,42 @@ func (r *Runner) verify(ctx context.Context, name string, after time.Time, withi
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
+}
+
+// maintClock starts a problem's recovery clock at the end of the
+// maintenance window that covered it: time inside a window does not count.
+// A problem that became hard inside a window this runner did not see end
+// (a restart) counts from now. Until the window's problem is alerted (its
+// incident is open) no step runs: people are told first. r.mu is held.
+func (r *Runner) maintClock(name string, in *Input) {
+	now := in.Now
+	if in.InMaint {
+		r.maintSeen[name] = now
+		return
+	}
+	seen, ok := r.maintSeen[name]
+	if !ok && r.o.Maint != nil && r.o.Maint.InMaintenance(name, in.HardSince) {
+		seen, ok = now, true
+		r.maintSeen[name] = now
+	}
+	if !ok {
+		return
+	}
+	if seen.After(in.HardSince) {
+		in.HardSince = seen
+	}
+	in.AwaitNotice = !r.incidentOpen(name)
+}
+
+// incidentOpen reports whether the check has an open incident.
+func (r *Runner) incidentOpen(name string) bool {
+	open := false
+	err := r.o.Store.Write(context.Background(), func(tx incident.Tx) error {
+		in, err := tx.OpenIncident(context.Background(), name)
+		open = in != nil
+		return err
+	})
+	return err == nil && open
 }
 
 // exhaust records, once per problem, that recovery gives up.

@@ -201,6 +201,12 @@ func MessageID(id string, from *mail.Address) string {
 	return "<mamori." + hex.EncodeToString(sum[:12]) + "@" + domain + ">"
 }
 
+// ThreadID is the Message-ID of the thread root of an incident's mails
+// (notify.Message.Thread): the same for all of them.
+func ThreadID(thread string, from *mail.Address) string {
+	return MessageID("thread/"+thread, from)
+}
+
 // encodeSubject encodes a subject per RFC 2047 (B encoding, UTF-8) when it
 // is not plain ASCII: encoded words of at most 39 octets of text each (64
 // characters), one per line, so that every header line stays within 78.
@@ -246,6 +252,13 @@ func Build(m *notify.Message, from *mail.Address, to []*mail.Address, date time.
 	h("Subject", encodeSubject(m.Subject))
 	h("Date", date.Format(time.RFC1123Z))
 	h("Message-ID", MessageID(m.ID, from))
+	if m.Thread != "" {
+		// Every mail of one incident (problem, escalations, acknowledgement,
+		// recovery) refers to the same root, so mail clients thread them.
+		root := ThreadID(m.Thread, from)
+		h("In-Reply-To", root)
+		h("References", root)
+	}
 	h("MIME-Version", "1.0")
 	h("Auto-Submitted", "auto-generated")
 	h("X-Auto-Response-Suppress", "All")

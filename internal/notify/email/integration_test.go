@@ -49,6 +49,7 @@ func TestIntegrationPostfixDovecot(t *testing.T) {
 			}
 			m := message(t, notify.KindProblem, "ja")
 			m.ID = fmt.Sprintf("itest-%d", time.Now().UnixNano())
+			m.Thread = "incident/42/" + m.ID
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
 			r, err := n.Notify(ctx, m)
@@ -77,6 +78,23 @@ func TestIntegrationPostfixDovecot(t *testing.T) {
 			_, _, text, html := parse(t, raw)
 			if !strings.Contains(text, "web1 の http で障害を検知しました") || !strings.Contains(html, "&lt;script&gt;") {
 				t.Errorf("bodies not as sent:\n%s\n%s", text, html)
+			}
+			// The recovery of the same incident threads with the problem.
+			rm := message(t, notify.KindRecovery, "ja")
+			rm.ID, rm.Thread = m.ID+"-recovery", m.Thread
+			if _, err := n.Notify(ctx, rm); err != nil {
+				t.Fatal(err)
+			}
+			rraw := fetchByMessageID(t, imapAddr, user, pass, MessageID(rm.ID, &mail.Address{Address: "mamori@localhost"}), 30*time.Second)
+			rmsg, err := mail.ReadMessage(strings.NewReader(rraw))
+			if err != nil {
+				t.Fatal(err)
+			}
+			root := ThreadID(m.Thread, &mail.Address{Address: "mamori@localhost"})
+			for _, hm := range []*mail.Message{msg, rmsg} {
+				if hm.Header.Get("In-Reply-To") != root || hm.Header.Get("References") != root {
+					t.Errorf("not threaded: In-Reply-To %q References %q, want %q", hm.Header.Get("In-Reply-To"), hm.Header.Get("References"), root)
+				}
 			}
 		})
 	}

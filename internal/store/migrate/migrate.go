@@ -2,8 +2,8 @@
 // and applies them with goose (embedded SQL, one provider per call, no
 // global registry).
 //
-// Each SQL dialect has its own directory under sql/ (sql/sqlite today; the
-// PostgreSQL store adds sql/postgres). Versions are shared across dialects:
+// Each SQL dialect has its own directory under sql/ (sql/sqlite,
+// sql/postgres). Versions are shared across dialects:
 // migration N means the same change everywhere, written in each dialect's
 // SQL where they differ. Keep statements to the common subset (TEXT,
 // INTEGER, CREATE INDEX, ALTER TABLE ... ADD COLUMN) and isolate what is
@@ -31,13 +31,18 @@ const VersionTable = "goose_db_version"
 // Dialect names a directory of migrations and goose's dialect for it.
 type Dialect string
 
-// SQLite is the embedded store's dialect.
-const SQLite Dialect = "sqlite"
+// The dialects with migrations.
+const (
+	SQLite   Dialect = "sqlite"   // the embedded store
+	Postgres Dialect = "postgres" // the PostgreSQL store
+)
 
 func (d Dialect) goose() (goose.Dialect, error) {
 	switch d {
 	case SQLite:
 		return goose.DialectSQLite3, nil
+	case Postgres:
+		return goose.DialectPostgres, nil
 	}
 	return "", fmt.Errorf("migrate: no migrations for dialect %q", d)
 }

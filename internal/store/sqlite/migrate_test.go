@@ -30,13 +30,13 @@ func TestUpgradeFromPremigrationDatabase(t *testing.T) {
 		t.Fatalf("schema version %d, %v; want %d", v, err, latest)
 	}
 	var meta int
-	if err := s.rdb.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE name = 'meta'`).Scan(&meta); err != nil || meta != 0 {
+	if err := s.ReadDB().QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE name = 'meta'`).Scan(&meta); err != nil || meta != 0 {
 		t.Errorf("meta table still there (%d, %v)", meta, err)
 	}
 	for table, want := range map[string]int{"checks": 1, "results": 5, "events": 5, "users": 1, "api_tokens": 1, "runbook_versions": 1,
 		"tickets": 1, "agent_hosts": 1, "maintenances": 1, "incidents": 1, "notifications": 1} {
 		var n int
-		if err := s.rdb.QueryRowContext(ctx, `SELECT count(*) FROM `+table).Scan(&n); err != nil || n != want {
+		if err := s.ReadDB().QueryRowContext(ctx, `SELECT count(*) FROM `+table).Scan(&n); err != nil || n != want {
 			t.Errorf("%s: %d rows, %v; want %d", table, n, err, want)
 		}
 	}
@@ -100,7 +100,7 @@ func schemaOf(t *testing.T, ctx context.Context, dir string) map[string]string {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	rows, err := s.rdb.QueryContext(ctx, `SELECT name, coalesce(sql, '') FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'`)
+	rows, err := s.ReadDB().QueryContext(ctx, `SELECT name, coalesce(sql, '') FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'`)
 	if err != nil {
 		t.Fatal(err)
 	}

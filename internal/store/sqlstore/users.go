@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -38,9 +38,9 @@ func notFound(err error) error {
 // AuthCreateUser implements auth.Store.
 func (s *Store) AuthCreateUser(ctx context.Context, u auth.StoredUser) (int64, error) {
 	var id int64
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *Tx) error {
 		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM users WHERE name = ?`, u.Name).Scan(&n); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM users WHERE `+tx.d.FoldCase("name")+` = `+tx.d.FoldCase("?"), u.Name).Scan(&n); err != nil {
 			return err
 		}
 		if n > 0 {
@@ -57,7 +57,7 @@ func (s *Store) AuthCreateUser(ctx context.Context, u auth.StoredUser) (int64, e
 		if strings.Contains(err.Error(), "UNIQUE") {
 			return 0, auth.ErrExists
 		}
-		return 0, fmt.Errorf("sqlite: create user: %w", err)
+		return 0, fmt.Errorf("store: create user: %w", err)
 	}
 	return id, err
 }
@@ -66,7 +66,7 @@ func (s *Store) AuthCreateUser(ctx context.Context, u auth.StoredUser) (int64, e
 func (s *Store) AuthUser(ctx context.Context, name string) (auth.StoredUser, error) {
 	var su auth.StoredUser
 	var err error
-	su.User, err = scanUser(s.rdb.QueryRowContext(ctx, `SELECT `+userCols+`, u.password_hash FROM users u WHERE u.name = ?`, name), &su.PasswordHash)
+	su.User, err = scanUser(s.rdb.QueryRowContext(ctx, `SELECT `+userCols+`, u.password_hash FROM users u WHERE `+s.d.FoldCase("u.name")+` = `+s.d.FoldCase("?"), name), &su.PasswordHash)
 	if err != nil {
 		return auth.StoredUser{}, notFound(err)
 	}
@@ -75,16 +75,16 @@ func (s *Store) AuthUser(ctx context.Context, name string) (auth.StoredUser, err
 
 // AuthUsers implements auth.Store.
 func (s *Store) AuthUsers(ctx context.Context) ([]auth.User, error) {
-	rows, err := s.rdb.QueryContext(ctx, `SELECT `+userCols+` FROM users u ORDER BY u.name`)
+	rows, err := s.rdb.QueryContext(ctx, `SELECT `+userCols+` FROM users u ORDER BY `+s.d.FoldCase("u.name"))
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: users: %w", err)
+		return nil, fmt.Errorf("store: users: %w", err)
 	}
 	defer rows.Close()
 	var out []auth.User
 	for rows.Next() {
 		u, err := scanUser(rows)
 		if err != nil {
-			return nil, fmt.Errorf("sqlite: users: %w", err)
+			return nil, fmt.Errorf("store: users: %w", err)
 		}
 		out = append(out, u)
 	}
@@ -100,7 +100,7 @@ func (s *Store) AuthCountUsers(ctx context.Context) (int, error) {
 
 // updateOne runs one UPDATE/DELETE that must hit a row.
 func (s *Store) updateOne(ctx context.Context, q string, args ...any) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *Tx) error {
 		res, err := tx.ExecContext(ctx, q, args...)
 		if err != nil {
 			return err
@@ -119,7 +119,7 @@ func (s *Store) AuthUpdateUser(ctx context.Context, u auth.User) error {
 
 // AuthSetPassword implements auth.Store.
 func (s *Store) AuthSetPassword(ctx context.Context, userID int64, hash string, endSessions bool) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *Tx) error {
 		q := `UPDATE users SET password_hash = ?, password_changed_at = ? WHERE id = ?`
 		args := []any{hash, ms(time.Now()), userID}
 		if !endSessions { // a rehash with new parameters, not a change
@@ -141,12 +141,12 @@ func (s *Store) AuthSetPassword(ctx context.Context, userID int64, hash string, 
 
 // AuthSetDisabled implements auth.Store.
 func (s *Store) AuthSetDisabled(ctx context.Context, userID int64, disabled bool, at time.Time) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *Tx) error {
 		v := int64(0)
 		if disabled {
 			v = max(ms(at), 1)
 		}
-		res, err := tx.ExecContext(ctx, `UPDATE users SET disabled_at = CASE WHEN ? = 0 THEN 0 WHEN disabled_at != 0 THEN disabled_at ELSE ? END WHERE id = ?`, v, v, userID)
+		res, err := tx.ExecContext(ctx, `UPDATE users SET disabled_at = CASE WHEN CAST(? AS BIGINT) = 0 THEN 0 WHEN disabled_at != 0 THEN disabled_at ELSE ? END WHERE id = ?`, v, v, userID)
 		if err != nil {
 			return err
 		}
@@ -163,12 +163,12 @@ func (s *Store) AuthSetDisabled(ctx context.Context, userID int64, disabled bool
 // AuthCreateToken implements auth.Store.
 func (s *Store) AuthCreateToken(ctx context.Context, t auth.StoredToken) (int64, error) {
 	var id int64
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *Tx) error {
 		return tx.QueryRowContext(ctx, `INSERT INTO api_tokens(user_id, digest, label, created_at, expires_at) VALUES (?,?,?,?,?) RETURNING id`,
 			t.UserID, t.Digest, t.Label, ms(t.CreatedAt), ms(t.ExpiresAt)).Scan(&id)
 	})
 	if err != nil {
-		return 0, fmt.Errorf("sqlite: create token: %w", err)
+		return 0, fmt.Errorf("store: create token: %w", err)
 	}
 	return id, nil
 }
@@ -202,14 +202,14 @@ func (s *Store) AuthTokens(ctx context.Context, userID int64) ([]auth.Token, err
 	rows, err := s.rdb.QueryContext(ctx, `SELECT `+tokenCols+` FROM api_tokens t JOIN users u ON u.id = t.user_id
 		WHERE t.user_id = ? AND t.revoked_at = 0 ORDER BY t.id DESC`, userID)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: tokens: %w", err)
+		return nil, fmt.Errorf("store: tokens: %w", err)
 	}
 	defer rows.Close()
 	var out []auth.Token
 	for rows.Next() {
 		t, err := scanToken(rows)
 		if err != nil {
-			return nil, fmt.Errorf("sqlite: tokens: %w", err)
+			return nil, fmt.Errorf("store: tokens: %w", err)
 		}
 		out = append(out, t)
 	}
@@ -218,7 +218,7 @@ func (s *Store) AuthTokens(ctx context.Context, userID int64) ([]auth.Token, err
 
 // AuthTouchToken implements auth.Store.
 func (s *Store) AuthTouchToken(ctx context.Context, id int64, at time.Time) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *Tx) error {
 		_, err := tx.ExecContext(ctx, `UPDATE api_tokens SET last_used_at = ? WHERE id = ? AND last_used_at < ?`, ms(at), id, ms(at))
 		return err
 	})
@@ -226,13 +226,13 @@ func (s *Store) AuthTouchToken(ctx context.Context, id int64, at time.Time) erro
 
 // AuthRevokeToken implements auth.Store.
 func (s *Store) AuthRevokeToken(ctx context.Context, id, ownerID int64, at time.Time) error {
-	return s.updateOne(ctx, `UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at = 0 AND (? = 0 OR user_id = ?)`,
+	return s.updateOne(ctx, `UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at = 0 AND (CAST(? AS BIGINT) = 0 OR user_id = ?)`,
 		max(ms(at), 1), id, ownerID, ownerID)
 }
 
 // AuthCreateSession implements auth.Store.
 func (s *Store) AuthCreateSession(ctx context.Context, ss auth.StoredSession) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO sessions(digest, user_id, created_at, last_seen, ip) VALUES (?,?,?,?,?)`,
 			ss.Digest, ss.UserID, ms(ss.CreatedAt), ms(ss.LastSeen), ss.IP)
 		return err
@@ -254,7 +254,7 @@ func (s *Store) AuthSession(ctx context.Context, digest []byte) (auth.StoredSess
 
 // AuthTouchSession implements auth.Store.
 func (s *Store) AuthTouchSession(ctx context.Context, digest []byte, at time.Time) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *Tx) error {
 		_, err := tx.ExecContext(ctx, `UPDATE sessions SET last_seen = ? WHERE digest = ? AND last_seen < ?`, ms(at), digest, ms(at))
 		return err
 	})
@@ -262,7 +262,7 @@ func (s *Store) AuthTouchSession(ctx context.Context, digest []byte, at time.Tim
 
 // AuthDeleteSession implements auth.Store.
 func (s *Store) AuthDeleteSession(ctx context.Context, digest []byte) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *Tx) error {
 		_, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE digest = ?`, digest)
 		return err
 	})
@@ -271,7 +271,7 @@ func (s *Store) AuthDeleteSession(ctx context.Context, digest []byte) error {
 // AuthPruneSessions implements auth.Store.
 func (s *Store) AuthPruneSessions(ctx context.Context, createdBefore, seenBefore time.Time) (int64, error) {
 	var n int64
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE created_at < ? OR last_seen < ?`, ms(createdBefore), ms(seenBefore))
 		if err != nil {
 			return err

@@ -1,4 +1,4 @@
-package sqlite
+package storetest
 
 import (
 	"bytes"
@@ -13,13 +13,9 @@ import (
 
 func dig(s string) []byte { d := sha256.Sum256([]byte(s)); return d[:] }
 
-func TestAuthStore(t *testing.T) {
+func testAuthStore(t *testing.T, open Opener) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	s, err := Open(ctx, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := open(t)
 	t0 := time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
 	id, err := s.AuthCreateUser(ctx, auth.StoredUser{User: auth.User{Name: "Alice", Role: "customer", Tenant: "acme", Lang: "ja", TimeZone: "Asia/Tokyo", CreatedAt: t0}, PasswordHash: "$argon2id$x"})
 	if err != nil || id == 0 {
@@ -163,10 +159,7 @@ func TestAuthStore(t *testing.T) {
 	s.Close()
 
 	// survives reopening (schema statements are idempotent)
-	s, err = Open(ctx, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s = open(t)
 	defer s.Close()
 	if n, _ := s.AuthCountUsers(ctx); n != 2 {
 		t.Fatalf("after reopen: %d users", n)
@@ -174,12 +167,9 @@ func TestAuthStore(t *testing.T) {
 }
 
 // TestAuthServiceOnSQLite runs the service end to end on the real store.
-func TestAuthServiceOnSQLite(t *testing.T) {
+func testAuthService(t *testing.T, open Opener) {
 	ctx := context.Background()
-	s, err := Open(ctx, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := open(t)
 	defer s.Close()
 	svc := auth.New(s, []byte("k"), nil, auth.WithParams(auth.Params{Time: 1, MemoryKiB: 64, Threads: 1}))
 	created, name, pw, err := svc.FirstStart(ctx)

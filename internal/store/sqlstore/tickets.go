@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -84,12 +84,12 @@ type ticketEntry struct {
 	data       any
 }
 
-func addTicketTimeline(ctx context.Context, tx *sql.Tx, id int64, at time.Time, actor string, e ticketEntry) error {
+func addTicketTimeline(ctx context.Context, tx *Tx, id int64, at time.Time, actor string, e ticketEntry) error {
 	return addTicketEntry(ctx, tx, id, at, actor, e, "")
 }
 
 // addTicketEntry adds a timeline entry; visibility is a comment's.
-func addTicketEntry(ctx context.Context, tx *sql.Tx, id int64, at time.Time, actor string, e ticketEntry, visibility string) error {
+func addTicketEntry(ctx context.Context, tx *Tx, id int64, at time.Time, actor string, e ticketEntry, visibility string) error {
 	data := ""
 	if e.data != nil {
 		b, err := json.Marshal(e.data)
@@ -101,7 +101,7 @@ func addTicketEntry(ctx context.Context, tx *sql.Tx, id int64, at time.Time, act
 	_, err := tx.ExecContext(ctx, `INSERT INTO timeline(ticket_id, t, kind, actor, text, data, visibility) VALUES (?,?,?,?,?,?,?)`,
 		id, ms(at), e.kind, actor, e.text, data, visibility)
 	if err != nil {
-		return fmt.Errorf("sqlite: ticket timeline: %w", err)
+		return fmt.Errorf("store: ticket timeline: %w", err)
 	}
 	return nil
 }
@@ -113,7 +113,7 @@ type querier interface {
 func ticketTimeline(ctx context.Context, q querier, id int64) ([]incident.Timeline, error) {
 	rows, err := q.QueryContext(ctx, `SELECT id, t, kind, actor, text, data, visibility FROM timeline WHERE ticket_id = ? ORDER BY id`, id)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: ticket timeline: %w", err)
+		return nil, fmt.Errorf("store: ticket timeline: %w", err)
 	}
 	defer rows.Close()
 	out := []incident.Timeline{}
@@ -122,7 +122,7 @@ func ticketTimeline(ctx context.Context, q querier, id int64) ([]incident.Timeli
 		var t int64
 		var data string
 		if err := rows.Scan(&e.ID, &t, &e.Kind, &e.Actor, &e.Text, &data, &e.Visibility); err != nil {
-			return nil, fmt.Errorf("sqlite: ticket timeline: %w", err)
+			return nil, fmt.Errorf("store: ticket timeline: %w", err)
 		}
 		e.Time = fromMS(t)
 		if data != "" {
@@ -158,12 +158,12 @@ func (s *Store) CreateTicket(ctx context.Context, t *incident.Ticket) error {
 		c := t.CreatedAt
 		t.ClosedAt = &c
 	}
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *Tx) error {
 		if err := tx.QueryRowContext(ctx, `INSERT INTO tickets(tenant, kind, title, body, status, priority, assignee, created_by, created_at, updated_at, closed_at, hosts, checks, incident_ids)
 			VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id`,
 			t.Tenant, t.Kind, t.Title, t.Body, t.Status, t.Priority, t.Assignee, t.CreatedBy, ms(t.CreatedAt), ms(t.UpdatedAt), pms(t.ClosedAt),
 			jsonList(t.Hosts), jsonList(t.Checks), jsonIDs(t.IncidentIDs)).Scan(&t.ID); err != nil {
-			return fmt.Errorf("sqlite: create ticket: %w", err)
+			return fmt.Errorf("store: create ticket: %w", err)
 		}
 		entries := []ticketEntry{{kind: "created", text: t.Kind + " opened: " + t.Title,
 			data: map[string]string{"kind": t.Kind, "status": t.Status, "priority": t.Priority}}}
@@ -186,7 +186,7 @@ func (s *Store) Ticket(ctx context.Context, id int64) (*incident.Ticket, error) 
 	// One read transaction, so that the ticket and its timeline agree.
 	tx, err := s.rdb.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: ticket: %w", err)
+		return nil, fmt.Errorf("store: ticket: %w", err)
 	}
 	defer tx.Rollback()
 	t, err := scanTicket(tx.QueryRowContext(ctx, `SELECT `+ticketCols+` FROM tickets WHERE id = ?`, id))
@@ -194,7 +194,7 @@ func (s *Store) Ticket(ctx context.Context, id int64) (*incident.Ticket, error) 
 		return nil, store.ErrNotFound
 	}
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: ticket: %w", err)
+		return nil, fmt.Errorf("store: ticket: %w", err)
 	}
 	if t.Timeline, err = ticketTimeline(ctx, tx, id); err != nil {
 		return nil, err
@@ -218,8 +218,8 @@ func (s *Store) Tickets(ctx context.Context, q incident.TicketQuery) ([]*inciden
 		}
 	}
 	if q.Text != "" {
-		where = append(where, `(instr(lower(title), lower(?)) > 0 OR instr(lower(body), lower(?)) > 0
-			OR EXISTS (SELECT 1 FROM timeline c WHERE c.ticket_id = tickets.id AND c.kind = 'comment' AND instr(lower(c.text), lower(?)) > 0))`)
+		where = append(where, `(`+s.d.Instr+`(lower(title), lower(?)) > 0 OR `+s.d.Instr+`(lower(body), lower(?)) > 0
+			OR EXISTS (SELECT 1 FROM timeline c WHERE c.ticket_id = tickets.id AND c.kind = 'comment' AND `+s.d.Instr+`(lower(c.text), lower(?)) > 0))`)
 		args = append(args, q.Text, q.Text, q.Text)
 	}
 	if !q.Since.IsZero() {
@@ -239,14 +239,14 @@ func (s *Store) Tickets(ctx context.Context, q incident.TicketQuery) ([]*inciden
 	text += fmt.Sprintf(" ORDER BY id DESC LIMIT %d OFFSET %d", limit, max(q.Offset, 0))
 	rows, err := s.rdb.QueryContext(ctx, text, args...)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: tickets: %w", err)
+		return nil, fmt.Errorf("store: tickets: %w", err)
 	}
 	defer rows.Close()
 	out := []*incident.Ticket{}
 	for rows.Next() {
 		t, err := scanTicket(rows)
 		if err != nil {
-			return nil, fmt.Errorf("sqlite: tickets: %w", err)
+			return nil, fmt.Errorf("store: tickets: %w", err)
 		}
 		out = append(out, t)
 	}
@@ -257,13 +257,13 @@ func (s *Store) Tickets(ctx context.Context, q incident.TicketQuery) ([]*inciden
 // timeline entry per changed field.
 func (s *Store) UpdateTicket(ctx context.Context, id int64, fn func(*incident.Ticket) error, actor string) (*incident.Ticket, error) {
 	var out *incident.Ticket
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *Tx) error {
 		old, err := scanTicket(tx.QueryRowContext(ctx, `SELECT `+ticketCols+` FROM tickets WHERE id = ?`, id))
 		if errors.Is(err, sql.ErrNoRows) {
 			return store.ErrNotFound
 		}
 		if err != nil {
-			return fmt.Errorf("sqlite: ticket: %w", err)
+			return fmt.Errorf("store: ticket: %w", err)
 		}
 		t := *old
 		t.Hosts, t.Checks, t.IncidentIDs = slices.Clone(old.Hosts), slices.Clone(old.Checks), slices.Clone(old.IncidentIDs)
@@ -290,7 +290,7 @@ func (s *Store) UpdateTicket(ctx context.Context, id int64, fn func(*incident.Ti
 				hosts=?, checks=?, incident_ids=? WHERE id=?`,
 				t.Tenant, t.Kind, t.Title, t.Body, t.Status, t.Priority, t.Assignee, ms(t.UpdatedAt), pms(t.ClosedAt),
 				jsonList(t.Hosts), jsonList(t.Checks), jsonIDs(t.IncidentIDs), id); err != nil {
-				return fmt.Errorf("sqlite: update ticket: %w", err)
+				return fmt.Errorf("store: update ticket: %w", err)
 			}
 			for _, e := range entries {
 				if err := addTicketTimeline(ctx, tx, id, now, actor, e); err != nil {
@@ -412,11 +412,11 @@ func (s *Store) AddTicketComment(ctx context.Context, id int64, actor, text, vis
 	if err != nil {
 		return &incident.TicketError{Field: "visibility", Msg: err.Error()}
 	}
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *Tx) error {
 		now := ticketNow()
 		res, err := tx.ExecContext(ctx, `UPDATE tickets SET updated_at = ? WHERE id = ?`, ms(now), id)
 		if err != nil {
-			return fmt.Errorf("sqlite: ticket comment: %w", err)
+			return fmt.Errorf("store: ticket comment: %w", err)
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return store.ErrNotFound

@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -15,7 +15,7 @@ import (
 
 // txn is a write transaction as incident.Tx: the incident and outbox
 // writes of alerting and recovery, committed together.
-type txn struct{ *sql.Tx }
+type txn struct{ *Tx }
 
 var _ incident.Tx = txn{}
 
@@ -47,7 +47,7 @@ func (s *Store) Cursor(ctx context.Context, name string) (int64, error) {
 // Apply runs fn in one transaction and sets the named cursor in it: fn's
 // writes and the new cursor value commit together.
 func (s *Store) Apply(ctx context.Context, name string, cursor int64, fn func(tx incident.Tx) error) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *Tx) error {
 		if err := fn(txn{tx}); err != nil {
 			return err
 		}
@@ -58,7 +58,7 @@ func (s *Store) Apply(ctx context.Context, name string, cursor int64, fn func(tx
 
 // Write runs fn in one transaction.
 func (s *Store) Write(ctx context.Context, fn func(tx incident.Tx) error) error {
-	return s.write(ctx, func(tx *sql.Tx) error { return fn(txn{tx}) })
+	return s.write(ctx, func(tx *Tx) error { return fn(txn{tx}) })
 }
 
 const incidentCols = `id, check_name, host, tenant, scope, status, state, title, output, detected_at, opened_at, acked_at, acked_by,
@@ -91,7 +91,7 @@ func (s *Store) Incident(ctx context.Context, id int64) (*incident.Incident, err
 		return nil, store.ErrNotFound
 	}
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: incident: %w", err)
+		return nil, fmt.Errorf("store: incident: %w", err)
 	}
 	if in.Timeline, err = s.timeline(ctx, "incident_id", id); err != nil {
 		return nil, err
@@ -102,7 +102,7 @@ func (s *Store) Incident(ctx context.Context, id int64) (*incident.Incident, err
 func (s *Store) timeline(ctx context.Context, col string, id int64) ([]incident.Timeline, error) {
 	rows, err := s.rdb.QueryContext(ctx, `SELECT id, t, kind, actor, text, data, visibility FROM timeline WHERE `+col+` = ? ORDER BY id`, id)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: timeline: %w", err)
+		return nil, fmt.Errorf("store: timeline: %w", err)
 	}
 	defer rows.Close()
 	out := []incident.Timeline{}
@@ -138,7 +138,7 @@ func (s *Store) Incidents(ctx context.Context, q incident.Query) ([]*incident.In
 		}
 	}
 	if q.Text != "" {
-		where = append(where, "(instr(lower(title), lower(?)) > 0 OR instr(lower(output), lower(?)) > 0)")
+		where = append(where, "("+s.d.Instr+"(lower(title), lower(?)) > 0 OR "+s.d.Instr+"(lower(output), lower(?)) > 0)")
 		args = append(args, q.Text, q.Text)
 	}
 	if !q.Since.IsZero() {
@@ -158,7 +158,7 @@ func (s *Store) Incidents(ctx context.Context, q incident.Query) ([]*incident.In
 	text += fmt.Sprintf(" ORDER BY id DESC LIMIT %d OFFSET %d", limit, max(q.Offset, 0))
 	rows, err := s.rdb.QueryContext(ctx, text, args...)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: incidents: %w", err)
+		return nil, fmt.Errorf("store: incidents: %w", err)
 	}
 	var out []*incident.Incident
 	for rows.Next() {
@@ -222,24 +222,23 @@ func (tx txn) AddTimeline(ctx context.Context, incidentID int64, e incident.Time
 // Enqueue implements incident.Tx: it reports false when a notification
 // with the same dedup key exists (nothing is queued twice).
 func (tx txn) Enqueue(ctx context.Context, n *incident.Notification) (bool, error) {
-	res, err := tx.ExecContext(ctx, `INSERT INTO notifications(incident_id, channel, contact, recipient, kind, level, status, next_at, created_at, payload, dedup)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(dedup) DO NOTHING`,
-		n.IncidentID, n.Channel, n.Contact, n.Recipient, n.Kind, n.Level, incident.NotifyPending, ms(n.NextAt), ms(n.CreatedAt), n.Payload, n.Dedup)
+	err := tx.QueryRowContext(ctx, `INSERT INTO notifications(incident_id, channel, contact, recipient, kind, level, status, next_at, created_at, payload, dedup)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(dedup) DO NOTHING RETURNING id`,
+		n.IncidentID, n.Channel, n.Contact, n.Recipient, n.Kind, n.Level, incident.NotifyPending, ms(n.NextAt), ms(n.CreatedAt), n.Payload, n.Dedup).Scan(&n.ID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
 	if err != nil {
-		return false, fmt.Errorf("sqlite: enqueue: %w", err)
+		return false, fmt.Errorf("store: enqueue: %w", err)
 	}
-	k, _ := res.RowsAffected()
-	if k == 1 {
-		n.ID, _ = res.LastInsertId()
-	}
-	return k == 1, nil
+	return true, nil
 }
 
 // DueEscalations lists open incidents whose next escalation is due.
 func (s *Store) DueEscalations(ctx context.Context, now time.Time) ([]*incident.Incident, error) {
 	rows, err := s.rdb.QueryContext(ctx, `SELECT `+incidentCols+` FROM incidents WHERE status = 'open' AND esc_next_at > 0 AND esc_next_at <= ? ORDER BY esc_next_at`, ms(now))
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: due escalations: %w", err)
+		return nil, fmt.Errorf("store: due escalations: %w", err)
 	}
 	defer rows.Close()
 	var out []*incident.Incident
@@ -296,14 +295,15 @@ func (s *Store) PendingChannels(ctx context.Context) ([]string, error) {
 // RecordDelivery stores an attempt at a notification: the attempt, its
 // new status and whatever fn adds (timeline, incident) in one transaction.
 func (s *Store) RecordDelivery(ctx context.Context, n *incident.Notification, d incident.Delivery, fn func(tx incident.Tx) error) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO deliveries(notification_id, attempt, t, ok, error, duration_us) VALUES (?,?,?,?,?,?)`,
+	return s.write(ctx, func(tx *Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO deliveries(notification_id, attempt, t, ok, error, duration_us) VALUES (?,?,?,?,?,?)
+			ON CONFLICT(notification_id, attempt) DO UPDATE SET t = excluded.t, ok = excluded.ok, error = excluded.error, duration_us = excluded.duration_us`,
 			n.ID, d.Attempt, ms(d.Time), boolInt(d.OK), d.Error, int64(d.Duration*1e6)); err != nil {
-			return fmt.Errorf("sqlite: delivery: %w", err)
+			return fmt.Errorf("store: delivery: %w", err)
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE notifications SET status=?, attempts=?, next_at=?, delivered_at=?, last_error=?, provider_id=? WHERE id=?`,
 			n.Status, n.Attempts, ms(n.NextAt), pms(n.DeliveredAt), n.LastError, n.ProviderID, n.ID); err != nil {
-			return fmt.Errorf("sqlite: notification: %w", err)
+			return fmt.Errorf("store: notification: %w", err)
 		}
 		if fn != nil {
 			return fn(txn{tx})
@@ -331,7 +331,7 @@ func (s *Store) Notifications(ctx context.Context, incidentID int64, status stri
 	}
 	rows, err := s.rdb.QueryContext(ctx, text+fmt.Sprintf(" ORDER BY id DESC LIMIT %d", limit), args...)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: notifications: %w", err)
+		return nil, fmt.Errorf("store: notifications: %w", err)
 	}
 	defer rows.Close()
 	var out []*incident.Notification
@@ -380,7 +380,7 @@ func (tx txn) NotifiedTargets(ctx context.Context, incidentID int64) ([]incident
 	rows, err := tx.QueryContext(ctx, `SELECT channel, contact, recipient, MIN(id) FROM notifications
 		WHERE incident_id = ? AND kind IN ('problem','reminder') GROUP BY channel, contact, recipient ORDER BY MIN(id)`, incidentID)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: notified targets: %w", err)
+		return nil, fmt.Errorf("store: notified targets: %w", err)
 	}
 	defer rows.Close()
 	var out []incident.Notification

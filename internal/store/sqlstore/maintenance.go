@@ -1,8 +1,7 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"time"
 
@@ -12,7 +11,7 @@ import (
 // CreateMaintenance stores a maintenance window (JSON) and returns its id.
 func (s *Store) CreateMaintenance(ctx context.Context, body []byte, createdBy string) (int64, error) {
 	var id int64
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *Tx) error {
 		return tx.QueryRowContext(ctx, `INSERT INTO maintenances(body, created_at, created_by) VALUES (?,?,?) RETURNING id`,
 			string(body), ms(time.Now()), createdBy).Scan(&id)
 	})
@@ -23,7 +22,7 @@ func (s *Store) CreateMaintenance(ctx context.Context, body []byte, createdBy st
 func (s *Store) Maintenances(ctx context.Context) ([]store.MaintenanceRow, error) {
 	rows, err := s.rdb.QueryContext(ctx, `SELECT id, body, created_at, created_by FROM maintenances WHERE deleted_at = 0 ORDER BY id`)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: maintenances: %w", err)
+		return nil, fmt.Errorf("store: maintenances: %w", err)
 	}
 	defer rows.Close()
 	var out []store.MaintenanceRow
@@ -42,7 +41,7 @@ func (s *Store) Maintenances(ctx context.Context) ([]store.MaintenanceRow, error
 
 // DeleteMaintenance deletes a stored window (store.ErrNotFound).
 func (s *Store) DeleteMaintenance(ctx context.Context, id int64) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE maintenances SET deleted_at = ? WHERE id = ? AND deleted_at = 0`, ms(time.Now()), id)
 		if err != nil {
 			return err

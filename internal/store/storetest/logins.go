@@ -1,4 +1,4 @@
-package sqlite
+package storetest
 
 import (
 	"context"
@@ -8,12 +8,9 @@ import (
 	"github.com/mamori/mamori/internal/auth"
 )
 
-func TestLoginAttempts(t *testing.T) {
+func testLoginAttempts(t *testing.T, open Opener) {
 	ctx := context.Background()
-	s, err := Open(ctx, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := open(t)
 	defer s.Close()
 	t0 := time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
 	for i, a := range []auth.LoginAttempt{

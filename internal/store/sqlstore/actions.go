@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -27,7 +27,7 @@ func msPtr(t *time.Time) any {
 // oldest first.
 func (s *Store) LoadActions(ctx context.Context, since, now time.Time) ([]*incident.Action, error) {
 	var out []*incident.Action
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *Tx) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE recovery_actions SET finished_at = ?, error = CASE WHEN error = '' THEN 'interrupted: the server stopped during the action' ELSE error END,
 			verified = 'failed', verify_text = 'interrupted by a server restart' WHERE finished_at IS NULL`, now.UnixMilli()); err != nil {
 			return err
@@ -47,7 +47,7 @@ func (s *Store) LoadActions(ctx context.Context, since, now time.Time) ([]*incid
 		return rows.Err()
 	})
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: recovery actions: %w", err)
+		return nil, fmt.Errorf("store: recovery actions: %w", err)
 	}
 	return out, nil
 }
@@ -71,15 +71,14 @@ func scanAction(r scanner) (*incident.Action, error) {
 
 // InsertAction implements incident.Tx.
 func (tx txn) InsertAction(ctx context.Context, a *incident.Action) error {
-	res, err := tx.ExecContext(ctx, `INSERT INTO recovery_actions (kind, time, check_name, host, incident_id, problem, step, action, service, what, trigger, who,
-		dry_run, refused, counted, exit_code, output, error, finished_at, verified, verify_text) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+	err := tx.QueryRowContext(ctx, `INSERT INTO recovery_actions (kind, time, check_name, host, incident_id, problem, step, action, service, what, trigger, who,
+		dry_run, refused, counted, exit_code, output, error, finished_at, verified, verify_text) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id`,
 		a.Kind, a.Time.UnixMilli(), a.Check, a.Host, a.Incident, a.Problem, a.Step, a.Action, a.Service, a.What, a.Trigger, a.Who,
-		a.DryRun, a.Refused, a.Counted, a.ExitCode, a.Output, a.Error, msPtr(a.FinishedAt), a.Verified, a.VerifyText)
+		boolInt(a.DryRun), boolInt(a.Refused), boolInt(a.Counted), a.ExitCode, a.Output, a.Error, msPtr(a.FinishedAt), a.Verified, a.VerifyText).Scan(&a.ID)
 	if err != nil {
-		return fmt.Errorf("sqlite: insert recovery action: %w", err)
+		return fmt.Errorf("store: insert recovery action: %w", err)
 	}
-	a.ID, err = res.LastInsertId()
-	return err
+	return nil
 }
 
 // UpdateAction implements incident.Tx: the outcome of an action.
@@ -87,7 +86,7 @@ func (tx txn) UpdateAction(ctx context.Context, a *incident.Action) error {
 	_, err := tx.ExecContext(ctx, `UPDATE recovery_actions SET refused = ?, counted = ?, exit_code = ?, output = ?, error = ?, finished_at = ?, verified = ?, verify_text = ?
 		WHERE id = ?`, a.Refused, a.Counted, a.ExitCode, a.Output, a.Error, msPtr(a.FinishedAt), a.Verified, a.VerifyText, a.ID)
 	if err != nil {
-		return fmt.Errorf("sqlite: update recovery action: %w", err)
+		return fmt.Errorf("store: update recovery action: %w", err)
 	}
 	return nil
 }

@@ -1,4 +1,4 @@
-package sqlite
+package storetest
 
 import (
 	"context"
@@ -12,16 +12,6 @@ import (
 	"github.com/mamori/mamori/internal/incident"
 	"github.com/mamori/mamori/internal/store"
 )
-
-func openTicketStore(t *testing.T) *Store {
-	t.Helper()
-	s, err := Open(context.Background(), t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
-}
 
 func ticketIDs(ts []*incident.Ticket) []int64 {
 	out := []int64{}
@@ -51,9 +41,9 @@ func timelineKinds(tl []incident.Timeline) string {
 	return strings.Join(ks, ",")
 }
 
-func TestTicketCreateAndGet(t *testing.T) {
+func testTicketCreateAndGet(t *testing.T, open Opener) {
 	ctx := context.Background()
-	s := openTicketStore(t)
+	s := open(t)
 	t0 := time.Date(2026, 11, 1, 3, 0, 0, 123_456_789, time.UTC)
 	tk := &incident.Ticket{Tenant: "acme", Title: "  Web site slow  ", Body: "since this morning", CreatedBy: "taro", CreatedAt: t0,
 		Assignee: "hanako", Hosts: []string{"web1", "web1", " web2 "}, Checks: []string{"web1/http"}, IncidentIDs: []int64{7, 7}}
@@ -105,9 +95,9 @@ func TestTicketCreateAndGet(t *testing.T) {
 	}
 }
 
-func TestTicketCreateValidation(t *testing.T) {
+func testTicketCreateValidation(t *testing.T, open Opener) {
 	ctx := context.Background()
-	s := openTicketStore(t)
+	s := open(t)
 	for _, c := range []struct {
 		tk    incident.Ticket
 		field string
@@ -139,9 +129,9 @@ func TestTicketCreateValidation(t *testing.T) {
 	}
 }
 
-func TestTicketList(t *testing.T) {
+func testTicketList(t *testing.T, open Opener) {
 	ctx := context.Background()
-	s := openTicketStore(t)
+	s := open(t)
 	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	mk := func(tenant, kind, title, body, assignee string, day int) int64 {
 		tk := &incident.Ticket{Tenant: tenant, Kind: kind, Title: title, Body: body, Assignee: assignee, CreatedAt: t0.AddDate(0, 0, day)}
@@ -202,9 +192,9 @@ func TestTicketList(t *testing.T) {
 	}
 }
 
-func TestTicketUpdateTimeline(t *testing.T) {
+func testTicketUpdateTimeline(t *testing.T, open Opener) {
 	ctx := context.Background()
-	s := openTicketStore(t)
+	s := open(t)
 	tk := &incident.Ticket{Tenant: "acme", Title: "Add a check", CreatedBy: "acme-user", Hosts: []string{"web1"}}
 	if err := s.CreateTicket(ctx, tk); err != nil {
 		t.Fatal(err)
@@ -294,9 +284,9 @@ func mustJSON(t *testing.T, v any) string {
 	return string(b)
 }
 
-func TestTicketCloseReopen(t *testing.T) {
+func testTicketCloseReopen(t *testing.T, open Opener) {
 	ctx := context.Background()
-	s := openTicketStore(t)
+	s := open(t)
 	tk := &incident.Ticket{Title: "Restart the batch server"}
 	if err := s.CreateTicket(ctx, tk); err != nil {
 		t.Fatal(err)
@@ -340,9 +330,9 @@ func TestTicketCloseReopen(t *testing.T) {
 	}
 }
 
-func TestTicketComments(t *testing.T) {
+func testTicketComments(t *testing.T, open Opener) {
 	ctx := context.Background()
-	s := openTicketStore(t)
+	s := open(t)
 	tk := &incident.Ticket{Title: "Question about the report"}
 	if err := s.CreateTicket(ctx, tk); err != nil {
 		t.Fatal(err)
@@ -379,9 +369,9 @@ func TestTicketComments(t *testing.T) {
 }
 
 // Concurrent updates are serialised: no lost update.
-func TestTicketConcurrentUpdates(t *testing.T) {
+func testTicketConcurrentUpdates(t *testing.T, open Opener) {
 	ctx := context.Background()
-	s := openTicketStore(t)
+	s := open(t)
 	tk := &incident.Ticket{Title: "Counter"}
 	if err := s.CreateTicket(ctx, tk); err != nil {
 		t.Fatal(err)
@@ -408,22 +398,15 @@ func TestTicketConcurrentUpdates(t *testing.T) {
 }
 
 // Reopening an existing database keeps the tickets (idempotent schema).
-func TestTicketReopenDatabase(t *testing.T) {
+func testTicketReopenDatabase(t *testing.T, open Opener) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	s, err := Open(ctx, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := open(t)
 	tk := &incident.Ticket{Title: "Persisted"}
 	if err := s.CreateTicket(ctx, tk); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
-	s, err = Open(ctx, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s = open(t)
 	defer s.Close()
 	got, err := s.Ticket(ctx, tk.ID)
 	if err != nil || got.Title != "Persisted" || len(got.Timeline) != 1 {

@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -13,7 +13,7 @@ import (
 // SaveRunbook stores a new version of a runbook and returns its number (1, 2, ...).
 func (s *Store) SaveRunbook(ctx context.Context, name, markdown, author string) (int, error) {
 	var v int
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *Tx) error {
 		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) + 1 FROM runbook_versions WHERE name = ?`, name).Scan(&v); err != nil {
 			return err
 		}
@@ -21,7 +21,7 @@ func (s *Store) SaveRunbook(ctx context.Context, name, markdown, author string) 
 		return err
 	})
 	if err != nil {
-		return 0, fmt.Errorf("sqlite: save runbook: %w", err)
+		return 0, fmt.Errorf("store: save runbook: %w", err)
 	}
 	return v, nil
 }

@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -15,24 +15,23 @@ var _ store.Reports = (*Store)(nil)
 // SaveReport implements store.Reports.
 func (s *Store) SaveReport(ctx context.Context, row *store.ReportRow, f store.ReportFiles) (bool, error) {
 	created := false
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO reports(tenant, kind, month, period_from, period_to, lang, created_at, created_by, pdf, html, json)
-			VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING`,
-			row.Tenant, row.Kind, row.Month, ms(row.From), ms(row.To), row.Lang, ms(row.CreatedAt), row.CreatedBy, f.PDF, f.HTML, f.JSON)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 1 {
+	err := s.write(ctx, func(tx *Tx) error {
+		err := tx.QueryRowContext(ctx, `INSERT INTO reports(tenant, kind, month, period_from, period_to, lang, created_at, created_by, pdf, html, json)
+			VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING RETURNING id`,
+			row.Tenant, row.Kind, row.Month, ms(row.From), ms(row.To), row.Lang, ms(row.CreatedAt), row.CreatedBy, f.PDF, f.HTML, f.JSON).Scan(&row.ID)
+		if err == nil {
 			created = true
-			row.ID, err = res.LastInsertId()
 			row.PDFSize, row.HTMLSize = len(f.PDF), len(f.HTML)
+			return nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
 		return tx.QueryRowContext(ctx, `SELECT id FROM reports WHERE kind = 'monthly' AND tenant = ? AND month = ? AND lang = ?`,
 			row.Tenant, row.Month, row.Lang).Scan(&row.ID)
 	})
 	if err != nil {
-		return false, fmt.Errorf("sqlite: save report: %w", err)
+		return false, fmt.Errorf("store: save report: %w", err)
 	}
 	return created, nil
 }
@@ -61,14 +60,14 @@ func (s *Store) Reports(ctx context.Context, tenant string, limit int) ([]store.
 	}
 	rows, err := s.rdb.QueryContext(ctx, q+fmt.Sprintf(` ORDER BY period_from DESC, id DESC LIMIT %d`, limit), args...)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: reports: %w", err)
+		return nil, fmt.Errorf("store: reports: %w", err)
 	}
 	defer rows.Close()
 	out := []store.ReportRow{}
 	for rows.Next() {
 		r, err := scanReport(rows)
 		if err != nil {
-			return nil, fmt.Errorf("sqlite: reports: %w", err)
+			return nil, fmt.Errorf("store: reports: %w", err)
 		}
 		out = append(out, *r)
 	}
@@ -79,7 +78,7 @@ func (s *Store) Reports(ctx context.Context, tenant string, limit int) ([]store.
 func (s *Store) Report(ctx context.Context, id int64, format string) (*store.ReportRow, []byte, error) {
 	col := map[string]string{"": "x''", "pdf": "pdf", "html": "html", "json": "json"}[format]
 	if col == "" {
-		return nil, nil, fmt.Errorf("sqlite: report format %q", format)
+		return nil, nil, fmt.Errorf("store: report format %q", format)
 	}
 	var body []byte
 	row := s.rdb.QueryRowContext(ctx, `SELECT `+reportCols+`, `+col+` FROM reports WHERE id = ?`, id)
@@ -87,7 +86,7 @@ func (s *Store) Report(ctx context.Context, id int64, format string) (*store.Rep
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil, store.ErrNotFound
 	} else if err != nil {
-		return nil, nil, fmt.Errorf("sqlite: report: %w", err)
+		return nil, nil, fmt.Errorf("store: report: %w", err)
 	}
 	return r, body, nil
 }
@@ -102,7 +101,7 @@ func (s *Store) MonthlyReport(ctx context.Context, tenant, month, lang string) (
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	} else if err != nil {
-		return nil, fmt.Errorf("sqlite: monthly report: %w", err)
+		return nil, fmt.Errorf("store: monthly report: %w", err)
 	}
 	return r, nil
 }
@@ -137,14 +136,14 @@ func (s *Store) StateHistory(ctx context.Context, checks []string, from, to time
 	}
 	rows, err := s.rdb.QueryContext(ctx, `SELECT check_id, t, to_status, to_type FROM events WHERE t >= ? AND t < ? ORDER BY t, id`, ms(from), ms(to))
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: state history: %w", err)
+		return nil, fmt.Errorf("store: state history: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var id, t int64
 		var c store.StateChange
 		if err := rows.Scan(&id, &t, &c.Status, &c.Type); err != nil {
-			return nil, fmt.Errorf("sqlite: state history: %w", err)
+			return nil, fmt.Errorf("store: state history: %w", err)
 		}
 		if h := byID[id]; h != nil {
 			c.Time = fromMS(t)
@@ -171,11 +170,11 @@ func (s *Store) historyBounds(ctx context.Context, id int64, from time.Time, h *
 		c.Time = fromMS(t)
 		h.Before = &c
 	case !errors.Is(err, sql.ErrNoRows):
-		return fmt.Errorf("sqlite: state history: %w", err)
+		return fmt.Errorf("store: state history: %w", err)
 	}
 	var r, e sql.NullInt64
 	if err := s.rdb.QueryRowContext(ctx, `SELECT (SELECT MIN(t) FROM results WHERE check_id = ?), (SELECT MIN(t) FROM events WHERE check_id = ?)`, id, id).Scan(&r, &e); err != nil {
-		return fmt.Errorf("sqlite: state history: %w", err)
+		return fmt.Errorf("store: state history: %w", err)
 	}
 	first := int64(0)
 	for _, v := range []sql.NullInt64{r, e} {
@@ -189,7 +188,7 @@ func (s *Store) historyBounds(ctx context.Context, id int64, from time.Time, h *
 
 // MarkRun implements store.Reports.
 func (s *Store) MarkRun(ctx context.Context, start, now time.Time) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO server_runs(start, last) VALUES (?, ?) ON CONFLICT(start) DO UPDATE SET last = excluded.last`, ms(start), ms(now))
 		return err
 	})
@@ -199,7 +198,7 @@ func (s *Store) MarkRun(ctx context.Context, start, now time.Time) error {
 func (s *Store) ServerRuns(ctx context.Context, from, to time.Time) ([]store.ServerRun, error) {
 	rows, err := s.rdb.QueryContext(ctx, `SELECT start, last FROM server_runs WHERE last >= ? AND start < ? ORDER BY start`, ms(from), ms(to))
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: server runs: %w", err)
+		return nil, fmt.Errorf("store: server runs: %w", err)
 	}
 	defer rows.Close()
 	var out []store.ServerRun

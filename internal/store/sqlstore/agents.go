@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -30,9 +30,9 @@ func seqInt(v uint64) int64 {
 // false, a host that has one already is refused with ErrEnrolled.
 func (s *Store) EnrollAgent(ctx context.Context, host, tenant string, hash []byte, replace bool) error {
 	if len(hash) != 32 {
-		return fmt.Errorf("sqlite: agent token hash must be 32 bytes")
+		return fmt.Errorf("store: agent token hash must be 32 bytes")
 	}
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *Tx) error {
 		var old []byte
 		err := tx.QueryRowContext(ctx, `SELECT token_hash FROM agent_hosts WHERE host = ?`, host).Scan(&old)
 		switch {
@@ -52,7 +52,7 @@ func (s *Store) EnrollAgent(ctx context.Context, host, tenant string, hash []byt
 // RevokeAgent deletes a host's enrolled token; false if it had none.
 func (s *Store) RevokeAgent(ctx context.Context, host string) (bool, error) {
 	var n int64
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE agent_hosts SET token_hash = NULL WHERE host = ? AND token_hash IS NOT NULL`, host)
 		if err != nil {
 			return err
@@ -107,10 +107,10 @@ func (s *Store) AgentHosts(ctx context.Context) ([]store.AgentHost, error) {
 // SetAgentSeen records the last authenticated contact of a host's agent
 // (never moving it back), and its hello information if info is not "".
 func (s *Store) SetAgentSeen(ctx context.Context, host string, seen time.Time, info string) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO agent_hosts(host, last_seen, agent_info) VALUES (?,?,?)
-			ON CONFLICT(host) DO UPDATE SET last_seen = max(last_seen, excluded.last_seen),
-			agent_info = CASE WHEN excluded.agent_info = '' THEN agent_info ELSE excluded.agent_info END`, host, ms(seen), info)
+			ON CONFLICT(host) DO UPDATE SET last_seen = `+s.d.Greatest+`(agent_hosts.last_seen, excluded.last_seen),
+			agent_info = CASE WHEN excluded.agent_info = '' THEN agent_hosts.agent_info ELSE excluded.agent_info END`, host, ms(seen), info)
 		return err
 	})
 }
@@ -119,12 +119,12 @@ func (s *Store) SetAgentSeen(ctx context.Context, host string, seen time.Time, i
 // becomes seq (never moving back), the dropped counters grow, last_seen is
 // updated.
 func (s *Store) StoreAgentBatch(ctx context.Context, host string, seq, droppedResults, droppedSamples uint64, seen time.Time) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO agent_hosts(host, last_seq, dropped_results, dropped_samples, last_seen) VALUES (?,?,?,?,?)
-			ON CONFLICT(host) DO UPDATE SET last_seq = max(last_seq, excluded.last_seq),
-			dropped_results = dropped_results + excluded.dropped_results,
-			dropped_samples = dropped_samples + excluded.dropped_samples,
-			last_seen = max(last_seen, excluded.last_seen)`,
+			ON CONFLICT(host) DO UPDATE SET last_seq = `+s.d.Greatest+`(agent_hosts.last_seq, excluded.last_seq),
+			dropped_results = agent_hosts.dropped_results + excluded.dropped_results,
+			dropped_samples = agent_hosts.dropped_samples + excluded.dropped_samples,
+			last_seen = `+s.d.Greatest+`(agent_hosts.last_seen, excluded.last_seen)`,
 			host, seqInt(seq), seqInt(droppedResults), seqInt(droppedSamples), ms(seen))
 		return err
 	})
@@ -132,7 +132,7 @@ func (s *Store) StoreAgentBatch(ctx context.Context, host string, seq, droppedRe
 
 // SavePush records the last report of a push check.
 func (s *Store) SavePush(ctx context.Context, checkName string, r check.Result, at time.Time) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO push_reports(check_name, watch_since, at, t, status, duration_us, output, long_output, perf)
 			VALUES (?,?,?,?,?,?,?,?,?)
 			ON CONFLICT(check_name) DO UPDATE SET at = excluded.at, t = excluded.t, status = excluded.status,
@@ -145,7 +145,7 @@ func (s *Store) SavePush(ctx context.Context, checkName string, r check.Result, 
 // WatchPush records since when a push check has been waiting for its first
 // report, unless that is known already.
 func (s *Store) WatchPush(ctx context.Context, checkName string, since time.Time) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO push_reports(check_name, watch_since) VALUES (?,?) ON CONFLICT(check_name) DO NOTHING`, checkName, ms(since))
 		return err
 	})
@@ -177,7 +177,7 @@ func (s *Store) Pushes(ctx context.Context) ([]store.PushRecord, error) {
 
 // ForgetPush deletes a push check's record (the check was removed).
 func (s *Store) ForgetPush(ctx context.Context, checkName string) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *Tx) error {
 		_, err := tx.ExecContext(ctx, `DELETE FROM push_reports WHERE check_name = ?`, checkName)
 		return err
 	})
@@ -186,7 +186,7 @@ func (s *Store) ForgetPush(ctx context.Context, checkName string) error {
 // ResetAgentSeq sets a host's stored batch Seq, also backwards (the agent
 // re-synchronised its numbering).
 func (s *Store) ResetAgentSeq(ctx context.Context, host string, seq uint64) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO agent_hosts(host, last_seq) VALUES (?,?)
 			ON CONFLICT(host) DO UPDATE SET last_seq = excluded.last_seq`, host, seqInt(seq))
 		return err

@@ -1,4 +1,4 @@
-package sqlite
+package storetest
 
 import (
 	"context"
@@ -10,13 +10,9 @@ import (
 	"github.com/mamori/mamori/internal/store"
 )
 
-func TestRoundTrip(t *testing.T) {
+func testRoundTrip(t *testing.T, open Opener) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	s, err := Open(ctx, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := open(t)
 	t0 := time.Date(2026, 11, 1, 3, 0, 0, 0, time.UTC)
 	var st state.State
 	var ws []store.Write
@@ -36,11 +32,7 @@ func TestRoundTrip(t *testing.T) {
 	}
 	s.Close()
 
-	s, err = Open(ctx, dir) // survives reopening
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s = open(t) // survives reopening
 	states, err := s.LoadStates(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -88,12 +80,10 @@ func TestRoundTrip(t *testing.T) {
 	}
 }
 
-func BenchmarkCommit100(b *testing.B) {
+// BenchCommit100 measures Commit of batches of 100 results.
+func BenchCommit100(b *testing.B, open Opener) {
 	ctx := context.Background()
-	s, err := Open(ctx, b.TempDir())
-	if err != nil {
-		b.Fatal(err)
-	}
+	s := open(b)
 	defer s.Close()
 	ws := make([]store.Write, 100)
 	for i := range ws {

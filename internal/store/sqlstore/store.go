@@ -1,0 +1,416 @@
+// Package sqlstore is the SQL code shared by mamori's stores: the queries
+// are written once, in the common subset of SQLite and PostgreSQL, and a
+// Dialect adapts placeholders and the few functions that differ. A store
+// package (store/sqlite, store/postgres) opens its database, applies the
+// migrations and hands the handles to New.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mamori/mamori/internal/check"
+	"github.com/mamori/mamori/internal/event"
+	"github.com/mamori/mamori/internal/store"
+	"github.com/mamori/mamori/internal/store/migrate"
+)
+
+// Store is the SQL store.
+type Store struct {
+	d     *Dialect
+	rdb   DB
+	wdb   *sql.DB
+	wconn *Conn
+
+	mu  sync.Mutex // serialises writes and guards ids
+	ids map[string]int64
+	// Statements of the result path, prepared once on the writer
+	// connection and bound to each transaction with Tx.StmtContext.
+	insRes, updState *sql.Stmt
+}
+
+var (
+	_ store.Store = (*Store)(nil)
+	_ event.Log   = (*Store)(nil)
+)
+
+// Event flags, packed in one column.
+const (
+	flagHard = 1 << iota
+	flagRecovery
+	flagNotify
+	flagFlapStart
+	flagFlapStop
+	flagUnreachable
+)
+
+// SchemaVersion is the version of the last schema migration applied
+// (see package migrate).
+func (s *Store) SchemaVersion(ctx context.Context) (int64, error) {
+	var v int64
+	err := s.rdb.QueryRowContext(ctx, `SELECT coalesce(max(version_id), 0) FROM `+migrate.VersionTable+` WHERE is_applied`).Scan(&v)
+	return v, err
+}
+
+// New builds a store on a migrated database: rdb serves reads, wdb is the
+// writer pool of which the store pins one connection for every write.
+// The store owns both pools from here on (Close closes them), also when
+// New fails.
+func New(ctx context.Context, d Dialect, rdb, wdb *sql.DB) (*Store, error) {
+	dp := &d
+	conn, err := wdb.Conn(ctx)
+	if err != nil {
+		rdb.Close()
+		wdb.Close()
+		return nil, fmt.Errorf("%s: open writer: %w", d.Name, err)
+	}
+	s := &Store{d: dp, rdb: DB{rdb, dp}, wdb: wdb, wconn: &Conn{conn, dp}, ids: map[string]int64{}}
+	if s.insRes, err = s.wconn.PrepareContext(ctx, insertResult); err == nil {
+		s.updState, err = s.wconn.PrepareContext(ctx, updateState)
+	}
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("%s: prepare: %w", d.Name, err)
+	}
+	if err := s.loadIDs(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("%s: load ids: %w", d.Name, err)
+	}
+	return s, nil
+}
+
+func (s *Store) loadIDs(ctx context.Context) error {
+	rows, err := s.rdb.QueryContext(ctx, `SELECT id, name FROM checks`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var name string
+		if err := rows.Scan(&id, &name); err != nil {
+			return err
+		}
+		s.ids[name] = id
+	}
+	return rows.Err()
+}
+
+// Dialect is the store's dialect.
+func (s *Store) Dialect() *Dialect { return s.d }
+
+// ReadDB is the pool the store reads through (for tools such as
+// migrate-store that read whole tables).
+func (s *Store) ReadDB() *sql.DB { return s.rdb.DB }
+
+// write runs fn in one write transaction on the pinned writer connection.
+func (s *Store) write(ctx context.Context, fn func(tx *Tx) error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	tx, err := s.wconn.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("%s: begin: %w", s.d.Name, err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: commit: %w", err)
+	}
+	return nil
+}
+
+const (
+	insertResult = `INSERT INTO results(check_id, t, status, state_type, attempt, duration_us, output, perf) VALUES (?,?,?,?,?,?,?,?)`
+	updateState  = `UPDATE checks SET status=?, state_type=?, attempt=?, hard_status=?, last_check=?, last_change=?,
+		last_hard=?, problem_at=?, flapping=?, flap_pct=?, unreachable=?, history=?, output=?, perf=?, duration_us=?, active=1 WHERE id=?`
+)
+
+// Close closes the database.
+func (s *Store) Close() error {
+	var errs []error
+	for _, st := range []*sql.Stmt{s.insRes, s.updState} {
+		if st != nil {
+			errs = append(errs, st.Close())
+		}
+	}
+	return errors.Join(append(errs, s.wconn.Close(), s.wdb.Close(), s.rdb.Close())...)
+}
+
+func ms(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+func fromMS(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(v).UTC()
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// LoadStates implements store.Store.
+func (s *Store) LoadStates(ctx context.Context) (map[string]store.CheckState, error) {
+	rows, err := s.rdb.QueryContext(ctx, `SELECT name, status, state_type, attempt, hard_status, last_check, last_change,
+		last_hard, problem_at, flapping, flap_pct, unreachable, history, output, perf, duration_us FROM checks WHERE active = 1`)
+	if err != nil {
+		return nil, fmt.Errorf("store: load states: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]store.CheckState{}
+	for rows.Next() {
+		var cs store.CheckState
+		var lc, lch, lh, pa, dur int64
+		var flapping, unreach int
+		var perf string
+		if err := rows.Scan(&cs.Name, &cs.Status, &cs.Type, &cs.Attempt, &cs.HardStatus, &lc, &lch, &lh, &pa,
+			&flapping, &cs.FlapPct, &unreach, &cs.History, &cs.Output, &perf, &dur); err != nil {
+			return nil, fmt.Errorf("store: load states: %w", err)
+		}
+		cs.LastCheck, cs.LastChange, cs.LastHard, cs.ProblemAt = fromMS(lc), fromMS(lch), fromMS(lh), fromMS(pa)
+		cs.Flapping, cs.Unreachable = flapping == 1, unreach == 1
+		cs.Perf, _ = check.ParsePerf(perf)
+		cs.Duration = time.Duration(dur) * time.Microsecond
+		out[cs.Name] = cs
+	}
+	return out, rows.Err()
+}
+
+// idFor returns the id of a check, creating its row. Caller holds s.mu and tx.
+func (s *Store) idFor(ctx context.Context, tx *Tx, name string) (int64, error) {
+	if id, ok := s.ids[name]; ok {
+		return id, nil
+	}
+	var id int64
+	err := tx.QueryRowContext(ctx, `INSERT INTO checks(name) VALUES (?) ON CONFLICT(name) DO UPDATE SET active = 1 RETURNING id`, name).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("store: check id for %q: %w", name, err)
+	}
+	return id, nil
+}
+
+// Commit implements store.Store.
+func (s *Store) Commit(ctx context.Context, ws []store.Write) (ids []int64, err error) {
+	if len(ws) == 0 {
+		return nil, nil
+	}
+	ids = make([]int64, len(ws))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	durable := false
+	for _, w := range ws {
+		if w.Transition != nil {
+			durable = true
+			break
+		}
+	}
+	if durable && s.d.Durable != nil {
+		// A state change must survive a power loss, not just a crash.
+		after, err := s.d.Durable(ctx, s.wconn)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", s.d.Name, err)
+		}
+		defer func() {
+			if e := after(context.WithoutCancel(ctx)); e != nil && err == nil {
+				err = fmt.Errorf("%s: %w", s.d.Name, e)
+			}
+		}()
+	}
+	tx, err := s.wconn.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("store: begin: %w", err)
+	}
+	newIDs := map[string]int64{}
+	defer func() {
+		if err != nil {
+			tx.Rollback()
+			return
+		}
+		for k, v := range newIDs {
+			s.ids[k] = v
+		}
+	}()
+	insRes := tx.StmtContext(ctx, s.insRes)
+	defer insRes.Close()
+	updState := tx.StmtContext(ctx, s.updState)
+	defer updState.Close()
+	for i, w := range ws {
+		id, ok := newIDs[w.Check]
+		if !ok {
+			if id, err = s.idFor(ctx, tx, w.Check); err != nil {
+				return nil, err
+			}
+			newIDs[w.Check] = id
+		}
+		r, st := w.Result, w.State
+		perf := check.PerfString(r.Perf)
+		dur := r.Duration.Microseconds()
+		if _, err = insRes.ExecContext(ctx, id, ms(r.Time), int(r.Status), int(st.Type), st.Attempt, dur, r.Output, perf); err != nil {
+			return nil, fmt.Errorf("store: insert result: %w", err)
+		}
+		if _, err = updState.ExecContext(ctx, int(st.Status), int(st.Type), st.Attempt, int(st.HardStatus), ms(st.LastCheck), ms(st.LastChange),
+			ms(st.LastHard), ms(st.ProblemAt), boolInt(st.Flapping), st.FlapPct, boolInt(st.Unreachable), st.History, r.Output, perf, dur, id); err != nil {
+			return nil, fmt.Errorf("store: update state: %w", err)
+		}
+		if t := w.Transition; t != nil {
+			flags := 0
+			for bit, on := range map[int]bool{flagHard: t.Hard, flagRecovery: t.Recovery, flagNotify: t.Notify, flagFlapStart: t.FlapStart, flagFlapStop: t.FlapStop, flagUnreachable: t.Unreachable} {
+				if on {
+					flags |= bit
+				}
+			}
+			if err = tx.QueryRowContext(ctx, `INSERT INTO events(check_id, t, from_status, from_type, to_status, to_type, attempt, flags, problem_us, output) VALUES (?,?,?,?,?,?,?,?,?,?) RETURNING id`,
+				id, ms(t.Time), int(t.From), int(t.FromType), int(t.To), int(t.ToType), t.Attempt, flags, t.ProblemFor.Microseconds(), t.Output).Scan(&ids[i]); err != nil {
+				return nil, fmt.Errorf("store: insert event: %w", err)
+			}
+		}
+	}
+	if err = tx.Commit(); err != nil {
+		return nil, fmt.Errorf("store: commit: %w", err)
+	}
+	return ids, nil
+}
+
+// Results implements store.Store.
+func (s *Store) Results(ctx context.Context, name string, before time.Time, limit int) ([]store.ResultRow, error) {
+	if limit <= 0 || limit > 10000 {
+		limit = 100
+	}
+	if before.IsZero() {
+		before = time.Now().Add(time.Hour)
+	}
+	rows, err := s.rdb.QueryContext(ctx, `SELECT r.t, r.status, r.state_type, r.attempt, r.duration_us, r.output, r.perf
+		FROM results r JOIN checks c ON c.id = r.check_id WHERE c.name = ? AND r.t < ? ORDER BY r.t DESC LIMIT ?`, name, ms(before), limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: results: %w", err)
+	}
+	defer rows.Close()
+	var out []store.ResultRow
+	for rows.Next() {
+		var r store.ResultRow
+		var t, dur int64
+		var perf string
+		if err := rows.Scan(&t, &r.Status, &r.StateType, &r.Attempt, &dur, &r.Output, &perf); err != nil {
+			return nil, fmt.Errorf("store: results: %w", err)
+		}
+		r.Check, r.Time, r.Duration = name, fromMS(t), float64(dur)/1e6
+		r.Perf, _ = check.ParsePerf(perf)
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// Events implements store.Store.
+func (s *Store) Events(ctx context.Context, q store.EventQuery) ([]event.Event, error) {
+	var where []string
+	var args []any
+	if len(q.Checks) > 0 {
+		where = append(where, "c.name IN ("+strings.TrimSuffix(strings.Repeat("?,", len(q.Checks)), ",")+")")
+		for _, c := range q.Checks {
+			args = append(args, c)
+		}
+	}
+	if !q.Since.IsZero() {
+		where, args = append(where, "e.t >= ?"), append(args, ms(q.Since))
+	}
+	if !q.Until.IsZero() {
+		where, args = append(where, "e.t < ?"), append(args, ms(q.Until))
+	}
+	if q.HardOnly {
+		where = append(where, fmt.Sprintf("(e.flags & %d) != 0", flagHard))
+	}
+	if q.AfterID > 0 {
+		where, args = append(where, "e.id > ?"), append(args, q.AfterID)
+	}
+	limit := q.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	limit = min(limit, 10000)
+	sqlText := `SELECT e.id, c.name, e.t, e.from_status, e.from_type, e.to_status, e.to_type, e.attempt, e.flags, e.problem_us, e.output
+		FROM events e JOIN checks c ON c.id = e.check_id`
+	if len(where) > 0 {
+		sqlText += " WHERE " + strings.Join(where, " AND ")
+	}
+	if q.Desc {
+		sqlText += " ORDER BY e.id DESC"
+	} else {
+		sqlText += " ORDER BY e.id"
+	}
+	sqlText += fmt.Sprintf(" LIMIT %d", limit)
+	rows, err := s.rdb.QueryContext(ctx, sqlText, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: events: %w", err)
+	}
+	defer rows.Close()
+	var out []event.Event
+	for rows.Next() {
+		e := event.Event{Kind: event.StateChange}
+		var t, pus int64
+		var flags int
+		if err := rows.Scan(&e.ID, &e.Check, &t, &e.From, &e.FromType, &e.To, &e.ToType, &e.Attempt, &flags, &pus, &e.Output); err != nil {
+			return nil, fmt.Errorf("store: events: %w", err)
+		}
+		e.Time, e.ProblemFor = fromMS(t), time.Duration(pus)*time.Microsecond
+		e.Hard, e.Recovery, e.Notify = flags&flagHard != 0, flags&flagRecovery != 0, flags&flagNotify != 0
+		e.FlapStart, e.FlapStop, e.Unreachable = flags&flagFlapStart != 0, flags&flagFlapStop != 0, flags&flagUnreachable != 0
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// EventsAfter implements event.Log: up to limit state changes after an
+// event ID, oldest first.
+func (s *Store) EventsAfter(ctx context.Context, after int64, limit int) ([]event.Event, error) {
+	return s.Events(ctx, store.EventQuery{AfterID: after, Limit: limit})
+}
+
+// Forget implements store.Store.
+func (s *Store) Forget(ctx context.Context, name string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, err := s.wconn.ExecContext(ctx, `UPDATE checks SET active = 0 WHERE name = ?`, name)
+	return err
+}
+
+// Prune implements store.Store. It deletes in slices so that a large backlog
+// does not hold the write lock for long.
+func (s *Store) Prune(ctx context.Context, resultsBefore, eventsBefore time.Time) (int64, int64, error) {
+	del := func(q string, before time.Time) (int64, error) {
+		var total int64
+		for {
+			s.mu.Lock()
+			res, err := s.wconn.ExecContext(ctx, q, ms(before))
+			s.mu.Unlock()
+			if err != nil {
+				return total, fmt.Errorf("store: prune: %w", err)
+			}
+			n, _ := res.RowsAffected()
+			total += n
+			if n < 5000 {
+				return total, nil
+			}
+		}
+	}
+	r, err := del(`DELETE FROM results WHERE `+s.d.RowID+` IN (SELECT `+s.d.RowID+` FROM results WHERE t < ? LIMIT 5000)`, resultsBefore)
+	if err != nil {
+		return r, 0, err
+	}
+	e, err := del(`DELETE FROM events WHERE id IN (SELECT id FROM events WHERE t < ? LIMIT 5000)`, eventsBefore)
+	return r, e, err
+}
