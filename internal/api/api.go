@@ -7,7 +7,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"os"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -18,6 +17,7 @@ import (
 	"github.com/mamori/mamori/internal/event"
 	"github.com/mamori/mamori/internal/metrics"
 	"github.com/mamori/mamori/internal/metrics/promapi"
+	"github.com/mamori/mamori/internal/report"
 )
 
 // Reloader re-reads the configuration and applies it.
@@ -34,11 +34,13 @@ type Server struct {
 	toks   atomic.Pointer[Tokens]
 	// metricsTok is the SHA-256 of http.metrics_token (nil: none).
 	metricsTok atomic.Pointer[[32]byte]
-	alert      atomic.Pointer[alerting.Service]
-	users      UserTokens // per-user API tokens; nil = config tokens only
+	alert      *alerting.Service // nil: the incident routes answer 503
+	users      UserTokens        // per-user API tokens; nil = config tokens only
+	recov      Recoverer         // nil: the recover routes answer 503
+	reports    *report.Service   // nil: the report routes answer 503
+	adminTok   string
 	mux        *http.ServeMux
 	apiMux     *http.ServeMux // the authenticated /api/v1/ routes
-	reports    reportService
 }
 
 // Deps is what the API is built on.
@@ -49,21 +51,36 @@ type Deps struct {
 	Events  *event.Bus // the live stream
 	Log     *slog.Logger
 	Reload  Reloader // nil: reloading is refused
+
+	// AdminToken is an operator token outside the config (the server's
+	// MAMORI_ADMIN_TOKEN or DATA_DIR/admin.token); "" for none.
+	AdminToken string
+	Metrics    *metrics.Store    // nil: no Prometheus query API
+	Alerting   *alerting.Service // nil: incidents, acknowledgements and hooks answer 503
+	Users      UserTokens        // nil: config tokens only
+	Recovery   Recoverer         // nil: the recover routes answer 503
+	Reports    *report.Service   // nil: the report routes answer 503
 }
 
-// New builds the API. adminToken (MAMORI_ADMIN_TOKEN) is an operator token.
+// New builds the API.
 func New(d Deps) *Server {
-	s := &Server{eng: d.Engine, st: d.Store, tix: d.Tickets, bus: d.Events, log: d.Log, reload: d.Reload, mux: http.NewServeMux()}
+	s := &Server{eng: d.Engine, st: d.Store, tix: d.Tickets, bus: d.Events, log: d.Log, reload: d.Reload,
+		alert: d.Alerting, users: d.Users, recov: d.Recovery, reports: d.Reports, adminTok: d.AdminToken,
+		mux: http.NewServeMux()}
 	s.SetTokens(d.Engine.Config())
 	s.routes()
+	if d.Metrics != nil {
+		s.serveMetrics(d.Metrics)
+	}
 	return s
 }
 
-// SetTokens rebuilds the token table from config and the environment.
+// SetTokens rebuilds the token table from config (on a reload) and the
+// admin token.
 func (s *Server) SetTokens(cfg *config.Config) {
 	var ts []Token
-	if v := os.Getenv("MAMORI_ADMIN_TOKEN"); v != "" {
-		ts = append(ts, Token{Secret: v, Principal: Principal{Name: "MAMORI_ADMIN_TOKEN", Role: RoleOperator}})
+	if s.adminTok != "" {
+		ts = append(ts, Token{Secret: s.adminTok, Principal: Principal{Name: "MAMORI_ADMIN_TOKEN", Role: RoleOperator}})
 	}
 	for _, t := range cfg.APITokens {
 		ts = append(ts, Token{Secret: t.Token.Reveal(), Principal: Principal{Name: t.Name, Role: Role(t.Role), Tenant: t.Tenant}})
@@ -156,10 +173,10 @@ func queryTime(r *http.Request, key string) (time.Time, error) {
 	return time.Time{}, errors.New(key + " must be an RFC 3339 time (2026-11-01T03:00:00Z) or Unix seconds")
 }
 
-// SetMetrics serves the Prometheus-compatible query API (query,
+// serveMetrics serves the Prometheus-compatible query API (query,
 // query_range, labels, series) on the time-series store, behind the same
 // authentication; a tenant's caller sees only its tenant's series.
-func (s *Server) SetMetrics(st *metrics.Store) {
+func (s *Server) serveMetrics(st *metrics.Store) {
 	promapi.Routes(s.apiMux, st, func(r *http.Request) (string, bool) {
 		p := PrincipalFrom(r.Context())
 		return p.Tenant, p.Role.AtLeast(RoleViewer)

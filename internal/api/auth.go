@@ -94,9 +94,6 @@ type UserTokens interface {
 	LookupToken(ctx context.Context, plain string) (auth.User, bool)
 }
 
-// SetUsers enables per-user API tokens. Call it before serving.
-func (s *Server) SetUsers(u UserTokens) { s.users = u }
-
 type ctxKey struct{}
 
 // PrincipalFrom returns the caller of a request.

@@ -17,11 +17,8 @@ import (
 	"github.com/mamori/mamori/internal/store"
 )
 
-// SetAlerting enables the incident, notification and acknowledgement routes.
-func (s *Server) SetAlerting(a *alerting.Service) { s.alert.Store(a) }
-
 func (s *Server) alerting(w http.ResponseWriter) *alerting.Service {
-	a := s.alert.Load()
+	a := s.alert
 	if a == nil {
 		writeError(w, http.StatusServiceUnavailable, "alerting is not running")
 	}
@@ -71,7 +68,7 @@ func (s *Server) incidentView(p Principal, in *incident.Incident) incidentJSON {
 		j.RunbookMissing, j.EscLevel, j.EscRound, j.EscNextAt = &missing, &in.EscLevel, &in.EscRound, in.EscNextAt
 	} else {
 		j.Incident = in.CustomerView()
-		if a := s.alert.Load(); a == nil || !a.RunbookReadable(in.Runbook, p.Tenant) {
+		if a := s.alert; a == nil || !a.RunbookReadable(in.Runbook, p.Tenant) {
 			j.Incident.Runbook = ""
 		}
 	}
@@ -424,7 +421,7 @@ func (s *Server) ackPage(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(code)
 		_ = ackTmpl.Execute(w, data)
 	}
-	a := s.alert.Load()
+	a := s.alert
 	if a == nil {
 		data["Error"] = "alerting is not running"
 		render(http.StatusServiceUnavailable)
@@ -458,7 +455,7 @@ func (s *Server) ackPage(w http.ResponseWriter, r *http.Request) {
 // must carry a valid X-Twilio-Signature for one of the twilio channels;
 // "1" acknowledges the incident.
 func (s *Server) twilioGather(w http.ResponseWriter, r *http.Request) {
-	a := s.alert.Load()
+	a := s.alert
 	if a == nil {
 		writeError(w, http.StatusServiceUnavailable, "alerting is not running")
 		return

@@ -27,7 +27,6 @@ import (
 // another tenant's objects. Another tenant's object answers 404 (never 403,
 // so IDs do not leak); a role that may not act answers 403.
 func TestAuthorizationMatrix(t *testing.T) {
-	t.Setenv("MAMORI_ADMIN_TOKEN", "")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	dir := t.TempDir()
@@ -64,8 +63,11 @@ hosts:
 	go func() { eng.Run(ctx); close(done) }()
 	go al.Run(ctx)
 	defer func() { cancel(); <-done }()
-	s := New(Deps{Engine: eng, Store: st, Tickets: st, Events: bus, Log: log})
-	s.SetAlerting(al)
+	rs := &report.Service{Config: eng.Config, Store: st, Log: log, Now: time.Now,
+		Sources: func(context.Context) (report.Sources, error) {
+			return report.Sources{Config: eng.Config(), History: st, Alerts: st, Tickets: st}, nil
+		}}
+	s := New(Deps{Engine: eng, Store: st, Tickets: st, Events: bus, Log: log, Alerting: al, Reports: rs})
 
 	// A hard problem in each tenant opens an incident in each.
 	for _, c := range []string{"a1/svc", "o1/svc"} {
@@ -89,11 +91,6 @@ hosts:
 	if !report.FontAvailable("") {
 		t.Fatal("no font for PDF reports: install fonts-ipaexfont-gothic (scripts/itest-daemons.sh install)")
 	}
-	rs := &report.Service{Config: eng.Config, Store: st, Log: log, Now: time.Now,
-		Sources: func(context.Context) (report.Sources, error) {
-			return report.Sources{Config: eng.Config(), History: st, Alerts: st, Tickets: st}, nil
-		}}
-	s.SetReports(rs)
 	repID := map[string]string{}
 	for _, tn := range []string{"acme", "other"} {
 		row, err := rs.Generate(ctx, tn, time.Now().Add(-time.Hour), time.Now(), "", store.ReportOnDemand, "test")

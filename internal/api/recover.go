@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/mamori/mamori/internal/recovery"
@@ -20,15 +19,9 @@ type Recoverer interface {
 	History(check string, limit int) []recovery.Record
 }
 
-// recoverers holds each Server's Recoverer (set with SetRecovery).
-var recoverers sync.Map // *Server → Recoverer
-
-// SetRecovery connects the recovery runner to POST /api/v1/recover/{check}.
-func (s *Server) SetRecovery(r Recoverer) { recoverers.Store(s, r) }
-
 func (s *Server) recoverer(w http.ResponseWriter) Recoverer {
-	if v, ok := recoverers.Load(s); ok && v != nil {
-		return v.(Recoverer)
+	if s.recov != nil {
+		return s.recov
 	}
 	writeError(w, http.StatusServiceUnavailable, "automatic recovery is not running in this server")
 	return nil

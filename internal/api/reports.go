@@ -7,18 +7,11 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/mamori/mamori/internal/report"
 	"github.com/mamori/mamori/internal/store"
 )
-
-// reportService is set by SetReports.
-type reportService = atomic.Pointer[report.Service]
-
-// SetReports serves the reports through a report service.
-func (s *Server) SetReports(rs *report.Service) { s.reports.Store(rs) }
 
 func (s *Server) reportRoutes(api *http.ServeMux) {
 	api.HandleFunc("GET /api/v1/reports", require(RoleViewer, s.listReports))
@@ -27,7 +20,7 @@ func (s *Server) reportRoutes(api *http.ServeMux) {
 }
 
 func (s *Server) reportService(w http.ResponseWriter) *report.Service {
-	rs := s.reports.Load()
+	rs := s.reports
 	if rs == nil {
 		writeError(w, http.StatusServiceUnavailable, "reports are not available on this server")
 	}

@@ -34,7 +34,6 @@ type secEnv struct {
 
 func newSecEnv(t testing.TB, extra string) *secEnv {
 	t.Helper()
-	t.Setenv("MAMORI_ADMIN_TOKEN", "")
 	ctx, cancel := context.WithCancel(context.Background())
 	dir := t.TempDir()
 	cfg, err := config.Parse(filepath.Join(dir, "t.yaml"), []byte(ticketTestConfig+fmt.Sprintf(`data_dir: %s
@@ -69,8 +68,7 @@ hosts:
 	go func() { eng.Run(ctx); close(done) }()
 	go al.Run(ctx)
 	t.Cleanup(func() { cancel(); <-done; st.Close() })
-	s := New(Deps{Engine: eng, Store: st, Tickets: st, Events: bus, Log: log})
-	s.SetAlerting(al)
+	s := New(Deps{Engine: eng, Store: st, Tickets: st, Events: bus, Log: log, Alerting: al})
 	e := &secEnv{t: t, s: s, eng: eng, al: al, st: st, ids: map[string]int64{}}
 	for _, c := range []string{"a1/svc", "o1/svc"} {
 		if _, err := eng.Record(ctx, c, check.Result{Status: check.Critical, Output: "down", Time: time.Now()}); err != nil {

@@ -52,7 +52,6 @@ api_tokens:
 // noTickets builds it without a ticket store.
 func ticketServer(t *testing.T, noTickets bool) http.Handler {
 	t.Helper()
-	t.Setenv("MAMORI_ADMIN_TOKEN", "")
 	ctx := context.Background()
 	cfg, err := config.Parse("t.yaml", []byte(ticketTestConfig+"hosts:\n  - {name: web1, address: 127.0.0.1, tenant: acme}\n"))
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/mamori/mamori/internal/clidoc"
 	"github.com/mamori/mamori/internal/config"
+	"github.com/mamori/mamori/internal/server"
 	"github.com/mamori/mamori/internal/store"
 	"github.com/mamori/mamori/internal/store/sqlstore"
 )
@@ -92,7 +93,7 @@ func cmdHost(args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 	}
-	st, err := openStore(ctx, cfg)
+	st, err := server.OpenStore(ctx, cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "mamori: %v\n", err)
 		return 1

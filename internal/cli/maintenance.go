@@ -17,6 +17,7 @@ import (
 	"github.com/mamori/mamori/internal/config"
 	"github.com/mamori/mamori/internal/duration"
 	"github.com/mamori/mamori/internal/maintenance"
+	"github.com/mamori/mamori/internal/server"
 )
 
 type listFlag []string
@@ -85,7 +86,7 @@ func cmdMaintenance(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	ctx := context.Background()
-	st, err := openStore(ctx, cfg)
+	st, err := server.OpenStore(ctx, cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "mamori: %v\n", err)
 		return 1

@@ -14,6 +14,7 @@ import (
 	"github.com/mamori/mamori/internal/config"
 	"github.com/mamori/mamori/internal/metrics"
 	"github.com/mamori/mamori/internal/report"
+	"github.com/mamori/mamori/internal/server"
 )
 
 // cmdReport: mamori report --config FILE --tenant T (--month YYYY-MM |
@@ -98,7 +99,7 @@ func reportPeriod(cfg *config.Config, tenant, month, fromS, toS string) (time.Ti
 // read-only: the server may be running) and renders one format.
 func renderReport(cfg *config.Config, tenant string, from, to time.Time, lang, format string) ([]byte, error) {
 	ctx := context.Background()
-	st, err := openStore(ctx, cfg)
+	st, err := server.OpenStore(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}

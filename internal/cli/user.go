@@ -19,6 +19,7 @@ import (
 	"github.com/mamori/mamori/internal/clidoc"
 	"github.com/mamori/mamori/internal/config"
 	"github.com/mamori/mamori/internal/duration"
+	"github.com/mamori/mamori/internal/server"
 	"github.com/mamori/mamori/internal/store/sqlstore"
 )
 
@@ -56,7 +57,7 @@ func openAuth(path string, stderr io.Writer) (*authCmd, int) {
 		printConfigErrors(stderr, err)
 		return nil, 1
 	}
-	st, err := openStore(context.Background(), cfg)
+	st, err := server.OpenStore(context.Background(), cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "mamori: %v\n", err)
 		return nil, 1

@@ -1,4 +1,4 @@
-package cli
+package server
 
 import (
 	"context"
@@ -9,10 +9,10 @@ import (
 	"github.com/mamori/mamori/internal/store/sqlstore"
 )
 
-// openStore opens the store the configuration selects: the PostgreSQL
+// OpenStore opens the store the configuration selects: the PostgreSQL
 // database of `database:`, or else the embedded SQLite store in data_dir.
 // Both are the same SQL code (package sqlstore) on their own dialect.
-func openStore(ctx context.Context, cfg *config.Config) (*sqlstore.Store, error) {
+func OpenStore(ctx context.Context, cfg *config.Config) (*sqlstore.Store, error) {
 	if cfg.Database != "" {
 		st, err := postgres.Open(ctx, cfg.Database)
 		if err != nil {
