@@ -37,6 +37,7 @@ func init() {
 		{"user", "add|passwd|list|disable|enable [--config FILE] ...", "console users (roles admin, operator, customer, viewer)", []string{"add", "passwd", "list", "disable", "enable"}, cmdUser},
 		{"token", "create|list|revoke [--config FILE] ...", "per-user API tokens", []string{"create", "list", "revoke"}, cmdToken},
 		{"recover", "CHECK [--dry-run] [--server URL] [--token T]", "run a check's next recovery step now", nil, cmdRecover},
+		{"migrate-store", "--from sqlite:DIR --to postgres://USER@HOST:PORT/DB", "copy an installation's SQLite store into an empty PostgreSQL database", nil, cmdMigrateStore},
 		{"report", "--config FILE --tenant T (--month YYYY-MM | --from T1 --to T2) [--lang ja|en] --format pdf|html|json --out FILE", "a tenant's availability report", nil, cmdReport},
 		{"healthcheck", "[--url URL] [--config FILE]", "exit 0 if the local server answers /healthz (container health check)", nil, cmdHealthcheck},
 		{"completion", "bash|zsh|fish", "print the shell completion script", []string{"bash", "zsh", "fish"}, cmdCompletion},
