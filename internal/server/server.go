@@ -81,6 +81,7 @@ type Server struct {
 	apiSrv   *api.Server
 	httpSrv  *http.Server
 	rwRun    func(context.Context) func()
+	brk      *brokerSide // nil without broker:
 	registry *prometheus.Registry
 	shared   check.SharedMap
 
@@ -157,6 +158,7 @@ func (s *Server) Run(ctx context.Context) error {
 		go func() { run(ctx); close(done[i]) }()
 	}
 	rwWait := s.rwRun(ctx)
+	brkWait := s.brk.run(ctx, s.eng)
 	<-ctx.Done()
 	s.log.Info("shutting down")
 	shCtx, shCancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -166,6 +168,7 @@ func (s *Server) Run(ctx context.Context) error {
 		<-d
 	}
 	rwWait()
+	brkWait()
 	return httpErr
 }
 
