@@ -3,6 +3,7 @@ package cli
 
 import (
 	"bytes"
+	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -31,6 +32,7 @@ func init() {
 		{"aws", "discover --account NAME [--config FILE] [--tags k=v] [--write FILE]", "propose checks for an AWS account's resources", []string{"discover"}, cmdAWS},
 		{"maintenance", "add|list|delete [--config FILE] ...", "suspend alerting for hosts/checks", []string{"add", "list", "delete"}, cmdMaintenance},
 		{"agent", "--server URL --token TOKEN [--config FILE]", "run the agent on a monitored host", nil, cmdAgent},
+		{"poller", "--broker nats://HOST:PORT --zone NAME [--name N] [--state-dir DIR] [--creds FILE]", "run a zone's checks inside a customer network (pulls them from NATS JetStream)", nil, cmdPoller},
 		{"host", "add|list|revoke NAME [--config FILE]", "enrol a host's agent (prints its token)", []string{"add", "list", "revoke"}, cmdHost},
 		{"run", "[--job NAME] --url URL|--server URL --token T -- CMD ARGS", "run a job and report it", nil, cmdRun},
 		{"user", "add|passwd|list|disable|enable [--config FILE] ...", "console users (roles admin, operator, customer, viewer)", []string{"add", "passwd", "list", "disable", "enable"}, cmdUser},
@@ -165,4 +167,23 @@ func isHelp(args []string) bool {
 		}
 	}
 	return false
+}
+
+// parseInterspersed parses flags that may come before or after the
+// positional arguments ("user add alice --role admin").
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		if n := len(args) - len(rest); n > 0 && args[n-1] == "--" { // everything after -- is positional
+			return append(pos, rest...), nil
+		}
+		pos, args = append(pos, rest[0]), rest[1:]
+	}
 }

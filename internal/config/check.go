@@ -27,6 +27,7 @@ type commonFields struct {
 	Description   string        `yaml:"description" help:"what it watches, for people"`
 	Disabled      bool          `yaml:"disabled" help:"configured but not run"`
 	OnAgent       bool          `yaml:"on_agent" help:"run this check on the host's agent instead of the server (e.g. a local tcp or http check)"`
+	Zone          string        `yaml:"zone" help:"run this check on the pollers of this zone (needs broker:; default: its host's zone, else the server)"`
 }
 
 var commonKeys = func() map[string]bool {
@@ -73,14 +74,18 @@ func (l *loader) check(file string, n *yaml.Node, path string, h *Host) {
 	c := &Check{
 		ShortName: cf.Name, Type: cf.Type, Interval: cf.Interval, RetryInterval: cf.RetryInterval,
 		Timeout: cf.Timeout, Attempts: cf.Attempts, Notify: cf.Notify, Tags: cf.Tags,
-		Description: cf.Description, Disabled: cf.Disabled, OnAgent: cf.OnAgent, Pos: Pos{file, n.Line},
+		Description: cf.Description, Disabled: cf.Disabled, OnAgent: cf.OnAgent, Zone: cf.Zone, Pos: Pos{file, n.Line},
 	}
 	c.Name = cf.Name
 	if h != nil {
 		c.Host, c.Tenant = h.Name, h.Tenant
 		c.Name = h.Name + "/" + cf.Name
 		c.Tags = append(append([]string(nil), h.Tags...), c.Tags...)
+		if c.Zone == "" {
+			c.Zone = h.Zone
+		}
 	}
+	l.zone(file, n, path, cf.Zone)
 
 	switch kind, ok := check.Lookup(cf.Type); {
 	case cf.Type == "":
@@ -104,6 +109,12 @@ func (l *loader) check(file string, n *yaml.Node, path string, h *Host) {
 		}
 		if kind.Scope == check.ScopeAgent {
 			c.OnAgent = true
+		}
+		if (c.OnAgent || kind.Scope == check.ScopePassive) && cf.Zone != "" {
+			l.errAt(file, valueNode(n, "zone"), join(path, "zone"), "%s check is not run by pollers: it takes no zone", map[bool]string{true: "an agent-side", false: "a passive"}[c.OnAgent])
+		}
+		if c.OnAgent || kind.Scope == check.ScopePassive {
+			c.Zone = "" // runs on the agent, or is reported to the server
 		}
 		if c.OnAgent && h == nil {
 			l.errAt(file, n, join(path, "on_agent"), "an agent-side check must be declared under a host")
