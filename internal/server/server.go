@@ -56,6 +56,10 @@ type Options struct {
 	AdminToken string
 	Log        *slog.Logger
 	Stdout     io.Writer // where the start-up lines go
+	// Bound, if set, is called once the listener is bound; the config it
+	// returns replaces Config (the embedded example aims its self-check at
+	// the address actually bound).
+	Bound func(net.Addr) (*config.Config, error)
 }
 
 // Server is one assembled mamori server.
@@ -99,6 +103,14 @@ func Listen(opts Options) (*Server, error) {
 	ln, err := front.limits.Listen(cfg.Listen)
 	if err != nil {
 		return nil, fmt.Errorf("listen: %w (nothing was written to %s)", err, cfg.DataDir)
+	}
+	if opts.Bound != nil {
+		nc, err := opts.Bound(ln.Addr())
+		if err != nil {
+			ln.Close()
+			return nil, err
+		}
+		cfg, opts.Config = nc, nc
 	}
 	log := opts.Log
 	if log == nil {
