@@ -31,7 +31,7 @@ type Store struct {
 	mu  sync.Mutex // serialises writes and guards ids
 	ids map[string]int64
 	// Statements of the result path, prepared once on the writer
-	// connection and bound to each transaction with Tx.StmtContext.
+	// connection; Commit's transactions run on that connection too.
 	insRes, updState *sql.Stmt
 }
 
@@ -246,10 +246,9 @@ func (s *Store) Commit(ctx context.Context, ws []store.Write) (ids []int64, err 
 			s.ids[k] = v
 		}
 	}()
-	insRes := tx.StmtContext(ctx, s.insRes)
-	defer insRes.Close()
-	updState := tx.StmtContext(ctx, s.updState)
-	defer updState.Close()
+	// Prepared on the writer connection the transaction runs on, so inside
+	// it (Tx.StmtContext would re-prepare them for every transaction).
+	insRes, updState := s.insRes, s.updState
 	for i, w := range ws {
 		id, ok := newIDs[w.Check]
 		if !ok {
