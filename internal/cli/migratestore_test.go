@@ -22,6 +22,13 @@ func TestMigrateStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	incID := storetest.Fill(t, src)
+	// Text keys whose order depends on the collation: the spot check must
+	// order them alike in both databases.
+	for _, name := range []string{"Zeta", "alpha", "Émile"} {
+		if err := src.Apply(ctx, name, 1, func(incident.Tx) error { return nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
 	want, err := src.Incident(ctx, incID)
 	if err != nil {
 		t.Fatal(err)

@@ -94,7 +94,7 @@ func (s *Store) copyTable(ctx context.Context, src *Store, table string) (int64,
 			return n, err
 		}
 		for i, v := range vals {
-			if str, ok := v.(string); ok && binary[i] {
+			if str, ok := v.(string); ok && (binary[i] == "BYTEA" || binary[i] == "BLOB") {
 				vals[i] = []byte(str)
 			}
 		}
@@ -109,8 +109,8 @@ func (s *Store) copyTable(ctx context.Context, src *Store, table string) (int64,
 	return n, tx.Commit()
 }
 
-// columns lists table's columns in s and which of them hold bytes.
-func (s *Store) columns(ctx context.Context, table string) ([]string, []bool, error) {
+// columns lists table's columns in s and their types (upper case).
+func (s *Store) columns(ctx context.Context, table string) ([]string, []string, error) {
 	rows, err := s.rdb.QueryContext(ctx, `SELECT * FROM `+table+` LIMIT 0`)
 	if err != nil {
 		return nil, nil, err
@@ -120,11 +120,10 @@ func (s *Store) columns(ctx context.Context, table string) ([]string, []bool, er
 	if err != nil {
 		return nil, nil, err
 	}
-	cols, binary := make([]string, len(types)), make([]bool, len(types))
+	cols, binary := make([]string, len(types)), make([]string, len(types))
 	for i, ct := range types {
 		cols[i] = ct.Name()
-		tn := strings.ToUpper(ct.DatabaseTypeName())
-		binary[i] = tn == "BYTEA" || tn == "BLOB"
+		binary[i] = strings.ToUpper(ct.DatabaseTypeName())
 	}
 	return cols, binary, nil
 }
@@ -132,10 +131,26 @@ func (s *Store) columns(ctx context.Context, table string) ([]string, []bool, er
 // Row is one row of table as text, for comparing stores: the row of the
 // given rank when ordered by every column (rank -1: the last).
 func (s *Store) Row(ctx context.Context, table string, cols []string, rank int) (string, error) {
-	order := strings.Join(cols, ", ")
-	q := `SELECT ` + order + ` FROM ` + table + ` ORDER BY ` + order + ` LIMIT 1`
+	names, binary, err := s.columns(ctx, table)
+	if err != nil {
+		return "", err
+	}
+	text := map[string]bool{}
+	for i, n := range names {
+		text[n] = binary[i] == "TEXT"
+	}
+	// Both databases order text bytewise (SQLite's BINARY, PostgreSQL's "C").
+	keys := make([]string, len(cols))
+	for i, c := range cols {
+		keys[i] = c
+		if s.d.Dollar && text[c] {
+			keys[i] = c + ` COLLATE "C"`
+		}
+	}
+	list := strings.Join(cols, ", ")
+	q := `SELECT ` + list + ` FROM ` + table + ` ORDER BY ` + strings.Join(keys, ", ") + ` LIMIT 1`
 	if rank < 0 {
-		q = `SELECT ` + order + ` FROM ` + table + ` ORDER BY ` + strings.Join(cols, " DESC, ") + ` DESC LIMIT 1`
+		q = `SELECT ` + list + ` FROM ` + table + ` ORDER BY ` + strings.Join(keys, " DESC, ") + ` DESC LIMIT 1`
 	} else if rank > 0 {
 		q += fmt.Sprintf(" OFFSET %d", rank)
 	}
