@@ -20,6 +20,13 @@ type pageTemplate struct {
 }
 
 var funcs = template.FuncMap{
+	// pct formats an availability (nil: unknown).
+	"pct": func(p *float64) string {
+		if p == nil {
+			return "—"
+		}
+		return strconv.FormatFloat(*p, 'f', 3, 64) + "%"
+	},
 	// unixms is t in Unix milliseconds for scripts (data-ago), "" when zero.
 	"unixms": func(t time.Time) string {
 		if t.IsZero() {

@@ -39,6 +39,9 @@ func TestOverviewTilesMaintenanceFavicon(t *testing.T) {
 			t.Errorf("overview lacks %q", want)
 		}
 	}
+	if strings.Contains(body, "%!") {
+		t.Errorf("a formatting error on the overview (availability as a pointer?)")
+	}
 	if strings.Contains(body, "1 hard problems") {
 		t.Errorf("overview says \"1 hard problems\"")
 	}

@@ -57,12 +57,14 @@
   function xTicks(u, vals) {
     var span = u.scales.x.max - u.scales.x.min;
     var f = span > 86400 ? fmtDHM : fmtHM, prev = "";
-    return vals.map(function (v) {
+    var out = vals.map(function (v) {
       var t = f.format(new Date(v * 1000));
       if (t === prev) return "";
       prev = t;
       return t;
     });
+    u.root.setAttribute("data-xticks", out.filter(Boolean).join("|")); // what the axis shows, for tests
+    return out;
   }
 
   // align merges series of [t, v] points onto one shared x axis.
@@ -110,7 +112,7 @@
       axes: [{ values: xTicks, space: 90 },
         { values: function (u, vals) { return tickLabels(vals, unit); }, size: 90, space: 40 }],
       legend: { live: true },
-      series: [{ value: function (u, v) { return v == null ? "–" : fmtFull.format(new Date(v * 1000)); } }].concat(series.map(function (s, i) {
+      series: [{ label: document.body.getAttribute("data-i18n-time") || "Time", value: function (u, v) { return v == null ? "–" : fmtFull.format(new Date(v * 1000)); } }].concat(series.map(function (s, i) {
         return { label: s.name, stroke: palette[i % palette.length], width: 1.5, spanGaps: false,
           points: { show: s.points.length < 3 ? true : undefined, size: 6 },
           value: function (u, v) { return fmt(v, unit); } };
