@@ -53,6 +53,7 @@ MAMORI_ITEST_HTTPS_SOON_PORT=8444  # nginx, cert expiring in <= 5 days
 MAMORI_ITEST_HTTPS_EXPIRED_PORT=8445  # nginx, expired cert
 MAMORI_ITEST_PG_PORT=5432          # PostgreSQL (machine's own, trust)
 MAMORI_ITEST_MYSQL_PORT=3306       # MariaDB (machine's own, root without password)
+MAMORI_ITEST_NATS_PORT=4222        # NATS with JetStream (machine's own; started if down)
 MAMORI_ITEST_DB_NAME=mamori_test
 
 ENV_VARS=(MAMORI_ITEST_DIR MAMORI_ITEST_HOST MAMORI_ITEST_USER MAMORI_ITEST_PASSWORD
@@ -60,7 +61,7 @@ ENV_VARS=(MAMORI_ITEST_DIR MAMORI_ITEST_HOST MAMORI_ITEST_USER MAMORI_ITEST_PASS
   MAMORI_ITEST_POP3S_PORT MAMORI_ITEST_SMTP_PORT MAMORI_ITEST_FTP_PORT
   MAMORI_ITEST_FTP_PASV_MIN MAMORI_ITEST_FTP_PASV_MAX MAMORI_ITEST_DNS_PORT
   MAMORI_ITEST_HTTP_PORT MAMORI_ITEST_HTTPS_PORT MAMORI_ITEST_HTTPS_SOON_PORT
-  MAMORI_ITEST_HTTPS_EXPIRED_PORT MAMORI_ITEST_PG_PORT MAMORI_ITEST_MYSQL_PORT
+  MAMORI_ITEST_HTTPS_EXPIRED_PORT MAMORI_ITEST_PG_PORT MAMORI_ITEST_MYSQL_PORT MAMORI_ITEST_NATS_PORT
   MAMORI_ITEST_DB_NAME)
 
 S=$MAMORI_ITEST_DIR
@@ -121,7 +122,9 @@ PACKAGES=(openssh-server dovecot-imapd dovecot-pop3d postfix vsftpd dnsmasq ngin
   monitoring-plugins monitoring-plugins-basic monitoring-plugins-standard
   bind9-dnsutils libmariadb3 libpq5 iputils-ping openssl ca-certificates iproute2
   chromium fonts-ipafont-gothic prometheus rpm cpio systemd
-  fonts-ipaexfont-gothic poppler-utils)
+  fonts-ipaexfont-gothic poppler-utils nats-server)
+# nats-server: the machine's NATS with JetStream on 127.0.0.1:4222 (started below when
+# down) and the pollers' end-to-end tests, which start their own on free ports.
 # bind9-dnsutils (dig, nslookup), libmariadb3 and libpq5 are only Recommends of
 # monitoring-plugins-standard, but check_dig/check_dns/check_mysql/check_pgsql need them.
 # chromium (/usr/bin/chromium): the console's browser tests (cmd/mamori/browser_e2e_test.go);
@@ -752,6 +755,17 @@ wait_tcp_external() {
   die "$name is not listening on 127.0.0.1:$port after ${TIMEOUT}s; see $log"
 }
 
+# setup_nats starts the machine's NATS with JetStream on 127.0.0.1:4222 when
+# nothing listens there (the pollers' tests start their own servers besides).
+setup_nats() {
+  listening "$MAMORI_ITEST_NATS_PORT" && { say "NATS ready on $MAMORI_ITEST_NATS_PORT"; return 0; }
+  say "starting NATS (JetStream) on $MAMORI_ITEST_NATS_PORT"
+  mkdir -p /var/lib/nats-server
+  start-stop-daemon --start --oknodo --background --exec /usr/sbin/nats-server -- \
+    -a 127.0.0.1 -p "$MAMORI_ITEST_NATS_PORT" -js -sd /var/lib/nats-server -l /var/log/nats-server.log
+  wait_tcp_external NATS "$MAMORI_ITEST_NATS_PORT" /var/log/nats-server.log
+}
+
 setup_postgres() {
   local v ok
   if ! listening "$MAMORI_ITEST_PG_PORT"; then
@@ -946,6 +960,7 @@ cmd_start() {
   setup_nginx "$CERTS_CHANGED"
   setup_postgres
   setup_mariadb
+  setup_nats
   smoke
   say "all daemons up ($((SECONDS - t0))s); state in $S; eval \"\$($0 env)\" for the environment"
 }
@@ -969,8 +984,12 @@ cmd_status() {
     fi
     printf '%-10s %-24s %-8s %s\n' "$name" "${D_PORTS[$name]// /,}" "${pid:--}" "$state"
   done
-  for name in postgresql mariadb; do
-    if [[ $name == postgresql ]]; then p=$MAMORI_ITEST_PG_PORT; else p=$MAMORI_ITEST_MYSQL_PORT; fi
+  for name in postgresql mariadb nats; do
+    case $name in
+      postgresql) p=$MAMORI_ITEST_PG_PORT ;;
+      mariadb) p=$MAMORI_ITEST_MYSQL_PORT ;;
+      nats) p=$MAMORI_ITEST_NATS_PORT ;;
+    esac
     if listening "$p"; then state="up (external)"; else state="down (external)"; all=1; fi
     pid=$(port_users "$p" | grep -o 'pid=[0-9]*' | head -1 | cut -d= -f2 || true)
     printf '%-10s %-24s %-8s %s\n' "$name" "$p" "${pid:--}" "$state"

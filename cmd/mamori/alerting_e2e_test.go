@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/mamori/mamori/internal/store/postgres/pgtest"
 )
 
 // hookReceiver is a webhook endpoint that records every POST and can be
@@ -145,11 +147,25 @@ func TestAlertOneIncidentOneWebhookAndRecovery(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts server processes")
 	}
+	alertOneIncident(t, "")
+}
+
+// The same flow with the state in PostgreSQL (a fresh database).
+func TestAlertOneIncidentOneWebhookAndRecoveryOnPostgres(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts server processes")
+	}
+	alertOneIncident(t, "database: "+pgtest.DSN(t)+"\n")
+}
+
+// alertOneIncident: a check goes soft, hard, opens one incident, sends one
+// webhook, recovers and resolves; database is the config's database line.
+func alertOneIncident(t *testing.T, database string) {
 	hook := newHookReceiver(t)
 	svc := &target{port: freePort(t)}
 	svc.up(t)
 	port := freePort(t)
-	cfg := writeAlertConfig(t, t.TempDir(), port, fmt.Sprintf(`channels:
+	cfg := writeAlertConfig(t, t.TempDir(), port, database+fmt.Sprintf(`channels:
   - {name: ops, type: webhook, url: "%s/hook", secret: s3cret}
 checks:
   - {name: web, type: tcp, host: 127.0.0.1, port: %d, notify: [ops]}

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -190,8 +191,8 @@ hosts:
 			t.Errorf("graph %s not drawn with data: %+v", id, st)
 		}
 	}
-	if l := stats["load"].Labels; !strings.Contains(strings.Join(l, ","), "load1") || !strings.Contains(strings.Join(l, ","), "load15") {
-		t.Errorf("load graph legend %v, want load1, load5, load15", l)
+	if l := stats["load"].Labels; !strings.Contains(strings.Join(l, ","), "1 min") || !strings.Contains(strings.Join(l, ","), "15 min") {
+		t.Errorf("load graph legend %v, want 1 min, 5 min, 15 min", l)
 	}
 	if l := strings.Join(stats["disk"].Labels, ","); !strings.Contains(l, "/var") {
 		t.Errorf("disk graph legend %q, want one series per mount", l)
@@ -228,6 +229,14 @@ hosts:
 	b.do("the incident in Japanese", chromedp.Navigate(fmt.Sprintf("%s/incidents/%d", s.base, in.ID)),
 		chromedp.WaitVisible(chromedp.Search(`//span[@id="incident-status"][normalize-space(.)="確認済み"]`)))
 	b.shot("incident-ja")
+	b.noEnglish("incident (ja)")
+	b.do("the host in Japanese", chromedp.Navigate(s.base+"/hosts/web01?range=1h"), chromedp.WaitVisible(chromedp.CSS("#chart-load canvas")))
+	b.chartStats()
+	b.noEnglish("host (ja)")
+	b.ticksInUserZone("load", time.Hour)
+	b.shot("host-ja")
+	b.do("the overview in Japanese again", chromedp.Navigate(s.base+"/"), chromedp.WaitVisible(chromedp.ID("overview-body")))
+	b.noEnglish("overview (ja)")
 	lap("Japanese")
 	t.Logf("screenshots in %s", mustAbs(screenshotDir))
 }
@@ -258,6 +267,9 @@ func startBrowser(t *testing.T, base string) *browser {
 		chromedp.Flag("disable-dev-shm-usage", true),
 		chromedp.Flag("disable-features", "Translate,MediaRouter,OptimizationHints"),
 		chromedp.Flag("lang", "en-US"),
+		// The browser's zone is neither the user's (Asia/Tokyo) nor UTC:
+		// the graphs must use the user's (issue 14).
+		chromedp.Env("TZ=America/Los_Angeles"),
 		chromedp.Flag("accept-lang", "en-US,en"),
 		chromedp.UserDataDir(profile),
 		chromedp.WindowSize(1280, 800),
@@ -528,4 +540,64 @@ func mustAbs(p string) string {
 		return a
 	}
 	return p
+}
+
+// noEnglish fails when the page's visible text holds an English catalogue
+// string whose Japanese differs (the timeline's free text is data, not UI).
+func (b *browser) noEnglish(page string) {
+	b.t.Helper()
+	read := func(lang string) map[string]string {
+		raw, err := os.ReadFile(filepath.Join("..", "..", "internal", "web", "i18n", lang+".json"))
+		if err != nil {
+			b.t.Fatal(err)
+		}
+		m := map[string]string{}
+		if err := json.Unmarshal(raw, &m); err != nil {
+			b.t.Fatal(err)
+		}
+		return m
+	}
+	en, ja := read("en"), read("ja")
+	text := b.eval(`(() => { const c = document.body.cloneNode(true); c.querySelectorAll("script,style,.tl-text,#live-log").forEach(e => e.remove()); return c.textContent; })()`)
+	word := regexp.MustCompile(`[a-z]{3}`)
+	for k, v := range en {
+		// "admin" is also the scenario's user name (data): skipped.
+		if len(v) < 4 || ja[k] == v || strings.Contains(v, "{") || !word.MatchString(v) || v == "admin" {
+			continue
+		}
+		if regexp.MustCompile(`(^|[^A-Za-z])` + regexp.QuoteMeta(v) + `([^A-Za-z]|$)`).MatchString(text) {
+			b.t.Errorf("%s shows the English %q (%s)", page, v, k)
+		}
+	}
+}
+
+// ticksInUserZone: the x axis of graph id (range d) is labelled in the
+// user's zone (body data-tz), not the browser's: every HH:MM tick lies in
+// the last d there.
+func (b *browser) ticksInUserZone(id string, d time.Duration) {
+	b.t.Helper()
+	tz := b.eval(`document.body.getAttribute("data-tz")`)
+	loc, err := time.LoadLocation(tz)
+	if err != nil || tz == "" {
+		b.t.Fatalf("user zone %q: %v", tz, err)
+	}
+	ticks := b.eval(`document.querySelector("#chart-` + id + ` .uplot").getAttribute("data-xticks") || ""`)
+	if ticks == "" {
+		b.t.Fatalf("graph %s: no x ticks", id)
+	}
+	now := time.Now().In(loc)
+	for _, tk := range strings.Split(ticks, "|") {
+		hm, err := time.Parse("15:04", tk)
+		if err != nil {
+			b.t.Errorf("graph %s: tick %q is not HH:MM", id, tk)
+			continue
+		}
+		at := time.Date(now.Year(), now.Month(), now.Day(), hm.Hour(), hm.Minute(), 0, 0, loc)
+		if at.After(now.Add(5 * time.Minute)) {
+			at = at.AddDate(0, 0, -1)
+		}
+		if at.Before(now.Add(-d-5*time.Minute)) || at.After(now.Add(5*time.Minute)) {
+			b.t.Errorf("graph %s: tick %q is not within the last %s in %s (ticks %s): the browser's zone?", id, tk, d, tz, ticks)
+		}
+	}
 }

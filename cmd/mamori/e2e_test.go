@@ -514,7 +514,7 @@ hosts:
 		path + ":10:18: checks[1].depends_on[0]: unknown check \"nothing\"",
 		path + ":12:11: checks[2].type: unknown check type \"dnss\"",
 		path + ":18:9: hosts[0].checks[0].prot: unknown field",
-		"problem(s) found",
+		"problems found",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("validate output lacks %q:\n%s", want, out)

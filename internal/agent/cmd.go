@@ -48,10 +48,11 @@ Flags:
 // Main runs `mamori agent` (and the slim mamori-agent binary) with its
 // command-line arguments; version describes the build.
 func Main(args []string, stdout, stderr io.Writer, version string) int {
-	fs := clidoc.NewFlagSet("mamori agent", flag.ContinueOnError)
+	prog := progName(version)
+	fs := clidoc.NewFlagSet(prog, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), agentUsage)
+		fmt.Fprint(fs.Output(), strings.Replace(agentUsage, "mamori agent", prog, 1))
 		fs.PrintDefaults()
 	}
 	var (
@@ -146,6 +147,15 @@ func resolveConfig(cfgFile, token, spoolMax string, flags Config, stderr io.Writ
 		return Config{}, 2
 	}
 	return cfg, 0
+}
+
+// progName is how the running program calls itself: "mamori-agent" for
+// the slim binary (its version string starts with that), else "mamori agent".
+func progName(version string) string {
+	if strings.HasPrefix(version, "mamori-agent") {
+		return "mamori-agent"
+	}
+	return "mamori agent"
 }
 
 func wantsHelp(args []string) bool {

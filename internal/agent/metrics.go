@@ -125,7 +125,10 @@ func (c *Collector) Collect(ctx context.Context, now time.Time) []wire.Sample {
 	if c.boot > 0 {
 		c.add("node_boot_time_seconds", nil, t, c.boot)
 	}
-	c.add("node_time_seconds", nil, t, float64(now.UnixNano())/1e9)
+	// The clock at the collection, in the whole seconds of the sample's own
+	// time: nanoseconds (a different fraction every time) cost the
+	// time-series store 9 bytes a sample instead of 2 (docs/metrics.md).
+	c.add("node_time_seconds", nil, t, float64(t)/1000)
 	c.addUname(ctx, t, fail)
 	return c.buf
 }

@@ -90,6 +90,7 @@ type API struct {
 	started    time.Time
 	hostLocks  map[string]*sync.Mutex
 	hellos     map[string]time.Time // last hello per host (an agent (re)starting)
+	actions    map[string][]string  // allowlist names per host, from its last hello
 	pushes     map[string]pushRec
 	watch      map[string]time.Time
 	noSinkOnce sync.Once
@@ -474,6 +475,10 @@ func (a *API) hello(w http.ResponseWriter, r *http.Request) {
 		a.hellos = map[string]time.Time{}
 	}
 	a.hellos[host] = a.now()
+	if a.actions == nil {
+		a.actions = map[string][]string{}
+	}
+	a.actions[host] = append([]string(nil), h.Actions...)
 	a.mu.Unlock()
 	a.log.Info("agent hello", "host", host, "agent", h.Agent, "hostname", h.Hostname, "os", h.OS, "arch", h.Arch, "actions", len(h.Actions))
 	writeJSON(w, http.StatusOK, AgentConfig(a.config(), host))
@@ -573,6 +578,16 @@ var errNoEngine = errors.New("the server is starting")
 
 // LastHello is when a host's agent last said hello (it does at every
 // start): zero if not since this server started.
+// AgentActions lists the names in a host's allowlist as its agent said in
+// its last hello (ok false before any hello).
+func (a *API) AgentActions(host string) ([]string, bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	names, ok := a.actions[host]
+	return append([]string(nil), names...), ok
+}
+
+// LastHello is the time of a host's last hello.
 func (a *API) LastHello(host string) time.Time {
 	a.mu.Lock()
 	defer a.mu.Unlock()

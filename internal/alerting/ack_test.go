@@ -16,9 +16,10 @@ import (
 // twilioCalls is a local Calls API: POST /2010-04-01/Accounts/SID/Calls.json
 // with To, From and Twiml, answered 201 with the call's sid.
 type twilioCalls struct {
-	srv *httptest.Server
-	mu  sync.Mutex
-	to  []string
+	srv      *httptest.Server
+	mu       sync.Mutex
+	to       []string
+	statusCB []url.Values
 }
 
 func newTwilioCalls(t *testing.T) *twilioCalls {
@@ -31,6 +32,7 @@ func newTwilioCalls(t *testing.T) *twilioCalls {
 		}
 		c.mu.Lock()
 		c.to = append(c.to, form.Get("To"))
+		c.statusCB = append(c.statusCB, url.Values{"StatusCallback": form["StatusCallback"], "StatusCallbackEvent": form["StatusCallbackEvent"]})
 		c.mu.Unlock()
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusCreated)

@@ -265,6 +265,64 @@ func (s *Service) GatherURL(id int64, who string) string {
 	return s.url("/hooks/twilio/gather/" + s.ackToken(id, who, s.now().Add(7*24*time.Hour)))
 }
 
+// CallStatusURL is where Twilio posts a call's progress (StatusCallback).
+func (s *Service) CallStatusURL(id int64, who string) string {
+	return s.url("/hooks/twilio/status/" + s.ackToken(id, who, s.now().Add(7*24*time.Hour)))
+}
+
+// callOutcome says a Twilio CallStatus in words, and whether nobody took
+// the call (no-answer, busy, failed, canceled).
+func callOutcome(status string) (text string, unanswered bool, ok bool) {
+	switch status {
+	case "in-progress", "answered":
+		return "answered", false, true
+	case "completed":
+		return "completed", false, true
+	case "no-answer":
+		return "not answered", true, true
+	case "busy":
+		return "busy", true, true
+	case "failed":
+		return "failed", true, true
+	case "canceled":
+		return "canceled", true, true
+	}
+	return "", false, false
+}
+
+// CallStatus records a phone call's progress to who on the incident's
+// timeline (Twilio's StatusCallback). When nobody took the call and the
+// incident is still unacknowledged with a next level pending, escalation
+// moves on to it at once. Unknown statuses are ignored.
+func (s *Service) CallStatus(ctx context.Context, id int64, who, status string) error {
+	text, unanswered, ok := callOutcome(status)
+	if !ok {
+		return nil
+	}
+	var escalate bool
+	err := s.st.Write(ctx, func(tx incident.Tx) error {
+		in, err := tx.Incident(ctx, id)
+		if err != nil {
+			return err
+		}
+		now := s.now()
+		line := fmt.Sprintf("phone call to %s: %s", who, text)
+		if unanswered && in.Status == incident.Open && in.EscNextAt != nil && in.EscNextAt.After(now) {
+			in.EscNextAt, escalate = &now, true
+			line += "; escalating to the next level now"
+			if err := tx.UpdateIncident(ctx, in); err != nil {
+				return err
+			}
+		}
+		return tx.AddTimeline(ctx, id, incident.Timeline{Time: now, Kind: "call", Actor: who, Text: line,
+			Data: []byte(fmt.Sprintf(`{"call_status":%q}`, status))})
+	})
+	if err == nil && escalate {
+		err = s.escalateDue(ctx)
+	}
+	return err
+}
+
 func (s *Service) ackToken(id int64, who string, exp time.Time) string {
 	idS, expS := strconv.FormatInt(id, 10), strconv.FormatInt(exp.Unix(), 10)
 	return idS + "." + expS + "." + encodeWho(who) + "." + s.sign("ack", idS, expS, who)

@@ -87,7 +87,28 @@ type flow struct {
 	st     *sqlite.Store
 	states *fakeStates
 	hook   *hooks
+	clock  *testClock
 	evID   int64
+}
+
+// testClock is the service's clock in flows: the real time plus an offset
+// a test moves forward (escalations due in minutes, at once).
+type testClock struct {
+	mu  sync.Mutex
+	off time.Duration
+}
+
+func (c *testClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.off)
+}
+
+// advance moves the clock forward by d.
+func (c *testClock) advance(d time.Duration) {
+	c.mu.Lock()
+	c.off += d
+	c.mu.Unlock()
 }
 
 // newFlow runs a Service on a real store (no engine): events are handed to
@@ -122,10 +143,12 @@ hosts:
 	if err != nil {
 		t.Fatal(err)
 	}
+	clock := &testClock{}
+	s.now = clock.now
 	done := make(chan struct{})
 	go func() { s.outboxLoop(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done; st.Close() })
-	return &flow{t: t, ctx: ctx, s: s, st: st, states: states, hook: h}
+	return &flow{t: t, ctx: ctx, s: s, st: st, states: states, hook: h, clock: clock}
 }
 
 // change applies a hard state change of a check.

@@ -344,6 +344,7 @@ func (s *Service) enqueue(ctx context.Context, tx incident.Tx, cfg *config.Confi
 		}
 		m.AckURL = s.AckURL(in.ID, who)
 		m.GatherURL = s.GatherURL(in.ID, who)
+		m.StatusURL = s.CallStatusURL(in.ID, who)
 	}
 	payload, err := json.Marshal(m)
 	if err != nil {

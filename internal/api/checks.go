@@ -36,6 +36,8 @@ type checkJSON struct {
 	Unreachable  bool           `json:"unreachable"`
 	Pending      bool           `json:"pending"`
 	Parents      []string       `json:"depends_on,omitempty"`
+	Zone         string         `json:"zone,omitempty"`
+	Poller       string         `json:"poller"` // who ran the last result ("server", a poller's name; "" while pending)
 }
 
 func tp(t time.Time) *time.Time {
@@ -53,7 +55,18 @@ func toJSON(v engine.View) checkJSON {
 		LastCheck: tp(v.LastCheck), LastChange: tp(v.LastChange), LastHard: tp(v.LastHard), ProblemSince: tp(v.ProblemAt),
 		NextCheck: tp(v.Next), Interval: v.Interval.Seconds(), Output: v.Output, Perf: v.Perf, Duration: v.Duration.Seconds(),
 		Flapping: v.Flapping, FlapPercent: v.FlapPct, Unreachable: v.Unreachable, Pending: v.Pending(), Parents: v.Parents,
+		Zone: v.Zone, Poller: ranBy(v),
 	}
+}
+
+func ranBy(v engine.View) string {
+	switch {
+	case v.Pending():
+		return ""
+	case v.Poller == "":
+		return "server"
+	}
+	return v.Poller
 }
 
 // listChecks: GET /api/v1/checks?state=CRITICAL&state_type=hard&host=&tenant=&type=&problems=1&q=&limit=&offset=

@@ -39,6 +39,7 @@ func (s *Server) incidentRoutes(api *http.ServeMux) {
 	s.mux.HandleFunc("GET /ack/{token}", s.ackPage)
 	s.mux.HandleFunc("POST /ack/{token}", s.ackPage)
 	s.mux.HandleFunc("POST /hooks/twilio/gather/{token}", s.twilioGather)
+	s.mux.HandleFunc("POST /hooks/twilio/status/{token}", s.twilioStatus)
 }
 
 type incidentJSON struct {
@@ -486,4 +487,36 @@ func (s *Server) twilioGather(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
 	fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?><Response><Say language="ja-JP">%s</Say></Response>`, template.HTMLEscapeString(say))
+}
+
+// twilioStatus receives a call's progress (Twilio's StatusCallback,
+// signed like the keypress): answered, no-answer, busy, failed go on the
+// incident's timeline; nobody answering moves escalation on at once.
+func (s *Server) twilioStatus(w http.ResponseWriter, r *http.Request) {
+	a := s.alert
+	if a == nil {
+		writeError(w, http.StatusServiceUnavailable, "alerting is not running")
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if err := r.ParseForm(); err != nil {
+		writeError(w, http.StatusBadRequest, "bad form")
+		return
+	}
+	if !a.VerifyCallback(a.PublicURL(r.URL.RequestURI()), r.PostForm, r.Header.Get("X-Twilio-Signature")) {
+		s.log.Warn("twilio status callback with a bad signature refused", "remote", r.RemoteAddr)
+		writeError(w, http.StatusForbidden, "invalid Twilio signature")
+		return
+	}
+	id, who, err := a.ParseAckToken(r.PathValue("token"))
+	if err != nil {
+		writeError(w, http.StatusForbidden, err.Error())
+		return
+	}
+	if err := a.CallStatus(r.Context(), id, who, r.PostForm.Get("CallStatus")); err != nil && !errors.Is(err, store.ErrNotFound) {
+		s.log.Error("twilio call status", "incident", id, "err", err)
+		writeError(w, http.StatusInternalServerError, "could not record the call status")
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }

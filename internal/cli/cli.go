@@ -3,6 +3,7 @@ package cli
 
 import (
 	"bytes"
+	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -31,11 +32,13 @@ func init() {
 		{"aws", "discover --account NAME [--config FILE] [--tags k=v] [--write FILE]", "propose checks for an AWS account's resources", []string{"discover"}, cmdAWS},
 		{"maintenance", "add|list|delete [--config FILE] ...", "suspend alerting for hosts/checks", []string{"add", "list", "delete"}, cmdMaintenance},
 		{"agent", "--server URL --token TOKEN [--config FILE]", "run the agent on a monitored host", nil, cmdAgent},
+		{"poller", "--broker nats://HOST:PORT --zone NAME [--name N] [--state-dir DIR] [--creds FILE]", "run a zone's checks inside a customer network (pulls them from NATS JetStream)", nil, cmdPoller},
 		{"host", "add|list|revoke NAME [--config FILE]", "enrol a host's agent (prints its token)", []string{"add", "list", "revoke"}, cmdHost},
 		{"run", "[--job NAME] --url URL|--server URL --token T -- CMD ARGS", "run a job and report it", nil, cmdRun},
 		{"user", "add|passwd|list|disable|enable [--config FILE] ...", "console users (roles admin, operator, customer, viewer)", []string{"add", "passwd", "list", "disable", "enable"}, cmdUser},
 		{"token", "create|list|revoke [--config FILE] ...", "per-user API tokens", []string{"create", "list", "revoke"}, cmdToken},
 		{"recover", "CHECK [--dry-run] [--server URL] [--token T]", "run a check's next recovery step now", nil, cmdRecover},
+		{"migrate-store", "--from sqlite:DIR --to postgres://USER@HOST:PORT/DB", "copy an installation's SQLite store into an empty PostgreSQL database", nil, cmdMigrateStore},
 		{"report", "--config FILE --tenant T (--month YYYY-MM | --from T1 --to T2) [--lang ja|en] --format pdf|html|json --out FILE", "a tenant's availability report", nil, cmdReport},
 		{"healthcheck", "[--url URL] [--config FILE]", "exit 0 if the local server answers /healthz (container health check)", nil, cmdHealthcheck},
 		{"completion", "bash|zsh|fish", "print the shell completion script", []string{"bash", "zsh", "fish"}, cmdCompletion},
@@ -164,4 +167,23 @@ func isHelp(args []string) bool {
 		}
 	}
 	return false
+}
+
+// parseInterspersed parses flags that may come before or after the
+// positional arguments ("user add alice --role admin").
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		if n := len(args) - len(rest); n > 0 && args[n-1] == "--" { // everything after -- is positional
+			return append(pos, rest...), nil
+		}
+		pos, args = append(pos, rest[0]), rest[1:]
+	}
 }

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/mamori/mamori/internal/clidoc"
+	"github.com/mamori/mamori/internal/config"
 	"github.com/mamori/mamori/internal/duration"
 	"github.com/mamori/mamori/internal/maintenance"
 	"github.com/mamori/mamori/internal/server"
@@ -38,6 +40,14 @@ func cmdMaintenance(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	sub, args := args[0], args[1:]
+	switch {
+	case isHelp([]string{sub}):
+		fmt.Fprintln(stdout, "usage: mamori maintenance add|list|delete [--config FILE] ... ('mamori maintenance add --help' for add's flags)")
+		return 0
+	case sub != "add" && sub != "list" && sub != "delete":
+		fmt.Fprintf(stderr, "mamori: unknown maintenance command %q (add, list, delete)\n", sub)
+		return 2
+	}
 	fs := clidoc.NewFlagSet("mamori maintenance "+sub, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	path := fs.String("config", "", "the server's config file (for data_dir)")
@@ -59,7 +69,15 @@ func cmdMaintenance(args []string, stdout, stderr io.Writer) int {
 		fs.StringVar(&w.Reason, "reason", "", "why (shown on the console and incident timelines)")
 		fs.StringVar(&w.Name, "name", "", "a short name")
 	}
-	if err := fs.Parse(args); err != nil {
+	pos, err := parseInterspersed(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		return 2
+	}
+	if sub != "delete" && len(pos) > 0 {
+		fmt.Fprintf(stderr, "mamori maintenance %s: unexpected arguments: %s\n", sub, strings.Join(pos, " "))
 		return 2
 	}
 	cfg, err := loadConfig(*path)
@@ -118,6 +136,12 @@ func cmdMaintenance(args []string, stdout, stderr io.Writer) int {
 			}
 			return 1
 		}
+		if bad := windowRefErrors(cfg, &w); len(bad) > 0 {
+			for _, e := range bad {
+				fmt.Fprintf(stderr, "mamori: %s\n", e)
+			}
+			return 1
+		}
 		b, _ := json.Marshal(&w)
 		id, err := st.CreateMaintenance(ctx, b, w.CreatedBy)
 		if err != nil {
@@ -144,11 +168,11 @@ func cmdMaintenance(args []string, stdout, stderr io.Writer) int {
 		tw.Flush()
 		return 0
 	case "delete":
-		if fs.NArg() != 1 {
-			fmt.Fprintln(stderr, "usage: mamori maintenance delete [--config FILE] ID")
+		if len(pos) != 1 {
+			fmt.Fprintln(stderr, "usage: mamori maintenance delete ID [--config FILE]")
 			return 2
 		}
-		id, err := strconv.ParseInt(fs.Arg(0), 10, 64)
+		id, err := strconv.ParseInt(pos[0], 10, 64)
 		if err != nil {
 			fmt.Fprintln(stderr, "mamori: ID must be a number")
 			return 2
@@ -162,4 +186,17 @@ func cmdMaintenance(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stderr, "mamori: unknown maintenance command %q (add, list, delete)\n", sub)
 	return 2
+}
+
+// windowRefErrors: hosts, checks, groups and the tenant a new window names
+// must exist in the config (a pattern must match something), or the window
+// would silently cover nothing.
+func windowRefErrors(cfg *config.Config, w *maintenance.Window) []string {
+	bad := unknownRefs("host", w.Hosts, hostNames(cfg), cfg.File)
+	bad = append(bad, unknownRefs("check", w.Checks, checkNames(cfg), cfg.File)...)
+	bad = append(bad, unknownRefs("group", w.Groups, groupNames(cfg), cfg.File)...)
+	if w.Tenant != "" {
+		bad = append(bad, unknownRefs("tenant", []string{w.Tenant}, tenantNames(cfg), cfg.File)...)
+	}
+	return bad
 }

@@ -3,12 +3,14 @@ package cli
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -25,39 +27,48 @@ import (
 func cmdRecover(args []string, stdout, stderr io.Writer) int {
 	fs := clidoc.NewFlagSet("mamori recover", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	server := fs.String("server", recoverEnvOr("MAMORI_SERVER", "http://127.0.0.1:8484"), "the mamori server's URL (or MAMORI_SERVER)")
-	tok := fs.String("token", "", "API token with the operator role (default MAMORI_ADMIN_TOKEN)")
+	server := fs.String("server", os.Getenv("MAMORI_SERVER"), "the mamori server's URL (or MAMORI_SERVER; default: the config's listen address)")
+	tok := fs.String("token", "", "API token with the operator role (default MAMORI_ADMIN_TOKEN, else DATA_DIR/admin.token)")
+	cfgPath := fs.String("config", "", "the server's config file (for its address and data_dir; default: the embedded example)")
 	dry := fs.Bool("dry-run", false, "record what would run without running it")
 	jsonOut := fs.Bool("json", false, "print the outcome as JSON")
 	timeout := fs.Duration("timeout", 30*time.Minute, "give up waiting for the outcome after")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: mamori recover [--server URL] [--token T] [--dry-run] CHECK")
+		fmt.Fprintln(fs.Output(), "usage: mamori recover CHECK [--dry-run] [--config FILE] [--server URL] [--token T]")
 		fs.PrintDefaults()
 	}
-	// Allow the check before the flags too.
-	var name string
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		name, args = args[0], args[1:]
+	pos, err := parseInterspersed(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
 	}
-	if err := fs.Parse(args); err != nil {
+	if err != nil {
 		return 2
 	}
-	if name == "" && fs.NArg() > 0 {
-		name = fs.Arg(0)
-	} else if fs.NArg() > 0 {
+	if len(pos) != 1 {
 		fs.Usage()
 		return 2
 	}
-	if name == "" || fs.NArg() > 1 {
-		fs.Usage()
-		return 2
-	}
+	name := pos[0]
 	if *tok == "" {
 		*tok = os.Getenv("MAMORI_ADMIN_TOKEN")
 	}
-	if *tok == "" {
-		fmt.Fprintln(stderr, "mamori recover: give --token or set MAMORI_ADMIN_TOKEN")
-		return 2
+	if *tok == "" || *server == "" {
+		cfg, err := loadConfig(*cfgPath)
+		if err != nil {
+			printConfigErrors(stderr, err)
+			return 2
+		}
+		if *server == "" {
+			*server = apiBase(cfg)
+		}
+		if *tok == "" {
+			b, err := os.ReadFile(filepath.Join(cfg.DataDir, "admin.token"))
+			if err != nil {
+				fmt.Fprintf(stderr, "mamori recover: no token: give --token, set MAMORI_ADMIN_TOKEN, or run where the server's data directory is readable (%v)\n", err)
+				return 2
+			}
+			*tok = strings.TrimSpace(string(b))
+		}
 	}
 	body, _ := json.Marshal(map[string]bool{"dry_run": *dry})
 	u := strings.TrimRight(*server, "/") + "/api/v1/recover/" + (&url.URL{Path: name}).EscapedPath()
@@ -135,11 +146,4 @@ func cmdRecover(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	return 1
-}
-
-func recoverEnvOr(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
-	}
-	return def
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"syscall"
@@ -31,7 +32,7 @@ func printConfigErrors(w io.Writer, err error) {
 		for _, e := range es {
 			fmt.Fprintln(w, e.Error())
 		}
-		fmt.Fprintf(w, "%d problem(s) found\n", len(es))
+		fmt.Fprintf(w, "%s found\n", plural(len(es), "problem"))
 		return
 	}
 	fmt.Fprintln(w, err)
@@ -40,17 +41,40 @@ func printConfigErrors(w io.Writer, err error) {
 func cmdValidate(args []string, stdout, stderr io.Writer) int {
 	fs := clidoc.NewFlagSet("mamori validate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	path := fs.String("config", "", "config file (default: the embedded example)")
-	if err := fs.Parse(args); err != nil {
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: mamori validate [FILE | --config FILE] (default: the embedded example)")
+		fs.PrintDefaults()
+	}
+	path := fs.String("config", "", "config file (or give it as the argument; default: the embedded example)")
+	pos, err := parseInterspersed(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
 		return 2
+	}
+	switch {
+	case len(pos) > 1 || (len(pos) == 1 && *path != ""):
+		fmt.Fprintln(stderr, "mamori validate: give one config file (as the argument or with --config)")
+		return 2
+	case len(pos) == 1:
+		*path = pos[0]
 	}
 	cfg, err := loadConfig(*path)
 	if err != nil {
 		printConfigErrors(stderr, err)
 		return 1
 	}
-	fmt.Fprintf(stdout, "%s: OK — %d checks, %d hosts, %d channels\n", cfg.File, len(cfg.Checks), len(cfg.Hosts), len(cfg.Channels))
+	fmt.Fprintf(stdout, "%s: OK — %s, %s, %s\n", cfg.File, plural(len(cfg.Checks), "check"), plural(len(cfg.Hosts), "host"), plural(len(cfg.Channels), "channel"))
 	return 0
+}
+
+// plural is "1 check", "2 checks".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 func newLogger(w io.Writer, level string) *slog.Logger {
@@ -84,6 +108,16 @@ func cmdServer(args []string, stdout, stderr io.Writer) int {
 	}
 	override(cfg)
 	opts := server.Options{Config: cfg, AdminToken: os.Getenv("MAMORI_ADMIN_TOKEN"), Log: newLogger(stderr, cfg.LogLevel), Stdout: stdout}
+	if *path == "" { // the embedded example: its self-check follows the bound address
+		opts.Bound = func(addr net.Addr) (*config.Config, error) {
+			c, err := embeddedFor(addr)
+			if err == nil {
+				override(c)
+			}
+			return c, err
+		}
+	}
+	warnNoChannels(cfg, stdout, opts.Log)
 	if *path != "" {
 		opts.Load = func() (*config.Config, error) {
 			nc, err := config.Load(*path)

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -38,28 +39,9 @@ Without --password-stdin a strong password is generated and printed once.`
 
 const tokenUsage = `usage:
   mamori token create NAME [--label L] [--expires 90d|never] [--config FILE]
-  mamori token list NAME [--config FILE]
+  mamori token list [NAME] [--config FILE]   (without NAME: every user's)
   mamori token revoke ID [--config FILE]
 The token is printed once, alone on standard output; it has NAME's role and tenant.`
-
-// parseInterspersed parses flags that may come before or after the
-// positional arguments ("user add alice --role admin").
-func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		rest := fs.Args()
-		if len(rest) == 0 {
-			return pos, nil
-		}
-		if n := len(args) - len(rest); n > 0 && args[n-1] == "--" { // everything after -- is positional
-			return append(pos, rest...), nil
-		}
-		pos, args = append(pos, rest[0]), rest[1:]
-	}
-}
 
 // authCmd is the state shared by user and token subcommands.
 type authCmd struct {
@@ -199,6 +181,9 @@ func cmdUser(args []string, stdout, stderr io.Writer) int {
 	ctx := context.Background()
 	switch sub {
 	case "add":
+		if tenant != "" && !slices.Contains(tenantNames(a.cfg), tenant) {
+			return a.fail(fmt.Errorf("--tenant %q is not a tenant of %s%s", tenant, a.cfg.File, knownList(tenantNames(a.cfg))))
+		}
 		u, err := a.svc.CreateUser(ctx, auth.User{Name: name, Role: role, Tenant: tenant, Lang: lang, TimeZone: tz}, password)
 		if err != nil {
 			return a.fail(err)
@@ -331,7 +316,7 @@ func cmdToken(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return 2
 	}
-	if len(pos) != 1 {
+	if len(pos) != 1 && !(sub == "list" && len(pos) == 0) {
 		fmt.Fprintf(stderr, "mamori: token %s takes 1 argument, got %d\n%s\n", sub, len(pos), tokenUsage)
 		return 2
 	}
@@ -379,22 +364,7 @@ func cmdToken(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "  curl -H 'Authorization: Bearer %s' %s/api/v1/checks\n", plain, apiBase(a.cfg))
 		return 0
 	case "list":
-		ts, err := a.svc.Tokens(ctx, pos[0])
-		if err != nil {
-			return a.fail(err)
-		}
-		tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tLABEL\tCREATED\tLAST USED\tEXPIRES")
-		now := time.Now()
-		for _, t := range ts {
-			exp := fmtTime(t.ExpiresAt, "never")
-			if !t.ExpiresAt.IsZero() && !now.Before(t.ExpiresAt) {
-				exp += " (expired)"
-			}
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", t.ID, t.Label, fmtTime(t.CreatedAt, "-"), fmtTime(t.LastUsedAt, "never"), exp)
-		}
-		tw.Flush()
-		return 0
+		return listTokens(ctx, a, pos, stdout)
 	case "revoke":
 		if err := a.svc.RevokeToken(ctx, "", id); err != nil {
 			return a.fail(err)
@@ -403,4 +373,38 @@ func cmdToken(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	return 2
+}
+
+// listTokens prints NAME's tokens, or every user's (pos empty).
+func listTokens(ctx context.Context, a *authCmd, pos []string, stdout io.Writer) int {
+	var names []string
+	if len(pos) == 1 {
+		names = pos
+	} else {
+		us, err := a.svc.Users(ctx)
+		if err != nil {
+			return a.fail(err)
+		}
+		for _, u := range us {
+			names = append(names, u.Name)
+		}
+	}
+	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tUSER\tLABEL\tCREATED\tLAST USED\tEXPIRES")
+	now := time.Now()
+	for _, name := range names {
+		ts, err := a.svc.Tokens(ctx, name)
+		if err != nil {
+			return a.fail(err)
+		}
+		for _, t := range ts {
+			exp := fmtTime(t.ExpiresAt, "never")
+			if !t.ExpiresAt.IsZero() && !now.Before(t.ExpiresAt) {
+				exp += " (expired)"
+			}
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", t.ID, name, t.Label, fmtTime(t.CreatedAt, "-"), fmtTime(t.LastUsedAt, "never"), exp)
+		}
+	}
+	tw.Flush()
+	return 0
 }

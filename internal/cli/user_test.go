@@ -19,7 +19,7 @@ func userTestConfig(t *testing.T) (cfgPath, dataDir string) {
 	dir := t.TempDir()
 	dataDir = filepath.Join(dir, "data")
 	cfgPath = filepath.Join(dir, "mamori.yaml")
-	if err := os.WriteFile(cfgPath, []byte("listen: 127.0.0.1:0\ndata_dir: "+dataDir+"\n"), 0o600); err != nil {
+	if err := os.WriteFile(cfgPath, []byte("listen: 127.0.0.1:0\ndata_dir: "+dataDir+"\ntenants:\n  - name: acme\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	old := userAuthOptions
@@ -145,11 +145,11 @@ func TestCmdToken(t *testing.T) {
 		{"unknown user", []string{"create", "nobody", "--config", cfg}, 1, `^$`, `no user "nobody"`},
 		{"bad expiry", []string{"create", "ops", "--expires", "90", "--config", cfg}, 2, `^$`, `give a unit`},
 		{"bad expiry 2", []string{"create", "ops", "--expires", "soon", "--config", cfg}, 2, `^$`, `--expires "soon"`},
-		{"list", []string{"list", "cust", "--config", cfg}, 0, `(?s)^ID +LABEL +CREATED +LAST USED +EXPIRES\n1 +grafana +\S+ \S+ +\S+ \S+ +20`, `^$`},
+		{"list", []string{"list", "cust", "--config", cfg}, 0, `(?s)^ID +USER +LABEL +CREATED +LAST USED +EXPIRES\n1 +cust +grafana +\S+ \S+ +\S+ \S+ +20`, `^$`},
 		{"revoke bad id", []string{"revoke", "x", "--config", cfg}, 2, `^$`, `takes the token's ID`},
 		{"revoke", []string{"revoke", "1", "--config", cfg}, 0, `^token 1 revoked\n$`, `^$`},
 		{"revoke again", []string{"revoke", "1", "--config", cfg}, 1, `^$`, `no token 1`},
-		{"list after revoke", []string{"list", "cust", "--config", cfg}, 0, `^ID +LABEL +CREATED +LAST USED +EXPIRES\n$`, `^$`},
+		{"list after revoke", []string{"list", "cust", "--config", cfg}, 0, `^ID +USER +LABEL +CREATED +LAST USED +EXPIRES\n$`, `^$`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := runCmd(cmdToken, "", tc.args...)

@@ -27,6 +27,7 @@ type commonFields struct {
 	Description   string        `yaml:"description" help:"what it watches, for people"`
 	Disabled      bool          `yaml:"disabled" help:"configured but not run"`
 	OnAgent       bool          `yaml:"on_agent" help:"run this check on the host's agent instead of the server (e.g. a local tcp or http check)"`
+	Zone          string        `yaml:"zone" help:"run this check on the pollers of this zone (needs broker:; default: its host's zone, else the server)"`
 }
 
 var commonKeys = func() map[string]bool {
@@ -73,14 +74,18 @@ func (l *loader) check(file string, n *yaml.Node, path string, h *Host) {
 	c := &Check{
 		ShortName: cf.Name, Type: cf.Type, Interval: cf.Interval, RetryInterval: cf.RetryInterval,
 		Timeout: cf.Timeout, Attempts: cf.Attempts, Notify: cf.Notify, Tags: cf.Tags,
-		Description: cf.Description, Disabled: cf.Disabled, OnAgent: cf.OnAgent, Pos: Pos{file, n.Line},
+		Description: cf.Description, Disabled: cf.Disabled, OnAgent: cf.OnAgent, Zone: cf.Zone, Pos: Pos{file, n.Line},
 	}
 	c.Name = cf.Name
 	if h != nil {
 		c.Host, c.Tenant = h.Name, h.Tenant
 		c.Name = h.Name + "/" + cf.Name
 		c.Tags = append(append([]string(nil), h.Tags...), c.Tags...)
+		if c.Zone == "" {
+			c.Zone = h.Zone
+		}
 	}
+	l.zone(file, n, path, cf.Zone)
 
 	switch kind, ok := check.Lookup(cf.Type); {
 	case cf.Type == "":
@@ -88,7 +93,7 @@ func (l *loader) check(file string, n *yaml.Node, path string, h *Host) {
 	case !ok:
 		l.errAt(file, valueNode(n, "type"), join(path, "type"), "unknown check type %q%s (known: %s)", cf.Type, fieldset.SuggestKey(cf.Type, check.Names()), strings.Join(check.Names(), ", "))
 	default:
-		l.checkSpec(file, n, path, h, c, kind)
+		l.checkSpec(file, n, path, h, c, kind, cf.Zone)
 	}
 	if v := valueNode(n, "recovery"); v != nil {
 		p, is := policy.Decode(v, c.Spec)
@@ -120,7 +125,7 @@ func (l *loader) check(file string, n *yaml.Node, path string, h *Host) {
 // checkSpec decodes the fields of check c's type (kind) from n, gives
 // the spec what it takes from its host and reports missing or invalid
 // fields at their place.
-func (l *loader) checkSpec(file string, n *yaml.Node, path string, h *Host, c *Check, kind *check.Kind) {
+func (l *loader) checkSpec(file string, n *yaml.Node, path string, h *Host, c *Check, kind *check.Kind, zone string) {
 	c.Kind = kind
 	c.Spec = kind.New()
 	l.issues(file, path, fieldset.DecodeMapping(n, c.Spec, commonKeys))
@@ -137,6 +142,12 @@ func (l *loader) checkSpec(file string, n *yaml.Node, path string, h *Host, c *C
 	}
 	if kind.Scope == check.ScopeAgent {
 		c.OnAgent = true
+	}
+	if (c.OnAgent || kind.Scope == check.ScopePassive) && zone != "" {
+		l.errAt(file, valueNode(n, "zone"), join(path, "zone"), "%s check is not run by pollers: it takes no zone", map[bool]string{true: "an agent-side", false: "a passive"}[c.OnAgent])
+	}
+	if c.OnAgent || kind.Scope == check.ScopePassive {
+		c.Zone = "" // runs on the agent, or is reported to the server
 	}
 	if c.OnAgent && h == nil {
 		l.errAt(file, n, join(path, "on_agent"), "an agent-side check must be declared under a host")

@@ -45,6 +45,9 @@ type Config struct {
 	AWSAccounts []cloud.AWSAccount
 	// RemoteWrite are the Prometheus remote write receivers (remote_write:).
 	RemoteWrite []RemoteWrite
+	// Broker is the NATS JetStream the server hands zone checks to
+	// (broker:, broker_creds:, broker_ca_file:); empty URL: none.
+	Broker Broker
 	// Checks holds every check, those under hosts included, by full name
 	// ("HOST/NAME" under a host, "NAME" at the top level), in file order.
 	Checks []*Check
@@ -102,6 +105,7 @@ type Host struct {
 	AgentToken      check.Secret  // enrolment token from config (or `mamori host add`)
 	MetricsInterval time.Duration // how often its agent sends metrics (0: default)
 	Heartbeat       string        // full name of its agent heartbeat check, if it has an agent
+	Zone            string        // its checks run on the pollers of this zone ("" : the server)
 	Notify          []string
 	Pos             Pos
 }
@@ -127,7 +131,8 @@ type Check struct {
 	Tags          []string
 	Description   string
 	Disabled      bool
-	OnAgent       bool // runs on the host's agent
+	OnAgent       bool   // runs on the host's agent
+	Zone          string // run by the pollers of this zone ("": by the server)
 	Pos           Pos
 	// YAML is the entry's type-specific keys as YAML: what an agent decodes
 	// for an agent-side check.

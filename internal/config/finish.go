@@ -33,6 +33,7 @@ func (l *loader) finish() {
 		l.errAt(c.File, nil, "retention.events", "must be at least 396d (13 months): state-change history feeds yearly reports")
 	}
 	l.boundTop()
+	l.checkZones()
 	l.resolveTLS()
 	if c.Scheduler.MaxConcurrent == 0 {
 		c.Scheduler.MaxConcurrent = DefaultMaxConcurrent

@@ -52,6 +52,7 @@ type loader struct {
 	hosts          map[string]*Host
 	hostCheckNodes []hostCheckRef
 	tenantNodes    []tenantRef
+	zoneNodes      []zoneRef // every zone: written, checked against broker: at the end
 }
 
 type checkRefs struct {
@@ -105,7 +106,7 @@ func (l *loader) file(file string, data []byte, top bool) {
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		k, v := root.Content[i], root.Content[i+1]
 		switch k.Value {
-		case "listen", "data_dir", "database", "log_level", "public_url", "retention", "scheduler", "defaults", "incidents", "runbooks_dir", "recovery", "report", "tls", "http":
+		case "listen", "data_dir", "database", "log_level", "public_url", "retention", "scheduler", "defaults", "incidents", "runbooks_dir", "recovery", "report", "tls", "http", "broker", "broker_creds", "broker_ca_file":
 			if !top {
 				l.errAt(file, k, k.Value, "only the main config file may set %s", k.Value)
 				continue
@@ -144,7 +145,7 @@ func (l *loader) file(file string, data []byte, top bool) {
 }
 
 func topKeys() []string {
-	return []string{"listen", "data_dir", "database", "log_level", "public_url", "retention", "scheduler", "defaults", "incidents", "runbooks_dir", "recovery", "report", "tls", "http",
+	return []string{"listen", "data_dir", "database", "log_level", "public_url", "retention", "scheduler", "defaults", "incidents", "runbooks_dir", "recovery", "report", "tls", "http", "broker", "broker_creds", "broker_ca_file",
 		"api_tokens", "tenants", "channels", "contacts", "escalations", "maintenance", "checks", "hosts", "include", "aws_accounts", "remote_write"}
 }
 
@@ -187,6 +188,8 @@ func (l *loader) topSetting(file, key string, v *yaml.Node) {
 		if !slices.Contains([]string{"debug", "info", "warn", "error"}, l.cfg.LogLevel) {
 			l.errAt(file, v, key, "must be debug, info, warn or error")
 		}
+	case "broker", "broker_creds", "broker_ca_file":
+		l.brokerSetting(file, key, v)
 	case "retention":
 		l.mapping(file, v, key, &l.cfg.Retention)
 	case "scheduler":
@@ -333,6 +336,7 @@ type hostFields struct {
 	Notify          []string      `yaml:"notify" help:"channels or escalation policies for its checks that name none (and its heartbeat)"`
 	AgentToken      check.Secret  `yaml:"agent_token" help:"the agent's token (${ENV} or file:); or enrol with mamori host add"`
 	MetricsInterval time.Duration `yaml:"metrics_interval" help:"how often its agent sends host metrics (default 60s)"`
+	Zone            string        `yaml:"zone" help:"run its checks on the pollers of this zone (needs broker:); its checks inherit it"`
 }
 
 // HostFields documents a host's keys (for the config reference).
@@ -370,7 +374,8 @@ func (l *loader) host(file string, n *yaml.Node, path string) {
 		l.errAt(file, keyNode(n, "name"), join(path, "name"), "duplicate host %q (first at %s:%d)", hf.Name, prev.Pos.File, prev.Pos.Line)
 		return
 	}
-	h := &Host{Name: hf.Name, Address: hf.Address, Tenant: hf.Tenant, Groups: hf.Groups, Tags: hf.Tags, Agent: hf.Agent || !hf.AgentToken.IsZero(), AgentToken: hf.AgentToken, MetricsInterval: hf.MetricsInterval, Notify: hf.Notify, Pos: Pos{file, n.Line}}
+	h := &Host{Name: hf.Name, Address: hf.Address, Tenant: hf.Tenant, Groups: hf.Groups, Tags: hf.Tags, Agent: hf.Agent || !hf.AgentToken.IsZero(), AgentToken: hf.AgentToken, MetricsInterval: hf.MetricsInterval, Notify: hf.Notify, Zone: hf.Zone, Pos: Pos{file, n.Line}}
+	l.zone(file, n, path, hf.Zone)
 	if v := hf.AgentToken.Reveal(); v != "" {
 		l.tokenStrength(file, keyNode(n, "agent_token"), join(path, "agent_token"), v)
 	}

@@ -41,13 +41,25 @@ type Engine struct {
 	heldMu   sync.Mutex
 	held     map[string][]string // checks held for their parents → those parents
 	registry *prometheus.Registry
+	remote   Remote
 }
+
+// Remote hands the due run of a zone's check to that zone's pollers; their
+// results come back through RecordFrom.
+type Remote interface {
+	Dispatch(ctx context.Context, c *config.Check, due time.Time) error
+}
+
+// WithRemote makes the engine hand the runs of checks with a zone to r
+// instead of running them.
+func WithRemote(r Remote) Option { return func(e *Engine) { e.remote = r } }
 
 type entry struct {
 	cfg     *config.Check
 	checker check.Checker
 
-	mu  sync.Mutex // guards cur
+	mu  sync.Mutex // held by Record from reading cur to showing the committed result
+	vmu sync.Mutex // guards cur for readers: they never wait for a commit
 	cur store.CheckState
 }
 
@@ -75,6 +87,7 @@ type View struct {
 	Parents   []string
 	Interval  time.Duration
 	Next      time.Time
+	Zone      string // run by this zone's pollers ("": the server)
 	store.CheckState
 }
 
@@ -217,8 +230,8 @@ func (e *Engine) apply(cfg *config.Config, saved map[string]store.CheckState) er
 }
 
 func (en *entry) snapshot() store.CheckState {
-	en.mu.Lock()
-	defer en.mu.Unlock()
+	en.vmu.Lock()
+	defer en.vmu.Unlock()
 	return en.cur
 }
 
@@ -242,6 +255,14 @@ func (e *Engine) runCheck(ctx context.Context, name string) (soft bool) {
 		return false
 	}
 	c := en.cfg
+	if c.Zone != "" && e.remote != nil {
+		// The zone's pollers run it; the result arrives through RecordFrom.
+		if err := e.remote.Dispatch(ctx, c, time.Now()); err != nil && ctx.Err() == nil {
+			e.log.Warn("hand check to its zone", "check", name, "zone", c.Zone, "err", err)
+		}
+		cur := en.snapshot()
+		return cur.Type == state.Soft && cur.Status.Problem()
+	}
 	r := check.Run(ctx, c.Kind, en.checker, c.Timeout)
 	if ctx.Err() != nil {
 		return false // shutting down: a cancelled run is not a verdict
@@ -266,6 +287,14 @@ func (e *Engine) runCheck(ctx context.Context, name string) (soft bool) {
 // an agent or job), commits it, and publishes the change. It returns the
 // transition, if any.
 func (e *Engine) Record(ctx context.Context, name string, r check.Result) (*state.Transition, error) {
+	return e.RecordFrom(ctx, name, r, "")
+}
+
+// RecordFrom is Record for a result run by a zone's poller (poller names
+// it; "" is the server). A result older than the check's last one (a
+// buffered result delivered late) is kept in the history only: it does not
+// move the state, which newer results already decided.
+func (e *Engine) RecordFrom(ctx context.Context, name string, r check.Result, poller string) (*state.Transition, error) {
 	e.mu.RLock()
 	en, ok := e.checks[name]
 	e.mu.RUnlock()
@@ -285,8 +314,11 @@ func (e *Engine) Record(ctx context.Context, name string, r check.Result) (*stat
 	en.mu.Lock()
 	defer en.mu.Unlock()
 	prev := en.cur.State
+	if late := !prev.LastCheck.IsZero() && r.Time.Before(prev.LastCheck); late {
+		return nil, e.commit(ctx, store.Write{Check: name, Result: r, State: prev, Poller: poller, Late: true})
+	}
 	next, tr := state.Next(prev, r, pol)
-	p := &pending{w: store.Write{Check: name, Result: r, State: next, Transition: tr}, done: make(chan commitResult, 1)}
+	p := &pending{w: store.Write{Check: name, Result: r, State: next, Transition: tr, Poller: poller}, done: make(chan commitResult, 1)}
 	select {
 	case e.writes <- p:
 	case <-ctx.Done():
@@ -296,7 +328,9 @@ func (e *Engine) Record(ctx context.Context, name string, r check.Result) (*stat
 	if res.err != nil {
 		return nil, res.err
 	}
-	en.cur = store.CheckState{Name: name, State: next, Output: r.Output, Perf: r.Perf, Duration: r.Duration}
+	en.vmu.Lock()
+	en.cur = store.CheckState{Name: name, State: next, Output: r.Output, Perf: r.Perf, Duration: r.Duration, Poller: poller}
+	en.vmu.Unlock()
 	e.onDemand(name, c, prev, next, pv)
 	ev := event.Event{Kind: event.Result, Check: name, Host: c.Host, Tenant: c.Tenant, State: next, Result: r}
 	e.pub.Publish(ev)
@@ -315,6 +349,18 @@ func (e *Engine) Record(ctx context.Context, name string, r check.Result) (*stat
 		e.log.Log(ctx, lvl, "state change", "check", name, "from", tr.From, "to", tr.To, "type", tr.ToType, "attempt", tr.Attempt, "notify", tr.Notify, "output", r.Output)
 	}
 	return tr, nil
+}
+
+// commit hands one write to the writer and waits for its commit.
+func (e *Engine) commit(ctx context.Context, w store.Write) error {
+	p := &pending{w: w, done: make(chan commitResult, 1)}
+	select {
+	case e.writes <- p:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	e.Metrics.lateResults.Inc()
+	return (<-p.done).err
 }
 
 // writer commits results in batches: one transaction for everything that
@@ -420,7 +466,7 @@ func (e *Engine) Get(name string) (View, bool) {
 func (e *Engine) view(en *entry) View {
 	c := en.cfg
 	return View{Name: c.Name, Host: c.Host, Tenant: c.Tenant, CheckType: c.Type, Tags: c.Tags, Parents: c.Parents,
-		Interval: c.Interval, Next: e.sched.Next(c.Name), CheckState: en.snapshot()}
+		Interval: c.Interval, Next: e.sched.Next(c.Name), Zone: c.Zone, CheckState: en.snapshot()}
 }
 
 // Check returns a check's configuration.

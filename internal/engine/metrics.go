@@ -18,6 +18,7 @@ type Metrics struct {
 	stateChanges  *prometheus.CounterVec
 	reloads       *prometheus.CounterVec
 	lastLagSecond prometheus.Gauge
+	lateResults   prometheus.Counter
 }
 
 func newMetrics(e *Engine) *Metrics {
@@ -38,7 +39,8 @@ func newMetrics(e *Engine) *Metrics {
 	m.commitErrors = prometheus.NewCounter(prometheus.CounterOpts{Name: "mamori_store_commit_errors_total", Help: "Failed result commits (the state is not advanced; the check reruns)."})
 	m.stateChanges = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "mamori_state_changes_total", Help: "State changes by kind (soft or hard)."}, []string{"kind"})
 	m.reloads = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "mamori_config_reloads_total", Help: "Configuration reloads by outcome."}, []string{"outcome"})
-	m.Registry.MustRegister(m.runs, m.duration, m.lag, m.lastLagSecond, m.commit, m.commitErrors, m.stateChanges, m.reloads,
+	m.lateResults = prometheus.NewCounter(prometheus.CounterOpts{Name: "mamori_results_late_total", Help: "Results older than their check's last one (buffered by a poller), kept in the history without moving the state."})
+	m.Registry.MustRegister(m.runs, m.duration, m.lag, m.lastLagSecond, m.commit, m.commitErrors, m.stateChanges, m.reloads, m.lateResults,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "mamori_scheduler_jobs", Help: "Scheduled checks."},
 		func() float64 { return float64(e.sched.Len()) }))

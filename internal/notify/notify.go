@@ -54,6 +54,7 @@ type Message struct {
 	RunbookURL    string        `json:"runbook_url,omitempty"`
 	AckURL        string        `json:"ack_url,omitempty"`    // signed acknowledgement link
 	GatherURL     string        `json:"gather_url,omitempty"` // twilio: where keypresses are posted
+	StatusURL     string        `json:"status_url,omitempty"` // twilio: where call progress (answered, no-answer, busy) is posted
 	Level         int           `json:"level,omitempty"`      // escalation level (0 = first)
 	AckedBy       string        `json:"acknowledged_by,omitempty"`
 	Attached      []string      `json:"attached,omitempty"` // dependent checks attached to a host incident

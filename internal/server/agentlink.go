@@ -22,3 +22,6 @@ func (g agentLink) Seen(host string) (time.Time, bool) { return g.a.Passive().Ag
 
 // Hello is the time of a host's last hello.
 func (g agentLink) Hello(host string) time.Time { return g.a.LastHello(host) }
+
+// Actions lists the host's allowlist names from its agent's last hello.
+func (g agentLink) Actions(host string) ([]string, bool) { return g.a.AgentActions(host) }

@@ -102,8 +102,11 @@ func (s *Server) openEngine(ctx context.Context) error {
 	s.shared = check.SharedMap{}
 	awscheck.Share(s.shared, s.awsHub)
 	var err error
-	s.eng, err = engine.New(ctx, s.cfg, s.st, s.log, engine.WithRegistry(s.registry), engine.WithPassive(s.agentAPI.Passive()),
-		engine.WithShared(s.shared), engine.WithEvents(s.bus))
+	if s.brk, err = openBroker(s.cfg, s.registry, s.log); err != nil {
+		return err
+	}
+	s.eng, err = engine.New(ctx, s.cfg, s.st, s.log, append([]engine.Option{engine.WithRegistry(s.registry), engine.WithPassive(s.agentAPI.Passive()),
+		engine.WithShared(s.shared), engine.WithEvents(s.bus)}, s.brk.options()...)...)
 	if err != nil {
 		return err
 	}

@@ -56,6 +56,10 @@ type Options struct {
 	AdminToken string
 	Log        *slog.Logger
 	Stdout     io.Writer // where the start-up lines go
+	// Bound, if set, is called once the listener is bound; the config it
+	// returns replaces Config (the embedded example aims its self-check at
+	// the address actually bound).
+	Bound func(net.Addr) (*config.Config, error)
 }
 
 // Server is one assembled mamori server.
@@ -81,6 +85,7 @@ type Server struct {
 	apiSrv   *api.Server
 	httpSrv  *http.Server
 	rwRun    func(context.Context) func()
+	brk      *brokerSide // nil without broker:
 	registry *prometheus.Registry
 	shared   check.SharedMap
 
@@ -98,6 +103,14 @@ func Listen(opts Options) (*Server, error) {
 	ln, err := front.limits.Listen(cfg.Listen)
 	if err != nil {
 		return nil, fmt.Errorf("listen: %w (nothing was written to %s)", err, cfg.DataDir)
+	}
+	if opts.Bound != nil {
+		nc, err := opts.Bound(ln.Addr())
+		if err != nil {
+			ln.Close()
+			return nil, err
+		}
+		cfg, opts.Config = nc, nc
 	}
 	log := opts.Log
 	if log == nil {
@@ -157,6 +170,7 @@ func (s *Server) Run(ctx context.Context) error {
 		go func() { run(ctx); close(done[i]) }()
 	}
 	rwWait := s.rwRun(ctx)
+	brkWait := s.brk.run(ctx, s.eng)
 	<-ctx.Done()
 	s.log.Info("shutting down")
 	shCtx, shCancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -166,6 +180,7 @@ func (s *Server) Run(ctx context.Context) error {
 		<-d
 	}
 	rwWait()
+	brkWait()
 	return httpErr
 }
 

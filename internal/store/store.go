@@ -22,6 +22,7 @@ type CheckState struct {
 	Output   string
 	Perf     []check.Metric
 	Duration time.Duration
+	Poller   string // who ran the last result: "" the server, else a zone's poller
 }
 
 // Write is one check result with the state it produced and, if the state
@@ -33,6 +34,12 @@ type Write struct {
 	Result     check.Result
 	State      state.State
 	Transition *state.Transition
+	// Poller ran the result ("": the server); stored with the check's state.
+	Poller string
+	// Late marks a result older than the check's last one (a poller's
+	// buffered result delivered after a newer one): only its result row is
+	// stored; the check's state and the event log stay as they are.
+	Late bool
 }
 
 // ResultRow is a stored result.

@@ -158,7 +158,15 @@ func (c *Console) locale(r *http.Request, u User) *Locale {
 		}
 	}
 	if l.Loc == nil {
-		l.Loc = defaultZone(lang)
+		// The zone follows the account, never the language switch: the
+		// account's language picks the default (Asia/Tokyo for ja, UTC for
+		// en), and an account without one gets Asia/Tokyo, the product's
+		// default zone (as tenants' reports).
+		if ul := normLang(u.Lang); ul != "" {
+			l.Loc = defaultZone(ul)
+		} else {
+			l.Loc = tokyo
+		}
 	}
 	return l
 }

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/mamori/mamori/internal/check"
 	"github.com/mamori/mamori/internal/config"
@@ -54,10 +55,14 @@ var DefaultHostGraphs = []Graph{
 		{Expr: `100 * (1 - node_filesystem_avail_bytes{host=$host} / node_filesystem_size_bytes{host=$host})`, Legend: "mountpoint", Name: "disk"},
 	}},
 	{ID: "network", TitleKey: "graph.network", Unit: "B/s", Queries: []GraphQuery{
-		{Expr: `rate(node_network_receive_bytes_total{host=$host}[5m])`, Legend: "device", Name: "rx"},
-		{Expr: `-rate(node_network_transmit_bytes_total{host=$host}[5m])`, Legend: "device", Name: "tx"},
+		{Expr: `rate(node_network_receive_bytes_total{host=$host,` + realNICs + `}[5m])`, Legend: "device", Name: "rx"},
+		{Expr: `-rate(node_network_transmit_bytes_total{host=$host,` + realNICs + `}[5m])`, Legend: "device", Name: "tx"},
 	}},
 }
+
+// realNICs leaves loopback and virtual interfaces (traffic shapers,
+// container and bridge ends) out of the network graph.
+const realNICs = `device!~"lo|ifb.*|veth.*|docker.*|br-.*|virbr.*|cni.*|flannel.*|cali.*|tun.*|tap.*|dummy.*"`
 
 // promString quotes a string for PromQL.
 func promString(s string) string {
@@ -112,6 +117,9 @@ type chart struct {
 	Unit   string        `json:"unit,omitempty"`
 	Series []chartSeries `json:"series"`
 	Error  string        `json:"error,omitempty"`
+	Start  float64       `json:"start,omitempty"` // the range asked for (Unix seconds): the x axis
+	End    float64       `json:"end,omitempty"`
+	Bands  [][2]float64  `json:"bands,omitempty"` // hard CRITICAL periods, shaded
 }
 
 type chartSeries struct {
@@ -122,7 +130,7 @@ type chartSeries struct {
 func seriesName(s Series, q GraphQuery) string {
 	if q.Legend != "" {
 		if v, ok := s.Labels[q.Legend]; ok && v != "" {
-			if q.Name != "" && q.Name != v && len(q.Name) <= 3 {
+			if q.Name != "" && q.Name != v && utf8.RuneCountInString(q.Name) <= 3 {
 				return q.Name + " " + v
 			}
 			return v
@@ -292,8 +300,10 @@ func (c *Console) hostCharts(ctx context.Context, rc *reqCtx, h *config.Host, tr
 	tenant := rc.scope.storeTenant()
 	out := make([]chart, 0, len(c.graphs))
 	for _, g := range c.graphs {
-		ch := chart{ID: g.ID, Title: rc.L.T(g.TitleKey), Unit: g.Unit, Series: []chartSeries{}}
+		ch := chart{ID: g.ID, Title: rc.L.T(g.TitleKey), Unit: g.Unit, Series: []chartSeries{},
+			Start: float64(tr.Start.UnixMilli()) / 1000, End: float64(tr.End.UnixMilli()) / 1000}
 		for _, q := range g.Queries {
+			q.Name = rc.L.Word("legend", q.Name) // legends in the user's language
 			expr := strings.ReplaceAll(q.Expr, "$host", promString(h.Name))
 			m, err := c.d.Metrics.QueryRange(ctx, expr, tr.Start, tr.End, tr.Step, tenant)
 			if err != nil {
@@ -392,12 +402,22 @@ func (c *Console) checkPage(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 	data["Events"] = evs
 	tr := parseRange(r, rc.L, c.now())
 	data["Range"] = tr
-	ch, err := c.responseChart(ctx, rc, v.Name, tr)
+	bands, err := c.critBands(ctx, v.Name, tr)
 	if err != nil {
-		c.internal(w, r, rc, "results graph", err)
+		c.internal(w, r, rc, "state history", err)
 		return
 	}
-	data["Chart"] = ch
+	var charts []chart
+	for _, pc := range checkCharts(v.CheckType) {
+		ch, err := c.responseChart(ctx, rc, v.Name, tr, pc)
+		if err != nil {
+			c.internal(w, r, rc, "results graph", err)
+			return
+		}
+		ch.Bands = bands
+		charts = append(charts, ch)
+	}
+	data["Charts"] = charts
 	if cc, ok := c.d.Engine.Check(v.Name); ok {
 		data["Avail"] = c.availability(ctx, rc, []*config.Check{cc}, report.ScopeCheck, "")
 	}
@@ -413,8 +433,13 @@ func (c *Console) checkPage(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 // responseChart draws the `time` perfdata of a check's results in a range
 // (the run's duration when a result has none), averaged into at most
 // chartPoints buckets.
-func (c *Console) responseChart(ctx context.Context, rc *reqCtx, name string, tr timeRange) (chart, error) {
-	ch := chart{ID: "time", Title: rc.L.T("graph.response"), Unit: "s", Series: []chartSeries{}}
+func (c *Console) responseChart(ctx context.Context, rc *reqCtx, name string, tr timeRange, pc perfChart) (chart, error) {
+	id := pc.Label
+	if id == "" {
+		id = "time"
+	}
+	ch := chart{ID: id, Title: rc.L.T(pc.TitleKey), Unit: pc.Unit, Series: []chartSeries{},
+		Start: float64(tr.Start.UnixMilli()) / 1000, End: float64(tr.End.UnixMilli()) / 1000}
 	type pt struct {
 		t time.Time
 		v float64
@@ -433,15 +458,9 @@ func (c *Console) responseChart(ctx context.Context, rc *reqCtx, name string, tr
 				done = true
 				break
 			}
-			val, found := r.Duration, false
-			for _, m := range r.Perf {
-				if m.Label == "time" {
-					val, found = perfSeconds(m), true
-					break
-				}
+			if val, ok := pc.value(r); ok {
+				pts = append(pts, pt{r.Time, val})
 			}
-			_ = found
-			pts = append(pts, pt{r.Time, val})
 		}
 		read += len(rs)
 		if done || len(rs) == 0 {
@@ -456,7 +475,7 @@ func (c *Console) responseChart(ctx context.Context, rc *reqCtx, name string, tr
 	sort.Slice(pts, func(i, j int) bool { return pts[i].t.Before(pts[j].t) })
 	span := tr.End.Sub(tr.Start)
 	bucket := span / chartPoints
-	s := chartSeries{Name: "time", Points: make([][2]float64, 0, min(len(pts), chartPoints+1))}
+	s := chartSeries{Name: ch.Title, Points: make([][2]float64, 0, min(len(pts), chartPoints+1))}
 	if len(pts) <= chartPoints || bucket <= 0 {
 		for _, p := range pts {
 			s.Points = append(s.Points, [2]float64{float64(p.t.UnixMilli()) / 1000, p.v})

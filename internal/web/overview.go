@@ -12,6 +12,7 @@ import (
 	"github.com/mamori/mamori/internal/engine"
 	"github.com/mamori/mamori/internal/event"
 	"github.com/mamori/mamori/internal/incident"
+	"github.com/mamori/mamori/internal/maintenance"
 	"github.com/mamori/mamori/internal/state"
 )
 
@@ -59,11 +60,16 @@ type overviewData struct {
 	More      int // problems not listed
 	HostsDown []engine.View
 	Incidents []*incident.Incident
+	Maint     []*maintenance.Window // running now, as the user may see them
+	NoChannel bool                  // nobody is notified of anything
 }
 
 // problemLess orders the overview's problems: reachable before
 // unreachable, CRITICAL before WARNING before UNKNOWN, newest first.
 func problemLess(a, b *engine.View) bool {
+	if a.Type != b.Type {
+		return a.Type == state.Hard
+	}
 	if a.Unreachable != b.Unreachable {
 		return !a.Unreachable
 	}
@@ -120,6 +126,7 @@ func (c *Console) computeOverview(sc scope) overviewData {
 		}
 		if v.Type == state.Soft {
 			n.SoftProblems++
+			problems = append(problems, v) // listed too, marked soft, after the hard ones
 			continue
 		}
 		n.HardProblems++
@@ -154,7 +161,14 @@ func (c *Console) overview(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 			c.log.Error("console: overview incidents", "err", err)
 		}
 		d.Incidents = ins
+		now := c.now()
+		for _, win := range c.d.Alerting.Windows() {
+			if _, _, on := win.Occurrence(now); on && c.windowVisible(rc, win) {
+				d.Maint = append(d.Maint, win)
+			}
+		}
 	}
+	d.NoChannel = rc.can(RoleOperator) && len(c.d.Engine.Config().Channels) == 0
 	data := c.base(rc, "overview.title", "overview")
 	data["O"] = d
 	data["Now"] = c.now()

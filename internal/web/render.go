@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/mamori/mamori/internal/check"
 	"github.com/mamori/mamori/internal/runbook"
@@ -19,6 +20,20 @@ type pageTemplate struct {
 }
 
 var funcs = template.FuncMap{
+	// pct formats an availability (nil: unknown).
+	"pct": func(p *float64) string {
+		if p == nil {
+			return "—"
+		}
+		return strconv.FormatFloat(*p, 'f', 3, 64) + "%"
+	},
+	// unixms is t in Unix milliseconds for scripts (data-ago), "" when zero.
+	"unixms": func(t time.Time) string {
+		if t.IsZero() {
+			return ""
+		}
+		return strconv.FormatInt(t.UnixMilli(), 10)
+	},
 	"stateClass": func(s check.Status) string { return "st-" + strings.ToLower(s.String()) },
 	"statusClass": func(s string) string {
 		return "st-" + strings.ToLower(strings.Map(func(r rune) rune {

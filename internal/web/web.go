@@ -277,6 +277,11 @@ func (c *Console) Routes(mux *http.ServeMux) {
 	need := func(role string, h handler) http.Handler { return c.secure(c.page(role, h)) }
 
 	mux.Handle("GET /static/", c.secure(c.static))
+	mux.Handle("GET /favicon.ico", c.secure(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r2 := r.Clone(r.Context())
+		r2.URL.Path = "/static/favicon.svg"
+		c.static.ServeHTTP(w, r2)
+	})))
 	mux.Handle("GET /login", c.secure(http.HandlerFunc(c.loginPage)))
 	mux.Handle("POST /login", c.secure(http.HandlerFunc(c.loginPost)))
 	mux.Handle("POST /logout", view(c.logout))

@@ -399,8 +399,9 @@ func TestI18n(t *testing.T) {
 		{user: "anon", accept: "en-US,en;q=0.9,ja;q=0.5", want: []string{`lang="en"`, "Overview"}},
 		{user: "anon", accept: "ja,en-US;q=0.8", want: []string{`lang="ja"`, "概要"}},
 		{user: "anon", accept: "fr-FR", want: []string{`lang="en"`}},
-		{user: "john", cookie: "ja", want: []string{`lang="ja"`, "概要", "Asia/Tokyo"}},
-		{user: "taro", cookie: "en", want: []string{`lang="en"`, "Overview", "UTC"}},
+		// The zone follows the account, not the language switch (issue 14).
+		{user: "john", cookie: "ja", want: []string{`lang="ja"`, "概要", "表示タイムゾーン: UTC"}, notWant: []string{"Asia/Tokyo"}},
+		{user: "taro", cookie: "en", want: []string{`lang="en"`, "Overview", "Times in: Asia/Tokyo"}},
 	}
 	for _, c := range cases {
 		r := e.req(c.user, "GET", "/", nil)

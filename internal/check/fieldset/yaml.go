@@ -119,18 +119,32 @@ func kindName(n *yaml.Node) string {
 	return "node"
 }
 
-// suggest names the closest known key, for typos.
+// suggest names the closest known key, for typos: the smallest edit
+// distance (a swap of two neighbours counts as one edit), ties going to the
+// key that shares the longest prefix with the typo ("htp" is http, not ftp).
 func suggest(key string, fields []Field) string {
-	best, bestD := "", 3
+	best, bestD, bestP := "", 3, -1
 	for _, f := range fields {
-		if d := distance(key, f.Key); d < bestD {
-			best, bestD = f.Key, d
+		d := distance(key, f.Key)
+		if d > 2 || d >= len(f.Key) {
+			continue
+		}
+		if p := commonPrefix(key, f.Key); d < bestD || (d == bestD && p > bestP) {
+			best, bestD, bestP = f.Key, d, p
 		}
 	}
 	if best != "" {
 		return fmt.Sprintf(" (did you mean %q?)", best)
 	}
 	return ""
+}
+
+func commonPrefix(a, b string) int {
+	n := 0
+	for n < len(a) && n < len(b) && a[n] == b[n] {
+		n++
+	}
+	return n
 }
 
 // SuggestKey names the closest of keys to key, for typos in fixed mappings.
@@ -143,23 +157,28 @@ func SuggestKey(key string, keys []string) string {
 	return suggest(key, fs)
 }
 
-// distance is the Levenshtein edit distance.
+// distance is the optimal string alignment distance: insertions,
+// deletions, substitutions and transpositions of neighbours cost one each.
 func distance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
+	d := make([][]int, len(a)+1)
+	for i := range d {
+		d[i] = make([]int, len(b)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
 	}
 	for i := 1; i <= len(a); i++ {
-		cur[0] = i
 		for j := 1; j <= len(b); j++ {
 			cost := 1
 			if a[i-1] == b[j-1] {
 				cost = 0
 			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
 		}
-		prev, cur = cur, prev
 	}
-	return prev[len(b)]
+	return d[len(a)][len(b)]
 }

@@ -3,8 +3,9 @@
 // time and, over TLS, the certificate's validity and days left — the
 // behaviour of Monitoring Plugins' check_http.
 //
-// CPU per run matters (PERFORMANCE.md): the http.Transport, http.Client and
-// regular expression are built once in New, never per run. By default every
+// CPU per run matters (PERFORMANCE.md): the http.Client and regular
+// expression are built once in New, never per run, and checks share one
+// http.Transport per connection mode and TLS configuration (transport.go). By default every
 // run opens a fresh connection, as check_http does and as a new client sees
 // the service; `keepalive: true` reuses the checker's connection instead.
 package httpcheck
@@ -274,26 +275,11 @@ func (s *Spec) New(check.Env) (check.Checker, error) {
 			return nil, err
 		}
 	}
-	tlsConf := &tls.Config{
-		ServerName:         s.ServerName,
-		InsecureSkipVerify: s.InsecureSkipVerify, //nolint:gosec // an explicit user choice; expiry is still graded
+	tr, tlsConf, err := sharedTransport(s)
+	if err != nil {
+		return nil, err
 	}
-	if s.CAFile != "" {
-		if tlsConf.RootCAs, err = loadPool(s.CAFile); err != nil {
-			return nil, err
-		}
-	}
-	c.transport = &http.Transport{
-		DialContext:         (&net.Dialer{KeepAlive: -1}).DialContext,
-		TLSClientConfig:     tlsConf,
-		TLSHandshakeTimeout: 0, // the run's context bounds it
-		DisableKeepAlives:   !s.Keepalive,
-		DisableCompression:  true, // measure and match what the server sends
-		MaxIdleConnsPerHost: 2,
-		IdleConnTimeout:     5 * time.Minute,
-		// A fresh transport would negotiate HTTP/2 only with ForceAttemptHTTP2;
-		// like check_http we speak HTTP/1.1.
-	}
+	c.transport = tr
 	c.client = &http.Client{
 		Transport:     c.transport,
 		CheckRedirect: c.checkRedirect,

@@ -485,3 +485,52 @@ func BenchmarkHTTPCheck(b *testing.B) {
 		})
 	}
 }
+
+// TestSharedTransport: checks with the same connection mode and TLS settings
+// share one transport. Ten keep-alive checks of one server, run one after
+// the other, reuse one connection between them; ten fresh-connection checks
+// still open a connection per run.
+func TestSharedTransport(t *testing.T) {
+	for _, tt := range []struct {
+		keepalive bool
+		conns     int32
+	}{{false, 20}, {true, 1}} {
+		t.Run(fmt.Sprintf("keepalive=%v", tt.keepalive), func(t *testing.T) {
+			srv := httptest.NewUnstartedServer(testMux(t))
+			n := connCounter(srv)
+			srv.Start()
+			defer srv.Close()
+			var first *http.Transport
+			for i := 0; i < 10; i++ {
+				s := spec(false, func(s *Spec) { s.URL = fmt.Sprintf("%s/ok?check=%d", srv.URL, i); s.Keepalive = tt.keepalive })
+				c, err := s.New(check.Env{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				tr := c.(*checker).transport
+				if first == nil {
+					first = tr
+				} else if tr != first {
+					t.Fatalf("check %d has its own transport", i)
+				}
+				for j := 0; j < 2; j++ {
+					if r := runChecker(t, s, c, 5*time.Second); r.Status != check.OK {
+						t.Fatalf("check %d run %d: %s", i, j, r.PluginLine())
+					}
+				}
+			}
+			if got := n.Load(); got != tt.conns {
+				t.Fatalf("server accepted %d connections, want %d", got, tt.conns)
+			}
+			// Different TLS settings get a different transport.
+			s := spec(false, func(s *Spec) { s.URL = srv.URL; s.Keepalive = tt.keepalive; s.ServerName = "other.example" })
+			c, err := s.New(check.Env{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.(*checker).transport == first {
+				t.Fatal("a check with another server_name shares the transport")
+			}
+		})
+	}
+}

@@ -13,6 +13,9 @@
 // Twilio answers 201 with the call resource ({"sid": "CA…", …}); errors are
 // {"code", "message", "more_info", "status"}. The keypress is POSTed to
 // m.GatherURL; mamori checks it with ValidSignature and answers GatherTwiML.
+// With m.StatusURL the request also carries StatusCallback (POST, events
+// answered and completed): Twilio posts CallStatus there (in-progress,
+// completed, no-answer, busy, failed, canceled).
 package twilio
 
 import (
@@ -295,6 +298,13 @@ func (n *Notifier) Notify(ctx context.Context, m notify.Message) (notify.Receipt
 		"To":    {to},
 		"From":  {n.from},
 		"Twiml": {fitTwiML(m.Lang, n.voice, m.Speech, m.GatherURL, n.repeat)},
+	}
+	if m.StatusURL != "" {
+		// Call progress: answered, and the final status (completed,
+		// no-answer, busy, failed) for the incident's timeline.
+		form["StatusCallback"] = []string{m.StatusURL}
+		form["StatusCallbackMethod"] = []string{http.MethodPost}
+		form["StatusCallbackEvent"] = []string{"answered", "completed"}
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, n.url, strings.NewReader(form.Encode()))
 	if err != nil {

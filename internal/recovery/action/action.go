@@ -72,6 +72,13 @@ type Agent interface {
 	Hello(host string) time.Time
 }
 
+// ActionLister is implemented by an Agent that knows the names in a host's
+// allowlist (its agent's hello): the service action picks the service the
+// host has (httpd or nginx, sendmail or postfix).
+type ActionLister interface {
+	Actions(host string) ([]string, bool)
+}
+
 // Env is what actions may use.
 type Env struct {
 	Agent Agent // nil where there is no agent API

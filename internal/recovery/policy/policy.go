@@ -92,12 +92,20 @@ func DefaultGlobal() Global {
 // stepKeys are the keys every step has; the rest belong to the action.
 var stepKeys = map[string]bool{"after": true, "action": true, "verify_within": true, "timeout": true, "dry_run": true}
 
-// Ports maps well-known ports to their usual service (SPEC section 4).
-var Ports = map[int]string{21: "vsftpd", 22: "sshd", 25: "postfix", 53: "named", 80: "nginx", 443: "nginx",
-	110: "dovecot", 143: "dovecot", 993: "dovecot", 995: "dovecot", 3306: "mysqld", 5432: "postgresql"}
+// Ports maps well-known ports to their usual services (SPEC section 4),
+// the most common first: where a port has several, the service action
+// restarts the one the host's agent allows (restart_httpd or restart_nginx).
+var Ports = map[int][]string{21: {"vsftpd"}, 22: {"sshd"}, 25: {"postfix", "sendmail"}, 53: {"named"},
+	80: {"nginx", "httpd", "apache2"}, 443: {"nginx", "httpd", "apache2"},
+	110: {"dovecot"}, 143: {"dovecot"}, 993: {"dovecot"}, 995: {"dovecot"}, 3306: {"mysqld"}, 5432: {"postgresql"}}
 
-// ServiceForPort is the default service of a port ("" if none).
-func ServiceForPort(port int) string { return Ports[port] }
+// ServiceForPort is the first default service of a port ("" if none).
+func ServiceForPort(port int) string {
+	if s := Ports[port]; len(s) > 0 {
+		return s[0]
+	}
+	return ""
+}
 
 // PortOf finds a check spec's port: a `port` field, or the port of a `url`
 // field (80/443 by scheme when not written). 0 if none.
@@ -163,6 +171,22 @@ func PortOf(spec any) int {
 	return 0
 }
 
+// defaultSteps are the seeds' rule, `recovery: default`: restart the
+// service of the check's port after 20 minutes, then reboot the host 20
+// minutes later if the check still fails.
+func defaultSteps(at *yaml.Node) *yaml.Node {
+	str := func(v string) *yaml.Node {
+		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: v, Line: at.Line, Column: at.Column}
+	}
+	step := func(after, act string) *yaml.Node {
+		return &yaml.Node{Kind: yaml.MappingNode, Line: at.Line, Column: at.Column,
+			Content: []*yaml.Node{str("after"), str(after), str("action"), str(act)}}
+	}
+	first := DefaultFirstAfter
+	return &yaml.Node{Kind: yaml.SequenceNode, Line: at.Line, Content: []*yaml.Node{
+		step(first.String(), "service"), step((2 * first).String(), "reboot")}}
+}
+
 // Decode reads a check's `recovery:` value. checkSpec is the check type's
 // decoded spec (for the default service of its port); it may be nil. Issue
 // keys are relative to the check entry ("recovery[0].after").
@@ -189,8 +213,7 @@ func Decode(node *yaml.Node, checkSpec any) (*Policy, []fieldset.Issue) {
 			bad(node, "recovery", "\"default\" restarts the service of the check's port, and this check has no well-known port: write the steps")
 			return nil, issues
 		}
-		steps = &yaml.Node{Kind: yaml.SequenceNode, Line: node.Line, Content: []*yaml.Node{{Kind: yaml.MappingNode, Line: node.Line, Column: node.Column,
-			Content: []*yaml.Node{{Kind: yaml.ScalarNode, Tag: "!!str", Value: "action"}, {Kind: yaml.ScalarNode, Tag: "!!str", Value: "service", Line: node.Line, Column: node.Column}}}}}
+		steps = defaultSteps(node)
 	case yaml.SequenceNode:
 		steps = node
 	case yaml.MappingNode:
@@ -301,6 +324,9 @@ func decodeStep(n *yaml.Node, path string, i int, prevAfter time.Duration, port 
 	if pd, ok := st.Spec.(PortDefaulter); ok {
 		pd.DefaultService(ServiceForPort(port))
 	}
+	if pd, ok := st.Spec.(PortAlternatives); ok {
+		pd.DefaultServices(Ports[port])
+	}
 	for _, fe := range append(fieldset.MissingRequired(st.Spec), st.Spec.Validate()...) {
 		bad(fe.Field, "%s", fe.Msg)
 	}
@@ -344,6 +370,10 @@ func (st *Step) defaultTimings(afterSet bool, i int, prevAfter time.Duration, ba
 // PortDefaulter is implemented by specs that take the service of the
 // check's port when they have none.
 type PortDefaulter interface{ DefaultService(name string) }
+
+// PortAlternatives is implemented by specs that, given no service, choose
+// among the port's services the one the host has.
+type PortAlternatives interface{ DefaultServices(names []string) }
 
 // DecodeBudget reads {max: 3, per: 1h} or "3/1h".
 func DecodeBudget(v *yaml.Node, path string) (Budget, []fieldset.Issue) {

@@ -77,6 +77,16 @@ steps:
 	if p, errs := decode(t, `default`, &portSpec{Port: 3306}); errs != "" || p.Steps[0].Service != "mysqld" || p.Steps[0].After != DefaultFirstAfter {
 		t.Errorf("default: %v %+v", errs, p)
 	}
+	// The seeds' rule: restart the service, then reboot 20 minutes later.
+	if p, errs := decode(t, `default`, &portSpec{Port: 80}); errs != "" || len(p.Steps) != 2 || p.Steps[0].Kind.Name != "service" ||
+		p.Steps[1].Kind.Name != "reboot" || p.Steps[1].After != 2*DefaultFirstAfter {
+		t.Errorf("default: %v %+v", errs, p)
+	}
+	for port, want := range map[int][]string{25: {"postfix", "sendmail"}, 80: {"nginx", "httpd", "apache2"}} {
+		if got := Ports[port]; strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Errorf("port %d: %v, want %v", port, got, want)
+		}
+	}
 	if PortOf(&urlSpec{URL: "http://h:8080/"}) != 8080 || PortOf(nil) != 0 {
 		t.Error("PortOf")
 	}

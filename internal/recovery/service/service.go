@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"slices"
 
 	"github.com/mamori/mamori/internal/check"
 	"github.com/mamori/mamori/internal/recovery/action"
@@ -17,8 +18,10 @@ import (
 
 // Spec configures the action.
 type Spec struct {
-	Service string `yaml:"service" help:"the service (default: by the check's port: 21 vsftpd, 22 sshd, 25 postfix, 53 named, 80/443 nginx, 110/143 dovecot, 3306 mysqld, 5432 postgresql)"`
+	Service string `yaml:"service" help:"the service (default: by the check's port: 21 vsftpd, 22 sshd, 25 postfix or sendmail, 53 named, 80/443 nginx, httpd or apache2 (whichever the agent allows), 110/143 dovecot, 3306 mysqld, 5432 postgresql)"`
 	Command string `yaml:"command" help:"the agent allowlist entry to run (default restart_<service>)"`
+
+	alternatives []string // the port's services when none was written
 }
 
 var serviceRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.@\-]{0,55}$`)
@@ -32,6 +35,15 @@ func init() {
 func (s *Spec) DefaultService(name string) {
 	if s.Service == "" {
 		s.Service = name
+	}
+}
+
+// DefaultServices implements policy.PortAlternatives: with no service
+// written, the action restarts whichever of names the host's agent allows
+// (restart_httpd rather than restart_nginx on a host with httpd).
+func (s *Spec) DefaultServices(names []string) {
+	if s.Command == "" && (s.Service == "" || (len(names) > 0 && s.Service == names[0])) {
+		s.alternatives = append([]string(nil), names...)
 	}
 }
 
@@ -63,16 +75,43 @@ func (s *Spec) Entry() string {
 
 // New implements action.Spec.
 func (s *Spec) New(env action.Env) (action.Action, error) {
-	return &act{agent: command.Agent{Env: env, Name: s.Entry()}, service: s.Service}, nil
+	return &act{agent: command.Agent{Env: env, Name: s.Entry()}, service: s.Service, alternatives: s.alternatives}, nil
 }
 
 type act struct {
-	agent   command.Agent
-	service string
+	agent        command.Agent
+	service      string
+	alternatives []string
+}
+
+// pick is the service to restart on a host: of the port's services, the
+// first whose restart_<service> the host's agent listed in its hello; the
+// configured (first) one when the agent's list is unknown or has none.
+func (a *act) pick(host string) (string, string) {
+	l, ok := a.agent.Env.Agent.(action.ActionLister)
+	if len(a.alternatives) < 2 || !ok {
+		return a.service, a.agent.Name
+	}
+	names, ok := l.Actions(host)
+	if !ok {
+		return a.service, a.agent.Name
+	}
+	for _, svc := range a.alternatives {
+		if slices.Contains(names, "restart_"+svc) {
+			return svc, "restart_" + svc
+		}
+	}
+	return a.service, a.agent.Name
 }
 
 func (a *act) Describe(t action.Target) string {
-	return fmt.Sprintf("restart %s on %s (agent action %s)", a.service, t.Host, a.agent.Name)
+	svc, entry := a.pick(t.Host)
+	return fmt.Sprintf("restart %s on %s (agent action %s)", svc, t.Host, entry)
 }
 
-func (a *act) Run(ctx context.Context, t action.Target) action.Result { return a.agent.Run(ctx, t) }
+func (a *act) Run(ctx context.Context, t action.Target) action.Result {
+	_, entry := a.pick(t.Host)
+	ag := a.agent
+	ag.Name = entry
+	return ag.Run(ctx, t)
+}

@@ -6,10 +6,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/mamori/mamori/internal/store/migrate"
+	"github.com/mamori/mamori/internal/store/sqlstore"
 )
 
 // TestUpgradeFromPremigrationDatabase opens a database written before
@@ -145,5 +147,32 @@ func unpack(t *testing.T, gz, dst string) {
 	}
 	if err := out.Close(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestTablesCoverSchema keeps sqlstore.Tables (what migrate-store copies)
+// equal to the tables of the schema.
+func TestTablesCoverSchema(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	rows, err := s.ReadDB().QueryContext(ctx, `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name != 'goose_db_version' ORDER BY name`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var got []string
+	for rows.Next() {
+		var n string
+		rows.Scan(&n)
+		got = append(got, n)
+	}
+	want := slices.Clone(sqlstore.Tables)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Fatalf("schema tables %v\nsqlstore.Tables %v", got, want)
 	}
 }

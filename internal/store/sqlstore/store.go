@@ -16,6 +16,7 @@ import (
 
 	"github.com/mamori/mamori/internal/check"
 	"github.com/mamori/mamori/internal/event"
+	"github.com/mamori/mamori/internal/state"
 	"github.com/mamori/mamori/internal/store"
 	"github.com/mamori/mamori/internal/store/migrate"
 )
@@ -30,7 +31,7 @@ type Store struct {
 	mu  sync.Mutex // serialises writes and guards ids
 	ids map[string]int64
 	// Statements of the result path, prepared once on the writer
-	// connection and bound to each transaction with Tx.StmtContext.
+	// connection; Commit's transactions run on that connection too.
 	insRes, updState *sql.Stmt
 }
 
@@ -129,7 +130,7 @@ func (s *Store) write(ctx context.Context, fn func(tx *Tx) error) error {
 const (
 	insertResult = `INSERT INTO results(check_id, t, status, state_type, attempt, duration_us, output, perf) VALUES (?,?,?,?,?,?,?,?)`
 	updateState  = `UPDATE checks SET status=?, state_type=?, attempt=?, hard_status=?, last_check=?, last_change=?,
-		last_hard=?, problem_at=?, flapping=?, flap_pct=?, unreachable=?, history=?, output=?, perf=?, duration_us=?, active=1 WHERE id=?`
+		last_hard=?, problem_at=?, flapping=?, flap_pct=?, unreachable=?, history=?, output=?, perf=?, duration_us=?, poller=?, active=1 WHERE id=?`
 )
 
 // Close closes the database.
@@ -167,7 +168,7 @@ func boolInt(b bool) int {
 // LoadStates implements store.Store.
 func (s *Store) LoadStates(ctx context.Context) (map[string]store.CheckState, error) {
 	rows, err := s.rdb.QueryContext(ctx, `SELECT name, status, state_type, attempt, hard_status, last_check, last_change,
-		last_hard, problem_at, flapping, flap_pct, unreachable, history, output, perf, duration_us FROM checks WHERE active = 1`)
+		last_hard, problem_at, flapping, flap_pct, unreachable, history, output, perf, duration_us, poller FROM checks WHERE active = 1`)
 	if err != nil {
 		return nil, fmt.Errorf("store: load states: %w", err)
 	}
@@ -179,7 +180,7 @@ func (s *Store) LoadStates(ctx context.Context) (map[string]store.CheckState, er
 		var flapping, unreach int
 		var perf string
 		if err := rows.Scan(&cs.Name, &cs.Status, &cs.Type, &cs.Attempt, &cs.HardStatus, &lc, &lch, &lh, &pa,
-			&flapping, &cs.FlapPct, &unreach, &cs.History, &cs.Output, &perf, &dur); err != nil {
+			&flapping, &cs.FlapPct, &unreach, &cs.History, &cs.Output, &perf, &dur, &cs.Poller); err != nil {
 			return nil, fmt.Errorf("store: load states: %w", err)
 		}
 		cs.LastCheck, cs.LastChange, cs.LastHard, cs.ProblemAt = fromMS(lc), fromMS(lch), fromMS(lh), fromMS(pa)
@@ -245,10 +246,9 @@ func (s *Store) Commit(ctx context.Context, ws []store.Write) (ids []int64, err 
 			s.ids[k] = v
 		}
 	}()
-	insRes := tx.StmtContext(ctx, s.insRes)
-	defer insRes.Close()
-	updState := tx.StmtContext(ctx, s.updState)
-	defer updState.Close()
+	// Prepared on the writer connection the transaction runs on, so inside
+	// it (Tx.StmtContext would re-prepare them for every transaction).
+	insRes, updState := s.insRes, s.updState
 	for i, w := range ws {
 		id, ok := newIDs[w.Check]
 		if !ok {
@@ -263,20 +263,16 @@ func (s *Store) Commit(ctx context.Context, ws []store.Write) (ids []int64, err 
 		if _, err = insRes.ExecContext(ctx, id, ms(r.Time), int(r.Status), int(st.Type), st.Attempt, dur, r.Output, perf); err != nil {
 			return nil, fmt.Errorf("store: insert result: %w", err)
 		}
+		if w.Late {
+			continue // history only: the state stays the newer result's
+		}
 		if _, err = updState.ExecContext(ctx, int(st.Status), int(st.Type), st.Attempt, int(st.HardStatus), ms(st.LastCheck), ms(st.LastChange),
-			ms(st.LastHard), ms(st.ProblemAt), boolInt(st.Flapping), st.FlapPct, boolInt(st.Unreachable), st.History, r.Output, perf, dur, id); err != nil {
+			ms(st.LastHard), ms(st.ProblemAt), boolInt(st.Flapping), st.FlapPct, boolInt(st.Unreachable), st.History, r.Output, perf, dur, w.Poller, id); err != nil {
 			return nil, fmt.Errorf("store: update state: %w", err)
 		}
 		if t := w.Transition; t != nil {
-			flags := 0
-			for bit, on := range map[int]bool{flagHard: t.Hard, flagRecovery: t.Recovery, flagNotify: t.Notify, flagFlapStart: t.FlapStart, flagFlapStop: t.FlapStop, flagUnreachable: t.Unreachable} {
-				if on {
-					flags |= bit
-				}
-			}
-			if err = tx.QueryRowContext(ctx, `INSERT INTO events(check_id, t, from_status, from_type, to_status, to_type, attempt, flags, problem_us, output) VALUES (?,?,?,?,?,?,?,?,?,?) RETURNING id`,
-				id, ms(t.Time), int(t.From), int(t.FromType), int(t.To), int(t.ToType), t.Attempt, flags, t.ProblemFor.Microseconds(), t.Output).Scan(&ids[i]); err != nil {
-				return nil, fmt.Errorf("store: insert event: %w", err)
+			if ids[i], err = insertEvent(ctx, tx, id, t); err != nil {
+				return nil, err
 			}
 		}
 	}
@@ -284,6 +280,21 @@ func (s *Store) Commit(ctx context.Context, ws []store.Write) (ids []int64, err 
 		return nil, fmt.Errorf("store: commit: %w", err)
 	}
 	return ids, nil
+}
+
+// insertEvent adds a state change to the event log and returns its id.
+func insertEvent(ctx context.Context, tx *Tx, checkID int64, t *state.Transition) (id int64, err error) {
+	flags := 0
+	for bit, on := range map[int]bool{flagHard: t.Hard, flagRecovery: t.Recovery, flagNotify: t.Notify, flagFlapStart: t.FlapStart, flagFlapStop: t.FlapStop, flagUnreachable: t.Unreachable} {
+		if on {
+			flags |= bit
+		}
+	}
+	if err = tx.QueryRowContext(ctx, `INSERT INTO events(check_id, t, from_status, from_type, to_status, to_type, attempt, flags, problem_us, output) VALUES (?,?,?,?,?,?,?,?,?,?) RETURNING id`,
+		checkID, ms(t.Time), int(t.From), int(t.FromType), int(t.To), int(t.ToType), t.Attempt, flags, t.ProblemFor.Microseconds(), t.Output).Scan(&id); err != nil {
+		return 0, fmt.Errorf("store: insert event: %w", err)
+	}
+	return id, nil
 }
 
 // Results implements store.Store.

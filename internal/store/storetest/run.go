@@ -90,6 +90,8 @@ func Run(t *testing.T, open Opener) {
 		{"TicketComments", testTicketComments},
 		{"TicketConcurrentUpdates", testTicketConcurrentUpdates},
 		{"TicketReopenDatabase", testTicketReopenDatabase},
+		{"IncidentOutbox", testIncidentOutbox},
+		{"EverythingElse", testEverythingElse},
 	} {
 		t.Run(c.name, func(t *testing.T) { c.fn(t, open) })
 	}

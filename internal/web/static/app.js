@@ -14,18 +14,57 @@
   // ---- charts ----
   var palette = ["#1f5fbf", "#c62828", "#2e7d32", "#ed6c02", "#6a1b9a", "#00838f", "#5d4037", "#ad1457", "#455a64", "#9e9d24"];
 
-  function fmt(v, unit) {
+  function fmt(v, unit, digits) {
     if (v == null || isNaN(v)) return "–";
-    var a = Math.abs(v), s;
+    var a = Math.abs(v), d = digits == null ? (a !== 0 && a < 10 ? 2 : 1) : digits;
     if (unit === "B/s" || unit === "B") {
       var units = ["", "K", "M", "G", "T"], i = 0;
       while (a >= 1024 && i < units.length - 1) { a /= 1024; v /= 1024; i++; }
-      return v.toFixed(a < 10 ? 2 : 1) + " " + units[i] + unit;
+      return v.toFixed(digits == null ? (a < 10 ? 2 : 1) : digits) + " " + units[i] + unit;
     }
-    if (a !== 0 && a < 0.01) s = v.toExponential(2);
-    else if (a < 10) s = v.toFixed(3);
-    else s = v.toFixed(1);
-    return unit ? s + " " + unit : s;
+    if (unit === "s") { // human units: 1.25 ms, not 1.25e-3 s
+      if (a !== 0 && a < 1e-3) return (v * 1e6).toFixed(d) + " µs";
+      if (a !== 0 && a < 1) return (v * 1e3).toFixed(digits == null ? (a < 0.01 ? 2 : 1) : digits) + " ms";
+      return v.toFixed(d) + " s";
+    }
+    var s2 = v.toFixed(d);
+    return unit ? s2 + " " + unit : s2;
+  }
+
+  // tickLabels formats axis ticks with just enough digits that no two
+  // neighbours read the same ("70.9 % 70.9 %").
+  function tickLabels(vals, unit) {
+    for (var d = 0; d <= 4; d++) {
+      var out = vals.map(function (v) { return fmt(v, unit, d); }), ok = true;
+      for (var i = 1; i < out.length; i++) if (out[i] === out[i - 1]) { ok = false; break; }
+      if (ok) return out;
+    }
+    return out;
+  }
+
+  // The user's zone and language (set on <body> by the server): graphs
+  // never use the browser's.
+  var userTZ = (document.body && document.body.getAttribute("data-tz")) || "UTC";
+  var userLang = (document.body && document.body.getAttribute("data-lang")) || "en";
+  function dateFmt(opts) {
+    opts.timeZone = userTZ; opts.hourCycle = "h23";
+    try { return new Intl.DateTimeFormat(userLang === "ja" ? "ja-JP" : "en-GB", opts); }
+    catch (e) { delete opts.timeZone; return new Intl.DateTimeFormat(userLang === "ja" ? "ja-JP" : "en-GB", opts); }
+  }
+  var fmtHM = dateFmt({ hour: "2-digit", minute: "2-digit" });
+  var fmtDHM = dateFmt({ month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit" });
+  var fmtFull = dateFmt({ year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit" });
+  function xTicks(u, vals) {
+    var span = u.scales.x.max - u.scales.x.min;
+    var f = span > 86400 ? fmtDHM : fmtHM, prev = "";
+    var out = vals.map(function (v) {
+      var t = f.format(new Date(v * 1000));
+      if (t === prev) return "";
+      prev = t;
+      return t;
+    });
+    u.root.setAttribute("data-xticks", out.filter(Boolean).join("|")); // what the axis shows, for tests
+    return out;
   }
 
   // align merges series of [t, v] points onto one shared x axis.
@@ -60,17 +99,34 @@
       return;
     }
     var unit = spec.unit || "";
+    var bands = spec.bands || [];
     var opts = {
       width: Math.max(el.clientWidth, 300),
       height: 240,
       cursor: { drag: { x: true, y: false }, focus: { prox: 16 } },
-      scales: { x: { time: true } },
-      axes: [{}, { values: function (u, vals) { return vals.map(function (v) { return fmt(v, unit); }); }, size: 90 }],
+      // The x scale is the range asked for, not the data's: one sample in a
+      // day is drawn inside that day, not on an axis to another year.
+      scales: { x: { time: true, range: function (u, lo, hi) {
+        return spec.start && spec.end ? [spec.start, spec.end] : [lo, hi];
+      } } },
+      axes: [{ values: xTicks, space: 90 },
+        { values: function (u, vals) { return tickLabels(vals, unit); }, size: 90, space: 40 }],
       legend: { live: true },
-      series: [{}].concat(series.map(function (s, i) {
+      series: [{ label: document.body.getAttribute("data-i18n-time") || "Time", value: function (u, v) { return v == null ? "–" : fmtFull.format(new Date(v * 1000)); } }].concat(series.map(function (s, i) {
         return { label: s.name, stroke: palette[i % palette.length], width: 1.5, spanGaps: false,
+          points: { show: s.points.length < 3 ? true : undefined, size: 6 },
           value: function (u, v) { return fmt(v, unit); } };
-      }))
+      })),
+      hooks: { drawClear: [function (u) { // shade the periods the check was CRITICAL
+        var ctx = u.ctx;
+        ctx.save();
+        ctx.fillStyle = "rgba(198,40,40,0.13)";
+        bands.forEach(function (b) {
+          var x0 = u.valToPos(Math.max(b[0], u.scales.x.min), "x", true), x1 = u.valToPos(Math.min(b[1], u.scales.x.max), "x", true);
+          if (x1 > x0) ctx.fillRect(x0, u.bbox.top, x1 - x0, u.bbox.height);
+        });
+        ctx.restore();
+      }] }
     };
     var u = new uPlot(opts, align(series), el);
     plots.push({ u: u, el: el });
@@ -146,8 +202,28 @@
     setInterval(refresh, 60000);
   }
 
+  // ---- relative times ("24s ago") that keep counting ----
+  function agoText(ms) {
+    var b = document.body, d = Math.max(0, Math.floor((Date.now() - ms) / 1000)), t;
+    function f(key, a, c) { return (b.getAttribute("data-i18n-" + key) || "").replace("{0}", a).replace("{1}", c); }
+    if (d < 60) t = f("s", d);
+    else if (d < 3600) t = f("m", Math.floor(d / 60));
+    else if (d < 48 * 3600) t = f("hm", Math.floor(d / 3600), Math.floor(d / 60) % 60);
+    else t = f("dh", Math.floor(d / 86400), Math.floor(d / 3600) % 24);
+    return (b.getAttribute("data-i18n-ago") || "{0}").replace("{0}", t);
+  }
+  function tickAgo() {
+    var els = document.querySelectorAll("[data-ago]");
+    for (var i = 0; i < els.length; i++) {
+      var ms = Number(els[i].getAttribute("data-ago"));
+      if (ms > 0) els[i].textContent = agoText(ms);
+    }
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     drawCharts();
     live();
+    tickAgo();
+    setInterval(tickAgo, 5000);
   });
 })();

@@ -1,6 +1,7 @@
-package agent
+package spool
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
@@ -24,7 +25,7 @@ func appendN(t *testing.T, s *Spool, n, results, samples int) []uint64 {
 			for j := 0; j < samples; j++ {
 				b.Samples = append(b.Samples, wire.Sample{Name: "node_load1", Time: int64(seq*1000 + uint64(j)), Value: float64(j)})
 			}
-			gz, err := encodeBatch(&b)
+			gz, err := json.Marshal(&b)
 			return gz, uint32(results), uint32(samples), err
 		})
 		if err != nil {
@@ -144,4 +145,12 @@ func TestSpoolBound(t *testing.T) {
 		t.Fatal("oldest not dropped")
 	}
 	s.Close()
+}
+
+func encodeBatch(b *wire.Batch) ([]byte, error) { return json.Marshal(b) }
+
+func decodeBatch(p []byte) (*wire.Batch, error) {
+	var b wire.Batch
+	err := json.Unmarshal(p, &b)
+	return &b, err
 }
