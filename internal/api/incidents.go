@@ -452,30 +452,39 @@ func (s *Server) ackPage(w http.ResponseWriter, r *http.Request) {
 	render(http.StatusOK)
 }
 
-// twilioGather receives the callee's keypress from Twilio: the request
-// must carry a valid X-Twilio-Signature for one of the twilio channels;
-// "1" acknowledges the incident.
-func (s *Server) twilioGather(w http.ResponseWriter, r *http.Request) {
-	a := s.alert
+// twilioCallback reads a Twilio callback (the keypress or the call status):
+// its form must carry a valid X-Twilio-Signature for one of the twilio
+// channels and its path a valid acknowledgement token. It answers the
+// error itself (ok false).
+func (s *Server) twilioCallback(w http.ResponseWriter, r *http.Request) (a *alerting.Service, id int64, who string, ok bool) {
+	a = s.alert
 	if a == nil {
 		writeError(w, http.StatusServiceUnavailable, "alerting is not running")
-		return
+		return nil, 0, "", false
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	if err := r.ParseForm(); err != nil {
 		writeError(w, http.StatusBadRequest, "bad form")
-		return
+		return nil, 0, "", false
 	}
-	full := a.PublicURL(r.URL.RequestURI())
-	sig := r.Header.Get("X-Twilio-Signature")
-	if !a.VerifyCallback(full, r.PostForm, sig) {
-		s.log.Warn("twilio callback with a bad signature refused", "remote", r.RemoteAddr)
+	if !a.VerifyCallback(a.PublicURL(r.URL.RequestURI()), r.PostForm, r.Header.Get("X-Twilio-Signature")) {
+		s.log.Warn("twilio callback with a bad signature refused", "path", r.URL.Path, "remote", r.RemoteAddr)
 		writeError(w, http.StatusForbidden, "invalid Twilio signature")
-		return
+		return nil, 0, "", false
 	}
 	id, who, err := a.ParseAckToken(r.PathValue("token"))
 	if err != nil {
 		writeError(w, http.StatusForbidden, err.Error())
+		return nil, 0, "", false
+	}
+	return a, id, who, true
+}
+
+// twilioGather receives the callee's keypress: "1" acknowledges the
+// incident.
+func (s *Server) twilioGather(w http.ResponseWriter, r *http.Request) {
+	a, id, who, ok := s.twilioCallback(w, r)
+	if !ok {
 		return
 	}
 	say := "確認を受け付けました。ありがとうございました。"
@@ -489,28 +498,12 @@ func (s *Server) twilioGather(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?><Response><Say language="ja-JP">%s</Say></Response>`, template.HTMLEscapeString(say))
 }
 
-// twilioStatus receives a call's progress (Twilio's StatusCallback,
-// signed like the keypress): answered, no-answer, busy, failed go on the
-// incident's timeline; nobody answering moves escalation on at once.
+// twilioStatus receives a call's progress (Twilio's StatusCallback):
+// answered, no-answer, busy, failed go on the incident's timeline; nobody
+// answering moves escalation on at once.
 func (s *Server) twilioStatus(w http.ResponseWriter, r *http.Request) {
-	a := s.alert
-	if a == nil {
-		writeError(w, http.StatusServiceUnavailable, "alerting is not running")
-		return
-	}
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-	if err := r.ParseForm(); err != nil {
-		writeError(w, http.StatusBadRequest, "bad form")
-		return
-	}
-	if !a.VerifyCallback(a.PublicURL(r.URL.RequestURI()), r.PostForm, r.Header.Get("X-Twilio-Signature")) {
-		s.log.Warn("twilio status callback with a bad signature refused", "remote", r.RemoteAddr)
-		writeError(w, http.StatusForbidden, "invalid Twilio signature")
-		return
-	}
-	id, who, err := a.ParseAckToken(r.PathValue("token"))
-	if err != nil {
-		writeError(w, http.StatusForbidden, err.Error())
+	a, id, who, ok := s.twilioCallback(w, r)
+	if !ok {
 		return
 	}
 	if err := a.CallStatus(r.Context(), id, who, r.PostForm.Get("CallStatus")); err != nil && !errors.Is(err, store.ErrNotFound) {
