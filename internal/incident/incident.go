@@ -47,6 +47,15 @@ type Incident struct {
 	EscLevel       int          `json:"escalation_level"` // last level fired (-1 none)
 	EscRound       int          `json:"escalation_round"`
 	EscNextAt      *time.Time   `json:"escalation_next_at"`
+	// Level is the incident level (障害対応レベル) 1..3, taken from its
+	// check (or host) at opening and changeable by an operator: it
+	// selects which escalation steps and targets are notified (min_level).
+	Level int `json:"level"`
+	// RootCause and Remediation are the operator's account of why it
+	// happened and what was (or will be) done about it (障害根本解決策):
+	// shown to the customer and listed in the monthly report.
+	RootCause   string `json:"root_cause"`
+	Remediation string `json:"remediation"`
 	Timeline       []Timeline   `json:"timeline"`
 	MaintenanceHit bool         `json:"-"`
 }
@@ -82,6 +91,7 @@ type Query struct {
 type Notification struct {
 	ID          int64      `json:"id"`
 	IncidentID  int64      `json:"incident_id"`
+	TicketID    int64      `json:"ticket_id,omitempty"` // a ticket's notification (IncidentID 0)
 	Channel     string     `json:"channel"`
 	Contact     string     `json:"contact,omitempty"`
 	Recipient   string     `json:"recipient,omitempty"`
