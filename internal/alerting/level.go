@@ -2,6 +2,7 @@ package alerting
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"unicode/utf8"
@@ -10,6 +11,9 @@ import (
 	"github.com/mamori/mamori/internal/incident"
 	"github.com/mamori/mamori/internal/notify"
 )
+
+// ErrInvalid is a patch refused for its content.
+var ErrInvalid = errors.New("invalid")
 
 // Patch is an operator's change to an incident (PATCH): nil fields stay.
 type Patch struct {
@@ -51,7 +55,7 @@ func (p Patch) Validate() error {
 // steps use the new level when they fall due.
 func (s *Service) Update(ctx context.Context, id int64, who string, p Patch) (*incident.Incident, error) {
 	if err := p.Validate(); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	var queued bool
 	err := s.st.Write(ctx, func(tx incident.Tx) error {
