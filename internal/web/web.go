@@ -138,8 +138,9 @@ type MetricsQuerier interface {
 // Deps is what the console is built on.
 type Deps struct {
 	Engine   *engine.Engine
-	Alerting *alerting.Service // nil: incidents are read-only, no runbooks or maintenance
-	Events   *event.Bus        // the live stream of state changes
+	Config   func() *config.Config // the configuration in force
+	Alerting *alerting.Service     // nil: incidents are read-only, no runbooks or maintenance
+	Events   *event.Bus            // the live stream of state changes
 	// Store holds incidents, tickets, maintenance windows and runbook
 	// versions; nil shows them as missing.
 	Store         Store
