@@ -171,11 +171,16 @@ func (s *Server) Results(ctx context.Context, rec Recorder) error {
 		case <-time.After(2 * time.Second):
 		}
 	}
-	const workers = 32
+	// Each worker waits for its result's commit, so the workers in flight
+	// bound the rows one store transaction can carry: with PostgreSQL's
+	// commit (a WAL flush) at 10–50 ms on a busy machine, 32 workers
+	// capped the rate at 200–600 results/s (bench/scale); 512 let the
+	// writer's batches grow to its 512-row limit.
+	const workers = 512
 	queues := make([]chan item, workers)
 	var wg sync.WaitGroup
 	for i := range queues {
-		queues[i] = make(chan item, 1024)
+		queues[i] = make(chan item, 64) // 32k results buffered in all
 		wg.Add(1)
 		go func(q chan item) {
 			defer wg.Done()

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 	"sync"
@@ -199,10 +200,13 @@ func (s *Store) commitOnce(ctx context.Context, ws []store.Write) (c commitRun, 
 			return c, fmt.Errorf("store: transaction id: %w", err)
 		}
 	}
+	if err = s.createChecks(ctx, tx, ws, c.newIDs); err != nil {
+		return c, err
+	}
 	checkIDs := make([]int64, len(ws))
 	for i, w := range ws {
-		if checkIDs[i], err = s.idFor(ctx, tx, w.Check, c.newIDs); err != nil {
-			return c, err
+		if checkIDs[i] = s.ids[w.Check]; checkIDs[i] == 0 {
+			checkIDs[i] = c.newIDs[w.Check]
 		}
 	}
 	results, states := batchRows(ws, checkIDs)
@@ -234,22 +238,66 @@ func hasTransition(ws []store.Write) bool {
 	return false
 }
 
-// idFor returns the id of a check, creating its row (noted in created).
-// Caller holds s.mu and tx.
-func (s *Store) idFor(ctx context.Context, tx *Tx, name string, created map[string]int64) (int64, error) {
-	if id, ok := s.ids[name]; ok {
-		return id, nil
+// createChecks creates the rows of the batch's checks the store has no id
+// for (on a fresh database, every check's first result), many per
+// statement, and notes their ids in created. Caller holds s.mu and tx.
+func (s *Store) createChecks(ctx context.Context, tx *Tx, ws []store.Write, created map[string]int64) error {
+	var names []string
+	for _, w := range ws {
+		if _, ok := s.ids[w.Check]; ok {
+			continue
+		}
+		if _, ok := created[w.Check]; !ok {
+			created[w.Check] = 0
+			names = append(names, w.Check)
+		}
 	}
-	if id, ok := created[name]; ok {
-		return id, nil
+	for off, n := range chunkOffsets(len(names)) {
+		q := multi("create checks", n, `INSERT INTO checks(name) VALUES `, `(?)`, ` ON CONFLICT(name) DO UPDATE SET active = 1 RETURNING id, name`)
+		args := make([]any, n)
+		for i, name := range names[off : off+n] {
+			args[i] = name
+		}
+		if err := scanIDs(tx.QueryContext(ctx, q, args...))(created); err != nil {
+			return fmt.Errorf("store: create checks: %w", err)
+		}
 	}
-	var id int64
-	err := tx.QueryRowContext(ctx, `INSERT INTO checks(name) VALUES (?) ON CONFLICT(name) DO UPDATE SET active = 1 RETURNING id`, name).Scan(&id)
-	if err != nil {
-		return 0, fmt.Errorf("store: check id for %q: %w", name, err)
+	for name, id := range created {
+		if id == 0 {
+			return fmt.Errorf("store: create checks: no id for %q", name)
+		}
 	}
-	created[name] = id
-	return id, nil
+	return nil
+}
+
+// chunkOffsets is chunks(n) as offset → size.
+func chunkOffsets(n int) map[int]int {
+	out := map[int]int{}
+	off := 0
+	for _, c := range chunks(n) {
+		out[off] = c
+		off += c
+	}
+	return out
+}
+
+// scanIDs reads (id, name) rows into a map.
+func scanIDs(rows *sql.Rows, err error) func(map[string]int64) error {
+	return func(into map[string]int64) error {
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id int64
+			var name string
+			if err := rows.Scan(&id, &name); err != nil {
+				return err
+			}
+			into[name] = id
+		}
+		return rows.Err()
+	}
 }
 
 // insertEvent adds a state change to the event log and returns its id.
