@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 
@@ -216,12 +217,8 @@ func (s *Store) commitOnce(ctx context.Context, ws []store.Write) (c commitRun, 
 	if err = s.execRows(ctx, "update states", stateHead, stateRow, stateTail, states); err != nil {
 		return c, err
 	}
-	for i, w := range ws {
-		if t := w.Transition; t != nil && !w.Late {
-			if c.ids[i], err = insertEvent(ctx, tx, checkIDs[i], t); err != nil {
-				return c, err
-			}
-		}
+	if err = insertEvents(ctx, tx, ws, checkIDs, c.ids); err != nil {
+		return c, err
 	}
 	if err = tx.Commit(); err != nil {
 		return c, fmt.Errorf("store: commit: %w", err)
@@ -252,7 +249,8 @@ func (s *Store) createChecks(ctx context.Context, tx *Tx, ws []store.Write, crea
 			names = append(names, w.Check)
 		}
 	}
-	for off, n := range chunkOffsets(len(names)) {
+	for _, ch := range chunkOffsets(len(names)) {
+		off, n := ch.off, ch.n
 		q := multi("create checks", n, `INSERT INTO checks(name) VALUES `, `(?)`, ` ON CONFLICT(name) DO UPDATE SET active = 1 RETURNING id, name`)
 		args := make([]any, n)
 		for i, name := range names[off : off+n] {
@@ -270,12 +268,15 @@ func (s *Store) createChecks(ctx context.Context, tx *Tx, ws []store.Write, crea
 	return nil
 }
 
-// chunkOffsets is chunks(n) as offset → size.
-func chunkOffsets(n int) map[int]int {
-	out := map[int]int{}
+// chunk is one statement's rows: [off, off+n).
+type chunk struct{ off, n int }
+
+// chunkOffsets is chunks(n) with their offsets, in order.
+func chunkOffsets(n int) []chunk {
+	var out []chunk
 	off := 0
 	for _, c := range chunks(n) {
-		out[off] = c
+		out = append(out, chunk{off, c})
 		off += c
 	}
 	return out
@@ -300,17 +301,64 @@ func scanIDs(rows *sql.Rows, err error) func(map[string]int64) error {
 	}
 }
 
-// insertEvent adds a state change to the event log and returns its id.
-func insertEvent(ctx context.Context, tx *Tx, checkID int64, t *state.Transition) (id int64, err error) {
+// insertEvents adds the batch's state changes to the event log, many per
+// statement, and sets ids[i] to the event id of write i's transition. The
+// ids come from the table's sequence in the order of the VALUES rows, so
+// the i-th smallest id returned by a statement is its i-th row's.
+func insertEvents(ctx context.Context, tx *Tx, ws []store.Write, checkIDs, ids []int64) error {
+	var rows [][]any
+	var at []int // write index of each row
+	for i, w := range ws {
+		if t := w.Transition; t != nil && !w.Late {
+			rows = append(rows, eventRow(checkIDs[i], t))
+			at = append(at, i)
+		}
+	}
+	for _, ch := range chunkOffsets(len(rows)) {
+		off, n := ch.off, ch.n
+		q := multi("insert events", n, `INSERT INTO events(check_id, t, from_status, from_type, to_status, to_type, attempt, flags, problem_us, output) VALUES `,
+			`(?,?,?,?,?,?,?,?,?,?)`, ` RETURNING id`)
+		args := make([]any, 0, n*10)
+		for _, r := range rows[off : off+n] {
+			args = append(args, r...)
+		}
+		got, err := scanInts(tx.QueryContext(ctx, q, args...))
+		if err != nil {
+			return fmt.Errorf("store: insert events: %w", err)
+		}
+		if len(got) != n {
+			return fmt.Errorf("store: insert events: %d ids for %d events", len(got), n)
+		}
+		slices.Sort(got)
+		for k, id := range got {
+			ids[at[off+k]] = id
+		}
+	}
+	return nil
+}
+
+func eventRow(checkID int64, t *state.Transition) []any {
 	flags := 0
 	for bit, on := range map[int]bool{flagHard: t.Hard, flagRecovery: t.Recovery, flagNotify: t.Notify, flagFlapStart: t.FlapStart, flagFlapStop: t.FlapStop, flagUnreachable: t.Unreachable} {
 		if on {
 			flags |= bit
 		}
 	}
-	if err = tx.QueryRowContext(ctx, `INSERT INTO events(check_id, t, from_status, from_type, to_status, to_type, attempt, flags, problem_us, output) VALUES (?,?,?,?,?,?,?,?,?,?) RETURNING id`,
-		checkID, ms(t.Time), int(t.From), int(t.FromType), int(t.To), int(t.ToType), t.Attempt, flags, t.ProblemFor.Microseconds(), t.Output).Scan(&id); err != nil {
-		return 0, fmt.Errorf("store: insert event: %w", err)
+	return []any{checkID, ms(t.Time), int(t.From), int(t.FromType), int(t.To), int(t.ToType), t.Attempt, flags, t.ProblemFor.Microseconds(), t.Output}
+}
+
+func scanInts(rows *sql.Rows, err error) ([]int64, error) {
+	if err != nil {
+		return nil, err
 	}
-	return id, nil
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var v int64
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
 }
