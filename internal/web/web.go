@@ -299,6 +299,7 @@ func (c *Console) Routes(mux *http.ServeMux) {
 	mux.Handle("POST /incidents/{id}/comment", need(RoleCustomer, c.incidentComment))
 	mux.Handle("POST /incidents/{id}/resolve", need(RoleOperator, c.incidentStatus(incident.Resolved)))
 	mux.Handle("POST /incidents/{id}/close", need(RoleOperator, c.incidentStatus(incident.Closed)))
+	mux.Handle("POST /incidents/{id}/edit", need(RoleOperator, c.incidentEdit))
 	mux.Handle("GET /tickets", view(c.ticketList))
 	mux.Handle("POST /tickets", need(RoleCustomer, c.ticketCreate))
 	mux.Handle("GET /tickets/{id}", view(c.ticketPage))
