@@ -49,6 +49,9 @@ func (s *Service) apply(ctx context.Context, tx incident.Tx, e event.Event) (que
 	}
 	cfg := s.config()
 	c := cfg.Check(e.Check)
+	if c == nil {
+		return false, nil // removed from the configuration just now
+	}
 	if !e.Hard {
 		if e.FlapStart || e.FlapStop {
 			in, err := tx.OpenIncident(ctx, c.Name)
