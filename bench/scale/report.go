@@ -17,6 +17,7 @@ type snap struct {
 	serverCPU  float64
 	pollerCPU  []float64
 	harnessCPU float64 // this process: the tcp target
+	natsCPU    float64 // our nats-server (0 with -nats)
 	pgPIDs     []int
 	pgCPU      map[int]float64
 	pg         pgStats
@@ -43,6 +44,9 @@ func (s *setup) snapshot(ctx context.Context) (*snap, error) {
 		n.pollers = append(n.pollers, ps)
 	}
 	n.harnessCPU, _ = cpuSeconds(os.Getpid())
+	if s.nats != nil {
+		n.natsCPU, _ = cpuSeconds(s.nats.cmd.Process.Pid)
+	}
 	n.pgPIDs = s.db.backendPIDs(ctx)
 	for _, pid := range n.pgPIDs {
 		if c, err := cpuSeconds(pid); err == nil {
@@ -71,6 +75,7 @@ type report struct {
 	ServerCorePct, ServerUSPerRes  float64
 	PollerCorePct, PollerUSPerRes  []float64
 	HarnessCorePct                 float64
+	NATSCorePct, NATSUSPerRes      float64
 	PGBackendsCorePct              float64 // the backends of the run's database that lived through the window
 	PGBackendsUSPerRes             float64
 	ServerRSSMiB                   float64
@@ -122,7 +127,9 @@ func (s *setup) report(ctx context.Context, o options, a, b *snap) (*report, err
 		}
 	}
 	r.PGBackendsCorePct, r.PGBackendsUSPerRes = core(pg), perRes(pg)
-	r.OthersCores = busyCores - (ours+pg)/win
+	nats := b.natsCPU - a.natsCPU
+	r.NATSCorePct, r.NATSUSPerRes = core(nats), perRes(nats)
+	r.OthersCores = busyCores - (ours+pg+nats)/win
 	r.ServerRSSMiB = rssMiB(s.server.cmd.Process.Pid)
 	r.pgFigures(a.pg, b.pg, win)
 	r.PGDatabaseMiB = s.db.size(ctx)
@@ -176,7 +183,8 @@ func (r *report) print(w io.Writer) {
 	for i := range r.PollerCorePct {
 		p("     poller%d %.1f %% of a core (%.0f µs/result of all, %.0f jobs run, RSS %.0f MiB)", i+1, r.PollerCorePct[i], r.PollerUSPerRes[i], r.PollerJobs[i], r.PollerRSSMiB[i])
 	}
-	p("     PostgreSQL backends of the database %.1f %% (%.0f µs/result); harness (tcp target) %.1f %%", r.PGBackendsCorePct, r.PGBackendsUSPerRes, r.HarnessCorePct)
+	p("     PostgreSQL backends of the database %.1f %% (%.0f µs/result); nats-server %.1f %% (%.0f µs/result); harness (tcp target) %.1f %%",
+		r.PGBackendsCorePct, r.PGBackendsUSPerRes, r.NATSCorePct, r.NATSUSPerRes, r.HarnessCorePct)
 	p("POSTGRESQL  results rows %.1f/s, state updates %.1f/s (HOT %.0f %%), events %.2f/s, commits %.1f/s, database %.0f MiB",
 		r.PGResultsRowsPerS, r.PGStateUpdatesPerS, r.PGHotPct, r.PGEventsPerS, r.PGCommitsPerS, r.PGDatabaseMiB)
 	p("WRITER  %.0f commits, %.1f rows/commit, p50 %.1f ms p99 %.1f ms, busy %.1f %%, errors %.0f",
