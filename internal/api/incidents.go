@@ -59,7 +59,7 @@ type incidentJSON struct {
 // internal comments, notification log, escalation or runbook nag, and the
 // runbook's name only if they may read it).
 func (s *Server) incidentView(p Principal, in *incident.Incident) incidentJSON {
-	cfg := s.eng.Config()
+	cfg := s.cfg()
 	now := time.Now()
 	if in.Timeline == nil {
 		in.Timeline = []incident.Timeline{}

@@ -147,6 +147,9 @@ func (c *Console) incidentPage(w http.ResponseWriter, r *http.Request, rc *reqCt
 // incidentAction answers an incident action.
 func (c *Console) incidentDone(w http.ResponseWriter, r *http.Request, rc *reqCtx, id int64, err error, okMsg string) {
 	to := "/incidents/" + strconv.FormatInt(id, 10)
+	if r.PostForm.Get("back") == "overview" {
+		to = "/"
+	}
 	switch {
 	case errors.Is(err, alerting.ErrConflict):
 		redirect(w, r, to+"?m=conflict")
@@ -320,7 +323,7 @@ func (c *Console) eventList(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 		q.Checks = []string{name}
 	} else if host := v.Get("host"); host != "" || !rc.scope.all {
 		var names []string
-		for _, ch := range c.d.Engine.Config().Checks {
+		for _, ch := range c.d.Config().Checks {
 			if (host == "" || ch.Host == host) && rc.scope.sees(ch.Tenant) {
 				names = append(names, ch.Name)
 			}
@@ -409,7 +412,7 @@ func (c *Console) settings(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 		data["Tokens"], data["HasTokens"] = toks, true
 	}
 	var cfgToks []tokenRow
-	for _, t := range c.d.Engine.Config().APITokens {
+	for _, t := range c.d.Config().APITokens {
 		role := t.Role
 		if role == "" {
 			role = RoleViewer

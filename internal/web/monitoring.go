@@ -183,7 +183,7 @@ func (c *Console) hostList(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 	// One pass over the checks for per-host numbers.
 	type agg struct{ checks, problems int }
 	per := map[string]*agg{}
-	for _, cc := range c.d.Engine.Config().Checks {
+	for _, cc := range c.d.Config().Checks {
 		if cc.Host == "" || !rc.scope.sees(cc.Tenant) {
 			continue
 		}
@@ -238,6 +238,7 @@ func (c *Console) hostList(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 	data := c.base(rc, "hosts.title", "hosts")
 	data["Hosts"], data["Total"], data["Pager"] = rows, total, makePager(r, page, more)
 	data["Q"], data["FTenant"], data["FGroup"], data["FState"] = q.Get("q"), tenant, group, st
+	data["Grid"] = q.Get("view") == "grid"
 	c.render(w, rc, http.StatusOK, "hosts", data)
 }
 
@@ -266,7 +267,7 @@ func (c *Console) hostPage(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 		return
 	}
 	var checks []engine.View
-	for _, ch := range c.d.Engine.Config().Checks {
+	for _, ch := range c.d.Config().Checks {
 		if ch.Host == h.Name && rc.scope.sees(ch.Tenant) {
 			if v, ok := c.d.Engine.Get(ch.Name); ok {
 				checks = append(checks, v)
@@ -280,7 +281,7 @@ func (c *Console) hostPage(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 		data["HostState"] = hv
 	}
 	var own []*config.Check
-	for _, ch := range c.d.Engine.Config().Checks {
+	for _, ch := range c.d.Config().Checks {
 		if ch.Host == h.Name && rc.scope.sees(ch.Tenant) && !ch.Disabled {
 			own = append(own, ch)
 		}
@@ -368,6 +369,22 @@ func (c *Console) visibleCheck(rc *reqCtx, name string) (engine.View, bool) {
 	return v, true
 }
 
+// checkRunNow asks the scheduler for an immediate run of a visible check
+// ("run now" on the check page) and returns to the page, which shows the
+// new result once it is in.
+func (c *Console) checkRunNow(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
+	v, ok := c.visibleCheck(rc, r.PathValue("name"))
+	if !ok {
+		c.notFound(w, r, rc)
+		return
+	}
+	m := "scheduled"
+	if !c.d.Engine.RunNow(v.Name) {
+		m = "disabled"
+	}
+	redirect(w, r, "/checks/"+checkPath(v.Name)+"?m="+m)
+}
+
 // maxGraphResults bounds the results read for a response-time graph.
 const maxGraphResults = 10000
 
@@ -381,8 +398,8 @@ func (c *Console) checkPage(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 	st := c.d.Store
 	page := pageOf(r)
 	data := c.base(rc, "check.title", "checks")
-	data["Check"] = v
-	if cc, ok := c.d.Engine.Check(v.Name); ok {
+	data["Check"], data["Flash"] = v, flash(r, rc.L)
+	if cc := c.d.Config().Check(v.Name); cc != nil {
 		data["Config"] = cc
 	}
 	rows, err := st.Results(ctx, v.Name, time.Time{}, page*PageSize+1)
@@ -418,7 +435,7 @@ func (c *Console) checkPage(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 		charts = append(charts, ch)
 	}
 	data["Charts"] = charts
-	if cc, ok := c.d.Engine.Check(v.Name); ok {
+	if cc := c.d.Config().Check(v.Name); cc != nil {
 		data["Avail"] = c.availability(ctx, rc, []*config.Check{cc}, report.ScopeCheck, "")
 	}
 	if c.alerts != nil {

@@ -28,7 +28,7 @@ type hostIndex struct {
 }
 
 func (c *Console) hostIndex() *hostIndex {
-	cfg := c.d.Engine.Config()
+	cfg := c.d.Config()
 	c.hostMu.Lock()
 	defer c.hostMu.Unlock()
 	if c.hostCfg == cfg && c.hostIdx != nil {
@@ -92,7 +92,7 @@ func (c *Console) computeOverview(sc scope) overviewData {
 	var d overviewData
 	var problems []engine.View
 	n := &d.Counts
-	for _, cc := range c.d.Engine.Config().Checks {
+	for _, cc := range c.d.Config().Checks {
 		if !sc.sees(cc.Tenant) {
 			continue
 		}
@@ -156,7 +156,7 @@ func (c *Console) computeOverview(sc scope) overviewData {
 func (c *Console) overview(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 	d := c.computeOverview(rc.scope)
 	if c.alerts != nil {
-		ins, err := c.alerts.Incidents(r.Context(), incident.Query{Statuses: []string{incident.Open}, Tenant: rc.scope.storeTenant(), Limit: 20})
+		ins, err := c.alerts.Incidents(r.Context(), incident.Query{Statuses: []string{incident.Open, incident.Acknowledged}, Tenant: rc.scope.storeTenant(), Limit: 20})
 		if err != nil {
 			c.log.Error("console: overview incidents", "err", err)
 		}
@@ -168,10 +168,10 @@ func (c *Console) overview(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 			}
 		}
 	}
-	d.NoChannel = rc.can(RoleOperator) && len(c.d.Engine.Config().Channels) == 0
+	d.NoChannel = rc.can(RoleOperator) && len(c.d.Config().Channels) == 0
 	data := c.base(rc, "overview.title", "overview")
 	data["O"] = d
-	data["Now"] = c.now()
+	data["Now"], data["Flash"] = c.now(), flash(r, rc.L)
 	if r.URL.Query().Get("partial") != "1" {
 		data["Avail"] = c.overviewAvailability(r.Context(), rc)
 	}

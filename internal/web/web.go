@@ -138,8 +138,9 @@ type MetricsQuerier interface {
 // Deps is what the console is built on.
 type Deps struct {
 	Engine   *engine.Engine
-	Alerting *alerting.Service // nil: incidents are read-only, no runbooks or maintenance
-	Events   *event.Bus        // the live stream of state changes
+	Config   func() *config.Config // the configuration in force
+	Alerting *alerting.Service     // nil: incidents are read-only, no runbooks or maintenance
+	Events   *event.Bus            // the live stream of state changes
 	// Store holds incidents, tickets, maintenance windows and runbook
 	// versions; nil shows them as missing.
 	Store         Store
@@ -293,6 +294,7 @@ func (c *Console) Routes(mux *http.ServeMux) {
 	mux.Handle("GET /hosts/{name}", view(c.hostPage))
 	mux.Handle("GET /checks", view(c.checkList))
 	mux.Handle("GET /checks/{name...}", view(c.checkPage))
+	mux.Handle("POST /run/{name...}", need(RoleOperator, c.checkRunNow))
 	mux.Handle("GET /incidents", view(c.incidentList))
 	mux.Handle("GET /incidents/{id}", view(c.incidentPage))
 	mux.Handle("POST /incidents/{id}/ack", need(RoleCustomer, c.incidentAck))
