@@ -95,9 +95,11 @@ func (s *Server) openMetrics(context.Context) error {
 	return nil
 }
 
-// openEngine builds the agent API, the AWS hub and the engine.
+// openEngine builds the record of agent contacts and job reports, the AWS
+// hub, the engine (whose heartbeat and push checks read the record) and the
+// agent API (which writes the record and hands results to the engine).
 func (s *Server) openEngine(ctx context.Context) error {
-	s.agentAPI = agentapi.New(nil, s.current, s.st, s.tsdb, s.log)
+	record := agentapi.NewRecord(s.st, s.current, s.log)
 	s.awsHub = cloudaws.NewHub(s.cfg.AWSAccounts, cloudaws.WithLogger(s.log))
 	s.registry.MustRegister(s.awsHub.Collectors()...)
 	s.shared = check.SharedMap{}
@@ -106,12 +108,12 @@ func (s *Server) openEngine(ctx context.Context) error {
 	if s.brk, err = openBroker(s.cfg, s.registry, s.log); err != nil {
 		return err
 	}
-	s.eng, err = engine.New(ctx, specs.Plan(s.cfg), s.st, s.log, append([]engine.Option{engine.WithRegistry(s.registry), engine.WithPassive(s.agentAPI.Passive()),
+	s.eng, err = engine.New(ctx, specs.Plan(s.cfg), s.st, s.log, append([]engine.Option{engine.WithRegistry(s.registry), engine.WithPassive(record),
 		engine.WithShared(s.shared), engine.WithEvents(s.bus)}, s.brk.options()...)...)
 	if err != nil {
 		return err
 	}
-	s.agentAPI.SetEngine(s.eng)
+	s.agentAPI = agentapi.New(agentapi.Deps{Results: s.eng, Record: record, Config: s.current, Hosts: s.st, Sink: s.tsdb, Log: s.log})
 	s.registry.MustRegister(s.agentAPI.Metrics().Collectors()...)
 	return nil
 }
