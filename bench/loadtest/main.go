@@ -27,6 +27,7 @@ import (
 	"github.com/mamori/mamori/internal/config"
 	"github.com/mamori/mamori/internal/engine"
 	"github.com/mamori/mamori/internal/schedule"
+	"github.com/mamori/mamori/internal/server/specs"
 	"github.com/mamori/mamori/internal/store/sqlite"
 )
 
@@ -220,7 +221,7 @@ func run(o options) (*result, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	h.newFrom = time.Now()
-	eng, err := engine.New(ctx, cfg, ts, log)
+	eng, err := engine.New(ctx, specs.Plan(cfg), ts, log)
 	if err != nil {
 		return nil, fmt.Errorf("engine: %w", err)
 	}

@@ -72,6 +72,7 @@ type API struct {
 	hosts HostStore
 	sink  MetricsSink
 	eng   atomic.Pointer[engine.Engine]
+	cfg   func() *config.Config
 	now   func() time.Time
 	m     *Metrics
 
@@ -137,13 +138,14 @@ const (
 )
 
 // New builds the API. eng may be nil and set later with SetEngine (the
-// engine needs Passive() first). hosts is required; sink may be nil (then
-// samples are counted as discarded).
-func New(eng *engine.Engine, hosts HostStore, sink MetricsSink, log *slog.Logger) *API {
+// engine needs Passive() first). cfg gives the configuration in force and
+// hosts is required; sink may be nil (then samples are counted as
+// discarded).
+func New(eng *engine.Engine, cfg func() *config.Config, hosts HostStore, sink MetricsSink, log *slog.Logger) *API {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	a := &API{log: log, hosts: hosts, sink: sink, now: time.Now, m: newMetrics(),
+	a := &API{log: log, cfg: cfg, hosts: hosts, sink: sink, now: time.Now, m: newMetrics(),
 		seen: map[string]time.Time{}, seenSaved: map[string]time.Time{}, seq: map[string]uint64{}, delivery: map[string]delivery{},
 		hostLocks: map[string]*sync.Mutex{}, pushes: map[string]pushRec{}, watch: map[string]time.Time{},
 		queues: map[string]*queue{}, pending: map[string]*pendingReq{}}
@@ -273,12 +275,7 @@ func (ts *tokenSet) match(sum [32]byte, out []string) []string {
 
 func (a *API) engine() *engine.Engine { return a.eng.Load() }
 
-func (a *API) config() *config.Config {
-	if e := a.engine(); e != nil {
-		return e.Config()
-	}
-	return nil
-}
+func (a *API) config() *config.Config { return a.cfg() }
 
 // lookupToken finds the host of an agent token.
 func (a *API) lookupToken(ctx context.Context, secret string) (host string, ambiguous bool) {

@@ -26,6 +26,7 @@ import (
 	_ "github.com/mamori/mamori/internal/check/tcpcheck"
 	"github.com/mamori/mamori/internal/config"
 	"github.com/mamori/mamori/internal/engine"
+	"github.com/mamori/mamori/internal/server/specs"
 	"github.com/mamori/mamori/internal/store"
 	"github.com/mamori/mamori/internal/store/sqlite"
 	"github.com/mamori/mamori/internal/wire"
@@ -109,10 +110,17 @@ type env struct {
 	st   *sqlite.Store
 	api  *API
 	eng  *engine.Engine
+	cfg  *config.Config
 	sink *sink
 	srv  *httptest.Server
 	logs *bytes.Buffer
 	stop func()
+}
+
+// check is a check's configuration.
+func (e *env) check(name string) (*config.Check, bool) {
+	c := e.cfg.Check(name)
+	return c, c != nil
 }
 
 type syncBuf struct {
@@ -144,8 +152,8 @@ func newEnv(t *testing.T, dir string) *env {
 	lb := &syncBuf{}
 	log := slog.New(slog.NewTextHandler(lb, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	sk := &sink{}
-	a := New(nil, st, sk, log)
-	eng, err := engine.New(ctx, cfg, st, log, engine.WithPassive(a.Passive()))
+	a := New(nil, func() *config.Config { return cfg }, st, sk, log)
+	eng, err := engine.New(ctx, specs.Plan(cfg), st, log, engine.WithPassive(a.Passive()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,7 +163,7 @@ func newEnv(t *testing.T, dir string) *env {
 	mux := http.NewServeMux()
 	a.Routes(mux)
 	srv := httptest.NewServer(mux)
-	e := &env{t: t, dir: dir, st: st, api: a, eng: eng, sink: sk, srv: srv, logs: &lb.Buffer}
+	e := &env{t: t, dir: dir, st: st, api: a, eng: eng, cfg: cfg, sink: sk, srv: srv, logs: &lb.Buffer}
 	var once sync.Once
 	e.stop = func() {
 		once.Do(func() {
@@ -541,11 +549,11 @@ func TestHello(t *testing.T) {
 	if c.Name != "nginx" || c.Type != "tcp" || time.Duration(c.Interval) != 5*time.Minute || !strings.Contains(c.YAML, "port: 80") || strings.Contains(c.YAML, "on_agent") {
 		t.Fatalf("check %+v", c)
 	}
-	db := AgentConfig(e.eng.Config(), "db1")
+	db := AgentConfig(e.cfg, "db1")
 	if db.ConfigVersion == ac.ConfigVersion || len(db.Checks) != 1 || db.Checks[0].Name != "pg" {
 		t.Fatalf("db1 config %+v", db)
 	}
-	if lonely := AgentConfig(e.eng.Config(), "lonely"); len(lonely.Checks) != 0 || lonely.Checks == nil {
+	if lonely := AgentConfig(e.cfg, "lonely"); len(lonely.Checks) != 0 || lonely.Checks == nil {
 		t.Fatalf("lonely %+v", lonely)
 	}
 	// The batch ack carries the same version.
@@ -709,7 +717,7 @@ func TestAgentSeenPersists(t *testing.T) {
 // CRITICAL after its ttl.
 func TestHeartbeatCheck(t *testing.T) {
 	e := newEnv(t, "")
-	c, ok := e.eng.Check("web1/agent")
+	c, ok := e.check("web1/agent")
 	if !ok {
 		t.Fatal("no heartbeat check")
 	}
@@ -813,7 +821,7 @@ func TestPushDerivedToken(t *testing.T) {
 	if len(tok) != 64 {
 		t.Fatalf("token %q", tok)
 	}
-	if c, _ := e.eng.Check("weekly"); PushTokenOf(c, secret) != tok {
+	if c, _ := e.check("weekly"); PushTokenOf(c, secret) != tok {
 		t.Fatal("PushTokenOf differs")
 	}
 	if code, body := e.do(req{method: "POST", path: "/api/v1/push/" + tok, body: []byte(`{"status":1,"output":"slow"}`)}); code != 202 {

@@ -75,7 +75,7 @@ func TestAgentResynchronises(t *testing.T) {
 // even though the agent keeps reaching the server.
 func TestRefusedBatchesAreAProblem(t *testing.T) {
 	e := newEnv(t, "")
-	c, _ := e.eng.Check("web1/agent")
+	c, _ := e.check("web1/agent")
 	ck, err := c.Spec.New(check.Env{Passive: e.api.Passive()})
 	if err != nil {
 		t.Fatal(err)

@@ -74,10 +74,10 @@ func TestTargetsOf(t *testing.T) {
 			{After: 10 * time.Minute, Targets: []config.Target{{Channel: "mail", Contact: "taro"}}},
 		}}},
 	}
-	if got := targetsOf(cfg, []string{"night", "mail"}, 0); len(got) != 2 || got[0].Channel != "chat" || got[1].Channel != "mail" {
+	if got := targetsOf(cfg, []string{"night", "mail"}, 0, 2); len(got) != 2 || got[0].Channel != "chat" || got[1].Channel != "mail" {
 		t.Errorf("level 0: %+v", got)
 	}
-	if got := targetsOf(cfg, []string{"night", "mail"}, 1); len(got) != 1 || got[0].Contact != "taro" {
+	if got := targetsOf(cfg, []string{"night", "mail"}, 1, 2); len(got) != 1 || got[0].Contact != "taro" {
 		t.Errorf("level 1: %+v (a plain channel fires only at level 0)", got)
 	}
 	if p := policyOf(cfg, []string{"mail", "night"}); p == nil || p.Name != "night" {

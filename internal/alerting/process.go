@@ -125,8 +125,11 @@ func (s *Service) newIncident(cfg *config.Config, c *config.Check, e event.Event
 	in := &incident.Incident{
 		Check: c.Name, Host: c.Host, Tenant: c.Tenant, Scope: "check", Status: incident.Open,
 		State: e.To, Output: e.Output, OpenedAt: e.Time, DetectedAt: e.Time, EscLevel: -1,
-		Notify: c.Notify, Attached: []string{}, Runbook: s.runbookFor(c),
+		Notify: c.Notify, Attached: []string{}, Runbook: s.runbookFor(c), Level: c.Level,
 		Title: fmt.Sprintf("%s %s", c.Name, e.To),
+	}
+	if in.Level == 0 {
+		in.Level = config.DefaultLevel
 	}
 	if v, ok := s.states.CheckState(c.Name); ok && !v.ProblemAt.IsZero() && v.ProblemAt.Before(e.Time) {
 		in.DetectedAt = v.ProblemAt
@@ -214,9 +217,10 @@ func (s *Service) resolvedUnrecovered(ctx context.Context, tx incident.Tx, name 
 	return in, nil
 }
 
-// targetsOf expands a check's notify list at an escalation level: channels
-// notify at level 0 only; a policy's level i targets.
-func targetsOf(cfg *config.Config, names []string, level int) []config.Target {
+// targetsOf expands a check's notify list at an escalation level for an
+// incident of level incLevel: channels notify at level 0 only; a policy's
+// level i targets whose min_level (step's and target's) incLevel reaches.
+func targetsOf(cfg *config.Config, names []string, level, incLevel int) []config.Target {
 	var out []config.Target
 	for _, name := range names {
 		if ch := cfg.Channel(name); ch != nil {
@@ -226,7 +230,12 @@ func targetsOf(cfg *config.Config, names []string, level int) []config.Target {
 			continue
 		}
 		if pol := cfg.Escalation(name); pol != nil && level < len(pol.Levels) {
-			out = append(out, pol.Levels[level].Targets...)
+			step := pol.Levels[level]
+			for _, t := range step.Targets {
+				if step.Applies(t, incLevel) {
+					out = append(out, t)
+				}
+			}
 		}
 	}
 	return out
@@ -248,7 +257,7 @@ func policyOf(cfg *config.Config, names []string) *config.Escalation {
 func (s *Service) queueLevel(ctx context.Context, tx incident.Tx, cfg *config.Config, in *incident.Incident, level int, o msg) (bool, error) {
 	queued := false
 	o.level = level
-	for _, t := range targetsOf(cfg, in.Notify, level) {
+	for _, t := range targetsOf(cfg, in.Notify, level, in.Level) {
 		ok, err := s.enqueue(ctx, tx, cfg, in, t, o)
 		if err != nil {
 			return false, err

@@ -26,6 +26,7 @@ type Reloader func() (*config.Config, error)
 // Server is the HTTP API.
 type Server struct {
 	eng    *engine.Engine
+	cfg    func() *config.Config
 	st     Store
 	tix    Tickets
 	bus    *event.Bus
@@ -47,6 +48,7 @@ type Server struct {
 // Deps is what the API is built on.
 type Deps struct {
 	Engine  *engine.Engine
+	Config  func() *config.Config // the configuration in force
 	Store   Store
 	Tickets Tickets    // nil: the ticket routes answer 501
 	Events  *event.Bus // the live stream
@@ -68,10 +70,10 @@ type Deps struct {
 
 // New builds the API.
 func New(d Deps) *Server {
-	s := &Server{eng: d.Engine, st: d.Store, tix: d.Tickets, bus: d.Events, log: d.Log, reload: d.Reload,
+	s := &Server{eng: d.Engine, cfg: d.Config, st: d.Store, tix: d.Tickets, bus: d.Events, log: d.Log, reload: d.Reload,
 		alert: d.Alerting, users: d.Users, recov: d.Recovery, reports: d.Reports, adminTok: d.AdminToken,
 		clustered: d.Clustered, mux: http.NewServeMux()}
-	s.SetTokens(d.Engine.Config())
+	s.SetTokens(d.Config())
 	s.routes()
 	if d.Metrics != nil {
 		s.serveMetrics(d.Metrics)
@@ -130,7 +132,7 @@ func (s *Server) routes() {
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "checks": len(s.eng.Config().Checks), "role": s.role()})
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "checks": len(s.cfg().Checks), "role": s.role()})
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

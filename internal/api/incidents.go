@@ -33,6 +33,7 @@ func (s *Server) incidentRoutes(api *http.ServeMux) {
 	api.HandleFunc("GET /api/v1/incidents/{id}", require(RoleViewer, s.getIncident))
 	api.HandleFunc("POST /api/v1/incidents/{id}/ack", require(RoleCustomer, s.ackIncident))
 	api.HandleFunc("POST /api/v1/incidents/{id}/comments", require(RoleCustomer, s.commentIncident))
+	api.HandleFunc("PATCH /api/v1/incidents/{id}", require(RoleOperator, s.patchIncident))
 	api.HandleFunc("POST /api/v1/incidents/{id}/resolve", require(RoleOperator, s.statusIncident(incident.Resolved)))
 	api.HandleFunc("POST /api/v1/incidents/{id}/close", require(RoleOperator, s.statusIncident(incident.Closed)))
 	api.HandleFunc("GET /api/v1/notifications", require(RoleOperator, s.listNotifications)) // internal
@@ -58,7 +59,7 @@ type incidentJSON struct {
 // internal comments, notification log, escalation or runbook nag, and the
 // runbook's name only if they may read it).
 func (s *Server) incidentView(p Principal, in *incident.Incident) incidentJSON {
-	cfg := s.eng.Config()
+	cfg := s.cfg()
 	now := time.Now()
 	if in.Timeline == nil {
 		in.Timeline = []incident.Timeline{}

@@ -19,6 +19,7 @@ import (
 	"github.com/mamori/mamori/internal/event"
 	"github.com/mamori/mamori/internal/incident"
 	"github.com/mamori/mamori/internal/report"
+	"github.com/mamori/mamori/internal/server/specs"
 	"github.com/mamori/mamori/internal/store"
 	"github.com/mamori/mamori/internal/store/sqlite"
 )
@@ -51,7 +52,7 @@ hosts:
 	defer st.Close()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	bus := event.NewBus()
-	eng, err := engine.New(ctx, cfg, st, log, engine.WithEvents(bus))
+	eng, err := engine.New(ctx, specs.Plan(cfg), st, log, engine.WithEvents(bus))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,11 +64,11 @@ hosts:
 	go func() { eng.Run(ctx); close(done) }()
 	go al.Run(ctx)
 	defer func() { cancel(); <-done }()
-	rs := &report.Service{Config: eng.Config, Store: st, Log: log, Now: time.Now,
+	rs := &report.Service{Config: func() *config.Config { return cfg }, Store: st, Log: log, Now: time.Now,
 		Sources: func(context.Context) (report.Sources, error) {
-			return report.Sources{Config: eng.Config(), History: st, Alerts: st, Tickets: st}, nil
+			return report.Sources{Config: cfg, History: st, Alerts: st, Tickets: st}, nil
 		}}
-	s := New(Deps{Engine: eng, Store: st, Tickets: st, Events: bus, Log: log, Alerting: al, Reports: rs})
+	s := New(Deps{Engine: eng, Config: func() *config.Config { return cfg }, Store: st, Tickets: st, Events: bus, Log: log, Alerting: al, Reports: rs})
 
 	// A hard problem in each tenant opens an incident in each.
 	for _, c := range []string{"a1/svc", "o1/svc"} {

@@ -20,7 +20,7 @@ func (s *Server) checkRefs(ctx context.Context, tenant string, hosts, checks []s
 	if tenant == "" {
 		return nil
 	}
-	cfg := s.eng.Config()
+	cfg := s.cfg()
 	var bad []string
 	for i, h := range hosts {
 		if !refOwned(h, tenant, hostsOf(cfg)) {

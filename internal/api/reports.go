@@ -131,7 +131,7 @@ func (s *Server) createReport(w http.ResponseWriter, r *http.Request) {
 		}
 		req.Tenant = p.Tenant
 	}
-	cfg := s.eng.Config()
+	cfg := s.cfg()
 	if req.Tenant == "" || !slices.Contains(cfg.TenantNames(), req.Tenant) {
 		writeError(w, http.StatusBadRequest, "tenant must name a known tenant")
 		return

@@ -18,6 +18,7 @@ import (
 	"github.com/mamori/mamori/internal/engine"
 	"github.com/mamori/mamori/internal/event"
 	"github.com/mamori/mamori/internal/incident"
+	"github.com/mamori/mamori/internal/server/specs"
 	"github.com/mamori/mamori/internal/store/sqlite"
 )
 
@@ -56,7 +57,7 @@ hosts:
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	bus := event.NewBus()
-	eng, err := engine.New(ctx, cfg, st, log, engine.WithEvents(bus))
+	eng, err := engine.New(ctx, specs.Plan(cfg), st, log, engine.WithEvents(bus))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +69,7 @@ hosts:
 	go func() { eng.Run(ctx); close(done) }()
 	go al.Run(ctx)
 	t.Cleanup(func() { cancel(); <-done; st.Close() })
-	s := New(Deps{Engine: eng, Store: st, Tickets: st, Events: bus, Log: log, Alerting: al})
+	s := New(Deps{Engine: eng, Config: func() *config.Config { return cfg }, Store: st, Tickets: st, Events: bus, Log: log, Alerting: al})
 	e := &secEnv{t: t, s: s, eng: eng, al: al, st: st, ids: map[string]int64{}}
 	for _, c := range []string{"a1/svc", "o1/svc"} {
 		if _, err := eng.Record(ctx, c, check.Result{Status: check.Critical, Output: "down", Time: time.Now()}); err != nil {

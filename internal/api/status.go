@@ -28,7 +28,7 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 		"role":     s.role(),
 		"leader":   s.eng.Leading(),
 		"database": db,
-		"checks":   len(s.eng.Config().Checks),
+		"checks":   len(s.cfg().Checks),
 		"time":     time.Now().UTC(),
 	})
 }

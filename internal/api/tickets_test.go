@@ -17,6 +17,7 @@ import (
 	"github.com/mamori/mamori/internal/engine"
 	"github.com/mamori/mamori/internal/event"
 	"github.com/mamori/mamori/internal/incident"
+	"github.com/mamori/mamori/internal/server/specs"
 	"github.com/mamori/mamori/internal/store/sqlite"
 )
 
@@ -64,11 +65,11 @@ func ticketServer(t *testing.T, noTickets bool) http.Handler {
 	t.Cleanup(func() { sq.Close() })
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	bus := event.NewBus()
-	eng, err := engine.New(ctx, cfg, sq, log, engine.WithEvents(bus))
+	eng, err := engine.New(ctx, specs.Plan(cfg), sq, log, engine.WithEvents(bus))
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := Deps{Engine: eng, Store: sq, Tickets: sq, Events: bus, Log: log}
+	d := Deps{Engine: eng, Config: func() *config.Config { return cfg }, Store: sq, Tickets: sq, Events: bus, Log: log}
 	if noTickets {
 		d.Tickets = nil
 	}

@@ -16,13 +16,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mamori/mamori/internal/check"
-	"github.com/mamori/mamori/internal/config"
+	"github.com/mamori/mamori/internal/engine/spec"
 	"github.com/mamori/mamori/internal/state"
 )
 
 // Recorder is the engine, as the result consumer uses it.
 type Recorder interface {
-	Check(name string) (*config.Check, bool)
+	Spec(name string) (*spec.Check, bool)
 	RecordFrom(ctx context.Context, name string, r check.Result, poller string) (*state.Transition, error)
 }
 
@@ -102,7 +102,7 @@ func (s *Server) setup(ctx context.Context, zone string, timeout time.Duration) 
 }
 
 // Dispatch queues a due run of a zone's check (engine.Remote).
-func (s *Server) Dispatch(ctx context.Context, c *config.Check, due time.Time) error {
+func (s *Server) Dispatch(ctx context.Context, c *spec.Check, due time.Time) error {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	err := s.dispatch(ctx, c, due)
@@ -114,7 +114,7 @@ func (s *Server) Dispatch(ctx context.Context, c *config.Check, due time.Time) e
 	return nil
 }
 
-func (s *Server) dispatch(ctx context.Context, c *config.Check, due time.Time) error {
+func (s *Server) dispatch(ctx context.Context, c *spec.Check, due time.Time) error {
 	if err := s.setup(ctx, c.Zone, c.Timeout); err != nil {
 		return err
 	}
@@ -267,7 +267,7 @@ func (s *Server) record(ctx context.Context, rec Recorder, it item) {
 		it.batch.done(false) // shutting down: the broker keeps it for the next start
 		return
 	}
-	c, ok := rec.Check(r.Check)
+	c, ok := rec.Spec(r.Check)
 	var err error
 	switch {
 	case !ok:

@@ -53,16 +53,29 @@ type Escalation struct {
 	Pos         Pos
 }
 
-// Level is one escalation step.
+// Level is one escalation step. MinLevel (0: any) skips the step for
+// incidents below that incident level (障害対応レベル).
 type Level struct {
-	After   time.Duration
-	Targets []Target
+	After    time.Duration
+	Targets  []Target
+	MinLevel int
 }
 
 // Target is a channel, optionally to one contact's address on it.
+// MinLevel (0: any) names it only for incidents of that level or above.
 type Target struct {
-	Channel string
-	Contact string
+	Channel  string
+	Contact  string
+	MinLevel int
+}
+
+// Applies reports whether a target of step lv is notified for an
+// incident of level incLevel (0 counts as DefaultLevel).
+func (lv Level) Applies(t Target, incLevel int) bool {
+	if incLevel == 0 {
+		incLevel = DefaultLevel
+	}
+	return incLevel >= lv.MinLevel && incLevel >= t.MinLevel
 }
 
 // Incidents tunes incident handling.
@@ -252,6 +265,8 @@ func (l *loader) level(file string, n *yaml.Node, path string, refs *escalationR
 				l.errAt(file, v, join(path, "after"), "%v", err)
 			}
 			lv.After = d
+		case "min_level":
+			lv.MinLevel = l.minLevel(file, v, join(path, "min_level"))
 		case "notify":
 			if v.Kind != yaml.SequenceNode {
 				l.errAt(file, v, join(path, "notify"), "must be a list of channels or {channel, contact} mappings")
@@ -259,36 +274,57 @@ func (l *loader) level(file string, n *yaml.Node, path string, refs *escalationR
 			}
 			for j, item := range v.Content {
 				p := fmt.Sprintf("%s.notify[%d]", path, j)
-				var t Target
-				switch item.Kind {
-				case yaml.ScalarNode:
-					t.Channel = item.Value
-				case yaml.MappingNode:
-					for m := 0; m+1 < len(item.Content); m += 2 {
-						switch item.Content[m].Value {
-						case "channel":
-							t.Channel = item.Content[m+1].Value
-						case "contact":
-							t.Contact = item.Content[m+1].Value
-						default:
-							l.errAt(file, item.Content[m], join(p, item.Content[m].Value), "unknown field (want channel and contact)")
-						}
-					}
-				default:
-					l.errAt(file, item, p, "must be a channel name or a {channel, contact} mapping")
+				t, ok := l.target(file, item, p)
+				if !ok {
 					continue
 				}
 				lv.Targets = append(lv.Targets, t)
 				refs.targets = append(refs.targets, rawTarget{t, item, p})
 			}
 		default:
-			l.errAt(file, k, join(path, k.Value), "unknown field (want after and notify)")
+			l.errAt(file, k, join(path, k.Value), "unknown field (want after, min_level and notify)")
 		}
 	}
 	if len(lv.Targets) == 0 {
 		l.errAt(file, n, join(path, "notify"), "is required")
 	}
 	return lv
+}
+
+// target decodes one entry of an escalation step's notify list.
+func (l *loader) target(file string, item *yaml.Node, p string) (Target, bool) {
+	var t Target
+	switch item.Kind {
+	case yaml.ScalarNode:
+		t.Channel = item.Value
+	case yaml.MappingNode:
+		for m := 0; m+1 < len(item.Content); m += 2 {
+			switch k, v := item.Content[m], item.Content[m+1]; k.Value {
+			case "channel":
+				t.Channel = v.Value
+			case "contact":
+				t.Contact = v.Value
+			case "min_level":
+				t.MinLevel = l.minLevel(file, v, join(p, "min_level"))
+			default:
+				l.errAt(file, k, join(p, k.Value), "unknown field (want channel, contact and min_level)")
+			}
+		}
+	default:
+		l.errAt(file, item, p, "must be a channel name or a {channel, contact, min_level} mapping")
+		return t, false
+	}
+	return t, true
+}
+
+// minLevel decodes a min_level: an incident level 1..3.
+func (l *loader) minLevel(file string, v *yaml.Node, path string) int {
+	var n int
+	if err := v.Decode(&n); err != nil || n < 1 || n > 3 {
+		l.errAt(file, v, path, "must be 1, 2 or 3 (the lowest incident level notified)")
+		return 0
+	}
+	return n
 }
 
 // resolveAlerting checks references between channels, contacts, escalations

@@ -22,6 +22,7 @@ type commonFields struct {
 	Attempts      int           `yaml:"attempts" help:"consecutive problem results before a hard state (default 4)"`
 	Timeout       time.Duration `yaml:"timeout" help:"give up after (default per type)"`
 	Notify        []string      `yaml:"notify" help:"channels (or escalation policies) to notify"`
+	Level         int           `yaml:"level" help:"incident level 1..3 (障害対応レベル) its incidents open with; escalation steps and targets with min_level above it are skipped (default: its host's level, else 2)"`
 	DependsOn     []string      `yaml:"depends_on" help:"checks this one depends on; while one is hard down, this one is not alerted"`
 	Tags          []string      `yaml:"tags" help:"free tags"`
 	Description   string        `yaml:"description" help:"what it watches, for people"`
@@ -77,6 +78,7 @@ func (l *loader) check(file string, n *yaml.Node, path string, h *Host) {
 		Description: cf.Description, Disabled: cf.Disabled, OnAgent: cf.OnAgent, Zone: cf.Zone, Pos: Pos{file, n.Line},
 	}
 	c.Name = cf.Name
+	c.Level = l.incidentLevel(file, n, path, cf.Level, written["level"], h)
 	if h != nil {
 		c.Host, c.Tenant = h.Name, h.Tenant
 		c.Name = h.Name + "/" + cf.Name
@@ -120,6 +122,22 @@ func (l *loader) check(file string, n *yaml.Node, path string, h *Host) {
 		}
 	}
 	l.addCheck(c)
+}
+
+// DefaultLevel is the incident level of a check and host that set none.
+const DefaultLevel = 2
+
+// incidentLevel validates a written level (1..3) and otherwise inherits
+// the host's (or DefaultLevel).
+func (l *loader) incidentLevel(file string, n *yaml.Node, path string, v int, written bool, h *Host) int {
+	switch {
+	case written && (v < 1 || v > 3):
+		l.errAt(file, valueNode(n, "level"), join(path, "level"), "must be 1, 2 or 3 (the incident level)")
+		return DefaultLevel
+	case written:
+		return v
+	}
+	return h.IncidentLevel()
 }
 
 // checkSpec decodes the fields of check c's type (kind) from n, gives
@@ -243,7 +261,7 @@ func (l *loader) heartbeat(file string, n *yaml.Node, path string, h *Host) {
 	}
 	c := &Check{Name: h.Name + "/agent", ShortName: "agent", Type: "heartbeat", Kind: kind, Spec: kind.New(),
 		Host: h.Name, Tenant: h.Tenant, Tags: h.Tags, Pos: Pos{file, n.Line}, Description: "mamori agent heartbeat",
-		Interval: 30 * time.Second, Attempts: 1} // its ttl already waits out short gaps
+		Interval: 30 * time.Second, Attempts: 1, Level: h.IncidentLevel()} // its ttl already waits out short gaps
 	if hn, ok := c.Spec.(check.HostNamer); ok {
 		hn.SetHostName(h.Name)
 	}
@@ -266,4 +284,12 @@ func (l *loader) addCheck(c *Check) {
 		return
 	}
 	l.cfg.byName[c.Name] = c
+}
+
+// IncidentLevel is the level of the host's checks that set none.
+func (h *Host) IncidentLevel() int {
+	if h == nil || h.Level == 0 {
+		return DefaultLevel
+	}
+	return h.Level
 }

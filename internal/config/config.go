@@ -107,6 +107,7 @@ type Host struct {
 	Heartbeat       string        // full name of its agent heartbeat check, if it has an agent
 	Zone            string        // its checks run on the pollers of this zone ("" : the server)
 	Notify          []string
+	Level           int // incident level of its checks that set none (0: DefaultLevel)
 	Pos             Pos
 }
 
@@ -126,6 +127,7 @@ type Check struct {
 	FlapLow       float64
 	FlapHigh      float64
 	Notify        []string
+	Level         int      // incident level 1..3 its incidents open with
 	DependsOn     []string // full names, as configured
 	Parents       []string // DependsOn plus the host check, resolved
 	Tags          []string

@@ -198,7 +198,7 @@ checks:
 		t.Fatal(err)
 	}
 	e := cfg.Escalation("night")
-	if e == nil || len(e.Levels) != 2 || e.Levels[1].After != 10*time.Minute || e.Levels[1].Targets[0] != (Target{"call", "taro"}) || e.RepeatAfter != 10*time.Minute {
+	if e == nil || len(e.Levels) != 2 || e.Levels[1].After != 10*time.Minute || e.Levels[1].Targets[0] != (Target{Channel: "call", Contact: "taro"}) || e.RepeatAfter != 10*time.Minute {
 		t.Fatalf("escalation %+v", e)
 	}
 	if cfg.Incidents.AckTarget != 10*time.Minute || cfg.Incidents.ReportTarget != 5*time.Minute || !cfg.Incidents.AutoResolves() {

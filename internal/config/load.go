@@ -337,6 +337,7 @@ type hostFields struct {
 	AgentToken      check.Secret  `yaml:"agent_token" help:"the agent's token (${ENV} or file:); or enrol with mamori host add"`
 	MetricsInterval time.Duration `yaml:"metrics_interval" help:"how often its agent sends host metrics (default 60s)"`
 	Zone            string        `yaml:"zone" help:"run its checks on the pollers of this zone (needs broker:); its checks inherit it"`
+	Level           int           `yaml:"level" help:"incident level 1..3 (障害対応レベル) of its checks that set none (default 2)"`
 }
 
 // HostFields documents a host's keys (for the config reference).
@@ -376,6 +377,9 @@ func (l *loader) host(file string, n *yaml.Node, path string) {
 	}
 	h := &Host{Name: hf.Name, Address: hf.Address, Tenant: hf.Tenant, Groups: hf.Groups, Tags: hf.Tags, Agent: hf.Agent || !hf.AgentToken.IsZero(), AgentToken: hf.AgentToken, MetricsInterval: hf.MetricsInterval, Notify: hf.Notify, Zone: hf.Zone, Pos: Pos{file, n.Line}}
 	l.zone(file, n, path, hf.Zone)
+	if valueNode(n, "level") != nil {
+		h.Level = l.incidentLevel(file, n, path, hf.Level, true, nil)
+	}
 	if v := hf.AgentToken.Reveal(); v != "" {
 		l.tokenStrength(file, keyNode(n, "agent_token"), join(path, "agent_token"), v)
 	}

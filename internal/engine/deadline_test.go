@@ -11,6 +11,7 @@ import (
 	"github.com/mamori/mamori/internal/check"
 	_ "github.com/mamori/mamori/internal/check/pushcheck"
 	"github.com/mamori/mamori/internal/config"
+	"github.com/mamori/mamori/internal/server/specs"
 	"github.com/mamori/mamori/internal/store/sqlite"
 )
 
@@ -47,7 +48,7 @@ func newEngineWith(t *testing.T, yaml string, opts ...Option) *Engine {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := New(context.Background(), cfg, st, slog.New(slog.NewTextHandler(io.Discard, nil)), opts...)
+	e, err := New(context.Background(), specs.Plan(cfg), st, slog.New(slog.NewTextHandler(io.Discard, nil)), opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,14 +17,21 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mamori/mamori/internal/check"
-	"github.com/mamori/mamori/internal/config"
+	"github.com/mamori/mamori/internal/engine/spec"
 	"github.com/mamori/mamori/internal/event"
 	"github.com/mamori/mamori/internal/schedule"
 	"github.com/mamori/mamori/internal/state"
 	"github.com/mamori/mamori/internal/store"
 )
 
-// Engine runs the checks of a configuration.
+// Spec is one check as the engine runs it; Plan is everything it runs.
+// The server assembly builds them from the configuration.
+type (
+	Spec = spec.Check
+	Plan = spec.Plan
+)
+
+// Engine runs the checks of a plan.
 type Engine struct {
 	log     *slog.Logger
 	store   store.Store
@@ -33,7 +40,7 @@ type Engine struct {
 	Metrics *Metrics
 
 	mu     sync.RWMutex
-	cfg    *config.Config
+	plan   Plan
 	checks map[string]*entry
 
 	writes   chan *pending
@@ -51,7 +58,7 @@ type Engine struct {
 // Remote hands the due run of a zone's check to that zone's pollers; their
 // results come back through RecordFrom.
 type Remote interface {
-	Dispatch(ctx context.Context, c *config.Check, due time.Time) error
+	Dispatch(ctx context.Context, c *Spec, due time.Time) error
 }
 
 // WithRemote makes the engine hand the runs of checks with a zone to r
@@ -59,7 +66,7 @@ type Remote interface {
 func WithRemote(r Remote) Option { return func(e *Engine) { e.remote = r } }
 
 type entry struct {
-	cfg     *config.Check
+	cfg     *Spec
 	checker check.Checker
 
 	mu  sync.Mutex // held by Record from reading cur to showing the committed result
@@ -117,14 +124,14 @@ type discard struct{}
 
 func (discard) Publish(event.Event) {}
 
-// New builds an engine on a validated configuration and the store's
-// persisted states. It does not start anything; call Run.
-func New(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logger, opts ...Option) (*Engine, error) {
+// New builds an engine on a plan and the store's persisted states. It does
+// not start anything; call Run.
+func New(ctx context.Context, plan Plan, st store.Store, log *slog.Logger, opts ...Option) (*Engine, error) {
 	e := &Engine{log: log, store: st, pub: discard{}, checks: map[string]*entry{}, writes: make(chan *pending, 4096)}
 	for _, o := range opts {
 		o(e)
 	}
-	e.sched = schedule.New(e.runCheck, cfg.Scheduler.MaxConcurrent)
+	e.sched = schedule.New(e.runCheck, plan.MaxConcurrent)
 	e.Metrics = newMetrics(e)
 	e.sched.Lag = func(d time.Duration) {
 		e.Metrics.lag.Observe(d.Seconds())
@@ -134,24 +141,18 @@ func New(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logg
 	if err != nil {
 		return nil, err
 	}
-	if err := e.apply(cfg, saved); err != nil {
+	if err := e.apply(plan, saved); err != nil {
 		return nil, err
 	}
 	return e, nil
 }
 
-// Config is the configuration in force.
-func (e *Engine) Config() *config.Config {
-	e.mu.RLock()
-	defer e.mu.RUnlock()
-	return e.cfg
-}
-
-// Reload applies a new configuration: checks that keep their name keep their
-// state; new ones are scheduled; removed ones stop. If any checker cannot be
-// built, nothing changes and the error says why.
-func (e *Engine) Reload(cfg *config.Config) error {
-	err := e.apply(cfg, nil)
+// Reload applies a new plan: checks that keep their name keep their state;
+// new ones are scheduled; removed ones stop. If any checker cannot be
+// built, nothing changes and the error says why. (MaxConcurrent takes
+// effect at the next start.)
+func (e *Engine) Reload(plan Plan) error {
+	err := e.apply(plan, nil)
 	outcome := "ok"
 	if err != nil {
 		outcome = "refused"
@@ -160,19 +161,19 @@ func (e *Engine) Reload(cfg *config.Config) error {
 	return err
 }
 
-func (e *Engine) apply(cfg *config.Config, saved map[string]store.CheckState) error {
+func (e *Engine) apply(plan Plan, saved map[string]store.CheckState) error {
 	env := check.Env{Logger: e.log, Passive: e.passive, Shared: e.shared}
 	built := map[string]check.Checker{}
 	var errs []error
 	e.mu.RLock()
-	for _, c := range cfg.Checks {
+	for _, c := range plan.Checks {
 		if old, ok := e.checks[c.Name]; ok && old.cfg.Digest == c.Digest {
 			built[c.Name] = old.checker
 			continue
 		}
-		ck, err := c.Spec.New(env)
+		ck, err := c.Params.New(env)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%s:%d: check %q: %w", c.Pos.File, c.Pos.Line, c.Name, err))
+			errs = append(errs, fmt.Errorf("%s:%d: check %q: %w", c.File, c.Line, c.Name, err))
 			continue
 		}
 		built[c.Name] = ck
@@ -185,8 +186,8 @@ func (e *Engine) apply(cfg *config.Config, saved map[string]store.CheckState) er
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	now := time.Now()
-	next := make(map[string]*entry, len(cfg.Checks))
-	for _, c := range cfg.Checks {
+	next := make(map[string]*entry, len(plan.Checks))
+	for _, c := range plan.Checks {
 		old, existed := e.checks[c.Name]
 		en := &entry{cfg: c, checker: built[c.Name]}
 		switch {
@@ -206,7 +207,7 @@ func (e *Engine) apply(cfg *config.Config, saved map[string]store.CheckState) er
 			continue
 		}
 		var first time.Time
-		if !existed && en.cur.Pending() && len(cfg.Checks) <= smallSetup {
+		if !existed && en.cur.Pending() && len(plan.Checks) <= smallSetup {
 			// Never run: in a small setup, show a first result within
 			// seconds instead of up to a whole interval (still spread).
 			first = now.Add(schedule.Phase(c.Name, min(c.Interval, 30*time.Second)))
@@ -229,7 +230,7 @@ func (e *Engine) apply(cfg *config.Config, saved map[string]store.CheckState) er
 			}
 		}
 	}
-	e.checks, e.cfg = next, cfg
+	e.checks, e.plan = next, plan
 	return nil
 }
 
@@ -430,9 +431,11 @@ func (e *Engine) commitBatch(ctx context.Context, ws []store.Write) ([]int64, er
 
 func (e *Engine) housekeeping(ctx context.Context) {
 	prune := func() {
-		cfg := e.Config()
+		e.mu.RLock()
+		keepResults, keepEvents := e.plan.KeepResults, e.plan.KeepEvents
+		e.mu.RUnlock()
 		now := time.Now()
-		nr, ne, err := e.store.Prune(ctx, now.Add(-cfg.Retention.Results), now.Add(-cfg.Retention.Events))
+		nr, ne, err := e.store.Prune(ctx, now.Add(-keepResults), now.Add(-keepEvents))
 		if err != nil {
 			if ctx.Err() == nil {
 				e.log.Warn("prune history", "err", err)
@@ -485,8 +488,8 @@ func (e *Engine) view(en *entry) View {
 		Interval: c.Interval, Next: e.sched.Next(c.Name), Zone: c.Zone, CheckState: en.snapshot()}
 }
 
-// Check returns a check's configuration.
-func (e *Engine) Check(name string) (*config.Check, bool) {
+// Spec returns the engine's spec of a check.
+func (e *Engine) Spec(name string) (*Spec, bool) {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	en, ok := e.checks[name]

@@ -11,6 +11,7 @@ import (
 
 	"github.com/mamori/mamori/internal/check"
 	"github.com/mamori/mamori/internal/config"
+	"github.com/mamori/mamori/internal/server/specs"
 	"github.com/mamori/mamori/internal/state"
 	"github.com/mamori/mamori/internal/store"
 	"github.com/mamori/mamori/internal/store/sqlite"
@@ -73,7 +74,7 @@ func newEngine(t *testing.T, yaml string) (*Engine, *failingStore, context.Cance
 		t.Fatal(err)
 	}
 	fs := &failingStore{Store: st}
-	e, err := New(context.Background(), cfg, fs, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	e, err := New(context.Background(), specs.Plan(cfg), fs, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,7 +143,7 @@ func TestReloadKeepsStateAndRefusesUnbuildable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := e.Reload(cfg); err != nil {
+	if err := e.Reload(specs.Plan(cfg)); err != nil {
 		t.Fatal(err)
 	}
 	if v, ok := e.Get("child"); !ok || v.Status != check.Warning || v.Attempt != 1 || v.State.Type != state.Soft {
@@ -152,7 +153,7 @@ func TestReloadKeepsStateAndRefusesUnbuildable(t *testing.T) {
 		t.Fatal("new check not added")
 	}
 	cfg2, _ := config.Parse("t.yaml", []byte("checks:\n  - {name: parent, type: stub, target: p}\n"))
-	if err := e.Reload(cfg2); err != nil {
+	if err := e.Reload(specs.Plan(cfg2)); err != nil {
 		t.Fatal(err)
 	}
 	if _, ok := e.Get("child"); ok {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/mamori/mamori/internal/check"
 	"github.com/mamori/mamori/internal/config"
+	"github.com/mamori/mamori/internal/server/specs"
 	"github.com/mamori/mamori/internal/state"
 	"github.com/mamori/mamori/internal/store/sqlite"
 )
@@ -31,11 +32,11 @@ func TestFollowerShowsLeaderStatesAndTakesOver(t *testing.T) {
 	}
 	defer st.Close()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	lead, err := New(context.Background(), cfg, st, log)
+	lead, err := New(context.Background(), specs.Plan(cfg), st, log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	fol, err := New(context.Background(), cfg, st, log, WithFollower())
+	fol, err := New(context.Background(), specs.Plan(cfg), st, log, WithFollower())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,7 +3,6 @@ package engine
 import (
 	"time"
 
-	"github.com/mamori/mamori/internal/config"
 	"github.com/mamori/mamori/internal/state"
 )
 
@@ -26,7 +25,7 @@ type parentVerdict struct {
 	maxHold time.Duration
 }
 
-func (e *Engine) parents(c *config.Check, since time.Time) parentVerdict {
+func (e *Engine) parents(c *Spec, since time.Time) parentVerdict {
 	var pv parentVerdict
 	if len(c.Parents) == 0 {
 		return pv
@@ -65,7 +64,7 @@ func (e *Engine) parents(c *config.Check, since time.Time) parentVerdict {
 // holdFor bounds how long c may wait for parent p, from c's first failing
 // result: c's own way to its last attempt, then p run at once and through
 // all its attempts, with every run's timeout, and one more run of c.
-func holdFor(c, p *config.Check) time.Duration {
+func holdFor(c, p *Spec) time.Duration {
 	attempts := func(n int) time.Duration { return time.Duration(max(n, 1)) }
 	own := (attempts(c.Attempts)-1)*c.RetryInterval + attempts(c.Attempts)*c.Timeout
 	parent := attempts(p.Attempts) * (p.RetryInterval + p.Timeout)
@@ -75,7 +74,7 @@ func holdFor(c, p *config.Check) time.Duration {
 // onDemand runs after a committed result of check name: it re-checks the
 // parents a newly held check waits for, and re-runs the checks held for
 // name once name is decided.
-func (e *Engine) onDemand(name string, c *config.Check, prev, next state.State, pv parentVerdict) {
+func (e *Engine) onDemand(name string, c *Spec, prev, next state.State, pv parentVerdict) {
 	held := next.Held(c.Attempts)
 	e.heldMu.Lock()
 	if held {

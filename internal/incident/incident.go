@@ -24,31 +24,40 @@ const (
 // Incident is a tracked problem: one per check, or one per host when the
 // host itself is down (its dependent checks attached).
 type Incident struct {
-	ID             int64        `json:"id"`
-	Check          string       `json:"check"`
-	Host           string       `json:"host,omitempty"`
-	Tenant         string       `json:"tenant,omitempty"`
-	Scope          string       `json:"scope"` // "check" or "host"
-	Status         string       `json:"status"`
-	State          check.Status `json:"state"`
-	Title          string       `json:"title"`
-	Output         string       `json:"output"`
-	DetectedAt     time.Time    `json:"detected_at"` // the first failing result
-	OpenedAt       time.Time    `json:"opened_at"`   // the hard state: the alert
-	AckedAt        *time.Time   `json:"acknowledged_at"`
-	AckedBy        string       `json:"acknowledged_by,omitempty"`
-	RecoveredAt    *time.Time   `json:"recovered_at"`
-	ReportedAt     *time.Time   `json:"recovery_reported_at"` // first delivered recovery notification
-	ResolvedAt     *time.Time   `json:"resolved_at"`
-	ClosedAt       *time.Time   `json:"closed_at"`
-	Runbook        string       `json:"runbook,omitempty"`
-	Notify         []string     `json:"notify,omitempty"` // channels and policies of the check
-	Attached       []string     `json:"attached"`         // dependent checks attached to a host incident
-	EscLevel       int          `json:"escalation_level"` // last level fired (-1 none)
-	EscRound       int          `json:"escalation_round"`
-	EscNextAt      *time.Time   `json:"escalation_next_at"`
-	Timeline       []Timeline   `json:"timeline"`
-	MaintenanceHit bool         `json:"-"`
+	ID          int64        `json:"id"`
+	Check       string       `json:"check"`
+	Host        string       `json:"host,omitempty"`
+	Tenant      string       `json:"tenant,omitempty"`
+	Scope       string       `json:"scope"` // "check" or "host"
+	Status      string       `json:"status"`
+	State       check.Status `json:"state"`
+	Title       string       `json:"title"`
+	Output      string       `json:"output"`
+	DetectedAt  time.Time    `json:"detected_at"` // the first failing result
+	OpenedAt    time.Time    `json:"opened_at"`   // the hard state: the alert
+	AckedAt     *time.Time   `json:"acknowledged_at"`
+	AckedBy     string       `json:"acknowledged_by,omitempty"`
+	RecoveredAt *time.Time   `json:"recovered_at"`
+	ReportedAt  *time.Time   `json:"recovery_reported_at"` // first delivered recovery notification
+	ResolvedAt  *time.Time   `json:"resolved_at"`
+	ClosedAt    *time.Time   `json:"closed_at"`
+	Runbook     string       `json:"runbook,omitempty"`
+	Notify      []string     `json:"notify,omitempty"` // channels and policies of the check
+	Attached    []string     `json:"attached"`         // dependent checks attached to a host incident
+	EscLevel    int          `json:"escalation_level"` // last level fired (-1 none)
+	EscRound    int          `json:"escalation_round"`
+	EscNextAt   *time.Time   `json:"escalation_next_at"`
+	// Level is the incident level (障害対応レベル) 1..3, taken from its
+	// check (or host) at opening and changeable by an operator: it
+	// selects which escalation steps and targets are notified (min_level).
+	Level int `json:"level"`
+	// RootCause and Remediation are the operator's account of why it
+	// happened and what was (or will be) done about it (障害根本解決策):
+	// shown to the customer and listed in the monthly report.
+	RootCause      string     `json:"root_cause"`
+	Remediation    string     `json:"remediation"`
+	Timeline       []Timeline `json:"timeline"`
+	MaintenanceHit bool       `json:"-"`
 }
 
 // Timeline is one step in an incident's or ticket's history.
@@ -82,6 +91,7 @@ type Query struct {
 type Notification struct {
 	ID          int64      `json:"id"`
 	IncidentID  int64      `json:"incident_id"`
+	TicketID    int64      `json:"ticket_id,omitempty"` // a ticket's notification (IncidentID 0)
 	Channel     string     `json:"channel"`
 	Contact     string     `json:"contact,omitempty"`
 	Recipient   string     `json:"recipient,omitempty"`

@@ -48,12 +48,12 @@ func (b *brokerSide) options() []engine.Option {
 // run records the pollers' results into eng until ctx ends; the returned
 // function waits for the consumer to stop. A leader runs it each time it
 // takes the lead.
-func (b *brokerSide) run(ctx context.Context, eng *engine.Engine) (wait func()) {
+func (b *brokerSide) run(ctx context.Context, eng *engine.Engine, cfg func() *config.Config) (wait func()) {
 	if b == nil {
 		return func() {}
 	}
 	b.srv.HostAddress = func(host string) string {
-		for _, h := range eng.Config().Hosts {
+		for _, h := range cfg().Hosts {
 			if h.Name == host {
 				return h.Address
 			}

@@ -29,6 +29,7 @@ import (
 	"github.com/mamori/mamori/internal/recovery"
 	"github.com/mamori/mamori/internal/recovery/policy"
 	"github.com/mamori/mamori/internal/report"
+	"github.com/mamori/mamori/internal/server/specs"
 	"github.com/mamori/mamori/internal/web"
 )
 
@@ -97,7 +98,7 @@ func (s *Server) openMetrics(context.Context) error {
 
 // openEngine builds the agent API, the AWS hub and the engine.
 func (s *Server) openEngine(ctx context.Context) error {
-	s.agentAPI = agentapi.New(nil, s.st, s.tsdb, s.log)
+	s.agentAPI = agentapi.New(nil, s.current, s.st, s.tsdb, s.log)
 	s.awsHub = cloudaws.NewHub(s.cfg.AWSAccounts, cloudaws.WithLogger(s.log))
 	s.registry.MustRegister(s.awsHub.Collectors()...)
 	s.shared = check.SharedMap{}
@@ -112,7 +113,7 @@ func (s *Server) openEngine(ctx context.Context) error {
 	if s.cfg.Database != "" {
 		opts = append(opts, engine.WithFollower()) // until the campaign is won
 	}
-	s.eng, err = engine.New(ctx, s.cfg, s.st, s.log, opts...)
+	s.eng, err = engine.New(ctx, specs.Plan(s.cfg), s.st, s.log, opts...)
 	if err != nil {
 		return err
 	}
@@ -125,7 +126,7 @@ func (s *Server) openEngine(ctx context.Context) error {
 // alerting and the reports.
 func (s *Server) openConsumers(context.Context) error {
 	maint := alerting.NewMaintenance(s.cfg, s.st, s.log)
-	s.recov = recovery.New(recovery.Options{Config: s.eng.Config, Checks: s.eng, States: s.eng, Store: s.st, Maint: maint,
+	s.recov = recovery.New(recovery.Options{Config: s.current, Checks: s.eng, States: s.eng, Store: s.st, Maint: maint,
 		Agent: agentLink{s.agentAPI}, Log: s.log, Shared: s.shared,
 		Policy: func(c *config.Check) *policy.Policy { return c.Recovery },
 		Global: func(c *config.Config) policy.Global { return c.Recovery }})
@@ -136,9 +137,9 @@ func (s *Server) openConsumers(context.Context) error {
 	if err != nil {
 		return err
 	}
-	s.reports = &report.Service{Config: s.eng.Config, Store: s.st, Mailer: s.alert, Log: s.log,
+	s.reports = &report.Service{Config: s.current, Store: s.st, Mailer: s.alert, Log: s.log,
 		Sources: func(context.Context) (report.Sources, error) {
-			return report.Sources{Config: s.eng.Config(), History: s.st, Alerts: s.st, Tickets: s.st, Windows: s.alert.Windows(), Metrics: s.tsdb}, nil
+			return report.Sources{Config: s.current(), History: s.st, Alerts: s.st, Tickets: s.st, Windows: s.alert.Windows(), Metrics: s.tsdb}, nil
 		}}
 	return nil
 }
@@ -153,7 +154,7 @@ func (s *Server) openHTTP(context.Context) error {
 	if s.opts.Load != nil {
 		reload = s.Reload
 	}
-	s.apiSrv = api.New(api.Deps{Engine: s.eng, Store: s.st, Tickets: s.st, Events: s.bus, Log: s.log, Reload: reload,
+	s.apiSrv = api.New(api.Deps{Engine: s.eng, Config: s.current, Store: s.st, Tickets: s.st, Events: s.bus, Log: s.log, Reload: reload,
 		AdminToken: tok, Metrics: s.tsdb, Alerting: s.alert, Users: s.users, Recovery: s.recov, Reports: s.reports,
 		Clustered: s.cfg.Database != ""})
 	s.apiSrv.Mount(s.agentAPI.Routes)

@@ -24,6 +24,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -41,6 +42,7 @@ import (
 	"github.com/mamori/mamori/internal/metrics"
 	"github.com/mamori/mamori/internal/recovery"
 	"github.com/mamori/mamori/internal/report"
+	"github.com/mamori/mamori/internal/server/specs"
 	"github.com/mamori/mamori/internal/store/postgres"
 	"github.com/mamori/mamori/internal/store/sqlstore"
 	"github.com/mamori/mamori/internal/web"
@@ -94,6 +96,7 @@ type Server struct {
 	leading  prometheus.Gauge // mamori_leader
 
 	reloadMu sync.Mutex
+	live     atomic.Pointer[config.Config] // the configuration in force (Reload replaces it)
 }
 
 // Listen binds the server's port. Nothing is written to the data
@@ -124,9 +127,14 @@ func Listen(opts Options) (*Server, error) {
 		opts.Stdout = io.Discard
 	}
 	s := &Server{opts: opts, cfg: cfg, log: log, front: front, ln: ln}
+	s.live.Store(cfg)
 	s.closers = append(s.closers, func() { ln.Close() })
 	return s, nil
 }
+
+// current is the configuration in force: what the components that read
+// the configuration (API, console, agent API, recovery, reports) are given.
+func (s *Server) current() *config.Config { return s.live.Load() }
 
 // Addr is the address the server listens on.
 func (s *Server) Addr() net.Addr { return s.ln.Addr() }
@@ -194,7 +202,7 @@ func (s *Server) decide(ctx context.Context, engine func(context.Context)) (wait
 		done[i] = make(chan struct{})
 		go func() { run(ctx); close(done[i]) }()
 	}
-	brkWait := s.brk.run(ctx, s.eng)
+	brkWait := s.brk.run(ctx, s.eng, s.current)
 	return func() {
 		for _, d := range done {
 			<-d
@@ -222,15 +230,16 @@ func (s *Server) Reload() (*config.Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	cur := s.eng.Config()
+	cur := s.current()
 	if nc.Listen != cur.Listen || nc.DataDir != cur.DataDir {
 		s.log.Warn("listen and data_dir changes take effect at the next restart")
 	}
 	s.awsHub.SetAccounts(nc.AWSAccounts) // before the checks that use them are built
-	if err := s.eng.Reload(nc); err != nil {
+	if err := s.eng.Reload(specs.Plan(nc)); err != nil {
 		s.awsHub.SetAccounts(cur.AWSAccounts)
 		return nil, err
 	}
+	s.live.Store(nc)
 	if err := s.alert.SetConfig(nc); err != nil {
 		return nil, err
 	}
@@ -279,7 +288,7 @@ func plainLoopback(cfg *config.Config) bool {
 
 // consoleDeps and apiDeps keep openHTTP short.
 func (s *Server) consoleDeps() web.Deps {
-	return web.Deps{Engine: s.eng, Alerting: s.alert, Events: s.bus, Store: s.st, Auth: consoleAuth{s.users},
+	return web.Deps{Engine: s.eng, Config: s.current, Alerting: s.alert, Events: s.bus, Store: s.st, Auth: consoleAuth{s.users},
 		Metrics: consoleMetrics{s.tsdb}, Log: s.log,
 		SecureCookies: strings.HasPrefix(s.cfg.PublicURL, "https://") || s.cfg.TLS.Enabled()}
 }

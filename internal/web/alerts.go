@@ -127,6 +127,7 @@ func (c *Console) incidentPage(w http.ResponseWriter, r *http.Request, rc *reqCt
 		data["ConfirmForce"] = cf // resolve/close although the check still fails
 	}
 	data["CanClose"] = rc.can(RoleOperator) && in.Status != incident.Closed && c.d.Alerting != nil
+	data["CanEdit"], data["Levels"] = rc.can(RoleOperator) && c.d.Alerting != nil, []int{1, 2, 3}
 	if in.Runbook != "" && c.d.Alerting != nil {
 		if rb := c.d.Alerting.Runbooks().Get(in.Runbook); rb != nil && c.runbookVisible(rc, rb) {
 			data["Runbook"] = rb
@@ -319,7 +320,7 @@ func (c *Console) eventList(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 		q.Checks = []string{name}
 	} else if host := v.Get("host"); host != "" || !rc.scope.all {
 		var names []string
-		for _, ch := range c.d.Engine.Config().Checks {
+		for _, ch := range c.d.Config().Checks {
 			if (host == "" || ch.Host == host) && rc.scope.sees(ch.Tenant) {
 				names = append(names, ch.Name)
 			}
@@ -408,7 +409,7 @@ func (c *Console) settings(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 		data["Tokens"], data["HasTokens"] = toks, true
 	}
 	var cfgToks []tokenRow
-	for _, t := range c.d.Engine.Config().APITokens {
+	for _, t := range c.d.Config().APITokens {
 		role := t.Role
 		if role == "" {
 			role = RoleViewer

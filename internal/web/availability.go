@@ -48,7 +48,7 @@ func (c *Console) availability(ctx context.Context, rc *reqCtx, checks []*config
 	if !ok || len(checks) == 0 {
 		return nil
 	}
-	src := report.Sources{Config: c.d.Engine.Config(), History: hist}
+	src := report.Sources{Config: c.d.Config(), History: hist}
 	if c.d.Alerting != nil {
 		src.Windows = c.d.Alerting.Windows()
 	}
@@ -77,7 +77,7 @@ func (c *Console) overviewAvailability(ctx context.Context, rc *reqCtx) []availC
 	}
 	c.avail.mu.Unlock()
 	var checks []*config.Check
-	for _, ch := range c.d.Engine.Config().Checks {
+	for _, ch := range c.d.Config().Checks {
 		if rc.scope.sees(ch.Tenant) && !ch.Disabled {
 			checks = append(checks, ch)
 		}

@@ -18,6 +18,7 @@ import (
 	"github.com/mamori/mamori/internal/config"
 	"github.com/mamori/mamori/internal/engine"
 	"github.com/mamori/mamori/internal/event"
+	"github.com/mamori/mamori/internal/server/specs"
 	"github.com/mamori/mamori/internal/store/sqlite"
 )
 
@@ -78,7 +79,7 @@ func buildBench(b *testing.B) (http.Handler, error) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	t0 = time.Now()
 	bus := event.NewBus()
-	eng, err := engine.New(ctx, cfg, st, log, engine.WithEvents(bus))
+	eng, err := engine.New(ctx, specs.Plan(cfg), st, log, engine.WithEvents(bus))
 	b.Logf("engine.New: %v", time.Since(t0))
 	if err != nil {
 		return nil, err
@@ -119,7 +120,7 @@ func buildBench(b *testing.B) (http.Handler, error) {
 
 	auth := newFakeAuth()
 	sid := auth.session(uOperator)
-	con := New(Deps{Engine: eng, Alerting: alert, Events: bus, Store: st, Auth: auth, Log: log})
+	con := New(Deps{Engine: eng, Config: func() *config.Config { return cfg }, Alerting: alert, Events: bus, Store: st, Auth: auth, Log: log})
 	h := con.Handler()
 	env := &testEnv{auth: auth, sid: map[string]string{"ops": sid}, h: h}
 	benchReq = func() *http.Request { return env.req("ops", "GET", "/", nil) }

@@ -22,6 +22,7 @@ import (
 	"github.com/mamori/mamori/internal/event"
 	"github.com/mamori/mamori/internal/incident"
 	"github.com/mamori/mamori/internal/maintenance"
+	"github.com/mamori/mamori/internal/server/specs"
 	"github.com/mamori/mamori/internal/store/sqlite"
 )
 
@@ -178,6 +179,7 @@ type testEnv struct {
 	bus     *event.Bus
 	t       *testing.T
 	eng     *engine.Engine
+	cfg     *config.Config
 	st      *sqlite.Store
 	alert   *alerting.Service
 	auth    *fakeAuth
@@ -205,7 +207,7 @@ func newEnv(t *testing.T) *testEnv {
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	bus := event.NewBus()
-	eng, err := engine.New(ctx, cfg, st, log, engine.WithEvents(bus))
+	eng, err := engine.New(ctx, specs.Plan(cfg), st, log, engine.WithEvents(bus))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -217,13 +219,13 @@ func newEnv(t *testing.T) *testEnv {
 	}
 	t.Cleanup(func() { cancel(); <-done; st.Close() })
 
-	e := &testEnv{t: t, eng: eng, bus: bus, st: st, alert: alert, auth: newFakeAuth(), metrics: &fakeMetrics{}, sid: map[string]string{},
+	e := &testEnv{t: t, eng: eng, cfg: cfg, bus: bus, st: st, alert: alert, auth: newFakeAuth(), metrics: &fakeMetrics{}, sid: map[string]string{},
 		incident: map[string]int64{}, ticket: map[string]int64{}, window: map[string]int64{}}
 	for _, u := range []User{uAdmin, uOperator, uCustomer, uViewer, uGlobex} {
 		e.auth.addUser(u, "pw-"+u.Name)
 		e.sid[u.Name] = e.auth.session(u)
 	}
-	e.con = New(Deps{Engine: eng, Alerting: alert, Events: bus, Store: st, Auth: fakeAdminAuth{e.auth}, Metrics: e.metrics, Log: log})
+	e.con = New(Deps{Engine: eng, Config: func() *config.Config { return cfg }, Alerting: alert, Events: bus, Store: st, Auth: fakeAdminAuth{e.auth}, Metrics: e.metrics, Log: log})
 	e.h = e.con.Handler()
 
 	// Objects of both tenants.

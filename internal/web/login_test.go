@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mamori/mamori/internal/config"
 )
 
 type waitErr struct{ d time.Duration }
@@ -41,7 +43,7 @@ func (a historyAuth) LoginAttempts(_ context.Context, user string, limit int) ([
 // each user their own login attempts and admins everyone's.
 func TestLoginThrottleDeviceAndAttempts(t *testing.T) {
 	e := newEnv(t)
-	e.con = New(Deps{Engine: e.eng, Alerting: e.alert, Events: e.bus, Store: e.st, Auth: historyAuth{fakeAdminAuth{e.auth}}})
+	e.con = New(Deps{Engine: e.eng, Config: func() *config.Config { return e.cfg }, Alerting: e.alert, Events: e.bus, Store: e.st, Auth: historyAuth{fakeAdminAuth{e.auth}}})
 	e.h = e.con.Handler()
 	pre := e.do("", "GET", "/login", nil).Result().Cookies()
 	login := func(name, pw string, extra ...*http.Cookie) *httptest.ResponseRecorder {

@@ -183,7 +183,7 @@ func (c *Console) hostList(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 	// One pass over the checks for per-host numbers.
 	type agg struct{ checks, problems int }
 	per := map[string]*agg{}
-	for _, cc := range c.d.Engine.Config().Checks {
+	for _, cc := range c.d.Config().Checks {
 		if cc.Host == "" || !rc.scope.sees(cc.Tenant) {
 			continue
 		}
@@ -266,7 +266,7 @@ func (c *Console) hostPage(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 		return
 	}
 	var checks []engine.View
-	for _, ch := range c.d.Engine.Config().Checks {
+	for _, ch := range c.d.Config().Checks {
 		if ch.Host == h.Name && rc.scope.sees(ch.Tenant) {
 			if v, ok := c.d.Engine.Get(ch.Name); ok {
 				checks = append(checks, v)
@@ -280,7 +280,7 @@ func (c *Console) hostPage(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 		data["HostState"] = hv
 	}
 	var own []*config.Check
-	for _, ch := range c.d.Engine.Config().Checks {
+	for _, ch := range c.d.Config().Checks {
 		if ch.Host == h.Name && rc.scope.sees(ch.Tenant) && !ch.Disabled {
 			own = append(own, ch)
 		}
@@ -382,7 +382,7 @@ func (c *Console) checkPage(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 	page := pageOf(r)
 	data := c.base(rc, "check.title", "checks")
 	data["Check"] = v
-	if cc, ok := c.d.Engine.Check(v.Name); ok {
+	if cc := c.d.Config().Check(v.Name); cc != nil {
 		data["Config"] = cc
 	}
 	rows, err := st.Results(ctx, v.Name, time.Time{}, page*PageSize+1)
@@ -418,7 +418,7 @@ func (c *Console) checkPage(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 		charts = append(charts, ch)
 	}
 	data["Charts"] = charts
-	if cc, ok := c.d.Engine.Check(v.Name); ok {
+	if cc := c.d.Config().Check(v.Name); cc != nil {
 		data["Avail"] = c.availability(ctx, rc, []*config.Check{cc}, report.ScopeCheck, "")
 	}
 	if c.alerts != nil {

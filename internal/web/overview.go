@@ -28,7 +28,7 @@ type hostIndex struct {
 }
 
 func (c *Console) hostIndex() *hostIndex {
-	cfg := c.d.Engine.Config()
+	cfg := c.d.Config()
 	c.hostMu.Lock()
 	defer c.hostMu.Unlock()
 	if c.hostCfg == cfg && c.hostIdx != nil {
@@ -92,7 +92,7 @@ func (c *Console) computeOverview(sc scope) overviewData {
 	var d overviewData
 	var problems []engine.View
 	n := &d.Counts
-	for _, cc := range c.d.Engine.Config().Checks {
+	for _, cc := range c.d.Config().Checks {
 		if !sc.sees(cc.Tenant) {
 			continue
 		}
@@ -168,7 +168,7 @@ func (c *Console) overview(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 			}
 		}
 	}
-	d.NoChannel = rc.can(RoleOperator) && len(c.d.Engine.Config().Channels) == 0
+	d.NoChannel = rc.can(RoleOperator) && len(c.d.Config().Channels) == 0
 	data := c.base(rc, "overview.title", "overview")
 	data["O"] = d
 	data["Now"] = c.now()

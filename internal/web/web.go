@@ -138,8 +138,9 @@ type MetricsQuerier interface {
 // Deps is what the console is built on.
 type Deps struct {
 	Engine   *engine.Engine
-	Alerting *alerting.Service // nil: incidents are read-only, no runbooks or maintenance
-	Events   *event.Bus        // the live stream of state changes
+	Config   func() *config.Config // the configuration in force
+	Alerting *alerting.Service     // nil: incidents are read-only, no runbooks or maintenance
+	Events   *event.Bus            // the live stream of state changes
 	// Store holds incidents, tickets, maintenance windows and runbook
 	// versions; nil shows them as missing.
 	Store         Store
@@ -299,6 +300,7 @@ func (c *Console) Routes(mux *http.ServeMux) {
 	mux.Handle("POST /incidents/{id}/comment", need(RoleCustomer, c.incidentComment))
 	mux.Handle("POST /incidents/{id}/resolve", need(RoleOperator, c.incidentStatus(incident.Resolved)))
 	mux.Handle("POST /incidents/{id}/close", need(RoleOperator, c.incidentStatus(incident.Closed)))
+	mux.Handle("POST /incidents/{id}/edit", need(RoleOperator, c.incidentEdit))
 	mux.Handle("GET /tickets", view(c.ticketList))
 	mux.Handle("POST /tickets", need(RoleCustomer, c.ticketCreate))
 	mux.Handle("GET /tickets/{id}", view(c.ticketPage))

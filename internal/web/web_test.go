@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/mamori/mamori/internal/check"
+	"github.com/mamori/mamori/internal/config"
 )
 
 func TestLoginLogoutSession(t *testing.T) {
@@ -95,7 +96,7 @@ func TestLoginLogoutSession(t *testing.T) {
 
 func TestSecureCookieAndHeaders(t *testing.T) {
 	e := newEnv(t)
-	con := New(Deps{Engine: e.eng, Alerting: e.alert, Events: e.bus, Store: e.st, Auth: e.auth, SecureCookies: true})
+	con := New(Deps{Engine: e.eng, Config: func() *config.Config { return e.cfg }, Alerting: e.alert, Events: e.bus, Store: e.st, Auth: e.auth, SecureCookies: true})
 	rec := httptest.NewRecorder()
 	con.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/login", nil))
 	for _, c := range rec.Result().Cookies() {
@@ -609,7 +610,7 @@ func TestPagesContent(t *testing.T) {
 	if !strings.Contains(body, `id="chart-load"`) || !strings.Contains(body, `id="chart-disk"`) || !strings.Contains(body, "data-chart=") {
 		t.Errorf("host page lacks graphs")
 	}
-	con := New(Deps{Engine: e.eng, Alerting: e.alert, Events: e.bus, Store: e.st, Auth: e.auth})
+	con := New(Deps{Engine: e.eng, Config: func() *config.Config { return e.cfg }, Alerting: e.alert, Events: e.bus, Store: e.st, Auth: e.auth})
 	rec := httptest.NewRecorder()
 	con.Handler().ServeHTTP(rec, e.req(uOperator.Name, "GET", "/hosts/web1", nil))
 	if !strings.Contains(rec.Body.String(), `id="no-metrics"`) {

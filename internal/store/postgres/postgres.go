@@ -31,6 +31,7 @@ func Dialect() sqlstore.Dialect {
 	return sqlstore.Dialect{
 		Name: "postgres", Dollar: true, Instr: "strpos", Greatest: "greatest", RowID: "ctid",
 		FoldCase: func(expr string) string { return "lower(" + expr + ")" },
+		TxID:     "SELECT txid_current()", TxStatus: "SELECT txid_status(?)",
 	}
 }
 

@@ -31,6 +31,13 @@ type Dialect struct {
 	// Durable, if set, is run on the writer connection before a commit
 	// holding a state change; the function it returns after it.
 	Durable func(ctx context.Context, c *Conn) (after func(context.Context) error, err error)
+	// TxID, if set, returns the current transaction's id, and TxStatus
+	// (one ? argument: that id) tells afterwards whether it committed
+	// ('committed'), so that a result batch whose connection broke during
+	// COMMIT is neither lost nor stored twice (PostgreSQL: txid_current,
+	// txid_status). Without them the store never loses its connection
+	// (SQLite is in-process).
+	TxID, TxStatus string
 }
 
 var rebound sync.Map // query text → PostgreSQL text

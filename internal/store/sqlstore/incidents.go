@@ -62,7 +62,7 @@ func (s *Store) Write(ctx context.Context, fn func(tx incident.Tx) error) error 
 }
 
 const incidentCols = `id, check_name, host, tenant, scope, status, state, title, output, detected_at, opened_at, acked_at, acked_by,
-	recovered_at, reported_at, resolved_at, closed_at, runbook, notify, attached, esc_level, esc_round, esc_next_at`
+	recovered_at, reported_at, resolved_at, closed_at, runbook, notify, attached, esc_level, esc_round, esc_next_at, level, root_cause, remediation`
 
 type scanner interface{ Scan(...any) error }
 
@@ -71,7 +71,7 @@ func scanIncident(r scanner) (*incident.Incident, error) {
 	var det, op, ack, rec, rep, res, clo, next int64
 	var notify, attached string
 	if err := r.Scan(&in.ID, &in.Check, &in.Host, &in.Tenant, &in.Scope, &in.Status, &in.State, &in.Title, &in.Output, &det, &op, &ack, &in.AckedBy,
-		&rec, &rep, &res, &clo, &in.Runbook, &notify, &attached, &in.EscLevel, &in.EscRound, &next); err != nil {
+		&rec, &rep, &res, &clo, &in.Runbook, &notify, &attached, &in.EscLevel, &in.EscRound, &next, &in.Level, &in.RootCause, &in.Remediation); err != nil {
 		return nil, err
 	}
 	in.DetectedAt, in.OpenedAt = fromMS(det), fromMS(op)
@@ -197,18 +197,19 @@ func jsonList(v []string) string {
 
 // CreateIncident implements incident.Tx.
 func (tx txn) CreateIncident(ctx context.Context, in *incident.Incident) error {
-	return tx.QueryRowContext(ctx, `INSERT INTO incidents(check_name, host, tenant, scope, status, state, title, output, detected_at, opened_at, runbook, notify, attached, esc_level, esc_round, esc_next_at)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id`,
+	return tx.QueryRowContext(ctx, `INSERT INTO incidents(check_name, host, tenant, scope, status, state, title, output, detected_at, opened_at, runbook, notify, attached, esc_level, esc_round, esc_next_at, level, root_cause, remediation)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id`,
 		in.Check, in.Host, in.Tenant, in.Scope, in.Status, int(in.State), in.Title, in.Output, ms(in.DetectedAt), ms(in.OpenedAt), in.Runbook,
-		jsonList(in.Notify), jsonList(in.Attached), in.EscLevel, in.EscRound, pms(in.EscNextAt)).Scan(&in.ID)
+		jsonList(in.Notify), jsonList(in.Attached), in.EscLevel, in.EscRound, pms(in.EscNextAt), in.Level, in.RootCause, in.Remediation).Scan(&in.ID)
 }
 
 // UpdateIncident implements incident.Tx (every mutable field).
 func (tx txn) UpdateIncident(ctx context.Context, in *incident.Incident) error {
 	_, err := tx.ExecContext(ctx, `UPDATE incidents SET status=?, state=?, title=?, output=?, acked_at=?, acked_by=?, recovered_at=?, reported_at=?,
-		resolved_at=?, closed_at=?, runbook=?, attached=?, esc_level=?, esc_round=?, esc_next_at=? WHERE id=?`,
+		resolved_at=?, closed_at=?, runbook=?, attached=?, esc_level=?, esc_round=?, esc_next_at=?,
+		level=?, root_cause=?, remediation=? WHERE id=?`,
 		in.Status, int(in.State), in.Title, in.Output, pms(in.AckedAt), in.AckedBy, pms(in.RecoveredAt), pms(in.ReportedAt),
-		pms(in.ResolvedAt), pms(in.ClosedAt), in.Runbook, jsonList(in.Attached), in.EscLevel, in.EscRound, pms(in.EscNextAt), in.ID)
+		pms(in.ResolvedAt), pms(in.ClosedAt), in.Runbook, jsonList(in.Attached), in.EscLevel, in.EscRound, pms(in.EscNextAt), in.Level, in.RootCause, in.Remediation, in.ID)
 	return err
 }
 
@@ -222,9 +223,9 @@ func (tx txn) AddTimeline(ctx context.Context, incidentID int64, e incident.Time
 // Enqueue implements incident.Tx: it reports false when a notification
 // with the same dedup key exists (nothing is queued twice).
 func (tx txn) Enqueue(ctx context.Context, n *incident.Notification) (bool, error) {
-	err := tx.QueryRowContext(ctx, `INSERT INTO notifications(incident_id, channel, contact, recipient, kind, level, status, next_at, created_at, payload, dedup)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(dedup) DO NOTHING RETURNING id`,
-		n.IncidentID, n.Channel, n.Contact, n.Recipient, n.Kind, n.Level, incident.NotifyPending, ms(n.NextAt), ms(n.CreatedAt), n.Payload, n.Dedup).Scan(&n.ID)
+	err := tx.QueryRowContext(ctx, `INSERT INTO notifications(incident_id, ticket_id, channel, contact, recipient, kind, level, status, next_at, created_at, payload, dedup)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(dedup) DO NOTHING RETURNING id`,
+		n.IncidentID, n.TicketID, n.Channel, n.Contact, n.Recipient, n.Kind, n.Level, incident.NotifyPending, ms(n.NextAt), ms(n.CreatedAt), n.Payload, n.Dedup).Scan(&n.ID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}
@@ -252,12 +253,12 @@ func (s *Store) DueEscalations(ctx context.Context, now time.Time) ([]*incident.
 	return out, rows.Err()
 }
 
-const notificationCols = `id, incident_id, channel, contact, recipient, kind, level, status, attempts, next_at, created_at, delivered_at, last_error, provider_id, payload, dedup`
+const notificationCols = `id, incident_id, ticket_id, channel, contact, recipient, kind, level, status, attempts, next_at, created_at, delivered_at, last_error, provider_id, payload, dedup`
 
 func scanNotification(r scanner) (*incident.Notification, error) {
 	var n incident.Notification
 	var next, created, delivered int64
-	if err := r.Scan(&n.ID, &n.IncidentID, &n.Channel, &n.Contact, &n.Recipient, &n.Kind, &n.Level, &n.Status, &n.Attempts, &next, &created, &delivered,
+	if err := r.Scan(&n.ID, &n.IncidentID, &n.TicketID, &n.Channel, &n.Contact, &n.Recipient, &n.Kind, &n.Level, &n.Status, &n.Attempts, &next, &created, &delivered,
 		&n.LastError, &n.ProviderID, &n.Payload, &n.Dedup); err != nil {
 		return nil, err
 	}

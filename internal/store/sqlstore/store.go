@@ -16,7 +16,6 @@ import (
 
 	"github.com/mamori/mamori/internal/check"
 	"github.com/mamori/mamori/internal/event"
-	"github.com/mamori/mamori/internal/state"
 	"github.com/mamori/mamori/internal/store"
 	"github.com/mamori/mamori/internal/store/migrate"
 )
@@ -28,11 +27,13 @@ type Store struct {
 	wdb   *sql.DB
 	wconn *Conn
 
-	mu  sync.Mutex // serialises writes and guards ids
+	mu  sync.Mutex // serialises writes and guards ids, wconn and stmts
 	ids map[string]int64
-	// Statements of the result path, prepared once on the writer
-	// connection; Commit's transactions run on that connection too.
-	insRes, updState *sql.Stmt
+	// Statements of the result path, prepared on the writer connection
+	// (Commit's transactions run on that connection too) the first time a
+	// batch needs them; dropped when the writer reconnects.
+	stmts     map[string]*sql.Stmt
+	recovered struct{ retried, found int64 } // see WriterRecoveries
 }
 
 var (
@@ -70,14 +71,7 @@ func New(ctx context.Context, d Dialect, rdb, wdb *sql.DB) (*Store, error) {
 		wdb.Close()
 		return nil, fmt.Errorf("%s: open writer: %w", d.Name, err)
 	}
-	s := &Store{d: dp, rdb: DB{rdb, dp}, wdb: wdb, wconn: &Conn{conn, dp}, ids: map[string]int64{}}
-	if s.insRes, err = s.wconn.PrepareContext(ctx, insertResult); err == nil {
-		s.updState, err = s.wconn.PrepareContext(ctx, updateState)
-	}
-	if err != nil {
-		s.Close()
-		return nil, fmt.Errorf("%s: prepare: %w", d.Name, err)
-	}
+	s := &Store{d: dp, rdb: DB{rdb, dp}, wdb: wdb, wconn: &Conn{conn, dp}, ids: map[string]int64{}, stmts: map[string]*sql.Stmt{}}
 	if err := s.loadIDs(ctx); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("%s: load ids: %w", d.Name, err)
@@ -114,33 +108,34 @@ func (s *Store) write(ctx context.Context, fn func(tx *Tx) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	tx, err := s.wconn.BeginTx(ctx, nil)
+	if err != nil && s.lost(ctx) {
+		// The database went away (a restart): nothing ran yet, so take a
+		// new connection and begin again.
+		if rerr := s.reconnect(ctx); rerr != nil {
+			return fmt.Errorf("%s: begin: %w (%v)", s.d.Name, err, rerr)
+		}
+		tx, err = s.wconn.BeginTx(ctx, nil)
+	}
 	if err != nil {
 		return fmt.Errorf("%s: begin: %w", s.d.Name, err)
 	}
 	if err := fn(tx); err != nil {
 		tx.Rollback()
+		s.reconnectIfLost(ctx)
 		return err
 	}
 	if err := tx.Commit(); err != nil {
+		s.reconnectIfLost(ctx)
 		return fmt.Errorf("store: commit: %w", err)
 	}
 	return nil
 }
 
-const (
-	insertResult = `INSERT INTO results(check_id, t, status, state_type, attempt, duration_us, output, perf) VALUES (?,?,?,?,?,?,?,?)`
-	updateState  = `UPDATE checks SET status=?, state_type=?, attempt=?, hard_status=?, last_check=?, last_change=?,
-		last_hard=?, problem_at=?, flapping=?, flap_pct=?, unreachable=?, history=?, output=?, perf=?, duration_us=?, poller=?, active=1 WHERE id=?`
-)
-
 // Close closes the database.
 func (s *Store) Close() error {
-	var errs []error
-	for _, st := range []*sql.Stmt{s.insRes, s.updState} {
-		if st != nil {
-			errs = append(errs, st.Close())
-		}
-	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	errs := []error{s.dropStmts()}
 	return errors.Join(append(errs, s.wconn.Close(), s.wdb.Close(), s.rdb.Close())...)
 }
 
@@ -190,111 +185,6 @@ func (s *Store) LoadStates(ctx context.Context) (map[string]store.CheckState, er
 		out[cs.Name] = cs
 	}
 	return out, rows.Err()
-}
-
-// idFor returns the id of a check, creating its row. Caller holds s.mu and tx.
-func (s *Store) idFor(ctx context.Context, tx *Tx, name string) (int64, error) {
-	if id, ok := s.ids[name]; ok {
-		return id, nil
-	}
-	var id int64
-	err := tx.QueryRowContext(ctx, `INSERT INTO checks(name) VALUES (?) ON CONFLICT(name) DO UPDATE SET active = 1 RETURNING id`, name).Scan(&id)
-	if err != nil {
-		return 0, fmt.Errorf("store: check id for %q: %w", name, err)
-	}
-	return id, nil
-}
-
-// Commit implements store.Store.
-func (s *Store) Commit(ctx context.Context, ws []store.Write) (ids []int64, err error) {
-	if len(ws) == 0 {
-		return nil, nil
-	}
-	ids = make([]int64, len(ws))
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	durable := false
-	for _, w := range ws {
-		if w.Transition != nil {
-			durable = true
-			break
-		}
-	}
-	if durable && s.d.Durable != nil {
-		// A state change must survive a power loss, not just a crash.
-		after, err := s.d.Durable(ctx, s.wconn)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", s.d.Name, err)
-		}
-		defer func() {
-			if e := after(context.WithoutCancel(ctx)); e != nil && err == nil {
-				err = fmt.Errorf("%s: %w", s.d.Name, e)
-			}
-		}()
-	}
-	tx, err := s.wconn.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, fmt.Errorf("store: begin: %w", err)
-	}
-	newIDs := map[string]int64{}
-	defer func() {
-		if err != nil {
-			tx.Rollback()
-			return
-		}
-		for k, v := range newIDs {
-			s.ids[k] = v
-		}
-	}()
-	// Prepared on the writer connection the transaction runs on, so inside
-	// it (Tx.StmtContext would re-prepare them for every transaction).
-	insRes, updState := s.insRes, s.updState
-	for i, w := range ws {
-		id, ok := newIDs[w.Check]
-		if !ok {
-			if id, err = s.idFor(ctx, tx, w.Check); err != nil {
-				return nil, err
-			}
-			newIDs[w.Check] = id
-		}
-		r, st := w.Result, w.State
-		perf := check.PerfString(r.Perf)
-		dur := r.Duration.Microseconds()
-		if _, err = insRes.ExecContext(ctx, id, ms(r.Time), int(r.Status), int(st.Type), st.Attempt, dur, r.Output, perf); err != nil {
-			return nil, fmt.Errorf("store: insert result: %w", err)
-		}
-		if w.Late {
-			continue // history only: the state stays the newer result's
-		}
-		if _, err = updState.ExecContext(ctx, int(st.Status), int(st.Type), st.Attempt, int(st.HardStatus), ms(st.LastCheck), ms(st.LastChange),
-			ms(st.LastHard), ms(st.ProblemAt), boolInt(st.Flapping), st.FlapPct, boolInt(st.Unreachable), st.History, r.Output, perf, dur, w.Poller, id); err != nil {
-			return nil, fmt.Errorf("store: update state: %w", err)
-		}
-		if t := w.Transition; t != nil {
-			if ids[i], err = insertEvent(ctx, tx, id, t); err != nil {
-				return nil, err
-			}
-		}
-	}
-	if err = tx.Commit(); err != nil {
-		return nil, fmt.Errorf("store: commit: %w", err)
-	}
-	return ids, nil
-}
-
-// insertEvent adds a state change to the event log and returns its id.
-func insertEvent(ctx context.Context, tx *Tx, checkID int64, t *state.Transition) (id int64, err error) {
-	flags := 0
-	for bit, on := range map[int]bool{flagHard: t.Hard, flagRecovery: t.Recovery, flagNotify: t.Notify, flagFlapStart: t.FlapStart, flagFlapStop: t.FlapStop, flagUnreachable: t.Unreachable} {
-		if on {
-			flags |= bit
-		}
-	}
-	if err = tx.QueryRowContext(ctx, `INSERT INTO events(check_id, t, from_status, from_type, to_status, to_type, attempt, flags, problem_us, output) VALUES (?,?,?,?,?,?,?,?,?,?) RETURNING id`,
-		checkID, ms(t.Time), int(t.From), int(t.FromType), int(t.To), int(t.ToType), t.Attempt, flags, t.ProblemFor.Microseconds(), t.Output).Scan(&id); err != nil {
-		return 0, fmt.Errorf("store: insert event: %w", err)
-	}
-	return id, nil
 }
 
 // Results implements store.Store.

@@ -80,6 +80,7 @@ func Run(t *testing.T, open Opener) {
 		fn   func(*testing.T, Opener)
 	}{
 		{"RoundTrip", testRoundTrip},
+		{"BatchCommit", testBatchCommit},
 		{"LoginAttempts", testLoginAttempts},
 		{"AuthStore", testAuthStore},
 		{"AuthService", testAuthService},

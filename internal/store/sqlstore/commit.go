@@ -1,0 +1,268 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/mamori/mamori/internal/check"
+	"github.com/mamori/mamori/internal/state"
+	"github.com/mamori/mamori/internal/store"
+)
+
+// A batch's rows go to the database in multi-row statements of at most
+// maxChunk rows; a rest is split into powers of two, so each statement has
+// one of a few texts (prepared once per connection).
+const maxChunk = 128
+
+const (
+	resultCols = `INSERT INTO results(check_id, t, status, state_type, attempt, duration_us, output, perf) VALUES `
+	resultRow  = `(?,?,?,?,?,?,?,?)`
+	// The new states, one VALUES row each, joined on the check's id. The
+	// casts type PostgreSQL's parameters (untyped in VALUES); SQLite takes
+	// them as affinities. VALUES columns are column1… in both.
+	stateHead = `UPDATE checks SET status=v.column2, state_type=v.column3, attempt=v.column4, hard_status=v.column5,
+		last_check=v.column6, last_change=v.column7, last_hard=v.column8, problem_at=v.column9, flapping=v.column10,
+		flap_pct=v.column11, unreachable=v.column12, history=v.column13, output=v.column14, perf=v.column15,
+		duration_us=v.column16, poller=v.column17, active=1 FROM (VALUES `
+	stateRow = `(CAST(? AS BIGINT),CAST(? AS BIGINT),CAST(? AS BIGINT),CAST(? AS BIGINT),CAST(? AS BIGINT),CAST(? AS BIGINT),` +
+		`CAST(? AS BIGINT),CAST(? AS BIGINT),CAST(? AS BIGINT),CAST(? AS BIGINT),CAST(? AS DOUBLE PRECISION),CAST(? AS BIGINT),` +
+		`CAST(? AS TEXT),CAST(? AS TEXT),CAST(? AS TEXT),CAST(? AS BIGINT),CAST(? AS TEXT))`
+	stateTail = `) AS v WHERE checks.id = v.column1`
+)
+
+var multiRow sync.Map // "kind/n" → statement text
+
+// multi is the text of a statement of n rows: head, n copies of row, tail.
+func multi(kind string, n int, head, row, tail string) string {
+	key := fmt.Sprintf("%s/%d", kind, n)
+	if q, ok := multiRow.Load(key); ok {
+		return q.(string)
+	}
+	q := head + strings.TrimSuffix(strings.Repeat(row+",", n), ",") + tail
+	multiRow.Store(key, q)
+	return q
+}
+
+// chunks splits n rows into statement sizes: maxChunk, then powers of two.
+func chunks(n int) []int {
+	var out []int
+	for n > 0 {
+		c := maxChunk
+		for c > n {
+			c /= 2
+		}
+		out = append(out, c)
+		n -= c
+	}
+	return out
+}
+
+// execRows runs rows (each a row's arguments) through multi-row statements.
+// Caller holds s.mu and a transaction on the writer connection.
+func (s *Store) execRows(ctx context.Context, kind, head, row, tail string, rows [][]any) error {
+	off := 0
+	for _, n := range chunks(len(rows)) {
+		st, err := s.stmt(ctx, multi(kind, n, head, row, tail))
+		if err != nil {
+			return fmt.Errorf("store: prepare %s: %w", kind, err)
+		}
+		args := make([]any, 0, n*len(rows[off]))
+		for _, r := range rows[off : off+n] {
+			args = append(args, r...)
+		}
+		if _, err := st.ExecContext(ctx, args...); err != nil {
+			return fmt.Errorf("store: %s: %w", kind, err)
+		}
+		off += n
+	}
+	return nil
+}
+
+// batchRows are a batch's result rows, and its new states: one per check,
+// the last of the batch (what row-by-row updates would have left).
+func batchRows(ws []store.Write, ids []int64) (results, states [][]any) {
+	results = make([][]any, 0, len(ws))
+	last := map[int64]int{}
+	var order []int64
+	for i, w := range ws {
+		r, st := w.Result, w.State
+		results = append(results, []any{ids[i], ms(r.Time), int(r.Status), int(st.Type), st.Attempt,
+			r.Duration.Microseconds(), r.Output, check.PerfString(r.Perf)})
+		if w.Late {
+			continue // history only: the state stays the newer result's
+		}
+		if _, ok := last[ids[i]]; !ok {
+			order = append(order, ids[i])
+		}
+		last[ids[i]] = i
+	}
+	for _, id := range order {
+		w := ws[last[id]]
+		r, st := w.Result, w.State
+		states = append(states, []any{id, int(st.Status), int(st.Type), st.Attempt, int(st.HardStatus), ms(st.LastCheck),
+			ms(st.LastChange), ms(st.LastHard), ms(st.ProblemAt), boolInt(st.Flapping), st.FlapPct, boolInt(st.Unreachable),
+			st.History, r.Output, check.PerfString(r.Perf), r.Duration.Microseconds(), w.Poller})
+	}
+	return results, states
+}
+
+// Commit implements store.Store: a batch's results, the checks' new states
+// and their state changes in one transaction, in a few multi-row
+// statements. If the connection breaks (a PostgreSQL restart), the store
+// reconnects, finds out whether the transaction committed, and if it did
+// not, commits the batch again: nothing lost, nothing stored twice.
+func (s *Store) Commit(ctx context.Context, ws []store.Write) ([]int64, error) {
+	if len(ws) == 0 {
+		return nil, nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for attempt := 1; ; attempt++ {
+		c, err := s.commitOnce(ctx, ws)
+		if err == nil || !s.lost(ctx) {
+			return c.finish(s, err)
+		}
+		ok, rerr := s.recoverTx(ctx, c.xid)
+		if rerr != nil {
+			return nil, fmt.Errorf("%w (%v)", err, rerr)
+		}
+		if ok {
+			s.recovered.found++
+			return c.finish(s, nil) // COMMIT reached the database before the connection broke
+		}
+		s.recovered.retried++
+		if attempt == maxAttempts || ctx.Err() != nil {
+			return nil, err
+		}
+	}
+}
+
+// WriterRecoveries counts result batches whose connection broke: retried
+// on a new connection, and found committed (the connection broke after
+// COMMIT reached the database).
+func (s *Store) WriterRecoveries() (retried, found int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.recovered.retried, s.recovered.found
+}
+
+// Attempts of a batch whose connection keeps breaking.
+const maxAttempts = 10
+
+// commitRun is what one attempt of a Commit did.
+type commitRun struct {
+	ids    []int64          // event id of each write's transition
+	newIDs map[string]int64 // checks created
+	xid    int64            // the transaction (0: unknown)
+}
+
+// finish returns the outcome of a commit; on success the checks it
+// created are remembered. Caller holds s.mu.
+func (c commitRun) finish(s *Store, err error) ([]int64, error) {
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range c.newIDs {
+		s.ids[k] = v
+	}
+	return c.ids, nil
+}
+
+// commitOnce is one attempt of Commit. Caller holds s.mu.
+func (s *Store) commitOnce(ctx context.Context, ws []store.Write) (c commitRun, err error) {
+	c = commitRun{ids: make([]int64, len(ws)), newIDs: map[string]int64{}}
+	if s.d.Durable != nil && hasTransition(ws) {
+		// A state change must survive a power loss, not just a crash.
+		after, err := s.d.Durable(ctx, s.wconn)
+		if err != nil {
+			return c, fmt.Errorf("%s: %w", s.d.Name, err)
+		}
+		defer func() {
+			if e := after(context.WithoutCancel(ctx)); e != nil && err == nil {
+				err = fmt.Errorf("%s: %w", s.d.Name, e)
+			}
+		}()
+	}
+	tx, err := s.wconn.BeginTx(ctx, nil)
+	if err != nil {
+		return c, fmt.Errorf("store: begin: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			tx.Rollback()
+		}
+	}()
+	if s.d.TxID != "" {
+		if err = tx.QueryRowContext(ctx, s.d.TxID).Scan(&c.xid); err != nil {
+			return c, fmt.Errorf("store: transaction id: %w", err)
+		}
+	}
+	checkIDs := make([]int64, len(ws))
+	for i, w := range ws {
+		if checkIDs[i], err = s.idFor(ctx, tx, w.Check, c.newIDs); err != nil {
+			return c, err
+		}
+	}
+	results, states := batchRows(ws, checkIDs)
+	if err = s.execRows(ctx, "insert results", resultCols, resultRow, "", results); err != nil {
+		return c, err
+	}
+	if err = s.execRows(ctx, "update states", stateHead, stateRow, stateTail, states); err != nil {
+		return c, err
+	}
+	for i, w := range ws {
+		if t := w.Transition; t != nil && !w.Late {
+			if c.ids[i], err = insertEvent(ctx, tx, checkIDs[i], t); err != nil {
+				return c, err
+			}
+		}
+	}
+	if err = tx.Commit(); err != nil {
+		return c, fmt.Errorf("store: commit: %w", err)
+	}
+	return c, nil
+}
+
+func hasTransition(ws []store.Write) bool {
+	for _, w := range ws {
+		if w.Transition != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// idFor returns the id of a check, creating its row (noted in created).
+// Caller holds s.mu and tx.
+func (s *Store) idFor(ctx context.Context, tx *Tx, name string, created map[string]int64) (int64, error) {
+	if id, ok := s.ids[name]; ok {
+		return id, nil
+	}
+	if id, ok := created[name]; ok {
+		return id, nil
+	}
+	var id int64
+	err := tx.QueryRowContext(ctx, `INSERT INTO checks(name) VALUES (?) ON CONFLICT(name) DO UPDATE SET active = 1 RETURNING id`, name).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("store: check id for %q: %w", name, err)
+	}
+	created[name] = id
+	return id, nil
+}
+
+// insertEvent adds a state change to the event log and returns its id.
+func insertEvent(ctx context.Context, tx *Tx, checkID int64, t *state.Transition) (id int64, err error) {
+	flags := 0
+	for bit, on := range map[int]bool{flagHard: t.Hard, flagRecovery: t.Recovery, flagNotify: t.Notify, flagFlapStart: t.FlapStart, flagFlapStop: t.FlapStop, flagUnreachable: t.Unreachable} {
+		if on {
+			flags |= bit
+		}
+	}
+	if err = tx.QueryRowContext(ctx, `INSERT INTO events(check_id, t, from_status, from_type, to_status, to_type, attempt, flags, problem_us, output) VALUES (?,?,?,?,?,?,?,?,?,?) RETURNING id`,
+		checkID, ms(t.Time), int(t.From), int(t.FromType), int(t.To), int(t.ToType), t.Attempt, flags, t.ProblemFor.Microseconds(), t.Output).Scan(&id); err != nil {
+		return 0, fmt.Errorf("store: insert event: %w", err)
+	}
+	return id, nil
+}
