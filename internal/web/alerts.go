@@ -147,6 +147,9 @@ func (c *Console) incidentPage(w http.ResponseWriter, r *http.Request, rc *reqCt
 // incidentAction answers an incident action.
 func (c *Console) incidentDone(w http.ResponseWriter, r *http.Request, rc *reqCtx, id int64, err error, okMsg string) {
 	to := "/incidents/" + strconv.FormatInt(id, 10)
+	if r.PostForm.Get("back") == "overview" {
+		to = "/"
+	}
 	switch {
 	case errors.Is(err, alerting.ErrConflict):
 		redirect(w, r, to+"?m=conflict")

@@ -294,6 +294,7 @@ func (c *Console) Routes(mux *http.ServeMux) {
 	mux.Handle("GET /hosts/{name}", view(c.hostPage))
 	mux.Handle("GET /checks", view(c.checkList))
 	mux.Handle("GET /checks/{name...}", view(c.checkPage))
+	mux.Handle("POST /run/{name...}", need(RoleOperator, c.checkRunNow))
 	mux.Handle("GET /incidents", view(c.incidentList))
 	mux.Handle("GET /incidents/{id}", view(c.incidentPage))
 	mux.Handle("POST /incidents/{id}/ack", need(RoleCustomer, c.incidentAck))
