@@ -31,7 +31,7 @@ import (
 	"github.com/mamori/mamori/internal/auth"
 	"github.com/mamori/mamori/internal/check"
 	"github.com/mamori/mamori/internal/config"
-	"github.com/mamori/mamori/internal/engine"
+	"github.com/mamori/mamori/internal/state"
 	"github.com/mamori/mamori/internal/store"
 	"github.com/mamori/mamori/internal/wire"
 )
@@ -68,13 +68,14 @@ type MetricsSink interface {
 
 // API serves the agent and push routes.
 type API struct {
-	log   *slog.Logger
-	hosts HostStore
-	sink  MetricsSink
-	eng   atomic.Pointer[engine.Engine]
-	cfg   func() *config.Config
-	now   func() time.Time
-	m     *Metrics
+	log     *slog.Logger
+	hosts   HostStore
+	sink    MetricsSink
+	results Recorder
+	rec     *Record
+	cfg     func() *config.Config
+	now     func() time.Time
+	m       *Metrics
 
 	authMu     sync.Mutex
 	cfgToks    *tokenSet // from the config in force (rebuilt when it changes)
@@ -84,16 +85,10 @@ type API struct {
 	loadedAt   time.Time
 
 	mu         sync.Mutex
-	seen       map[string]time.Time
-	seenSaved  map[string]time.Time
 	seq        map[string]uint64
-	delivery   map[string]delivery
-	started    time.Time
 	hostLocks  map[string]*sync.Mutex
 	hellos     map[string]time.Time // last hello per host (an agent (re)starting)
 	actions    map[string][]string  // allowlist names per host, from its last hello
-	pushes     map[string]pushRec
-	watch      map[string]time.Time
 	noSinkOnce sync.Once
 
 	secretMu sync.Mutex
@@ -103,11 +98,6 @@ type API struct {
 	qmu     sync.Mutex
 	queues  map[string]*queue
 	pending map[string]*pendingReq
-}
-
-type pushRec struct {
-	r  check.Result
-	at time.Time
 }
 
 // Tuning.
@@ -137,52 +127,50 @@ const (
 	ProtocolHeader = "X-Mamori-Protocol"
 )
 
-// New builds the API. eng may be nil and set later with SetEngine (the
-// engine needs Passive() first). cfg gives the configuration in force and
-// hosts is required; sink may be nil (then samples are counted as
-// discarded).
-func New(eng *engine.Engine, cfg func() *config.Config, hosts HostStore, sink MetricsSink, log *slog.Logger) *API {
+// Recorder takes a result into the pipeline (the engine's Record): it
+// returns once the result is committed, or with the reason it was not.
+type Recorder interface {
+	Record(ctx context.Context, name string, r check.Result) (*state.Transition, error)
+}
+
+// Deps is what the agent API is built on.
+type Deps struct {
+	// Results records the results agents and jobs send (the engine).
+	Results Recorder
+	// Record is the record of contacts and reports the engine's checkers
+	// read (built first with NewRecord, on the same Hosts).
+	Record *Record
+	// Config is the configuration in force (host tokens, agent checks).
+	Config func() *config.Config
+	Hosts  HostStore   // required
+	Sink   MetricsSink // nil: samples are counted as discarded
+	Log    *slog.Logger
+}
+
+// New builds the API.
+func New(d Deps) *API {
+	log := d.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	a := &API{log: log, cfg: cfg, hosts: hosts, sink: sink, now: time.Now, m: newMetrics(),
-		seen: map[string]time.Time{}, seenSaved: map[string]time.Time{}, seq: map[string]uint64{}, delivery: map[string]delivery{},
-		hostLocks: map[string]*sync.Mutex{}, pushes: map[string]pushRec{}, watch: map[string]time.Time{},
-		queues: map[string]*queue{}, pending: map[string]*pendingReq{}}
-	a.started = a.now()
+	rec := d.Record
+	if rec == nil {
+		rec = NewRecord(d.Hosts, d.Config, log)
+	}
+	a := &API{log: log, results: d.Results, rec: rec, cfg: d.Config, hosts: d.Hosts, sink: d.Sink, now: time.Now, m: newMetrics(),
+		seq:       map[string]uint64{},
+		hostLocks: map[string]*sync.Mutex{}, queues: map[string]*queue{}, pending: map[string]*pendingReq{}}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if hs, err := hosts.AgentHosts(ctx); err != nil {
+	if hs, err := d.Hosts.AgentHosts(ctx); err != nil {
 		log.Error("agentapi: load agent hosts", "err", err)
 	} else {
 		for _, h := range hs {
-			if !h.LastSeen.IsZero() {
-				a.seen[h.Host], a.seenSaved[h.Host] = h.LastSeen, h.LastSeen
-			}
 			a.seq[h.Host] = h.LastSeq
 		}
 	}
-	if ps, err := hosts.Pushes(ctx); err != nil {
-		log.Error("agentapi: load push reports", "err", err)
-	} else {
-		for _, p := range ps {
-			if !p.WatchSince.IsZero() {
-				a.watch[p.Check] = p.WatchSince
-			}
-			if !p.At.IsZero() {
-				a.pushes[p.Check] = pushRec{r: p.Result, at: p.At}
-			}
-		}
-	}
-	if eng != nil {
-		a.SetEngine(eng)
-	}
 	return a
 }
-
-// SetEngine gives the API its engine (results are recorded through it, the
-// configuration in force is read from it).
-func (a *API) SetEngine(eng *engine.Engine) { a.eng.Store(eng) }
 
 // SetSecret sets the server secret push tokens are derived from (default:
 // DATA_DIR/secret.key, read on first use, created if missing).
@@ -273,8 +261,6 @@ func (ts *tokenSet) match(sum [32]byte, out []string) []string {
 	return out
 }
 
-func (a *API) engine() *engine.Engine { return a.eng.Load() }
-
 func (a *API) config() *config.Config { return a.cfg() }
 
 // lookupToken finds the host of an agent token.
@@ -347,10 +333,6 @@ func (a *API) auth(w http.ResponseWriter, r *http.Request, route string) (string
 		a.reject(w, r, route, "", http.StatusUnauthorized, "no_token", "authentication required: send Authorization: Bearer HOST_TOKEN")
 		return "", false
 	}
-	if a.engine() == nil {
-		a.reject(w, r, route, "", http.StatusServiceUnavailable, "starting", "the server is starting; try again")
-		return "", false
-	}
 	host, ambiguous := a.lookupToken(r.Context(), secret)
 	if ambiguous {
 		a.reject(w, r, route, "", http.StatusUnauthorized, "ambiguous_token", "this token belongs to more than one host; give each host its own")
@@ -375,15 +357,7 @@ func (a *API) auth(w http.ResponseWriter, r *http.Request, route string) (string
 // touch records an authenticated contact.
 func (a *API) touch(host, info string) {
 	now := a.now()
-	a.mu.Lock()
-	if now.After(a.seen[host]) {
-		a.seen[host] = now
-	}
-	persist := info != "" || now.Sub(a.seenSaved[host]) >= seenPersistEvery
-	if persist {
-		a.seenSaved[host] = now
-	}
-	a.mu.Unlock()
+	persist := a.rec.seenAt(host, now, info != "")
 	a.m.lastSeen.WithLabelValues(host).Set(float64(now.UnixMilli()) / 1000)
 	if persist {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -507,71 +481,11 @@ func validateHello(h *wire.Hello) []string {
 	return d
 }
 
-// --- the Passive record ---
+// Passive is the record of agent contacts and job reports the API writes
+// (the one given to New).
+func (a *API) Passive() *Record { return a.rec }
 
-// Passive is the server's record of agent contacts and job reports, for
-// the heartbeat and push checks.
-func (a *API) Passive() check.Passive { return passive{a} }
-
-type passive struct{ a *API }
-
-// AgentSeen implements check.Passive.
-func (p passive) AgentSeen(host string) (time.Time, bool) {
-	p.a.mu.Lock()
-	defer p.a.mu.Unlock()
-	t, ok := p.a.seen[host]
-	return t, ok
-}
-
-// LastPush implements check.Passive.
-func (p passive) LastPush(name string) (check.Result, time.Time, bool) {
-	p.a.mu.Lock()
-	defer p.a.mu.Unlock()
-	rec, ok := p.a.pushes[name]
-	if !ok {
-		return check.Result{}, time.Time{}, false
-	}
-	r := rec.r
-	r.Perf = append([]check.Metric(nil), r.Perf...)
-	return r, rec.at, true
-}
-
-// WatchSince implements pushcheck.Watcher: since when the check has been
-// waiting for its first report (persisted, so a restart does not reset it).
-func (p passive) WatchSince(name string) time.Time {
-	a := p.a
-	a.mu.Lock()
-	t, ok := a.watch[name]
-	if !ok {
-		t = a.now()
-		a.watch[name] = t
-	}
-	a.mu.Unlock()
-	if !ok {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := a.hosts.WatchPush(ctx, name, t); err != nil {
-			a.log.Error("agentapi: record push watch", "check", name, "err", err)
-		}
-	}
-	return t
-}
-
-// CheckNameOf implements pushcheck.SpecNamer.
-func (p passive) CheckNameOf(spec check.Spec) (string, bool) {
-	cfg := p.a.config()
-	if cfg == nil {
-		return "", false
-	}
-	for _, c := range cfg.Checks {
-		if c.Spec == spec {
-			return c.Name, true
-		}
-	}
-	return "", false
-}
-
-var errNoEngine = errors.New("the server is starting")
+var errNoConfig = errors.New("the server is starting")
 
 // LastHello is when a host's agent last said hello (it does at every
 // start): zero if not since this server started.

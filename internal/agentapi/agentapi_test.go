@@ -152,12 +152,12 @@ func newEnv(t *testing.T, dir string) *env {
 	lb := &syncBuf{}
 	log := slog.New(slog.NewTextHandler(lb, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	sk := &sink{}
-	a := New(nil, func() *config.Config { return cfg }, st, sk, log)
-	eng, err := engine.New(ctx, specs.Plan(cfg), st, log, engine.WithPassive(a.Passive()))
+	rec := NewRecord(st, func() *config.Config { return cfg }, log)
+	eng, err := engine.New(ctx, specs.Plan(cfg), st, log, engine.WithPassive(rec))
 	if err != nil {
 		t.Fatal(err)
 	}
-	a.SetEngine(eng)
+	a := New(Deps{Results: eng, Record: rec, Config: func() *config.Config { return cfg }, Hosts: st, Sink: sk, Log: log})
 	done := make(chan struct{})
 	go func() { eng.Run(ctx); close(done) }()
 	mux := http.NewServeMux()
@@ -732,9 +732,9 @@ func TestHeartbeatCheck(t *testing.T) {
 	if r := ck.Check(context.Background()); r.Status != check.OK || !strings.HasPrefix(r.Output, "agent seen 0s ago") {
 		t.Fatalf("seen: %+v", r)
 	}
-	e.api.mu.Lock()
-	e.api.seen["web1"] = time.Now().Add(-(5*time.Minute + 12*time.Second))
-	e.api.mu.Unlock()
+	e.api.rec.mu.Lock()
+	e.api.rec.seen["web1"] = time.Now().Add(-(5*time.Minute + 12*time.Second))
+	e.api.rec.mu.Unlock()
 	if r := ck.Check(context.Background()); r.Status != check.Critical || r.Output != "agent silent for 5m12s (ttl 3m)" {
 		t.Fatalf("silent: %+v", r)
 	}
@@ -852,11 +852,11 @@ func TestPushWaiting(t *testing.T) {
 	if !strings.Contains(v.Output, "no report for") || !strings.Contains(v.Output, "since monitoring started (period 2s, grace 1s)") {
 		t.Fatalf("never reported: %q", v.Output)
 	}
-	since := e.api.Passive().(passive).WatchSince("nightly")
+	since := e.api.Passive().WatchSince("nightly")
 	dir := e.dir
 	e.stop()
 	e2 := newEnv(t, dir)
-	if got := e2.api.Passive().(passive).WatchSince("nightly"); got.Sub(since).Abs() > time.Millisecond {
+	if got := e2.api.Passive().WatchSince("nightly"); got.Sub(since).Abs() > time.Millisecond {
 		t.Fatalf("watch since %v after restart, was %v", got, since)
 	}
 }

@@ -488,9 +488,8 @@ func validateBatch(bt *wire.Batch, cfg *config.Config, host string, now time.Tim
 // recordResults hands the results to the engine in order; on a failure it
 // answers 503 (the agent sends the batch again) and reports false.
 func (a *API) recordResults(w http.ResponseWriter, r *http.Request, route, host string, v *validBatch) bool {
-	eng := a.engine()
 	for i, res := range v.results {
-		if _, err := eng.Record(r.Context(), v.names[i], res); err != nil {
+		if _, err := a.results.Record(r.Context(), v.names[i], res); err != nil {
 			if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
 				return false // the agent went away; it sends the batch again
 			}

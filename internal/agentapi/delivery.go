@@ -18,32 +18,35 @@ type delivery struct {
 }
 
 // noteStored records a stored batch of host.
-func (a *API) noteStored(host string) {
-	a.mu.Lock()
-	a.delivery[host] = delivery{stored: a.now()}
-	a.mu.Unlock()
-}
+func (a *API) noteStored(host string) { a.rec.noteStored(host, a.now()) }
 
 // noteRefused records a batch of host that was not stored, and why.
-func (a *API) noteRefused(host, reason string) {
-	a.mu.Lock()
-	d := a.delivery[host]
+func (a *API) noteRefused(host, reason string) { a.rec.noteRefused(host, reason, a.now()) }
+
+func (rec *Record) noteStored(host string, now time.Time) {
+	rec.mu.Lock()
+	rec.delivery[host] = delivery{stored: now}
+	rec.mu.Unlock()
+}
+
+func (rec *Record) noteRefused(host, reason string, now time.Time) {
+	rec.mu.Lock()
+	d := rec.delivery[host]
 	if d.refused == 0 {
-		d.refusedSince = a.now()
+		d.refusedSince = now
 	}
 	d.refused++
 	d.reason = cut(reason, 300)
-	a.delivery[host] = d
-	a.mu.Unlock()
+	rec.delivery[host] = d
+	rec.mu.Unlock()
 }
 
 // AgentDelivery implements check.AgentDelivery.
-func (p passive) AgentDelivery(host string) check.Delivery {
-	a := p.a
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	d := a.delivery[host]
-	return check.Delivery{Stored: d.stored, Since: a.started, RefusedSince: d.refusedSince, Refused: d.refused, Reason: d.reason}
+func (rec *Record) AgentDelivery(host string) check.Delivery {
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	d := rec.delivery[host]
+	return check.Delivery{Stored: d.stored, Since: rec.started, RefusedSince: d.refusedSince, Refused: d.refused, Reason: d.reason}
 }
 
 // resync brings a host's stored Seq back into the agent's numbering: it

@@ -311,10 +311,8 @@ func (a *API) push(w http.ResponseWriter, r *http.Request) {
 		a.reject(w, r, route, "", http.StatusServiceUnavailable, "store", "could not store the report: "+err.Error())
 		return
 	}
-	a.mu.Lock()
-	a.pushes[name] = pushRec{r: res, at: now}
-	a.mu.Unlock()
-	if _, err := a.engine().Record(ctx, name, res); err != nil {
+	a.rec.pushed(name, res, now)
+	if _, err := a.results.Record(ctx, name, res); err != nil {
 		a.m.pushes.WithLabelValues("failed").Inc()
 		a.reject(w, r, route, "", http.StatusServiceUnavailable, "store", "could not record the result: "+err.Error())
 		return

@@ -46,7 +46,7 @@ var ErrUnknownHost = errors.New("agentapi: no such host")
 func (a *API) Send(ctx context.Context, host string, req wire.Request) (wire.Response, error) {
 	cfg := a.config()
 	if cfg == nil {
-		return wire.Response{}, errNoEngine
+		return wire.Response{}, errNoConfig
 	}
 	if cfg.Host(host) == nil {
 		return wire.Response{}, fmt.Errorf("%w %q", ErrUnknownHost, host)

@@ -89,11 +89,11 @@ func TestRefusedBatchesAreAProblem(t *testing.T) {
 	for i := 0; i < 3; i++ {
 		e.sendBatch(tokWeb1, wire.Batch{Seq: 7, Results: res})
 	}
-	e.api.mu.Lock()
-	d := e.api.delivery["web1"]
+	e.api.rec.mu.Lock()
+	d := e.api.rec.delivery["web1"]
 	d.refusedSince = d.refusedSince.Add(-10 * time.Minute)
-	e.api.delivery["web1"] = d
-	e.api.mu.Unlock()
+	e.api.rec.delivery["web1"] = d
+	e.api.rec.mu.Unlock()
 	r := ck.Check(context.Background())
 	if r.Status != check.Critical || !strings.Contains(r.Output, "not stored") {
 		t.Fatalf("refused for 10 minutes: %+v", r)
@@ -104,11 +104,11 @@ func TestRefusedBatchesAreAProblem(t *testing.T) {
 		t.Fatalf("stored again: %+v", r)
 	}
 	// Contact without any batch stored for longer than the ttl: a problem too.
-	e.api.mu.Lock()
-	d = e.api.delivery["web1"]
+	e.api.rec.mu.Lock()
+	d = e.api.rec.delivery["web1"]
 	d.stored = time.Now().Add(-time.Hour)
-	e.api.delivery["web1"] = d
-	e.api.mu.Unlock()
+	e.api.rec.delivery["web1"] = d
+	e.api.rec.mu.Unlock()
 	e.do(req{method: "GET", path: "/api/v1/agent/poll?wait=0s", token: tokWeb1})
 	if r := ck.Check(context.Background()); r.Status != check.Critical || !strings.Contains(r.Output, "no batch") {
 		t.Fatalf("polling without batches: %+v", r)

@@ -54,6 +54,11 @@ var rules = []rule{
 		Forbidden: []string{"internal/engine/..."},
 	},
 	{
+		Name:      "the agent API hands results to a Recorder it declares and is built after the engine; it does not import the engine",
+		Importers: []string{"internal/agentapi/..."},
+		Forbidden: []string{"internal/engine/..."},
+	},
+	{
 		Name:      "domain packages (incident) know no storage, engine or configuration",
 		Importers: []string{"internal/incident/..."},
 		Forbidden: []string{"internal/store/...", "internal/engine/...", "internal/config/...", "internal/alerting/...", "internal/api/...", "internal/web/..."},

@@ -96,9 +96,11 @@ func (s *Server) openMetrics(context.Context) error {
 	return nil
 }
 
-// openEngine builds the agent API, the AWS hub and the engine.
+// openEngine builds the record of agent contacts and job reports, the AWS
+// hub, the engine (whose heartbeat and push checks read the record) and the
+// agent API (which writes the record and hands results to the engine).
 func (s *Server) openEngine(ctx context.Context) error {
-	s.agentAPI = agentapi.New(nil, s.current, s.st, s.tsdb, s.log)
+	record := agentapi.NewRecord(s.st, s.current, s.log)
 	s.awsHub = cloudaws.NewHub(s.cfg.AWSAccounts, cloudaws.WithLogger(s.log))
 	s.registry.MustRegister(s.awsHub.Collectors()...)
 	s.shared = check.SharedMap{}
@@ -108,7 +110,7 @@ func (s *Server) openEngine(ctx context.Context) error {
 		return err
 	}
 	s.closers = append(s.closers, s.brk.close)
-	opts := append([]engine.Option{engine.WithRegistry(s.registry), engine.WithPassive(s.agentAPI.Passive()),
+	opts := append([]engine.Option{engine.WithRegistry(s.registry), engine.WithPassive(record),
 		engine.WithShared(s.shared), engine.WithEvents(s.bus)}, s.brk.options()...)
 	if s.cfg.Database != "" {
 		opts = append(opts, engine.WithFollower()) // until the campaign is won
@@ -117,7 +119,7 @@ func (s *Server) openEngine(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s.agentAPI.SetEngine(s.eng)
+	s.agentAPI = agentapi.New(agentapi.Deps{Results: s.eng, Record: record, Config: s.current, Hosts: s.st, Sink: s.tsdb, Log: s.log})
 	s.registry.MustRegister(s.agentAPI.Metrics().Collectors()...)
 	return nil
 }

@@ -6,7 +6,7 @@
 // Start order (Listen, then Open, then Run):
 //
 //	listener → data-dir lock → store → auth → TSDB (+ remote write) → event bus
-//	→ agent API → engine → recovery → alerting → reports → API + console → HTTP
+//	→ agent record → engine → agent API → recovery → alerting → reports → API + console → HTTP
 //
 // Stop order (Run returns after ctx ends): HTTP stops accepting, then the
 // engine (no new results), recovery, alerting (its outbox drains to the
