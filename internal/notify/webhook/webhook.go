@@ -104,6 +104,8 @@ type Payload struct {
 	Actions        []string `json:"actions"`
 	Subject        string   `json:"subject"`
 	Text           string   `json:"text"`
+	// Ticket is a ticket message's ticket and event (kind "ticket").
+	Ticket *notify.TicketInfo `json:"ticket,omitempty"`
 }
 
 // NewPayload builds the JSON body of m.
@@ -113,7 +115,7 @@ func NewPayload(m *notify.Message) Payload {
 		Output: m.Output, IncidentID: m.IncidentID, ID: m.ID, Kind: m.Kind, Host: m.Host, Tenant: m.Tenant,
 		IncidentURL: m.IncidentURL, RunbookURL: m.RunbookURL, AckURL: m.AckURL,
 		ProblemSeconds: int64(m.ProblemFor / time.Second), Level: m.Level, AcknowledgedBy: m.AckedBy,
-		Attached: m.Attached, Actions: m.Actions, Subject: m.Subject, Text: m.Text,
+		Attached: m.Attached, Actions: m.Actions, Subject: m.Subject, Text: m.Text, Ticket: m.Ticket,
 	}
 	if !m.Time.IsZero() {
 		p.Time = m.Time.UTC().Format(time.RFC3339)
