@@ -63,6 +63,7 @@ type Store interface {
 
 	SaveRunbook(ctx context.Context, name, markdown, author string) (int, error)
 	RunbookVersions(ctx context.Context, name string) ([]store.RunbookVersion, error)
+	SharedKey(ctx context.Context, name string) ([]byte, error)
 	RunbookVersion(ctx context.Context, name string, version int) (*store.RunbookVersion, error)
 	LatestRunbooks(ctx context.Context) ([]store.RunbookVersion, error)
 }
@@ -94,6 +95,7 @@ func Run(t *testing.T, open Opener) {
 		{"IncidentOutbox", testIncidentOutbox},
 		{"TicketOutbox", testTicketOutbox},
 		{"EverythingElse", testEverythingElse},
+		{"SharedKey", testSharedKey},
 	} {
 		t.Run(c.name, func(t *testing.T) { c.fn(t, open) })
 	}
