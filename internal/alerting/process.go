@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/mamori/mamori/internal/check"
@@ -19,6 +20,13 @@ const cursorName = "incidents"
 // subscription named "incidents"): the incident changes, the queued
 // notifications and the cursor commit in one transaction.
 func (s *Service) Handle(ctx context.Context, e event.Event) error {
+	if s.ignorable(e) && s.skip.take() {
+		// Nothing to write but the cursor: a run of such events (every
+		// check's first result after a start, soft changes) shares one
+		// cursor write instead of a transaction each. A crash replays the
+		// skipped ones, which do nothing again.
+		return nil
+	}
 	var queued bool
 	err := s.st.Apply(ctx, cursorName, e.ID, func(tx incident.Tx) error {
 		var err error
@@ -36,10 +44,13 @@ func (s *Service) Handle(ctx context.Context, e event.Event) error {
 
 // apply turns one state change into incident changes and notifications.
 func (s *Service) apply(ctx context.Context, tx incident.Tx, e event.Event) (queued bool, err error) {
+	if s.ignorable(e) {
+		return false, nil
+	}
 	cfg := s.config()
 	c := cfg.Check(e.Check)
 	if c == nil {
-		return false, nil // removed from the configuration since
+		return false, nil // removed from the configuration just now
 	}
 	if !e.Hard {
 		if e.FlapStart || e.FlapStop {
@@ -58,10 +69,47 @@ func (s *Service) apply(ctx context.Context, tx incident.Tx, e event.Event) (que
 	if e.Recovery {
 		return s.recovered(ctx, tx, cfg, c, e)
 	}
-	if e.To == check.OK {
-		return false, nil
-	}
 	return s.problem(ctx, tx, cfg, c, e)
+}
+
+// ignorable reports whether a state change changes no incident: a check
+// removed from the configuration since, a soft change that neither starts
+// nor stops flapping, a hard OK that is not a recovery (a first result).
+func (s *Service) ignorable(e event.Event) bool {
+	switch {
+	case s.config().Check(e.Check) == nil:
+		return true
+	case !e.Hard:
+		return !e.FlapStart && !e.FlapStop
+	default:
+		return !e.Recovery && e.To == check.OK
+	}
+}
+
+// skipper lets a consumer skip the cursor write of ignorable events, but
+// at most skipMax in a row and for at most skipFor, so that the cursor
+// keeps moving (Durable reads it back before every batch).
+type skipper struct {
+	mu      sync.Mutex
+	n       int
+	written time.Time
+}
+
+const (
+	skipMax = 64
+	skipFor = time.Second
+)
+
+// take reports whether this event's cursor write may be skipped.
+func (k *skipper) take() bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.n < skipMax && time.Since(k.written) < skipFor {
+		k.n++
+		return true
+	}
+	k.n, k.written = 0, time.Now()
+	return false
 }
 
 func (s *Service) problem(ctx context.Context, tx incident.Tx, cfg *config.Config, c *config.Check, e event.Event) (bool, error) {
@@ -326,7 +374,8 @@ func (s *Service) enqueue(ctx context.Context, tx incident.Tx, cfg *config.Confi
 	}
 	m := notify.Message{Kind: kind, Lang: lang, Contact: t.Contact, Check: in.Check, Host: in.Host, Tenant: in.Tenant,
 		State: in.State.String(), PreviousState: o.prev, StateType: "hard", Output: in.Output, Time: s.now().UTC(),
-		ProblemFor: o.problemFor, IncidentID: in.ID, Level: level, AckedBy: o.ackedBy, Attached: in.Attached}
+		ProblemFor: o.problemFor, IncidentID: in.ID, Level: level, AckedBy: o.ackedBy, Attached: in.Attached,
+		IncidentLevel: in.Level}
 	if kind == notify.KindProblem && level == 0 {
 		m.Time = in.OpenedAt
 	}
