@@ -373,7 +373,8 @@ func (s *Service) enqueue(ctx context.Context, tx incident.Tx, cfg *config.Confi
 	}
 	m := notify.Message{Kind: kind, Lang: lang, Contact: t.Contact, Check: in.Check, Host: in.Host, Tenant: in.Tenant,
 		State: in.State.String(), PreviousState: o.prev, StateType: "hard", Output: in.Output, Time: s.now().UTC(),
-		ProblemFor: o.problemFor, IncidentID: in.ID, Level: level, AckedBy: o.ackedBy, Attached: in.Attached}
+		ProblemFor: o.problemFor, IncidentID: in.ID, Level: level, AckedBy: o.ackedBy, Attached: in.Attached,
+		IncidentLevel: in.Level}
 	if kind == notify.KindProblem && level == 0 {
 		m.Time = in.OpenedAt
 	}
