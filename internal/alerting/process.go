@@ -58,11 +58,11 @@ func (s *Service) apply(ctx context.Context, tx incident.Tx, e event.Event) (que
 			if err != nil || in == nil {
 				return false, err
 			}
-			text := "flapping started: notifications are held"
+			line := incident.Line(e.Time, "flapping", "flap.start", "flapping started: notifications are held")
 			if e.FlapStop {
-				text = "flapping stopped"
+				line = incident.Line(e.Time, "flapping", "flap.stop", "flapping stopped")
 			}
-			return false, tx.AddTimeline(ctx, in.ID, incident.Timeline{Time: e.Time, Kind: "flapping", Text: text})
+			return false, tx.AddTimeline(ctx, in.ID, line)
 		}
 		return false, nil
 	}
@@ -145,14 +145,15 @@ func (s *Service) problem(ctx context.Context, tx incident.Tx, cfg *config.Confi
 		return false, err
 	}
 	steps := []incident.Timeline{
-		{Time: in.DetectedAt, Kind: "detected", Text: fmt.Sprintf("%s: first failing result", c.Name)},
-		{Time: e.Time, Kind: "opened", Text: fmt.Sprintf("%s %s (hard, attempt %d): %s", c.Name, e.To, e.Attempt, e.Output)},
+		incident.Line(in.DetectedAt, "detected", "detected", fmt.Sprintf("%s: first failing result", c.Name), incident.Str(c.Name)),
+		incident.Line(e.Time, "opened", "opened", fmt.Sprintf("%s %s (hard, attempt %d): %s", c.Name, e.To, e.Attempt, e.Output),
+			incident.Str(c.Name), incident.Str(e.To.String()), incident.Str(fmt.Sprint(e.Attempt)), incident.Str(e.Output)),
 	}
 	if in.Runbook == "" {
-		steps = append(steps, incident.Timeline{Time: e.Time, Kind: "runbook_missing", Text: "no runbook matches this check: write one"})
+		steps = append(steps, incident.Line(e.Time, "runbook_missing", "runbook_missing", "no runbook matches this check: write one"))
 	}
 	if !e.Notify {
-		steps = append(steps, incident.Timeline{Time: e.Time, Kind: "flapping", Text: "the check is flapping: notifications are held"})
+		steps = append(steps, incident.Line(e.Time, "flapping", "flap.held", "the check is flapping: notifications are held"))
 	}
 	for _, st := range steps {
 		if err := tx.AddTimeline(ctx, in.ID, st); err != nil {
@@ -211,8 +212,8 @@ func (s *Service) attach(ctx context.Context, tx incident.Tx, c *config.Check, e
 		if err := tx.UpdateIncident(ctx, pin); err != nil {
 			return err
 		}
-		return tx.AddTimeline(ctx, pin.ID, incident.Timeline{Time: e.Time, Kind: "attached",
-			Text: fmt.Sprintf("%s %s while %s is down: attached, not alerted separately", c.Name, e.To, p)})
+		return tx.AddTimeline(ctx, pin.ID, incident.Line(e.Time, "attached", "attached",
+			fmt.Sprintf("%s %s while %s is down: attached, not alerted separately", c.Name, e.To, p), incident.Str(c.Name), incident.Str(e.To.String()), incident.Str(p)))
 	}
 	return nil
 }
@@ -232,12 +233,12 @@ func (s *Service) recovered(ctx context.Context, tx incident.Tx, cfg *config.Con
 	prev := in.State
 	in.RecoveredAt, in.State, in.Output, in.EscNextAt = &now, check.OK, e.Output, nil
 	text := fmt.Sprintf("%s recovered after %s: %s", c.Name, e.ProblemFor.Round(time.Second), e.Output)
-	if err := tx.AddTimeline(ctx, in.ID, incident.Timeline{Time: now, Kind: "recovered", Text: text}); err != nil {
+	if err := tx.AddTimeline(ctx, in.ID, incident.Line(now, "recovered", "recovered", text, incident.Str(c.Name), incident.Dur(e.ProblemFor), incident.Str(e.Output))); err != nil {
 		return false, err
 	}
 	if cfg.Incidents.AutoResolves() && (in.Status == incident.Open || in.Status == incident.Acknowledged) {
 		in.Status, in.ResolvedAt = incident.Resolved, &now
-		if err := tx.AddTimeline(ctx, in.ID, incident.Timeline{Time: now, Kind: "resolved", Text: "resolved automatically on recovery"}); err != nil {
+		if err := tx.AddTimeline(ctx, in.ID, incident.Line(now, "resolved", "resolved.auto", "resolved automatically on recovery")); err != nil {
 			return false, err
 		}
 	}
