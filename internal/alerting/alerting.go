@@ -104,6 +104,7 @@ type Service struct {
 	client *http.Client
 
 	mu        sync.RWMutex
+	skip      skipper // cursor writes of ignorable events (process.go)
 	cfg       *config.Config
 	notifiers map[string]notify.Notifier
 	library   *runbook.Library

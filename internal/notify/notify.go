@@ -72,10 +72,11 @@ type Message struct {
 	Thread        string        `json:"thread,omitempty"` // shared by every message of one incident (mail threading)
 	IncidentURL   string        `json:"incident_url,omitempty"`
 	RunbookURL    string        `json:"runbook_url,omitempty"`
-	AckURL        string        `json:"ack_url,omitempty"`    // signed acknowledgement link
-	GatherURL     string        `json:"gather_url,omitempty"` // twilio: where keypresses are posted
-	StatusURL     string        `json:"status_url,omitempty"` // twilio: where call progress (answered, no-answer, busy) is posted
-	Level         int           `json:"level,omitempty"`      // escalation level (0 = first)
+	AckURL        string        `json:"ack_url,omitempty"`        // signed acknowledgement link
+	GatherURL     string        `json:"gather_url,omitempty"`     // twilio: where keypresses are posted
+	StatusURL     string        `json:"status_url,omitempty"`     // twilio: where call progress (answered, no-answer, busy) is posted
+	Level         int           `json:"level,omitempty"`          // escalation level (0 = first)
+	IncidentLevel int           `json:"incident_level,omitempty"` // incident level 1..3 (障害対応レベル); 0: not said
 	AckedBy       string        `json:"acknowledged_by,omitempty"`
 	Attached      []string      `json:"attached,omitempty"` // dependent checks attached to a host incident
 	Actions       []string      `json:"actions,omitempty"`  // recovery actions taken ("nginx restarted at 03:12")

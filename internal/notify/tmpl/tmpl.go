@@ -141,14 +141,14 @@ var words = map[string]map[string]string{
 		"output": "出力", "incident": "インシデント", "runbook": "ランブック", "ack": "確認（アクノリッジ）する",
 		"attached": "影響を受ける関連チェック", "actions": "実施した復旧アクション", "previous": "前回",
 		"acked_by": "確認者", "level": "エスカレーション レベル", "down": "停止時間",
-		"ticket": "チケット", "title": "件名", "from": "送信者", "priority": "優先度", "url": "URL",
+		"incident_level": "障害対応レベル", "ticket": "チケット", "title": "件名", "from": "送信者", "priority": "優先度", "url": "URL",
 	},
 	English: {
 		"check": "Check", "host": "Host", "tenant": "Tenant", "state": "State", "time": "Time",
 		"output": "Output", "incident": "Incident", "runbook": "Runbook", "ack": "Acknowledge",
 		"attached": "Dependent checks attached", "actions": "Recovery actions taken", "previous": "was",
 		"acked_by": "Acknowledged by", "level": "Escalation level", "down": "Down for",
-		"ticket": "Ticket", "title": "Subject", "from": "From", "priority": "Priority", "url": "URL",
+		"incident_level": "Incident level", "ticket": "Ticket", "title": "Subject", "from": "From", "priority": "Priority", "url": "URL",
 	},
 }
 
@@ -207,6 +207,9 @@ func Facts(m *notify.Message) []Fact {
 		out = append(out, Fact{Word(lang, "tenant"), m.Tenant})
 	}
 	out = append(out, Fact{Word(lang, "state"), StateLine(m)})
+	if m.IncidentLevel > 0 {
+		out = append(out, Fact{Word(lang, "incident_level"), fmt.Sprint(m.IncidentLevel)})
+	}
 	if w := When(m); w != "" {
 		out = append(out, Fact{Word(lang, "time"), w})
 	}
