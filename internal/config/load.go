@@ -188,8 +188,8 @@ func (l *loader) topSetting(file, key string, v *yaml.Node) {
 	case "http":
 		l.mapping(file, v, key, &l.cfg.HTTP)
 	case "recovery":
-		g, is := policy.DecodeGlobal(v)
-		l.issues(file, "", is)
+		g, es := policy.DecodeGlobal(v)
+		l.place(file, "", es)
 		l.cfg.Recovery = g
 	case "runbooks_dir":
 		scalar(&l.cfg.RunbooksDir)
@@ -206,6 +206,14 @@ func (l *loader) mapping(file string, v *yaml.Node, path string, dst any) {
 		return
 	}
 	l.issues(file, path, fieldset.DecodeMapping(v, dst, nil))
+}
+
+// place adds problems found relative to path (a decoder's, without file).
+func (l *loader) place(file, path string, es yamlx.Errors) {
+	for _, e := range es {
+		e.File, e.Path = file, join(path, e.Path)
+		l.errs = append(l.errs, e)
+	}
 }
 
 func (l *loader) issues(file, path string, is []fieldset.Issue) {
