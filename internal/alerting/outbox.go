@@ -158,6 +158,9 @@ func (s *Service) deliver(ctx context.Context, n *incident.Notification) {
 		s.log.Warn("notification not delivered; will retry", "channel", n.Channel, "id", n.ID, "attempt", n.Attempts, "retry_at", n.NextAt.Format(time.RFC3339), "err", err)
 	}
 	werr := s.st.RecordDelivery(context.WithoutCancel(ctx), n, d, func(tx incident.Tx) error {
+		if n.TicketID != 0 && tl != nil { // a ticket's message: on the ticket's timeline
+			return tx.AddTicketTimeline(ctx, n.TicketID, *tl)
+		}
 		return s.recordOutcome(ctx, tx, n.IncidentID, tl, reported, now)
 	})
 	if werr != nil {

@@ -116,4 +116,10 @@ tickets:
 	if tickets != 3 {
 		t.Errorf("%d ticket rows in the outbox, want 3", tickets)
 	}
+	if _, body := e.do(tokOp, "GET", "/api/v1/tickets/"+id, ""); strings.Count(body, `"kind":"notified"`) != 3 {
+		t.Errorf("the operators' ticket timeline lacks the 3 deliveries: %s", body)
+	}
+	if _, body := e.do(tokAcme, "GET", "/api/v1/tickets/"+id, ""); strings.Contains(body, `"notified"`) {
+		t.Errorf("the customer sees the delivery log")
+	}
 }
