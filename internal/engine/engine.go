@@ -53,6 +53,7 @@ type Engine struct {
 
 	following atomic.Bool    // a follower of the database's leader (see leader.go)
 	leadWG    sync.WaitGroup // Lead calls running
+	term      atomic.Pointer[term]
 }
 
 // Remote hands the due run of a zone's check to that zone's pollers; their
@@ -425,6 +426,9 @@ func (e *Engine) writer() {
 func (e *Engine) commitBatch(ctx context.Context, ws []store.Write) ([]int64, error) {
 	if e.following.Load() {
 		return nil, ErrFollower
+	}
+	if t := e.term.Load(); t != nil {
+		ctx = t.ctx // ends when the lead is lost: a commit retrying through a reconnect gives up
 	}
 	return e.store.Commit(ctx, ws)
 }

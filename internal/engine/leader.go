@@ -73,9 +73,12 @@ func (e *Engine) Lead(ctx context.Context) {
 		}
 	}
 	e.rescheduleSoft()
+	tctx, tcancel := context.WithCancel(context.WithoutCancel(ctx))
+	e.term.Store(&term{ctx: tctx, cancel: tcancel})
+	defer e.StepDown()
 	e.log.Info("leader: states read from the store; scheduling the checks", "checks", len(e.Snapshot()), "took", time.Since(start).Round(time.Millisecond))
 	e.following.Store(false)
-	stop := context.AfterFunc(ctx, func() { e.following.Store(true) })
+	stop := context.AfterFunc(ctx, e.StepDown)
 	defer stop()
 	hk := make(chan struct{})
 	go func() { e.housekeeping(ctx); close(hk) }()
@@ -86,7 +89,18 @@ func (e *Engine) Lead(ctx context.Context) {
 
 // StepDown stops recording at once: a server that lost the lead commits
 // no decision from now on (Lead's context ending stops the rest).
-func (e *Engine) StepDown() { e.following.Store(true) }
+func (e *Engine) StepDown() {
+	e.following.Store(true)
+	if t := e.term.Load(); t != nil {
+		t.cancel() // a commit in progress (retrying through a reconnect) gives up
+	}
+}
+
+// term is one leadership: its context ends when the lead is lost.
+type term struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+}
 
 // LoadStates replaces every check's shown state with the one in the store.
 func (e *Engine) LoadStates(ctx context.Context) error {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/mamori/mamori/internal/auth"
 	"github.com/mamori/mamori/internal/store/postgres"
+	"github.com/mamori/mamori/internal/store/sqlstore"
 )
 
 // Two or more servers on one PostgreSQL database (docs/ha.md): each
@@ -22,16 +23,13 @@ import (
 // 3.5 intervals (the lock's retry and the grace period of 2.5 intervals).
 const leaderInterval = time.Second
 
-// secretName is the shared key's name in the database.
-const secretName = "secret"
-
 // signingKey is the key of console sessions and acknowledgement links:
 // in the database when servers share it, else in DATA_DIR/secret.key.
 func (s *Server) signingKey(ctx context.Context) ([]byte, error) {
 	if s.cfg.Database == "" {
 		return auth.LoadOrCreateKey(s.cfg.DataDir)
 	}
-	return s.st.SharedKey(ctx, secretName)
+	return s.st.SharedKey(ctx, sqlstore.SigningKey)
 }
 
 // openCluster registers mamori_leader and, on PostgreSQL, prepares the

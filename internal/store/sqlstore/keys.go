@@ -32,3 +32,20 @@ func (s *Store) SharedKey(ctx context.Context, name string) ([]byte, error) {
 	}
 	return key, nil
 }
+
+// SigningKey is the shared key that signs console sessions and
+// acknowledgement links (DATA_DIR/secret.key on a server alone).
+const SigningKey = "secret"
+
+// PutSharedKey sets the shared key called name (migrate-store carries an
+// installation's signing key over, so its sessions and links stay valid).
+func (s *Store) PutSharedKey(ctx context.Context, name string, key []byte) error {
+	if len(key) < 32 {
+		return fmt.Errorf("store: shared key %s: %d bytes, want at least 32", name, len(key))
+	}
+	return s.write(ctx, func(tx *Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO shared_keys(name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value`,
+			name, hex.EncodeToString(key))
+		return err
+	})
+}
