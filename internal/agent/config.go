@@ -25,6 +25,7 @@ import (
 	"github.com/mamori/mamori/internal/check"
 	"github.com/mamori/mamori/internal/check/fieldset"
 	"github.com/mamori/mamori/internal/duration"
+	"github.com/mamori/mamori/internal/yamlx"
 )
 
 // Defaults of the local configuration.
@@ -53,26 +54,30 @@ type Config struct {
 // ConfigKeys are the keys of the local config file, for help and errors.
 var ConfigKeys = []string{"server", "token", "ca_file", "client_cert", "client_key", "insecure_skip_verify", "state_dir", "spool_max_bytes", "actions", "action_timeout", "hostname"}
 
-// ConfigError lists every problem of a config file, each with its line.
+// ConfigError lists every problem of a config file, each a yamlx.Error
+// (mamori's one YAML error type) with its line and key.
 type ConfigError struct {
 	File     string
-	Problems []string // "line N: key: message"
+	Problems yamlx.Errors
 }
 
 func (e *ConfigError) Error() string {
-	name := e.File
-	if name == "" {
-		name = "agent config"
-	}
 	if len(e.Problems) == 1 {
-		return name + ":" + e.Problems[0]
+		return e.Problems[0].Error()
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s: %d problems:", name, len(e.Problems))
+	fmt.Fprintf(&b, "%s: %d problems:", e.name(), len(e.Problems))
 	for _, p := range e.Problems {
-		b.WriteString("\n  " + name + ":" + p)
+		b.WriteString("\n  " + p.Error())
 	}
 	return b.String()
+}
+
+func (e *ConfigError) name() string {
+	if e.File == "" {
+		return "agent config"
+	}
+	return e.File
 }
 
 // LoadConfigFile reads and parses a local config file.
@@ -92,27 +97,20 @@ func ParseConfig(file string, data []byte) (Config, error) {
 	var c Config
 	ce := &ConfigError{File: file}
 	bad := func(n *yaml.Node, key, format string, args ...any) {
-		line := 0
+		e := yamlx.Error{File: ce.name(), Path: key, Msg: fmt.Sprintf(format, args...)}
 		if n != nil {
-			line = n.Line
+			e.Line = n.Line // lines only: the file is short
 		}
-		ce.Problems = append(ce.Problems, fmt.Sprintf("%d: %s: %s", line, key, fmt.Sprintf(format, args...)))
+		ce.Problems = append(ce.Problems, e)
 	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		msg := strings.TrimPrefix(err.Error(), "yaml: ")
-		if !strings.HasPrefix(msg, "line ") {
-			msg = "0: " + msg
-		} else {
-			msg = strings.TrimPrefix(msg, "line ")
-		}
-		ce.Problems = append(ce.Problems, msg)
+	root, serr := yamlx.Parse(ce.name(), data, 0)
+	if serr != nil {
+		ce.Problems = append(ce.Problems, *serr)
 		return c, ce
 	}
-	if len(doc.Content) == 0 {
+	if root == nil {
 		return c, nil // empty file: flags only
 	}
-	root := doc.Content[0]
 	if root.Kind != yaml.MappingNode {
 		bad(root, "(top)", "must be a mapping of keys (server, token, ...)")
 		return c, ce

@@ -54,6 +54,11 @@ var rules = []rule{
 		Forbidden: []string{"internal/engine/..."},
 	},
 	{
+		Name:      "yamlx, the one strict YAML reader, sits under every YAML surface: it imports nothing of mamori's but check/fieldset",
+		Importers: []string{"internal/yamlx/..."},
+		Forbidden: append(above(), "internal/check/all", "internal/maintenance/...", "internal/agent/...", "internal/poller/..."),
+	},
+	{
 		Name:      "the agent API hands results to a Recorder it declares and is built after the engine; it does not import the engine",
 		Importers: []string{"internal/agentapi/..."},
 		Forbidden: []string{"internal/engine/..."},

@@ -14,6 +14,7 @@ import (
 	"github.com/mamori/mamori/internal/duration"
 	"github.com/mamori/mamori/internal/maintenance"
 	"github.com/mamori/mamori/internal/notify"
+	"github.com/mamori/mamori/internal/yamlx"
 )
 
 // Contact is a person who can be notified, with an address per channel kind.
@@ -416,7 +417,12 @@ func (c *Config) Contact(name string) *Contact {
 func (l *loader) maintenance(file string, n *yaml.Node, path string) {
 	var w maintenance.Window
 	if err := n.Decode(&w); err != nil {
-		l.errAt(file, n, path, "%s", strings.TrimPrefix(err.Error(), "yaml: "))
+		var es yamlx.Errors
+		if !errors.As(err, &es) {
+			l.errAt(file, n, path, "%s", strings.TrimPrefix(err.Error(), "yaml: "))
+			return
+		}
+		l.place(file, path, es)
 		return
 	}
 	for _, err := range w.Validate() {

@@ -4,9 +4,10 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/mamori/mamori/internal/check"
 	"slices"
 	"strings"
+
+	"github.com/mamori/mamori/internal/check"
 
 	"github.com/mamori/mamori/internal/runbook"
 )

@@ -16,6 +16,7 @@ import (
 	"github.com/mamori/mamori/internal/check"
 	"github.com/mamori/mamori/internal/check/fieldset"
 	"github.com/mamori/mamori/internal/recovery/policy"
+	"github.com/mamori/mamori/internal/yamlx"
 )
 
 // Load reads and validates the configuration at path (and the files it
@@ -35,7 +36,7 @@ func Parse(file string, data []byte) (*Config, error) {
 	l.file(file, data, true)
 	l.finish()
 	if len(l.errs) > 0 {
-		return nil, l.errs.sorted()
+		return nil, l.errs.Sorted()
 	}
 	return l.cfg, nil
 }
@@ -65,11 +66,7 @@ type checkRefs struct {
 }
 
 func (l *loader) errAt(file string, n *yaml.Node, path, format string, args ...any) {
-	e := Error{File: file, Path: path, Msg: fmt.Sprintf(format, args...)}
-	if n != nil {
-		e.Line, e.Col = n.Line, n.Column
-	}
-	l.errs = append(l.errs, e)
+	l.errs = append(l.errs, yamlx.At(file, n, path, format, args...))
 }
 
 func (l *loader) file(file string, data []byte, top bool) {
@@ -79,26 +76,26 @@ func (l *loader) file(file string, data []byte, top bool) {
 		return
 	}
 	l.seen[abs] = true
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		e := yamlError(file, err)
+	root, serr := yamlx.Parse(file, data, 0)
+	if serr != nil {
+		e := *serr
+		e.Msg = "YAML syntax: " + e.Msg
 		if !top {
 			e = redactYAMLError(e)
 		}
 		l.errs = append(l.errs, e)
 		return
 	}
-	if len(doc.Content) == 0 {
+	if root == nil {
 		if top {
 			l.errAt(file, nil, "", "the file is empty")
 		}
 		return
 	}
-	root := doc.Content[0]
 	if line, found := secondDocument(data); found {
 		l.errs = append(l.errs, Error{File: file, Line: line, Msg: "a second YAML document (after ---): one file holds one configuration; use include: for more files"})
 	}
-	l.duplicateKeys(file, root)
+	l.errs = append(l.errs, yamlx.Duplicates(file, root)...)
 	if root.Kind != yaml.MappingNode {
 		l.errAt(file, root, "", "the top level must be a mapping of settings")
 		return
@@ -149,20 +146,6 @@ func topKeys() []string {
 		"api_tokens", "tenants", "channels", "contacts", "escalations", "maintenance", "checks", "hosts", "include", "aws_accounts", "remote_write"}
 }
 
-func yamlError(file string, err error) Error {
-	// yaml.v3 errors read "yaml: line N: msg".
-	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	e := Error{File: file, Msg: "YAML syntax: " + msg}
-	var line int
-	if _, scanErr := fmt.Sscanf(msg, "line %d:", &line); scanErr == nil {
-		e.Line = line
-		if i := strings.Index(msg, ": "); i >= 0 {
-			e.Msg = "YAML syntax: " + msg[i+2:]
-		}
-	}
-	return e
-}
-
 func (l *loader) topSetting(file, key string, v *yaml.Node) {
 	scalar := func(dst *string) {
 		if v.Kind != yaml.ScalarNode {
@@ -207,8 +190,8 @@ func (l *loader) topSetting(file, key string, v *yaml.Node) {
 	case "http":
 		l.mapping(file, v, key, &l.cfg.HTTP)
 	case "recovery":
-		g, is := policy.DecodeGlobal(v)
-		l.issues(file, "", is)
+		g, es := policy.DecodeGlobal(v)
+		l.place(file, "", es)
 		l.cfg.Recovery = g
 	case "runbooks_dir":
 		scalar(&l.cfg.RunbooksDir)
@@ -227,10 +210,16 @@ func (l *loader) mapping(file string, v *yaml.Node, path string, dst any) {
 	l.issues(file, path, fieldset.DecodeMapping(v, dst, nil))
 }
 
-func (l *loader) issues(file, path string, is []fieldset.Issue) {
-	for _, i := range is {
-		l.errs = append(l.errs, Error{File: file, Line: i.Line, Col: i.Col, Path: join(path, i.Key), Msg: i.Msg})
+// place adds problems found relative to path (a decoder's, without file).
+func (l *loader) place(file, path string, es yamlx.Errors) {
+	for _, e := range es {
+		e.File, e.Path = file, join(path, e.Path)
+		l.errs = append(l.errs, e)
 	}
+}
+
+func (l *loader) issues(file, path string, is []fieldset.Issue) {
+	l.errs = append(l.errs, yamlx.Issues(file, path, is)...)
 }
 
 func join(path, key string) string {
@@ -451,23 +440,4 @@ func digest(n *yaml.Node, extra ...string) string {
 		h.Write([]byte(e))
 	}
 	return hex.EncodeToString(h.Sum(nil))[:16]
-}
-
-// duplicateKeys reports a key written twice in one mapping, anywhere in the
-// document: YAML parsers keep the last silently, which hides mistakes.
-func (l *loader) duplicateKeys(file string, n *yaml.Node) {
-	if n.Kind == yaml.MappingNode {
-		seen := map[string]int{}
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k := n.Content[i]
-			if first, dup := seen[k.Value]; dup {
-				l.errAt(file, k, k.Value, "duplicate key (first at line %d)", first)
-			} else {
-				seen[k.Value] = k.Line
-			}
-		}
-	}
-	for _, c := range n.Content {
-		l.duplicateKeys(file, c)
-	}
 }

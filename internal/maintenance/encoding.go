@@ -3,12 +3,15 @@ package maintenance
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/mamori/mamori/internal/check/fieldset"
 	"github.com/mamori/mamori/internal/duration"
+	"github.com/mamori/mamori/internal/yamlx"
 )
 
 const timeLayout = time.RFC3339
@@ -202,18 +205,31 @@ func (w *Window) UnmarshalJSON(b []byte) error {
 // MarshalYAML writes the window as MarshalJSON does.
 func (w Window) MarshalYAML() (any, error) { return w.toWire(), nil }
 
-// UnmarshalYAML reads the window; unknown keys are errors.
+// windowKeys are the keys of a window in YAML.
+var windowKeys = []string{"id", "name", "reason", "created_by", "tenant", "hosts", "groups", "checks", "tags", "all",
+	"start", "end", "cron", "duration", "weekly", "time_zone", "from", "until"}
+
+// UnmarshalYAML reads the window strictly: every unknown or duplicate key
+// is reported at once, as yamlx.Errors (with line and key; the caller
+// knows the file).
 func (w *Window) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind == yaml.MappingNode {
-		known := map[string]bool{}
-		for _, k := range []string{"id", "name", "reason", "created_by", "tenant", "hosts", "groups", "checks", "tags", "all",
-			"start", "end", "cron", "duration", "weekly", "time_zone", "from", "until"} {
-			known[k] = true
-		}
+		var errs yamlx.Errors
+		seen := map[string]int{}
 		for i := 0; i+1 < len(n.Content); i += 2 {
-			if k := n.Content[i]; !known[k.Value] {
-				return fmt.Errorf("line %d: unknown maintenance window field %q", k.Line, k.Value)
+			k := n.Content[i]
+			switch first, dup := seen[k.Value]; {
+			case dup:
+				errs = append(errs, yamlx.At("", k, k.Value, "duplicate key (first at line %d)", first))
+				continue
+			case !slices.Contains(windowKeys, k.Value):
+				errs = append(errs, yamlx.At("", k, k.Value, "unknown maintenance window field %q%s", k.Value,
+					fieldset.SuggestKey(k.Value, slices.Clone(windowKeys))))
 			}
+			seen[k.Value] = k.Line
+		}
+		if len(errs) > 0 {
+			return errs
 		}
 	}
 	var v wire

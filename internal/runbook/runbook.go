@@ -32,11 +32,11 @@ import (
 	"regexp"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"unicode/utf8"
 
+	"github.com/mamori/mamori/internal/yamlx"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -73,24 +73,10 @@ func (r *Runbook) clone() *Runbook {
 	return &c
 }
 
-// Error is one problem with a runbook file. Line is 1-based within the
-// file, 0 when unknown.
-type Error struct {
-	File string
-	Line int
-	Msg  string
-}
-
-func (e *Error) Error() string {
-	switch {
-	case e.File == "":
-		return e.Msg
-	case e.Line > 0:
-		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
-	default:
-		return e.File + ": " + e.Msg
-	}
-}
+// Error is one problem with a runbook file (mamori's one YAML error type,
+// without a field path). Line is 1-based within the file, 0 when unknown;
+// Parse returns it as *Error.
+type Error = yamlx.Error
 
 // ValidName reports whether name can name a runbook: slash-separated
 // segments, none empty, ".", ".." or hidden, no backslash or control
@@ -113,20 +99,6 @@ func ValidName(name string) bool {
 }
 
 var frontKeys = []string{"title", "checks", "types", "hosts", "groups", "tags", "tenants"}
-
-// yamlParserErrors are yaml.v3's parser problems, reported with a 0-based
-// line (of where the construct began); scanner problems use 1-based lines.
-var yamlParserErrors = map[string]bool{
-	"did not find expected ',' or ']'":       true,
-	"did not find expected ',' or '}'":       true,
-	"did not find expected '-' indicator":    true,
-	"did not find expected <document start>": true,
-	"did not find expected key":              true,
-	"did not find expected node content":     true,
-	"found undefined tag handle":             true,
-}
-
-var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
 // Parse reads a runbook named name from data. Errors are *Error (several
 // joined with errors.Join) with File set to name and lines counted in
@@ -155,21 +127,12 @@ func Parse(name string, data []byte) (*Runbook, error) {
 	r.Body = body
 	var errs []error
 	if front != "" {
-		var doc yaml.Node
-		if err := yaml.Unmarshal([]byte(front), &doc); err != nil {
-			line, msg := 0, err.Error()
-			if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
-				line, _ = strconv.Atoi(m[1])
-				msg = m[2]
-				line++ // the opening ---
-				if yamlParserErrors[msg] {
-					line++ // yaml.v3 counts from 0 for parser (not scanner) errors
-				}
-			}
-			return nil, fail(line, "front matter: %s", msg)
+		root, serr := yamlx.Parse(name, []byte(front), 1) // after the opening ---
+		if serr != nil {
+			return nil, fail(serr.Line, "front matter: %s", serr.Msg)
 		}
-		if len(doc.Content) > 0 {
-			errs = append(errs, r.readFront(name, doc.Content[0])...)
+		if root != nil {
+			errs = append(errs, r.readFront(name, root)...)
 		}
 	}
 	for _, l := range []struct {
