@@ -35,6 +35,14 @@ got=$("$tree/usr/bin/mamori-agent" version)
 "$tree/usr/bin/mamori" validate --config "$tree/etc/mamori/mamori.yaml" >/dev/null || fail "packaged mamori.yaml does not validate"
 man -l "$tree/usr/share/man/man1/mamori.1.gz" >/dev/null 2>&1 || zcat "$tree/usr/share/man/man1/mamori.1.gz" | grep -q '^.TH MAMORI 1' || fail "man page"
 
+echo "==> binary size (docs/install.md, \"Binary size\")"
+# The SDK clients must stay out of interfaces (see internal/check/*/sdk.go):
+# one leak brings back hundreds of unused AWS operations (122 MB before).
+max_mb=${RELEASE_MAX_SERVER_MB:-80}
+size=$(stat -c %s "$tree/usr/bin/mamori")
+echo "    mamori $((size / 1048576)) MiB (ceiling $max_mb), mamori-agent $(($(stat -c %s "$tree/usr/bin/mamori-agent") / 1048576)) MiB"
+[ "$size" -le $((max_mb * 1048576)) ] || fail "the server binary is $((size / 1048576)) MiB, over the ${max_mb} MiB ceiling"
+
 echo "==> the server from the tree: bind, /healthz, healthcheck"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 sed -e "s|^listen:.*|listen: 127.0.0.1:$port|" -e "s|^data_dir:.*|data_dir: $tmp/data|" -e "s|8484|$port|" \

@@ -127,6 +127,7 @@ func (c *Console) incidentPage(w http.ResponseWriter, r *http.Request, rc *reqCt
 		data["ConfirmForce"] = cf // resolve/close although the check still fails
 	}
 	data["CanClose"] = rc.can(RoleOperator) && in.Status != incident.Closed && c.d.Alerting != nil
+	data["CanEdit"], data["Levels"] = rc.can(RoleOperator) && c.d.Alerting != nil, []int{1, 2, 3}
 	if in.Runbook != "" && c.d.Alerting != nil {
 		if rb := c.d.Alerting.Runbooks().Get(in.Runbook); rb != nil && c.runbookVisible(rc, rb) {
 			data["Runbook"] = rb
@@ -146,6 +147,9 @@ func (c *Console) incidentPage(w http.ResponseWriter, r *http.Request, rc *reqCt
 // incidentAction answers an incident action.
 func (c *Console) incidentDone(w http.ResponseWriter, r *http.Request, rc *reqCtx, id int64, err error, okMsg string) {
 	to := "/incidents/" + strconv.FormatInt(id, 10)
+	if r.PostForm.Get("back") == "overview" {
+		to = "/"
+	}
 	switch {
 	case errors.Is(err, alerting.ErrConflict):
 		redirect(w, r, to+"?m=conflict")

@@ -193,11 +193,14 @@ type testEnv struct {
 	window   map[string]int64
 }
 
-func newEnv(t *testing.T) *testEnv {
+func newEnv(t *testing.T) *testEnv { t.Helper(); return newEnvFrom(t, testConfig) }
+
+// newEnvFrom is newEnv on another configuration (its %s is the data_dir).
+func newEnvFrom(t *testing.T, configText string) *testEnv {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	dir := t.TempDir()
-	cfg, err := config.Parse("t.yaml", []byte(fmt.Sprintf(testConfig, dir)))
+	cfg, err := config.Parse("t.yaml", []byte(fmt.Sprintf(configText, dir)))
 	if err != nil {
 		t.Fatal(err)
 	}

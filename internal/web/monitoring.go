@@ -238,6 +238,7 @@ func (c *Console) hostList(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 	data := c.base(rc, "hosts.title", "hosts")
 	data["Hosts"], data["Total"], data["Pager"] = rows, total, makePager(r, page, more)
 	data["Q"], data["FTenant"], data["FGroup"], data["FState"] = q.Get("q"), tenant, group, st
+	data["Grid"] = q.Get("view") == "grid"
 	c.render(w, rc, http.StatusOK, "hosts", data)
 }
 
@@ -368,6 +369,22 @@ func (c *Console) visibleCheck(rc *reqCtx, name string) (engine.View, bool) {
 	return v, true
 }
 
+// checkRunNow asks the scheduler for an immediate run of a visible check
+// ("run now" on the check page) and returns to the page, which shows the
+// new result once it is in.
+func (c *Console) checkRunNow(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
+	v, ok := c.visibleCheck(rc, r.PathValue("name"))
+	if !ok {
+		c.notFound(w, r, rc)
+		return
+	}
+	m := "scheduled"
+	if !c.d.Engine.RunNow(v.Name) {
+		m = "disabled"
+	}
+	redirect(w, r, "/checks/"+checkPath(v.Name)+"?m="+m)
+}
+
 // maxGraphResults bounds the results read for a response-time graph.
 const maxGraphResults = 10000
 
@@ -381,7 +398,7 @@ func (c *Console) checkPage(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 	st := c.d.Store
 	page := pageOf(r)
 	data := c.base(rc, "check.title", "checks")
-	data["Check"] = v
+	data["Check"], data["Flash"] = v, flash(r, rc.L)
 	if cc := c.d.Config().Check(v.Name); cc != nil {
 		data["Config"] = cc
 	}

@@ -156,7 +156,7 @@ func (c *Console) computeOverview(sc scope) overviewData {
 func (c *Console) overview(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 	d := c.computeOverview(rc.scope)
 	if c.alerts != nil {
-		ins, err := c.alerts.Incidents(r.Context(), incident.Query{Statuses: []string{incident.Open}, Tenant: rc.scope.storeTenant(), Limit: 20})
+		ins, err := c.alerts.Incidents(r.Context(), incident.Query{Statuses: []string{incident.Open, incident.Acknowledged}, Tenant: rc.scope.storeTenant(), Limit: 20})
 		if err != nil {
 			c.log.Error("console: overview incidents", "err", err)
 		}
@@ -171,7 +171,7 @@ func (c *Console) overview(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 	d.NoChannel = rc.can(RoleOperator) && len(c.d.Config().Channels) == 0
 	data := c.base(rc, "overview.title", "overview")
 	data["O"] = d
-	data["Now"] = c.now()
+	data["Now"], data["Flash"] = c.now(), flash(r, rc.L)
 	if r.URL.Query().Get("partial") != "1" {
 		data["Avail"] = c.overviewAvailability(r.Context(), rc)
 	}

@@ -4,6 +4,8 @@
 // reporting gives (DescribeEnvironmentHealth) when it is not OK.
 package beanstalkcheck
 
+//go:generate go run ../../tools/sdkwrap -type ebClient -new newEB -alias eb github.com/aws/aws-sdk-go-v2/service/elasticbeanstalk DescribeEnvironmentHealth DescribeEnvironments ListTagsForResource
+
 import (
 	"context"
 	"fmt"
@@ -55,7 +57,7 @@ type API interface {
 func (s *Spec) New(env check.Env) (check.Checker, error) {
 	sp, hub := *s, awscheck.HubOf(env)
 	return check.CheckerFunc(func(ctx context.Context) check.Result {
-		api, ref, err := awscheck.Client(ctx, hub, &sp.Target, "elasticbeanstalk", func(c aws.Config) *eb.Client { return eb.NewFromConfig(c) })
+		api, ref, err := awscheck.Client(ctx, hub, &sp.Target, "elasticbeanstalk", newEB)
 		if err != nil {
 			return awscheck.ConfigError(err)
 		}

@@ -17,7 +17,7 @@ func init() {
 
 // discover proposes the aws_beanstalk check per live environment.
 func discover(ctx context.Context, h *cloudaws.Hub, ref cloudaws.Ref, tags map[string]string) ([]awscheck.Resource, error) {
-	api, err := cloudaws.Client(ctx, h, ref, "elasticbeanstalk", func(c aws.Config) *eb.Client { return eb.NewFromConfig(c) })
+	api, err := cloudaws.Client(ctx, h, ref, "elasticbeanstalk", newEB)
 	if err != nil {
 		return nil, err
 	}

@@ -1,5 +1,7 @@
 package cloudwatchcheck
 
+//go:generate go run ../../tools/sdkwrap -type cloudwatchClient -new newCloudWatch github.com/aws/aws-sdk-go-v2/service/cloudwatch GetMetricData
+
 import (
 	"context"
 	"errors"
@@ -190,7 +192,7 @@ func (b *batcher) fetch(ctx context.Context, batch []*entry, out []point) {
 			out[i] = point{err: err, fetchedAt: now}
 		}
 	}
-	cw, err := cloudaws.Client(ctx, b.hub, b.key.ref, "cloudwatch", func(c sdkaws.Config) *cloudwatch.Client { return cloudwatch.NewFromConfig(c) })
+	cw, err := cloudaws.Client(ctx, b.hub, b.key.ref, "cloudwatch", newCloudWatch)
 	if err != nil {
 		fail(err)
 		return

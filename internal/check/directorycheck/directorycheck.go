@@ -3,6 +3,8 @@
 // Connector) from DescribeDirectories.
 package directorycheck
 
+//go:generate go run ../../tools/sdkwrap -type dsClient -new newDS -alias ds github.com/aws/aws-sdk-go-v2/service/directoryservice DescribeDirectories ListTagsForResource
+
 import (
 	"context"
 	"fmt"
@@ -53,7 +55,7 @@ type API interface {
 func (s *Spec) New(env check.Env) (check.Checker, error) {
 	sp, hub := *s, awscheck.HubOf(env)
 	return check.CheckerFunc(func(ctx context.Context) check.Result {
-		api, ref, err := awscheck.Client(ctx, hub, &sp.Target, "ds", func(c aws.Config) *ds.Client { return ds.NewFromConfig(c) })
+		api, ref, err := awscheck.Client(ctx, hub, &sp.Target, "ds", newDS)
 		if err != nil {
 			return awscheck.ConfigError(err)
 		}

@@ -17,7 +17,7 @@ func init() {
 
 // discover proposes the aws_directory check per directory.
 func discover(ctx context.Context, h *cloudaws.Hub, ref cloudaws.Ref, tags map[string]string) ([]awscheck.Resource, error) {
-	api, err := cloudaws.Client(ctx, h, ref, "ds", func(c aws.Config) *ds.Client { return ds.NewFromConfig(c) })
+	api, err := cloudaws.Client(ctx, h, ref, "ds", newDS)
 	if err != nil {
 		return nil, err
 	}

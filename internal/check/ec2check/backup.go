@@ -29,7 +29,7 @@ const (
 const maxJobPages = 20
 
 // backup grades the instance's backups from the source the spec names.
-func (c *checker) backup(ctx context.Context, cl *ec2.Client, ref cloudaws.Ref) check.Result {
+func (c *checker) backup(ctx context.Context, cl ec2Client, ref cloudaws.Ref) check.Result {
 	inst, err := cl.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{c.spec.InstanceID}})
 	if err != nil {
 		return awscheck.ErrorResult(ctx, ref, err)
@@ -66,7 +66,7 @@ func InstanceARN(region, account, id string) string {
 
 // snapshots grades the age of the newest completed snapshot of the
 // instance's EBS volumes (AWS Backup's EC2 backups are EBS snapshots too).
-func (c *checker) snapshots(ctx context.Context, cl *ec2.Client, ref cloudaws.Ref, vols []string) check.Result {
+func (c *checker) snapshots(ctx context.Context, cl ec2Client, ref cloudaws.Ref, vols []string) check.Result {
 	if len(vols) == 0 {
 		return check.Resultf(check.Warning, "backup: the instance has no EBS volume to snapshot")
 	}
@@ -138,7 +138,7 @@ func (c *checker) window() time.Duration {
 // failed, expired or aborted is CRITICAL (partial WARNING); the newest
 // completed one is graded by age like a snapshot.
 func (c *checker) awsBackup(ctx context.Context, arn string) check.Result {
-	cl, ref, err := awscheck.Client(ctx, c.hub, &c.spec.Target, "backup", func(cfg sdkaws.Config) *backup.Client { return backup.NewFromConfig(cfg) })
+	cl, ref, err := awscheck.Client(ctx, c.hub, &c.spec.Target, "backup", newBackup)
 	if err != nil {
 		return awscheck.ConfigError(err)
 	}

@@ -20,7 +20,7 @@ func init() {
 // discover proposes, per instance not terminated: status + scheduled
 // events (aws_ec2) and CPU (cloudwatch).
 func discover(ctx context.Context, h *cloudaws.Hub, ref cloudaws.Ref, tags map[string]string) ([]awscheck.Resource, error) {
-	cl, err := cloudaws.Client(ctx, h, ref, "ec2", newClient)
+	cl, err := cloudaws.Client(ctx, h, ref, "ec2", newEC2)
 	if err != nil {
 		return nil, err
 	}

@@ -6,6 +6,9 @@
 // CRITICAL; none completed recently WARNING or CRITICAL by age).
 package ec2check
 
+//go:generate go run ../../tools/sdkwrap -type ec2Client -new newEC2 github.com/aws/aws-sdk-go-v2/service/ec2 DescribeInstanceStatus DescribeInstances DescribeSnapshots
+//go:generate go run ../../tools/sdkwrap -o sdk_backup.go -type backupClient -new newBackup github.com/aws/aws-sdk-go-v2/service/backup ListBackupJobs
+
 import (
 	"context"
 	"fmt"
@@ -70,10 +73,8 @@ type checker struct {
 	hub  *cloudaws.Hub
 }
 
-func newClient(c sdkaws.Config) *ec2.Client { return ec2.NewFromConfig(c) }
-
 func (c *checker) Check(ctx context.Context) check.Result {
-	cl, ref, err := awscheck.Client(ctx, c.hub, &c.spec.Target, "ec2", newClient)
+	cl, ref, err := awscheck.Client(ctx, c.hub, &c.spec.Target, "ec2", newEC2)
 	if err != nil {
 		return awscheck.ConfigError(err)
 	}

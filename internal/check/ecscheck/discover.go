@@ -18,7 +18,7 @@ func init() {
 // discover proposes per cluster the aws_ecs check (every service's running
 // against desired tasks) and per service its CPU and memory.
 func discover(ctx context.Context, h *cloudaws.Hub, ref cloudaws.Ref, tags map[string]string) ([]awscheck.Resource, error) {
-	api, err := cloudaws.Client(ctx, h, ref, "ecs", func(c aws.Config) *ecs.Client { return ecs.NewFromConfig(c) })
+	api, err := cloudaws.Client(ctx, h, ref, "ecs", newECS)
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,8 @@
 // deployments.
 package ecscheck
 
+//go:generate go run ../../tools/sdkwrap -type ecsClient -new newECS github.com/aws/aws-sdk-go-v2/service/ecs DescribeServices ListTagsForResource ListServices ListClusters
+
 import (
 	"context"
 	"fmt"
@@ -77,7 +79,7 @@ type API interface {
 func (s *Spec) New(env check.Env) (check.Checker, error) {
 	sp, hub := *s, awscheck.HubOf(env)
 	return check.CheckerFunc(func(ctx context.Context) check.Result {
-		api, ref, err := awscheck.Client(ctx, hub, &sp.Target, "ecs", func(c aws.Config) *ecs.Client { return ecs.NewFromConfig(c) })
+		api, ref, err := awscheck.Client(ctx, hub, &sp.Target, "ecs", newECS)
 		if err != nil {
 			return awscheck.ConfigError(err)
 		}

@@ -18,7 +18,7 @@ func init() {
 // discover proposes aws_elasticache per replication group (or per
 // stand-alone cluster) and the swap and CPU metrics per cache cluster.
 func discover(ctx context.Context, h *cloudaws.Hub, ref cloudaws.Ref, tags map[string]string) ([]awscheck.Resource, error) {
-	api, err := cloudaws.Client(ctx, h, ref, "elasticache", func(c aws.Config) *elasticache.Client { return elasticache.NewFromConfig(c) })
+	api, err := cloudaws.Client(ctx, h, ref, "elasticache", newElastiCache)
 	if err != nil {
 		return nil, err
 	}

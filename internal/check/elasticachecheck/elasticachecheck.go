@@ -4,6 +4,8 @@
 // maintenance events (DescribeEvents).
 package elasticachecheck
 
+//go:generate go run ../../tools/sdkwrap -type elasticacheClient -new newElastiCache github.com/aws/aws-sdk-go-v2/service/elasticache DescribeReplicationGroups ListTagsForResource DescribeCacheClusters DescribeEvents
+
 import (
 	"context"
 	"fmt"
@@ -72,7 +74,7 @@ type API interface {
 func (s *Spec) New(env check.Env) (check.Checker, error) {
 	sp, hub := *s, awscheck.HubOf(env)
 	return check.CheckerFunc(func(ctx context.Context) check.Result {
-		api, ref, err := awscheck.Client(ctx, hub, &sp.Target, "elasticache", func(c aws.Config) *elasticache.Client { return elasticache.NewFromConfig(c) })
+		api, ref, err := awscheck.Client(ctx, hub, &sp.Target, "elasticache", newElastiCache)
 		if err != nil {
 			return awscheck.ConfigError(err)
 		}

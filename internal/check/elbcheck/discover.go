@@ -20,7 +20,7 @@ func init() {
 // discover proposes the aws_elb check per ALB/NLB (all its target groups)
 // and per Classic Load Balancer, and the 5xx count of each ALB.
 func discover(ctx context.Context, h *cloudaws.Hub, ref cloudaws.Ref, tags map[string]string) ([]awscheck.Resource, error) {
-	v2, err := cloudaws.Client(ctx, h, ref, "elasticloadbalancingv2", func(c aws.Config) *elbv2.Client { return elbv2.NewFromConfig(c) })
+	v2, err := cloudaws.Client(ctx, h, ref, "elasticloadbalancingv2", newELBv2)
 	if err != nil {
 		return nil, err
 	}
@@ -61,7 +61,7 @@ func discover(ctx context.Context, h *cloudaws.Hub, ref cloudaws.Ref, tags map[s
 }
 
 func discoverClassic(ctx context.Context, h *cloudaws.Hub, ref cloudaws.Ref, tags map[string]string) ([]awscheck.Resource, error) {
-	v1, err := cloudaws.Client(ctx, h, ref, "elasticloadbalancing", func(c aws.Config) *elb.Client { return elb.NewFromConfig(c) })
+	v1, err := cloudaws.Client(ctx, h, ref, "elasticloadbalancing", newELB)
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,9 @@
 // (DescribeInstanceHealth), against minimum/maximum counts.
 package elbcheck
 
+//go:generate go run ../../tools/sdkwrap -alias elbv2 -type elbv2Client -new newELBv2 github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2 DescribeLoadBalancers DescribeTargetGroups DescribeTargetHealth DescribeTags
+//go:generate go run ../../tools/sdkwrap -o sdk_classic.go -alias elb -type elbClient -new newELB github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing DescribeInstanceHealth DescribeLoadBalancers DescribeTags
+
 import (
 	"context"
 	"fmt"
@@ -77,13 +80,13 @@ func (s *Spec) New(env check.Env) (check.Checker, error) {
 	sp, hub := *s, awscheck.HubOf(env)
 	return check.CheckerFunc(func(ctx context.Context) check.Result {
 		if sp.ClassicLoadBalancer != "" {
-			api, ref, err := awscheck.Client(ctx, hub, &sp.Target, "elasticloadbalancing", func(c aws.Config) *elb.Client { return elb.NewFromConfig(c) })
+			api, ref, err := awscheck.Client(ctx, hub, &sp.Target, "elasticloadbalancing", newELB)
 			if err != nil {
 				return awscheck.ConfigError(err)
 			}
 			return sp.RunClassic(ctx, api, ref)
 		}
-		api, ref, err := awscheck.Client(ctx, hub, &sp.Target, "elasticloadbalancingv2", func(c aws.Config) *elbv2.Client { return elbv2.NewFromConfig(c) })
+		api, ref, err := awscheck.Client(ctx, hub, &sp.Target, "elasticloadbalancingv2", newELBv2)
 		if err != nil {
 			return awscheck.ConfigError(err)
 		}

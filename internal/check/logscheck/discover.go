@@ -23,7 +23,7 @@ func init() {
 // per function the error, throttle, duration and invocation metrics and a
 // log check for errors, timeouts and crashes.
 func discoverLambda(ctx context.Context, h *cloudaws.Hub, ref cloudaws.Ref, tags map[string]string) ([]awscheck.Resource, error) {
-	api, err := cloudaws.Client(ctx, h, ref, "logs", func(c aws.Config) *cwl.Client { return cwl.NewFromConfig(c) })
+	api, err := cloudaws.Client(ctx, h, ref, "logs", newLogs)
 	if err != nil {
 		return nil, err
 	}

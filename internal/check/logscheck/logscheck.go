@@ -5,6 +5,8 @@
 // arrive late, deduplicated by event ID.
 package logscheck
 
+//go:generate go run ../../tools/sdkwrap -type logsClient -new newLogs -alias cwl github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs ListTagsForResource FilterLogEvents DescribeLogGroups
+
 import (
 	"context"
 	"fmt"
@@ -88,7 +90,7 @@ func (s *Spec) New(env check.Env) (check.Checker, error) {
 	}
 	c, hub := &Checker{spec: *s, match: st}, awscheck.HubOf(env)
 	return check.CheckerFunc(func(ctx context.Context) check.Result {
-		api, ref, err := awscheck.Client(ctx, hub, &c.spec.Target, "logs", func(c aws.Config) *cwl.Client { return cwl.NewFromConfig(c) })
+		api, ref, err := awscheck.Client(ctx, hub, &c.spec.Target, "logs", newLogs)
 		if err != nil {
 			return awscheck.ConfigError(err)
 		}

@@ -20,7 +20,7 @@ func init() {
 // the aws_rds check (status, events, maintenance), and per instance its
 // connections and CPU.
 func discover(ctx context.Context, h *cloudaws.Hub, ref cloudaws.Ref, tags map[string]string) ([]awscheck.Resource, error) {
-	api, err := cloudaws.Client(ctx, h, ref, "rds", func(c aws.Config) *rds.Client { return rds.NewFromConfig(c) })
+	api, err := cloudaws.Client(ctx, h, ref, "rds", newRDS)
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,8 @@
 // (DescribePendingMaintenanceActions → WARNING with the date).
 package rdscheck
 
+//go:generate go run ../../tools/sdkwrap -type rdsClient -new newRDS github.com/aws/aws-sdk-go-v2/service/rds DescribeDBClusters DescribeDBInstances DescribePendingMaintenanceActions DescribeEvents
+
 import (
 	"context"
 	"fmt"
@@ -75,7 +77,7 @@ type API interface {
 func (s *Spec) New(env check.Env) (check.Checker, error) {
 	sp, hub := *s, awscheck.HubOf(env)
 	return check.CheckerFunc(func(ctx context.Context) check.Result {
-		api, ref, err := awscheck.Client(ctx, hub, &sp.Target, "rds", func(c aws.Config) *rds.Client { return rds.NewFromConfig(c) })
+		api, ref, err := awscheck.Client(ctx, hub, &sp.Target, "rds", newRDS)
 		if err != nil {
 			return awscheck.ConfigError(err)
 		}

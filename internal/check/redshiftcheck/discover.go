@@ -17,7 +17,7 @@ func init() {
 // discover proposes per cluster the aws_redshift check and its disk and
 // CPU metrics.
 func discover(ctx context.Context, h *cloudaws.Hub, ref cloudaws.Ref, tags map[string]string) ([]awscheck.Resource, error) {
-	api, err := cloudaws.Client(ctx, h, ref, "redshift", func(c aws.Config) *redshift.Client { return redshift.NewFromConfig(c) })
+	api, err := cloudaws.Client(ctx, h, ref, "redshift", newRedshift)
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,8 @@
 // failure, recovery and maintenance events (DescribeEvents).
 package redshiftcheck
 
+//go:generate go run ../../tools/sdkwrap -type redshiftClient -new newRedshift github.com/aws/aws-sdk-go-v2/service/redshift DescribeClusters DescribeEvents
+
 import (
 	"context"
 	"fmt"
@@ -73,7 +75,7 @@ type API interface {
 func (s *Spec) New(env check.Env) (check.Checker, error) {
 	sp, hub := *s, awscheck.HubOf(env)
 	return check.CheckerFunc(func(ctx context.Context) check.Result {
-		api, ref, err := awscheck.Client(ctx, hub, &sp.Target, "redshift", func(c aws.Config) *redshift.Client { return redshift.NewFromConfig(c) })
+		api, ref, err := awscheck.Client(ctx, hub, &sp.Target, "redshift", newRedshift)
 		if err != nil {
 			return awscheck.ConfigError(err)
 		}

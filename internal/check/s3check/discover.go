@@ -49,7 +49,7 @@ func discover(ctx context.Context, h *cloudaws.Hub, ref cloudaws.Ref, tags map[s
 	return out, nil
 }
 
-func bucketTags(ctx context.Context, api *s3.Client, bucket string) (map[string]string, error) {
+func bucketTags(ctx context.Context, api s3Client, bucket string) (map[string]string, error) {
 	t, err := api.GetBucketTagging(ctx, &s3.GetBucketTaggingInput{Bucket: aws.String(bucket)})
 	var ae smithy.APIError
 	if errors.As(err, &ae) && ae.ErrorCode() == "NoSuchTagSet" {

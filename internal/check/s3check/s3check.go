@@ -6,6 +6,8 @@
 // listing would cost one request per 1,000 objects every interval.
 package s3check
 
+//go:generate go run ../../tools/sdkwrap -type s3Client github.com/aws/aws-sdk-go-v2/service/s3 GetBucketTagging GetObject ListObjectsV2 ListBuckets
+
 import (
 	"context"
 	"fmt"
@@ -76,16 +78,6 @@ func (s *Spec) New(env check.Env) (check.Checker, error) {
 		}
 		return sp.Run(ctx, api, ref, time.Now())
 	}), nil
-}
-
-// newClient makes the S3 client. A custom endpoint (VPC interface
-// endpoint, S3-compatible store, tests) takes the bucket in the path, not
-// in the host name.
-func newClient(c aws.Config) *s3.Client {
-	return s3.NewFromConfig(c, func(o *s3.Options) {
-		o.UsePathStyle = c.BaseEndpoint != nil
-		o.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
-	})
 }
 
 // Run lists the bucket and fetches the object.

@@ -4,6 +4,8 @@
 // (GetSendStatistics) against the limits at which AWS reviews an account.
 package sescheck
 
+//go:generate go run ../../tools/sdkwrap -type sesClient -new newSES github.com/aws/aws-sdk-go-v2/service/ses GetSendStatistics SendEmail
+
 import (
 	"context"
 	"crypto/rand"
@@ -97,7 +99,7 @@ type API interface {
 func (s *Spec) New(env check.Env) (check.Checker, error) {
 	sp, hub := *s, awscheck.HubOf(env)
 	return check.CheckerFunc(func(ctx context.Context) check.Result {
-		api, ref, err := awscheck.Client(ctx, hub, &sp.Target, "email", func(c aws.Config) *ses.Client { return ses.NewFromConfig(c) })
+		api, ref, err := awscheck.Client(ctx, hub, &sp.Target, "email", newSES)
 		if err != nil {
 			return awscheck.ConfigError(err)
 		}

@@ -17,7 +17,7 @@ func init() {
 
 // discover proposes the aws_vpn check per VPN connection that is not deleted.
 func discover(ctx context.Context, h *cloudaws.Hub, ref cloudaws.Ref, tags map[string]string) ([]awscheck.Resource, error) {
-	api, err := cloudaws.Client(ctx, h, ref, "ec2", func(c aws.Config) *ec2.Client { return ec2.NewFromConfig(c) })
+	api, err := cloudaws.Client(ctx, h, ref, "ec2", newEC2)
 	if err != nil {
 		return nil, err
 	}

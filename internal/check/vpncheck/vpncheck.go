@@ -4,6 +4,8 @@
 // carries traffic, without redundancy).
 package vpncheck
 
+//go:generate go run ../../tools/sdkwrap -type ec2Client -new newEC2 github.com/aws/aws-sdk-go-v2/service/ec2 DescribeVpnConnections
+
 import (
 	"context"
 	"fmt"
@@ -58,7 +60,7 @@ type API interface {
 func (s *Spec) New(env check.Env) (check.Checker, error) {
 	sp, hub := *s, awscheck.HubOf(env)
 	return check.CheckerFunc(func(ctx context.Context) check.Result {
-		api, ref, err := awscheck.Client(ctx, hub, &sp.Target, "ec2", func(c aws.Config) *ec2.Client { return ec2.NewFromConfig(c) })
+		api, ref, err := awscheck.Client(ctx, hub, &sp.Target, "ec2", newEC2)
 		if err != nil {
 			return awscheck.ConfigError(err)
 		}

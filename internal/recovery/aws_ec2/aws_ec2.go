@@ -5,13 +5,14 @@
 // passes its status checks.
 package aws_ec2
 
+//go:generate go run ../../tools/sdkwrap -type ec2Client -new newEC2 github.com/aws/aws-sdk-go-v2/service/ec2 RebootInstances StopInstances StartInstances DescribeInstances DescribeInstanceStatus
+
 import (
 	"context"
 	"fmt"
 	"regexp"
 	"time"
 
-	sdkaws "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 
 	"github.com/mamori/mamori/internal/check"
@@ -101,7 +102,7 @@ func (a *act) Run(ctx context.Context, t action.Target) action.Result {
 		ctx, cancel = context.WithTimeout(ctx, t.Timeout)
 		defer cancel()
 	}
-	cl, ref, err := awscheck.Client(ctx, a.hub, &a.target, "ec2", func(c sdkaws.Config) *ec2.Client { return ec2.NewFromConfig(c) })
+	cl, ref, err := awscheck.Client(ctx, a.hub, &a.target, "ec2", newEC2)
 	if err != nil {
 		return action.Result{ExitCode: -1, Error: err.Error()}
 	}
@@ -120,7 +121,7 @@ func (a *act) Run(ctx context.Context, t action.Target) action.Result {
 }
 
 // operate calls the EC2 API: reboot, stop then start, or start.
-func (a *act) operate(ctx context.Context, cl *ec2.Client) (string, error) {
+func (a *act) operate(ctx context.Context, cl ec2Client) (string, error) {
 	ids := []string{a.spec.InstanceID}
 	switch a.spec.Operation {
 	case "reboot":
@@ -146,7 +147,7 @@ func (a *act) operate(ctx context.Context, cl *ec2.Client) (string, error) {
 }
 
 // waitHealthy waits until both status checks of the instance are ok.
-func (a *act) waitHealthy(ctx context.Context, cl *ec2.Client) error {
+func (a *act) waitHealthy(ctx context.Context, cl ec2Client) error {
 	in := &ec2.DescribeInstanceStatusInput{InstanceIds: []string{a.spec.InstanceID}}
 	deadline := time.Now().Add(a.spec.Wait)
 	sys := ec2.NewSystemStatusOkWaiter(cl, func(o *ec2.SystemStatusOkWaiterOptions) { o.MinDelay, o.MaxDelay = a.poll, max(a.poll, 30*time.Second) })

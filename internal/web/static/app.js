@@ -220,6 +220,36 @@
     }
   }
 
+
+  // ---- keyboard: j/k move through the rows of a list or the
+  // host tiles, Enter opens the row, "/" goes to the page's search box ----
+  function kbdItems() {
+    var grid = document.querySelectorAll(".host-grid a.tile");
+    if (grid.length) return grid;
+    return document.querySelectorAll("table.list tbody tr");
+  }
+  var kbdAt = -1;
+  function kbdMove(step) {
+    var items = kbdItems();
+    if (!items.length) return;
+    if (kbdAt >= 0 && kbdAt < items.length) items[kbdAt].classList.remove("kbd-focus");
+    kbdAt = Math.max(0, Math.min(items.length - 1, kbdAt + step));
+    var it = items[kbdAt];
+    it.classList.add("kbd-focus");
+    var link = it.tagName === "A" ? it : it.querySelector("a[href]");
+    if (link) link.focus(); else it.scrollIntoView({block: "nearest"});
+  }
+  document.addEventListener("keydown", function (ev) {
+    var t = ev.target, tag = t && t.tagName;
+    if (ev.ctrlKey || ev.metaKey || ev.altKey || tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" || (t && t.isContentEditable)) return;
+    if (ev.key === "j") { kbdMove(1); ev.preventDefault(); }
+    else if (ev.key === "k") { kbdMove(-1); ev.preventDefault(); }
+    else if (ev.key === "/") {
+      var q = document.querySelector("form.filters input[type=search], form.filters input[name=q]");
+      if (q) { q.focus(); ev.preventDefault(); }
+    }
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
     drawCharts();
     live();
