@@ -87,6 +87,9 @@ type Deps struct {
 	Maintenance *Maintenance // shared with recovery and the API
 	Actions     ActionLister // nil: messages list no recovery actions
 	Log         *slog.Logger
+	// Secret signs the acknowledgement links; nil keeps one in
+	// DATA_DIR/secret.key. Servers sharing a database share it.
+	Secret []byte
 }
 
 // Service runs the alerting pipeline.
@@ -101,6 +104,7 @@ type Service struct {
 	client *http.Client
 
 	mu        sync.RWMutex
+	skip      skipper // cursor writes of ignorable events (process.go)
 	cfg       *config.Config
 	notifiers map[string]notify.Notifier
 	library   *runbook.Library
@@ -118,12 +122,16 @@ type Hooks struct {
 }
 
 // New builds the service. The signing secret for acknowledgement links is
-// kept in DATA_DIR/secret.key (created on first start, mode 0600).
+// d.Secret, or else kept in DATA_DIR/secret.key (created on first start,
+// mode 0600).
 func New(d Deps) (*Service, error) {
 	cfg := d.Config
-	secret, err := auth.LoadOrCreateKey(cfg.DataDir)
-	if err != nil {
-		return nil, err
+	secret := d.Secret
+	if secret == nil {
+		var err error
+		if secret, err = auth.LoadOrCreateKey(cfg.DataDir); err != nil {
+			return nil, err
+		}
 	}
 	s := &Service{log: d.Log, st: d.Store, states: d.States, bus: d.Events, maint: d.Maintenance, actions: d.Actions,
 		secret: secret, now: time.Now, client: &http.Client{Timeout: 30 * time.Second}, outboxCh: make(chan struct{}, 1)}

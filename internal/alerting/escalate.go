@@ -63,7 +63,7 @@ func (s *Service) escalateDue(ctx context.Context) error {
 				if err != nil {
 					return err
 				}
-				if err := tx.AddTimeline(ctx, in.ID, incident.Timeline{Time: now, Kind: "escalated", Text: "automatic recovery gave up: everyone notified is told again"}); err != nil {
+				if err := tx.AddTimeline(ctx, in.ID, incident.Line(now, "escalated", "escalated.gaveup", "automatic recovery gave up: everyone notified is told again")); err != nil {
 					return err
 				}
 				return tx.UpdateIncident(ctx, in)
@@ -76,11 +76,12 @@ func (s *Service) escalateDue(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
-			text := fmt.Sprintf("not acknowledged: escalated to level %d", level+1)
+			line := incident.Line(now, "escalated", "escalated.level", fmt.Sprintf("not acknowledged: escalated to level %d", level+1), incident.Str(fmt.Sprint(level+1)))
 			if in.EscRound > 0 && kind == notify.KindReminder {
-				text = fmt.Sprintf("not acknowledged: escalation round %d, level %d", in.EscRound+1, level+1)
+				line = incident.Line(now, "escalated", "escalated.round", fmt.Sprintf("not acknowledged: escalation round %d, level %d", in.EscRound+1, level+1),
+					incident.Str(fmt.Sprint(in.EscRound+1)), incident.Str(fmt.Sprint(level+1)))
 			}
-			if err := tx.AddTimeline(ctx, in.ID, incident.Timeline{Time: now, Kind: "escalated", Text: text}); err != nil {
+			if err := tx.AddTimeline(ctx, in.ID, line); err != nil {
 				return err
 			}
 			return tx.UpdateIncident(ctx, in)
@@ -146,8 +147,9 @@ func (s *Service) AcknowledgeNote(ctx context.Context, id int64, who, via string
 		if err := tx.UpdateIncident(ctx, in); err != nil {
 			return err
 		}
-		text := fmt.Sprintf("acknowledged by %s via %s", who, via)
-		if err := tx.AddTimeline(ctx, in.ID, incident.Timeline{Time: now, Kind: "acknowledged", Actor: who, Text: text}); err != nil {
+		line := incident.Line(now, "acknowledged", "acknowledged", fmt.Sprintf("acknowledged by %s via %s", who, via), incident.Str(who), incident.Word("via."+via))
+		line.Actor = who
+		if err := tx.AddTimeline(ctx, in.ID, line); err != nil {
 			return err
 		}
 		if err := addNote(ctx, tx, in.ID, now, who, note); err != nil {
@@ -220,13 +222,15 @@ func (s *Service) SetStatusForce(ctx context.Context, id int64, who, status stri
 			return err
 		}
 		now := s.now()
-		text := status + " by " + who
+		line := incident.Line(now, status, "status", status+" by "+who, incident.Word("incident.status."+status), incident.Str(who))
 		if failing := s.stillFailing(in); failing != "" && in.Status != incident.Resolved && in.Status != incident.Closed {
 			if !force {
 				return fmt.Errorf("%w: %s is %s; confirm with force to %s it anyway", ErrStillFailing, in.Check, failing, strings.TrimSuffix(status, "d"))
 			}
-			text += fmt.Sprintf(" while %s is still %s (confirmed); its recovery will be reported", in.Check, failing)
+			line = incident.Line(now, status, "status.forced", status+" by "+who+fmt.Sprintf(" while %s is still %s (confirmed); its recovery will be reported", in.Check, failing),
+				incident.Word("incident.status."+status), incident.Str(who), incident.Str(in.Check), incident.Str(failing))
 		}
+		line.Actor = who
 		switch {
 		case status == incident.Resolved && (in.Status == incident.Open || in.Status == incident.Acknowledged):
 			in.ResolvedAt = &now
@@ -242,7 +246,7 @@ func (s *Service) SetStatusForce(ctx context.Context, id int64, who, status stri
 		if err := tx.UpdateIncident(ctx, in); err != nil {
 			return err
 		}
-		if err := tx.AddTimeline(ctx, id, incident.Timeline{Time: now, Kind: status, Actor: who, Text: text}); err != nil {
+		if err := tx.AddTimeline(ctx, id, line); err != nil {
 			return err
 		}
 		return addNote(ctx, tx, id, now, who, note)

@@ -62,6 +62,12 @@ func TestLevelThreePhonesToo(t *testing.T) {
 	if in := f.openIncident("web1/http"); in.Level != 3 {
 		t.Errorf("incident level %d, want 3", in.Level)
 	}
+	f.hook.mu.Lock()
+	lv := f.hook.got[0]["incident_level"]
+	f.hook.mu.Unlock()
+	if lv != float64(3) {
+		t.Errorf("the chat message says incident level %v, want 3", lv)
+	}
 }
 
 // Raising an open incident from 1 to 3 phones the targets of the step

@@ -175,8 +175,8 @@ func (s *Service) sweepSuppressed(ctx context.Context) error {
 			if err != nil || in == nil {
 				return err
 			}
-			return tx.AddTimeline(ctx, in.ID, incident.Timeline{Time: now, Kind: "maintenance",
-				Text: fmt.Sprintf("maintenance ended; the problem is still there (since %s)", sup.Time.UTC().Format(time.RFC3339))})
+			return tx.AddTimeline(ctx, in.ID, incident.Line(now, "maintenance", "maintenance.ended",
+				fmt.Sprintf("maintenance ended; the problem is still there (since %s)", sup.Time.UTC().Format(time.RFC3339)), incident.At(sup.Time)))
 		})
 		if err != nil {
 			return err

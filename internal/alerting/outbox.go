@@ -137,14 +137,16 @@ func (s *Service) deliver(ctx context.Context, n *incident.Notification) {
 	switch {
 	case err == nil:
 		n.Status, n.DeliveredAt, n.ProviderID, n.LastError = incident.NotifyDelivered, &now, rcpt.ProviderID, ""
-		tl = &incident.Timeline{Time: now, Kind: "notified", Actor: who,
-			Text: fmt.Sprintf("%s notification to %s via %s delivered", n.Kind, who, n.Channel)}
+		l := incident.Line(now, "notified", "notified", fmt.Sprintf("%s notification to %s via %s delivered", n.Kind, who, n.Channel),
+			incident.Word("notify.kind."+string(n.Kind)), incident.Str(who), incident.Str(n.Channel))
+		l.Actor, tl = who, &l
 		reported = n.Kind == notify.KindRecovery
 	case notify.IsPermanent(err) || now.Sub(n.CreatedAt) > s.config().Incidents.GiveUpAfter:
 		d.Error = err.Error()
 		n.Status, n.LastError = incident.NotifyFailed, err.Error()
-		tl = &incident.Timeline{Time: now, Kind: "notify_failed", Actor: who,
-			Text: fmt.Sprintf("%s notification to %s via %s failed after %d attempts: %v", n.Kind, who, n.Channel, n.Attempts, err)}
+		l := incident.Line(now, "notify_failed", "notify_failed", fmt.Sprintf("%s notification to %s via %s failed after %d attempts: %v", n.Kind, who, n.Channel, n.Attempts, err),
+			incident.Word("notify.kind."+string(n.Kind)), incident.Str(who), incident.Str(n.Channel), incident.Str(fmt.Sprint(n.Attempts)), incident.Str(err.Error()))
+		l.Actor, tl = who, &l
 	default:
 		d.Error = err.Error()
 		wait := backoff(n.Attempts)
@@ -156,6 +158,9 @@ func (s *Service) deliver(ctx context.Context, n *incident.Notification) {
 		s.log.Warn("notification not delivered; will retry", "channel", n.Channel, "id", n.ID, "attempt", n.Attempts, "retry_at", n.NextAt.Format(time.RFC3339), "err", err)
 	}
 	werr := s.st.RecordDelivery(context.WithoutCancel(ctx), n, d, func(tx incident.Tx) error {
+		if n.TicketID != 0 && tl != nil { // a ticket's message: on the ticket's timeline
+			return tx.AddTicketTimeline(ctx, n.TicketID, *tl)
+		}
 		return s.recordOutcome(ctx, tx, n.IncidentID, tl, reported, now)
 	})
 	if werr != nil {
@@ -189,7 +194,7 @@ func (s *Service) recordOutcome(ctx context.Context, tx incident.Tx, incidentID 
 	if err := tx.UpdateIncident(ctx, in); err != nil {
 		return err
 	}
-	return tx.AddTimeline(ctx, in.ID, incident.Timeline{Time: now, Kind: "reported", Text: "recovery reported"})
+	return tx.AddTimeline(ctx, in.ID, incident.Line(now, "reported", "reported", "recovery reported"))
 }
 
 // EnqueueReport queues an already rendered message (a report, with its

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/mamori/mamori/internal/check"
@@ -19,6 +20,13 @@ const cursorName = "incidents"
 // subscription named "incidents"): the incident changes, the queued
 // notifications and the cursor commit in one transaction.
 func (s *Service) Handle(ctx context.Context, e event.Event) error {
+	if s.ignorable(e) && s.skip.take() {
+		// Nothing to write but the cursor: a run of such events (every
+		// check's first result after a start, soft changes) shares one
+		// cursor write instead of a transaction each. A crash replays the
+		// skipped ones, which do nothing again.
+		return nil
+	}
 	var queued bool
 	err := s.st.Apply(ctx, cursorName, e.ID, func(tx incident.Tx) error {
 		var err error
@@ -36,10 +44,13 @@ func (s *Service) Handle(ctx context.Context, e event.Event) error {
 
 // apply turns one state change into incident changes and notifications.
 func (s *Service) apply(ctx context.Context, tx incident.Tx, e event.Event) (queued bool, err error) {
+	if s.ignorable(e) {
+		return false, nil
+	}
 	cfg := s.config()
 	c := cfg.Check(e.Check)
 	if c == nil {
-		return false, nil // removed from the configuration since
+		return false, nil // removed from the configuration just now
 	}
 	if !e.Hard {
 		if e.FlapStart || e.FlapStop {
@@ -47,21 +58,58 @@ func (s *Service) apply(ctx context.Context, tx incident.Tx, e event.Event) (que
 			if err != nil || in == nil {
 				return false, err
 			}
-			text := "flapping started: notifications are held"
+			line := incident.Line(e.Time, "flapping", "flap.start", "flapping started: notifications are held")
 			if e.FlapStop {
-				text = "flapping stopped"
+				line = incident.Line(e.Time, "flapping", "flap.stop", "flapping stopped")
 			}
-			return false, tx.AddTimeline(ctx, in.ID, incident.Timeline{Time: e.Time, Kind: "flapping", Text: text})
+			return false, tx.AddTimeline(ctx, in.ID, line)
 		}
 		return false, nil
 	}
 	if e.Recovery {
 		return s.recovered(ctx, tx, cfg, c, e)
 	}
-	if e.To == check.OK {
-		return false, nil
-	}
 	return s.problem(ctx, tx, cfg, c, e)
+}
+
+// ignorable reports whether a state change changes no incident: a check
+// removed from the configuration since, a soft change that neither starts
+// nor stops flapping, a hard OK that is not a recovery (a first result).
+func (s *Service) ignorable(e event.Event) bool {
+	switch {
+	case s.config().Check(e.Check) == nil:
+		return true
+	case !e.Hard:
+		return !e.FlapStart && !e.FlapStop
+	default:
+		return !e.Recovery && e.To == check.OK
+	}
+}
+
+// skipper lets a consumer skip the cursor write of ignorable events, but
+// at most skipMax in a row and for at most skipFor, so that the cursor
+// keeps moving (Durable reads it back before every batch).
+type skipper struct {
+	mu      sync.Mutex
+	n       int
+	written time.Time
+}
+
+const (
+	skipMax = 64
+	skipFor = time.Second
+)
+
+// take reports whether this event's cursor write may be skipped.
+func (k *skipper) take() bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.n < skipMax && time.Since(k.written) < skipFor {
+		k.n++
+		return true
+	}
+	k.n, k.written = 0, time.Now()
+	return false
 }
 
 func (s *Service) problem(ctx context.Context, tx incident.Tx, cfg *config.Config, c *config.Check, e event.Event) (bool, error) {
@@ -97,14 +145,15 @@ func (s *Service) problem(ctx context.Context, tx incident.Tx, cfg *config.Confi
 		return false, err
 	}
 	steps := []incident.Timeline{
-		{Time: in.DetectedAt, Kind: "detected", Text: fmt.Sprintf("%s: first failing result", c.Name)},
-		{Time: e.Time, Kind: "opened", Text: fmt.Sprintf("%s %s (hard, attempt %d): %s", c.Name, e.To, e.Attempt, e.Output)},
+		incident.Line(in.DetectedAt, "detected", "detected", fmt.Sprintf("%s: first failing result", c.Name), incident.Str(c.Name)),
+		incident.Line(e.Time, "opened", "opened", fmt.Sprintf("%s %s (hard, attempt %d): %s", c.Name, e.To, e.Attempt, e.Output),
+			incident.Str(c.Name), incident.Str(e.To.String()), incident.Str(fmt.Sprint(e.Attempt)), incident.Str(e.Output)),
 	}
 	if in.Runbook == "" {
-		steps = append(steps, incident.Timeline{Time: e.Time, Kind: "runbook_missing", Text: "no runbook matches this check: write one"})
+		steps = append(steps, incident.Line(e.Time, "runbook_missing", "runbook_missing", "no runbook matches this check: write one"))
 	}
 	if !e.Notify {
-		steps = append(steps, incident.Timeline{Time: e.Time, Kind: "flapping", Text: "the check is flapping: notifications are held"})
+		steps = append(steps, incident.Line(e.Time, "flapping", "flap.held", "the check is flapping: notifications are held"))
 	}
 	for _, st := range steps {
 		if err := tx.AddTimeline(ctx, in.ID, st); err != nil {
@@ -163,8 +212,8 @@ func (s *Service) attach(ctx context.Context, tx incident.Tx, c *config.Check, e
 		if err := tx.UpdateIncident(ctx, pin); err != nil {
 			return err
 		}
-		return tx.AddTimeline(ctx, pin.ID, incident.Timeline{Time: e.Time, Kind: "attached",
-			Text: fmt.Sprintf("%s %s while %s is down: attached, not alerted separately", c.Name, e.To, p)})
+		return tx.AddTimeline(ctx, pin.ID, incident.Line(e.Time, "attached", "attached",
+			fmt.Sprintf("%s %s while %s is down: attached, not alerted separately", c.Name, e.To, p), incident.Str(c.Name), incident.Str(e.To.String()), incident.Str(p)))
 	}
 	return nil
 }
@@ -184,12 +233,12 @@ func (s *Service) recovered(ctx context.Context, tx incident.Tx, cfg *config.Con
 	prev := in.State
 	in.RecoveredAt, in.State, in.Output, in.EscNextAt = &now, check.OK, e.Output, nil
 	text := fmt.Sprintf("%s recovered after %s: %s", c.Name, e.ProblemFor.Round(time.Second), e.Output)
-	if err := tx.AddTimeline(ctx, in.ID, incident.Timeline{Time: now, Kind: "recovered", Text: text}); err != nil {
+	if err := tx.AddTimeline(ctx, in.ID, incident.Line(now, "recovered", "recovered", text, incident.Str(c.Name), incident.Dur(e.ProblemFor), incident.Str(e.Output))); err != nil {
 		return false, err
 	}
 	if cfg.Incidents.AutoResolves() && (in.Status == incident.Open || in.Status == incident.Acknowledged) {
 		in.Status, in.ResolvedAt = incident.Resolved, &now
-		if err := tx.AddTimeline(ctx, in.ID, incident.Timeline{Time: now, Kind: "resolved", Text: "resolved automatically on recovery"}); err != nil {
+		if err := tx.AddTimeline(ctx, in.ID, incident.Line(now, "resolved", "resolved.auto", "resolved automatically on recovery")); err != nil {
 			return false, err
 		}
 	}
@@ -325,7 +374,8 @@ func (s *Service) enqueue(ctx context.Context, tx incident.Tx, cfg *config.Confi
 	}
 	m := notify.Message{Kind: kind, Lang: lang, Contact: t.Contact, Check: in.Check, Host: in.Host, Tenant: in.Tenant,
 		State: in.State.String(), PreviousState: o.prev, StateType: "hard", Output: in.Output, Time: s.now().UTC(),
-		ProblemFor: o.problemFor, IncidentID: in.ID, Level: level, AckedBy: o.ackedBy, Attached: in.Attached}
+		ProblemFor: o.problemFor, IncidentID: in.ID, Level: level, AckedBy: o.ackedBy, Attached: in.Attached,
+		IncidentLevel: in.Level}
 	if kind == notify.KindProblem && level == 0 {
 		m.Time = in.OpenedAt
 	}

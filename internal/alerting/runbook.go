@@ -160,7 +160,7 @@ func (s *Service) refreshRunbooks(ctx context.Context) error {
 			if err := tx.UpdateIncident(ctx, cur); err != nil {
 				return err
 			}
-			return tx.AddTimeline(ctx, cur.ID, incident.Timeline{Time: s.now(), Kind: "runbook", Text: "runbook " + name + " now matches this incident"})
+			return tx.AddTimeline(ctx, cur.ID, incident.Line(s.now(), "runbook", "runbook", "runbook "+name+" now matches this incident", incident.Str(name)))
 		})
 		if err != nil {
 			return err

@@ -40,6 +40,7 @@ type Server struct {
 	recov      Recoverer         // nil: the recover routes answer 503
 	reports    *report.Service   // nil: the report routes answer 503
 	adminTok   string
+	clustered  bool // on a database shared with other servers
 	mux        *http.ServeMux
 	apiMux     *http.ServeMux // the authenticated /api/v1/ routes
 }
@@ -62,13 +63,16 @@ type Deps struct {
 	Users      UserTokens        // nil: config tokens only
 	Recovery   Recoverer         // nil: the recover routes answer 503
 	Reports    *report.Service   // nil: the report routes answer 503
+	// Clustered: the store is a database other servers may share
+	// (PostgreSQL); the status says which server leads.
+	Clustered bool
 }
 
 // New builds the API.
 func New(d Deps) *Server {
 	s := &Server{eng: d.Engine, cfg: d.Config, st: d.Store, tix: d.Tickets, bus: d.Events, log: d.Log, reload: d.Reload,
 		alert: d.Alerting, users: d.Users, recov: d.Recovery, reports: d.Reports, adminTok: d.AdminToken,
-		mux: http.NewServeMux()}
+		clustered: d.Clustered, mux: http.NewServeMux()}
 	s.SetTokens(d.Config())
 	s.routes()
 	if d.Metrics != nil {
@@ -108,6 +112,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /metrics", s.metrics)
 	api := http.NewServeMux()
 	s.apiMux = api
+	api.HandleFunc("GET /api/v1/status", require(RoleViewer, s.status))
 	api.HandleFunc("GET /api/v1/checks", require(RoleViewer, s.listChecks))
 	api.HandleFunc("GET /api/v1/checks/{name...}", require(RoleViewer, s.getCheck))
 	api.HandleFunc("POST /api/v1/run/{name...}", require(RoleOperator, s.runCheck))
@@ -127,7 +132,7 @@ func (s *Server) routes() {
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "checks": len(s.cfg().Checks)})
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "checks": len(s.cfg().Checks), "role": s.role()})
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

@@ -203,6 +203,9 @@ func (s *Server) runCheck(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if s.refuseFollower(w) {
+		return
+	}
 	if !s.eng.RunNow(v.Name) {
 		writeError(w, http.StatusConflict, "check "+quote(v.Name)+" is disabled")
 		return

@@ -48,7 +48,7 @@ func (s *Server) recoverCheck(w http.ResponseWriter, r *http.Request) (string, b
 
 func (s *Server) postRecover(w http.ResponseWriter, r *http.Request) {
 	rc := s.recoverer(w)
-	if rc == nil {
+	if rc == nil || s.refuseFollower(w) {
 		return
 	}
 	name, ok := s.recoverCheck(w, r)

@@ -38,7 +38,9 @@ type Tickets interface {
 	// CreateTicket stores a new ticket (ID, and defaults for an empty
 	// status, priority, kind and creation time, are filled in) with its
 	// "created" timeline entry.
-	CreateTicket(ctx context.Context, t *incident.Ticket) error
+	// then runs in the same transaction (the notifications the new
+	// ticket queues: alerting.Service.TicketNotices).
+	CreateTicket(ctx context.Context, t *incident.Ticket, then ...func(incident.Tx) error) error
 	// Ticket returns a ticket with its timeline, or store.ErrNotFound.
 	Ticket(ctx context.Context, id int64) (*incident.Ticket, error)
 	// Tickets lists tickets matching q, newest first, without timelines.
@@ -49,7 +51,8 @@ type Tickets interface {
 	// It returns the ticket as stored, with its timeline.
 	UpdateTicket(ctx context.Context, id int64, fn func(*incident.Ticket) error, actor string) (*incident.Ticket, error)
 	// AddTicketComment appends a comment to the timeline.
-	AddTicketComment(ctx context.Context, id int64, actor, text, visibility string) error
+	// then runs in the same transaction, as for CreateTicket.
+	AddTicketComment(ctx context.Context, id int64, actor, text, visibility string, then ...func(incident.Tx) error) error
 }
 
 // Maintenances keeps the maintenance windows created through the API.

@@ -310,10 +310,11 @@ func (s *Server) createTicket(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "invalid ticket: it names what is not the tenant's", bad...)
 		return
 	}
-	if err := ts.CreateTicket(r.Context(), t); err != nil {
+	if err := ts.CreateTicket(r.Context(), t, s.alert.TicketOpenedNotices(t, p.Role.AtLeast(RoleOperator))...); err != nil {
 		s.ticketFail(w, 0, "create the ticket", err)
 		return
 	}
+	s.kickOutbox()
 	w.Header().Set("Location", "/api/v1/tickets/"+strconv.FormatInt(t.ID, 10))
 	writeJSON(w, http.StatusCreated, ticketView(PrincipalFrom(r.Context()), t))
 }
@@ -447,14 +448,23 @@ func (s *Server) commentTicket(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if err := ts.AddTicketComment(r.Context(), t.ID, p.Name, *req.Text, vis); err != nil {
+	notices := s.alert.TicketCommentNotices(t, p.Name, *req.Text, vis, p.Role.AtLeast(RoleOperator))
+	if err := ts.AddTicketComment(r.Context(), t.ID, p.Name, *req.Text, vis, notices...); err != nil {
 		s.ticketFail(w, t.ID, "add the comment", err)
 		return
 	}
+	s.kickOutbox()
 	after, err := ts.Ticket(r.Context(), t.ID)
 	if err != nil {
 		s.ticketFail(w, t.ID, "read the ticket", err)
 		return
 	}
 	writeJSON(w, http.StatusCreated, ticketView(p, after))
+}
+
+// kickOutbox wakes the outbox after a ticket write queued notifications.
+func (s *Server) kickOutbox() {
+	if s.alert != nil {
+		s.alert.KickOutbox()
+	}
 }

@@ -2,11 +2,15 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 
+	"github.com/mamori/mamori/internal/auth"
 	"github.com/mamori/mamori/internal/clidoc"
 	"github.com/mamori/mamori/internal/store/postgres"
 	"github.com/mamori/mamori/internal/store/sqlite"
@@ -17,8 +21,9 @@ const migrateStoreUsage = `usage: mamori migrate-store --from sqlite:DIR --to po
 
 Copies every table of the SQLite store in DIR (the server's data_dir) into
 an empty PostgreSQL database, keeping ids, then checks the row count of
-every table and compares the first and last row of each. Stop the server
-first; the target must be empty.
+every table and compares the first and last row of each, and keeps DIR's
+signing key (secret.key) in the database. Stop the server first; the
+target must be empty.
 データ移行: SQLite の全テーブルを空の PostgreSQL へ ID ごと複写し、件数と先頭・末尾行で照合します。`
 
 func cmdMigrateStore(args []string, stdout, stderr io.Writer) int {
@@ -56,7 +61,28 @@ func migrateStore(ctx context.Context, dir, dsn string, out io.Writer) error {
 	if err := dst.CopyFrom(ctx, src.Store, out); err != nil {
 		return err
 	}
-	return verifyCopy(ctx, src.Store, dst.Store, out)
+	if err := verifyCopy(ctx, src.Store, dst.Store, out); err != nil {
+		return err
+	}
+	return carryKey(ctx, dir, dst.Store, out)
+}
+
+// carryKey stores DIR/secret.key as the database's signing key: the
+// sessions and acknowledgement links the installation made stay valid on
+// every server of the database (docs/ha.md).
+func carryKey(ctx context.Context, dir string, dst *sqlstore.Store, out io.Writer) error {
+	key, err := os.ReadFile(filepath.Join(dir, auth.KeyFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := dst.PutSharedKey(ctx, sqlstore.SigningKey, key); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "migrate-store: kept the signing key of %s (sessions and links stay valid) / 署名鍵を引き継ぎました\n", auth.KeyFile)
+	return nil
 }
 
 // verifyCopy compares the row count of every table and its first and last

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mamori/mamori/internal/auth"
 	"github.com/mamori/mamori/internal/incident"
 	"github.com/mamori/mamori/internal/store/postgres"
 	"github.com/mamori/mamori/internal/store/postgres/pgtest"
@@ -28,6 +29,13 @@ func TestMigrateStore(t *testing.T) {
 		if err := src.Apply(ctx, name, 1, func(incident.Tx) error { return nil }); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if _, err := src.SharedKey(ctx, "fixture"); err != nil {
+		t.Fatal(err)
+	}
+	fileKey, err := auth.LoadOrCreateKey(dir) // DATA_DIR/secret.key of the installation
+	if err != nil {
+		t.Fatal(err)
 	}
 	want, err := src.Incident(ctx, incID)
 	if err != nil {
@@ -55,6 +63,11 @@ func TestMigrateStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer dst.Close()
+	// The installation's signing key is the database's now: its sessions
+	// and acknowledgement links stay valid on every server.
+	if k, err := dst.SharedKey(ctx, sqlstore.SigningKey); err != nil || !bytes.Equal(k, fileKey) {
+		t.Fatalf("signing key after the move: %x %v, want the file's %x", k, err, fileKey)
+	}
 	got, err := dst.Incident(ctx, incID)
 	if err != nil || got.Title != want.Title || !got.OpenedAt.Equal(want.OpenedAt) || len(got.Timeline) != len(want.Timeline) {
 		t.Fatalf("incident %d after the move: %+v %v", incID, got, err)

@@ -422,10 +422,7 @@ func (l *loader) maintenance(file string, n *yaml.Node, path string) {
 			l.errAt(file, n, path, "%s", strings.TrimPrefix(err.Error(), "yaml: "))
 			return
 		}
-		for _, e := range es {
-			e.File, e.Path = file, yamlx.Join(path, e.Path)
-			l.errs = append(l.errs, e)
-		}
+		l.place(file, path, es)
 		return
 	}
 	for _, err := range w.Validate() {

@@ -98,8 +98,8 @@ func (l *loader) check(file string, n *yaml.Node, path string, h *Host) {
 		l.checkSpec(file, n, path, h, c, kind, cf.Zone)
 	}
 	if v := valueNode(n, "recovery"); v != nil {
-		p, is := policy.Decode(v, c.Spec)
-		l.issues(file, path, is)
+		p, es := policy.Decode(v, c.Spec)
+		l.place(file, path, es)
 		c.Recovery = p
 	}
 	c.Digest = digest(n, c.Host, hostAddress(h))

@@ -40,6 +40,7 @@ type Config struct {
 	Maintenance []*maintenance.Window
 	Hosts       []*Host
 	Report      Reporting // report:
+	Tickets     Tickets   // tickets:
 	Tenants     []*Tenant // tenants:
 	// AWSAccounts are the AWS accounts checks name with account: (aws_accounts).
 	AWSAccounts []cloud.AWSAccount

@@ -79,6 +79,7 @@ func (l *loader) finish() {
 	l.resolveHostChecks()
 	l.resolveAlerting()
 	l.finishReporting()
+	l.finishTickets()
 	l.resolveRefs()
 	l.findCycles()
 }

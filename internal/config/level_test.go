@@ -81,3 +81,43 @@ hosts:
 		}
 	}
 }
+
+// tickets: names channels and policies that exist; the customer channel
+// addresses contacts; ticket contacts exist and are reachable on it.
+func TestTicketsSection(t *testing.T) {
+	base := `data_dir: /tmp/x
+channels:
+  - {name: chat, type: webhook, url: "http://127.0.0.1:1/"}
+  - {name: phone, type: phone}
+contacts:
+  - {name: taro, phone: "+81312345679"}
+  - {name: nophone}
+`
+	cfg, err := Parse("ok.yaml", []byte(base+`tenants:
+  - {name: acme, ticket_contacts: [taro]}
+tickets: {customer_channel: phone}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.OperatorTargets(); len(got) != 1 || got[0].Channel != "chat" {
+		t.Errorf("default operator targets %+v, want the fixed-destination channel chat", got)
+	}
+	if got := cfg.TicketContacts("acme"); len(got) != 1 || got[0].Name != "taro" {
+		t.Errorf("ticket contacts %+v", got)
+	}
+	cfg, err = Parse("none.yaml", []byte(base+"tickets: {notify: []}\n"))
+	if err != nil || len(cfg.OperatorTargets()) != 0 {
+		t.Errorf("notify: [] must tell no one: %v %v", cfg.OperatorTargets(), err)
+	}
+	_, err = Parse("bad.yaml", []byte(base+`tenants:
+  - {name: acme, ticket_contacts: [nophone, ghost]}
+tickets: {notify: [chta], customer_channel: chat}
+`))
+	for _, want := range []string{`tickets.notify: unknown channel or escalation policy "chta"`, `tickets.customer_channel: channel "chat" (webhook) has a fixed destination`,
+		`tenants[0].ticket_contacts: unknown contact "ghost"`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("errors lack %q: %v", want, err)
+		}
+	}
+}

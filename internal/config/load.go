@@ -103,7 +103,7 @@ func (l *loader) file(file string, data []byte, top bool) {
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		k, v := root.Content[i], root.Content[i+1]
 		switch k.Value {
-		case "listen", "data_dir", "database", "log_level", "public_url", "retention", "scheduler", "defaults", "incidents", "runbooks_dir", "recovery", "report", "tls", "http", "broker", "broker_creds", "broker_ca_file":
+		case "listen", "data_dir", "database", "log_level", "public_url", "retention", "scheduler", "defaults", "incidents", "runbooks_dir", "recovery", "report", "tickets", "tls", "http", "broker", "broker_creds", "broker_ca_file":
 			if !top {
 				l.errAt(file, k, k.Value, "only the main config file may set %s", k.Value)
 				continue
@@ -142,7 +142,7 @@ func (l *loader) file(file string, data []byte, top bool) {
 }
 
 func topKeys() []string {
-	return []string{"listen", "data_dir", "database", "log_level", "public_url", "retention", "scheduler", "defaults", "incidents", "runbooks_dir", "recovery", "report", "tls", "http", "broker", "broker_creds", "broker_ca_file",
+	return []string{"listen", "data_dir", "database", "log_level", "public_url", "retention", "scheduler", "defaults", "incidents", "runbooks_dir", "recovery", "report", "tickets", "tls", "http", "broker", "broker_creds", "broker_ca_file",
 		"api_tokens", "tenants", "channels", "contacts", "escalations", "maintenance", "checks", "hosts", "include", "aws_accounts", "remote_write"}
 }
 
@@ -183,13 +183,15 @@ func (l *loader) topSetting(file, key string, v *yaml.Node) {
 		l.mapping(file, v, key, &l.cfg.Incidents)
 	case "report":
 		l.mapping(file, v, key, &l.cfg.Report)
+	case "tickets":
+		l.mapping(file, v, key, &l.cfg.Tickets)
 	case "tls":
 		l.mapping(file, v, key, &l.cfg.TLS)
 	case "http":
 		l.mapping(file, v, key, &l.cfg.HTTP)
 	case "recovery":
-		g, is := policy.DecodeGlobal(v)
-		l.issues(file, "", is)
+		g, es := policy.DecodeGlobal(v)
+		l.place(file, "", es)
 		l.cfg.Recovery = g
 	case "runbooks_dir":
 		scalar(&l.cfg.RunbooksDir)
@@ -206,6 +208,14 @@ func (l *loader) mapping(file string, v *yaml.Node, path string, dst any) {
 		return
 	}
 	l.issues(file, path, fieldset.DecodeMapping(v, dst, nil))
+}
+
+// place adds problems found relative to path (a decoder's, without file).
+func (l *loader) place(file, path string, es yamlx.Errors) {
+	for _, e := range es {
+		e.File, e.Path = file, join(path, e.Path)
+		l.errs = append(l.errs, e)
+	}
 }
 
 func (l *loader) issues(file, path string, is []fieldset.Issue) {
@@ -329,6 +339,7 @@ func SectionFields() map[string][]fieldset.Field {
 	return map[string][]fieldset.Field{
 		"retention":    fieldset.Of(&Retention{}),
 		"incidents":    fieldset.Of(&Incidents{AutoResolve: true}),
+		"tickets":      fieldset.Of(&Tickets{}),
 		"tls":          fieldset.Of(&TLS{}),
 		"http":         fieldset.Of(&HTTP{}),
 		"contacts":     fieldset.Of(&Contact{}),

@@ -30,6 +30,7 @@ type Tenant struct {
 	TimeZone           string   `yaml:"timezone" help:"IANA time zone of its reports and their schedule (default Asia/Tokyo)"`
 	AvailabilityTarget float64  `yaml:"availability_target" help:"availability target in percent shown against every host and check (e.g. 99.9; 0: none)"`
 	ReportContacts     []string `yaml:"report_contacts" help:"contacts (by name) mailed the monthly report as a PDF"`
+	TicketContacts     []string `yaml:"ticket_contacts" help:"contacts (by name) told of operators' replies on its tickets through tickets.customer_channel (default: report_contacts)"`
 	Pos                Pos      `yaml:"-"`
 }
 

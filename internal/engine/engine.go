@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -49,6 +50,10 @@ type Engine struct {
 	held     map[string][]string // checks held for their parents → those parents
 	registry *prometheus.Registry
 	remote   Remote
+
+	following atomic.Bool    // a follower of the database's leader (see leader.go)
+	leadWG    sync.WaitGroup // Lead calls running
+	term      atomic.Pointer[term]
 }
 
 // Remote hands the due run of a zone's check to that zone's pollers; their
@@ -296,6 +301,9 @@ func (e *Engine) Record(ctx context.Context, name string, r check.Result) (*stat
 // buffered result delivered late) is kept in the history only: it does not
 // move the state, which newer results already decided.
 func (e *Engine) RecordFrom(ctx context.Context, name string, r check.Result, poller string) (*state.Transition, error) {
+	if e.following.Load() {
+		return nil, ErrFollower
+	}
 	e.mu.RLock()
 	en, ok := e.checks[name]
 	e.mu.RUnlock()
@@ -397,9 +405,9 @@ func (e *Engine) writer() {
 			ws = append(ws, q.w)
 		}
 		start := time.Now()
-		ids, err := e.store.Commit(ctx, ws)
+		ids, err := e.commitBatch(ctx, ws)
 		e.Metrics.commit.Observe(time.Since(start).Seconds())
-		if err != nil {
+		if err != nil && !errors.Is(err, ErrFollower) {
 			e.Metrics.commitErrors.Inc()
 			e.log.Error("commit results", "err", err, "results", len(ws))
 		}
@@ -411,6 +419,18 @@ func (e *Engine) writer() {
 			q.done <- commitResult{eventID: id, err: err}
 		}
 	}
+}
+
+// commitBatch commits ws unless the engine stopped leading meanwhile: a
+// server that lost the lead commits no decision.
+func (e *Engine) commitBatch(ctx context.Context, ws []store.Write) ([]int64, error) {
+	if e.following.Load() {
+		return nil, ErrFollower
+	}
+	if t := e.term.Load(); t != nil {
+		ctx = t.ctx // ends when the lead is lost: a commit retrying through a reconnect gives up
+	}
+	return e.store.Commit(ctx, ws)
 }
 
 func (e *Engine) housekeeping(ctx context.Context) {

@@ -137,6 +137,9 @@ type Tx interface {
 	CreateIncident(ctx context.Context, in *Incident) error
 	UpdateIncident(ctx context.Context, in *Incident) error
 	AddTimeline(ctx context.Context, incidentID int64, e Timeline) error
+	// AddTicketTimeline adds an entry to a ticket's timeline (the
+	// delivery of its notifications).
+	AddTicketTimeline(ctx context.Context, ticketID int64, e Timeline) error
 	// NotifiedTargets lists the distinct channel/contact/recipient triples
 	// that problem notifications of an incident were queued for.
 	NotifiedTargets(ctx context.Context, incidentID int64) ([]Notification, error)

@@ -29,7 +29,27 @@ const (
 	KindReminder    = "reminder"    // an escalation level fired again, still unacknowledged
 	KindTest        = "test"        // `mamori notify test`
 	KindReport      = "report"      // a monthly report, already rendered, with its PDF attached
+	KindTicket      = "ticket"      // a ticket event: a customer's new ticket or comment, an operator's reply
 )
+
+// Ticket events (TicketInfo.Event).
+const (
+	TicketOpened  = "opened"  // a customer opened a ticket: to the operators
+	TicketComment = "comment" // a customer commented: to the operators
+	TicketReply   = "reply"   // an operator replied (visible to the customer): to the tenant's contacts
+)
+
+// TicketInfo is what a ticket message says.
+type TicketInfo struct {
+	ID       int64  `json:"id"`
+	Event    string `json:"event"` // TicketOpened, TicketComment, TicketReply
+	Title    string `json:"title"`
+	Kind     string `json:"kind,omitempty"` // inquiry, operation
+	Priority string `json:"priority,omitempty"`
+	Author   string `json:"author,omitempty"` // who opened, commented or replied
+	Text     string `json:"text,omitempty"`   // the body or the comment (an excerpt)
+	URL      string `json:"url,omitempty"`
+}
 
 // Message is one notification to one recipient over one channel.
 type Message struct {
@@ -52,13 +72,15 @@ type Message struct {
 	Thread        string        `json:"thread,omitempty"` // shared by every message of one incident (mail threading)
 	IncidentURL   string        `json:"incident_url,omitempty"`
 	RunbookURL    string        `json:"runbook_url,omitempty"`
-	AckURL        string        `json:"ack_url,omitempty"`    // signed acknowledgement link
-	GatherURL     string        `json:"gather_url,omitempty"` // twilio: where keypresses are posted
-	StatusURL     string        `json:"status_url,omitempty"` // twilio: where call progress (answered, no-answer, busy) is posted
-	Level         int           `json:"level,omitempty"`      // escalation level (0 = first)
+	AckURL        string        `json:"ack_url,omitempty"`        // signed acknowledgement link
+	GatherURL     string        `json:"gather_url,omitempty"`     // twilio: where keypresses are posted
+	StatusURL     string        `json:"status_url,omitempty"`     // twilio: where call progress (answered, no-answer, busy) is posted
+	Level         int           `json:"level,omitempty"`          // escalation level (0 = first)
+	IncidentLevel int           `json:"incident_level,omitempty"` // incident level 1..3 (障害対応レベル); 0: not said
 	AckedBy       string        `json:"acknowledged_by,omitempty"`
 	Attached      []string      `json:"attached,omitempty"` // dependent checks attached to a host incident
 	Actions       []string      `json:"actions,omitempty"`  // recovery actions taken ("nginx restarted at 03:12")
+	Ticket        *TicketInfo   `json:"ticket,omitempty"`   // KindTicket: the ticket and its event
 
 	// Rendered by the templates for this channel type and language.
 	Subject string `json:"subject"`

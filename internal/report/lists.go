@@ -52,6 +52,7 @@ func incidentRow(in *incident.Incident, ackGoal, reportGoal time.Duration, now t
 		ID: in.ID, Check: in.Check, Host: in.Host, Title: in.Title, State: in.State.String(), Status: in.Status,
 		DetectedAt: in.DetectedAt, AlertedAt: in.OpenedAt, AcknowledgedAt: in.AckedAt, AcknowledgedBy: in.AckedBy,
 		RecoveredAt: in.RecoveredAt, RecoveryReportedAt: in.ReportedAt, ClosedAt: in.ClosedAt, Actions: []string{},
+		Level: in.Level, Remediation: in.Remediation,
 	}
 	row.AckTarget = AckTarget(in, ackGoal, now)
 	row.AckTargetMet = row.AckTarget.Met
@@ -73,6 +74,9 @@ func incidentRow(in *incident.Incident, ackGoal, reportGoal time.Duration, now t
 				}
 			}
 		}
+	}
+	if in.RootCause != "" { // the incident's own field wins over a "root cause:" comment
+		row.RootCause = in.RootCause
 	}
 	return row
 }

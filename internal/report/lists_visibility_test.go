@@ -22,3 +22,15 @@ func TestRootCauseOnlyFromCustomerComments(t *testing.T) {
 		t.Errorf("root cause %q, want disk full", row.RootCause)
 	}
 }
+
+// The incident's own root cause and remediation (PATCH, console) are
+// listed; the field wins over a "root cause:" comment.
+func TestRootCauseAndRemediationFields(t *testing.T) {
+	now := time.Now()
+	in := &incident.Incident{ID: 1, OpenedAt: now, DetectedAt: now, Level: 3, RootCause: "disk full on /var", Remediation: "log rotation weekly",
+		Timeline: []incident.Timeline{{Kind: "comment", Text: "root cause: guess", Visibility: incident.VisibilityCustomer}}}
+	row := incidentRow(in, time.Hour, time.Hour, now)
+	if row.RootCause != "disk full on /var" || row.Remediation != "log rotation weekly" || row.Level != 3 {
+		t.Errorf("row %+v", row)
+	}
+}

@@ -143,6 +143,8 @@ type Incident struct {
 	ReportTargetMet    *bool      `json:"report_target_met"`
 	Actions            []string   `json:"recovery_actions"`
 	RootCause          string     `json:"root_cause,omitempty"`
+	Remediation        string     `json:"remediation,omitempty"`
+	Level              int        `json:"level,omitempty"` // incident level 1..3 (障害対応レベル)
 }
 
 // Ticket is an inquiry or operations work item opened or closed in the

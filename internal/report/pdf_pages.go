@@ -154,7 +154,7 @@ func (d *pdfDoc) incidentPages() {
 	}
 	d.table(cols, rows)
 	for _, in := range r.Incidents {
-		if in.AcknowledgedBy == "" && len(in.Actions) == 0 && in.RootCause == "" {
+		if in.AcknowledgedBy == "" && len(in.Actions) == 0 && in.RootCause == "" && in.Remediation == "" {
 			continue
 		}
 		d.Ln(2)
@@ -165,6 +165,9 @@ func (d *pdfDoc) incidentPages() {
 		d.size(8)
 		d.color(ink)
 		lines := []string{}
+		if in.Level != 0 {
+			lines = append(lines, fmt.Sprintf("%s: %d", r.T("level"), in.Level))
+		}
 		if in.AcknowledgedBy != "" {
 			lines = append(lines, r.T("acked_by")+": "+in.AcknowledgedBy)
 		}
@@ -173,6 +176,9 @@ func (d *pdfDoc) incidentPages() {
 		}
 		if in.RootCause != "" {
 			lines = append(lines, r.T("root_cause")+": "+in.RootCause)
+		}
+		if in.Remediation != "" {
+			lines = append(lines, r.T("remediation")+": "+in.Remediation)
 		}
 		d.MultiCell(contentW, 4.2, strings.Join(lines, "\n"), "", "L", false)
 	}

@@ -43,7 +43,8 @@ func sampleReport(lang string) *Report {
 	r.Incidents = []Incident{
 		{ID: 41, Check: "web1/http", Host: "web1", Title: "web1/http CRITICAL: connection refused", State: "CRITICAL", Status: "closed", DetectedAt: t0, AlertedAt: t0.Add(15 * time.Minute),
 			AcknowledgedAt: tp(19 * time.Minute), AcknowledgedBy: "山田 太郎", RecoveredAt: tp(45 * time.Minute), RecoveryReportedAt: tp(45*time.Minute + 40*time.Second),
-			AckTargetMet: &yes, ReportTargetMet: &yes, Actions: []string{"nginx を再起動 (systemctl restart nginx): 成功"}, RootCause: "ログローテーション後に nginx が停止"},
+			AckTargetMet: &yes, ReportTargetMet: &yes, Actions: []string{"nginx を再起動 (systemctl restart nginx): 成功"}, RootCause: "ログローテーション後に nginx が停止",
+			Remediation: "ローテーション後の再読み込みを reload に変更", Level: 3},
 		{ID: 42, Check: "db1/ping", Host: "db1", Title: "db1 DOWN", State: "CRITICAL", Status: "resolved", DetectedAt: t0.Add(96 * time.Hour), AlertedAt: t0.Add(96*time.Hour + 3*time.Minute),
 			RecoveredAt: tp(96*time.Hour + 8*time.Minute), RecoveryReportedAt: tp(96*time.Hour + 14*time.Minute), ReportTargetMet: &no},
 	}
@@ -102,6 +103,11 @@ func TestPDFSample(t *testing.T) {
 		if err != nil || !bytes.Contains(html, []byte("<svg")) || !bytes.Contains(html, []byte("web1/http")) {
 			t.Fatalf("%s html: %v", lang, err)
 		}
+		for _, w := range []string{r.T("root_cause") + ": ログローテーション後", r.T("remediation") + ": ローテーション後の再読み込み", r.T("level") + ": 3"} {
+			if !bytes.Contains(html, []byte(w)) {
+				t.Errorf("%s html lacks %q", lang, w)
+			}
+		}
 		if bytes.Contains(html, []byte("%!")) || !bytes.Contains(html, []byte(r.T("target")+" 99.900%")) {
 			t.Errorf("%s html: a value is not formatted (the availability target must read %q)", lang, r.T("target")+" 99.900%")
 		}
@@ -119,8 +125,8 @@ func TestPDFSample(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := map[string][]string{"ja": {"稼働状況レポート", "障害一覧", "運用作業・お問い合わせ一覧", "リソース推移", "web1/http", "山田 太郎", "2026年11月"},
-			"en": {"Service Availability Report", "Incidents", "November 2026", "web1/http"}}[lang]
+		want := map[string][]string{"ja": {"稼働状況レポート", "障害一覧", "運用作業・お問い合わせ一覧", "リソース推移", "web1/http", "山田 太郎", "2026年11月", "根本原因", "根本解決策", "reload に変更", "障害対応レベル"},
+			"en": {"Service Availability Report", "Incidents", "November 2026", "web1/http", "Root cause", "Remediation", "reload", "Incident level"}}[lang]
 		for _, w := range want {
 			if !strings.Contains(string(out), w) {
 				t.Errorf("%s: PDF text lacks %q", lang, w)

@@ -257,10 +257,17 @@ func (s *Scheduler) dispatch(ctx context.Context, e *entry) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	e.running = false
-	if e.removed || ctx.Err() != nil {
+	if e.removed {
 		return
 	}
 	now := s.now()
+	if ctx.Err() != nil {
+		// Stopped mid-run (shutdown, or a server that stops leading): the
+		// job stays due, so that a later Run takes it up at once.
+		e.runAgain, e.due, e.next = false, time.Time{}, now
+		s.push(e)
+		return
+	}
 	switch {
 	case e.runAgain:
 		e.runAgain = false

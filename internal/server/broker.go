@@ -46,7 +46,8 @@ func (b *brokerSide) options() []engine.Option {
 }
 
 // run records the pollers' results into eng until ctx ends; the returned
-// function waits for the consumer to stop and closes the connection.
+// function waits for the consumer to stop. A leader runs it each time it
+// takes the lead.
 func (b *brokerSide) run(ctx context.Context, eng *engine.Engine, cfg func() *config.Config) (wait func()) {
 	if b == nil {
 		return func() {}
@@ -66,8 +67,12 @@ func (b *brokerSide) run(ctx context.Context, eng *engine.Engine, cfg func() *co
 			b.log.Error("broker: results consumer stopped", "err", err)
 		}
 	}()
-	return func() {
-		<-done
+	return func() { <-done }
+}
+
+// close drains and closes the connection (once the server stopped).
+func (b *brokerSide) close() {
+	if b != nil {
 		_ = b.nc.Drain()
 	}
 }

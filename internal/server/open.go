@@ -50,10 +50,11 @@ func (s *Server) openStore(ctx context.Context) error {
 		return err
 	}
 	s.closers = append(s.closers, func() { s.st.Close() })
-	key, err := auth.LoadOrCreateKey(dir)
+	key, err := s.signingKey(ctx)
 	if err != nil {
 		return err
 	}
+	s.secret = key
 	s.users = auth.New(s.st, key, s.log, auth.WithSecureCookies(!plainLoopback(s.cfg)))
 	created, name, pw, err := s.users.FirstStart(ctx)
 	if err != nil {
@@ -108,8 +109,13 @@ func (s *Server) openEngine(ctx context.Context) error {
 	if s.brk, err = openBroker(s.cfg, s.registry, s.log); err != nil {
 		return err
 	}
-	s.eng, err = engine.New(ctx, specs.Plan(s.cfg), s.st, s.log, append([]engine.Option{engine.WithRegistry(s.registry), engine.WithPassive(record),
-		engine.WithShared(s.shared), engine.WithEvents(s.bus)}, s.brk.options()...)...)
+	s.closers = append(s.closers, s.brk.close)
+	opts := append([]engine.Option{engine.WithRegistry(s.registry), engine.WithPassive(record),
+		engine.WithShared(s.shared), engine.WithEvents(s.bus)}, s.brk.options()...)
+	if s.cfg.Database != "" {
+		opts = append(opts, engine.WithFollower()) // until the campaign is won
+	}
+	s.eng, err = engine.New(ctx, specs.Plan(s.cfg), s.st, s.log, opts...)
 	if err != nil {
 		return err
 	}
@@ -128,7 +134,8 @@ func (s *Server) openConsumers(context.Context) error {
 		Global: func(c *config.Config) policy.Global { return c.Recovery }})
 	s.bus.Attach(event.Result|event.StateChange, s.recov)
 	var err error
-	s.alert, err = alerting.New(alerting.Deps{Config: s.cfg, Store: s.st, States: s.eng, Events: s.bus, Maintenance: maint, Actions: s.recov, Log: s.log})
+	s.alert, err = alerting.New(alerting.Deps{Config: s.cfg, Store: s.st, States: s.eng, Events: s.bus, Maintenance: maint, Actions: s.recov, Log: s.log,
+		Secret: s.secret})
 	if err != nil {
 		return err
 	}
@@ -150,7 +157,8 @@ func (s *Server) openHTTP(context.Context) error {
 		reload = s.Reload
 	}
 	s.apiSrv = api.New(api.Deps{Engine: s.eng, Config: s.current, Store: s.st, Tickets: s.st, Events: s.bus, Log: s.log, Reload: reload,
-		AdminToken: tok, Metrics: s.tsdb, Alerting: s.alert, Users: s.users, Recovery: s.recov, Reports: s.reports})
+		AdminToken: tok, Metrics: s.tsdb, Alerting: s.alert, Users: s.users, Recovery: s.recov, Reports: s.reports,
+		Clustered: s.cfg.Database != ""})
 	s.apiSrv.Mount(s.agentAPI.Routes)
 	console := web.New(s.consoleDeps())
 	mux := http.NewServeMux()

@@ -43,6 +43,7 @@ import (
 	"github.com/mamori/mamori/internal/recovery"
 	"github.com/mamori/mamori/internal/report"
 	"github.com/mamori/mamori/internal/server/specs"
+	"github.com/mamori/mamori/internal/store/postgres"
 	"github.com/mamori/mamori/internal/store/sqlstore"
 	"github.com/mamori/mamori/internal/web"
 )
@@ -90,6 +91,9 @@ type Server struct {
 	brk      *brokerSide // nil without broker:
 	registry *prometheus.Registry
 	shared   check.SharedMap
+	secret   []byte           // signs console sessions and acknowledgement links
+	leader   *postgres.Leader // nil: alone on its store (SQLite)
+	leading  prometheus.Gauge // mamori_leader
 
 	reloadMu sync.Mutex
 	live     atomic.Pointer[config.Config] // the configuration in force (Reload replaces it)
@@ -146,7 +150,7 @@ func (s *Server) Open(ctx context.Context) (err error) {
 			s.close()
 		}
 	}()
-	steps := []func(context.Context) error{s.openStore, s.openMetrics, s.openEngine, s.openConsumers, s.openHTTP}
+	steps := []func(context.Context) error{s.openStore, s.openMetrics, s.openEngine, s.openCluster, s.openConsumers, s.openHTTP}
 	for _, step := range steps {
 		if err := step(ctx); err != nil {
 			return err
@@ -170,26 +174,41 @@ func (s *Server) Run(ctx context.Context) error {
 		}
 	}()
 	fmt.Fprintf(s.opts.Stdout, "mamori %s: %d checks from %s, data in %s, API on %s\n", buildinfo.Short(), len(s.cfg.Checks), s.cfg.File, s.cfg.DataDir, s.URL())
-	// Each runs until ctx ends; they are waited for in this order.
-	runs := []func(context.Context){s.eng.Run, s.recov.Run, s.alert.Run, s.reports.Run}
-	done := make([]chan struct{}, len(runs))
-	for i, run := range runs {
-		done[i] = make(chan struct{})
-		go func() { run(ctx); close(done[i]) }()
-	}
 	rwWait := s.rwRun(ctx)
-	brkWait := s.brk.run(ctx, s.eng, s.current)
+	var wait func()
+	if s.leader == nil {
+		s.setLeading(true)
+		wait = s.decide(ctx, s.eng.Run) // alone on its store: always the leader
+	} else {
+		wait = s.campaign(ctx)
+	}
 	<-ctx.Done()
 	s.log.Info("shutting down")
 	shCtx, shCancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer shCancel()
 	_ = s.httpSrv.Shutdown(shCtx)
-	for _, d := range done {
-		<-d
-	}
+	wait()
 	rwWait()
-	brkWait()
 	return httpErr
+}
+
+// decide starts what only the leader runs — the engine's scheduling
+// (engine), recovery, alerting, the reports and the pollers' results —
+// until ctx ends; the returned function waits for all of them, in order.
+func (s *Server) decide(ctx context.Context, engine func(context.Context)) (wait func()) {
+	runs := []func(context.Context){engine, s.recov.Run, s.alert.Run, s.reports.Run}
+	done := make([]chan struct{}, len(runs))
+	for i, run := range runs {
+		done[i] = make(chan struct{})
+		go func() { run(ctx); close(done[i]) }()
+	}
+	brkWait := s.brk.run(ctx, s.eng, s.current)
+	return func() {
+		for _, d := range done {
+			<-d
+		}
+		brkWait()
+	}
 }
 
 func (s *Server) close() {

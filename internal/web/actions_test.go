@@ -126,3 +126,32 @@ func TestHostGrid(t *testing.T) {
 		t.Errorf("acme's grid shows globex's host")
 	}
 }
+
+// The overview's availability adds time up over its checks: down and
+// no-data time are shown as shares, never as more hours than the span has
+// (it showed "3d 23h" unknown in the 24-hour column).
+func TestOverviewAvailabilityShares(t *testing.T) {
+	cfg := strings.Replace(testConfig, "{name: alive, type: webtest, disabled: true}", "{name: alive, type: webtest}", 1)
+	cfg = strings.Replace(cfg, "{name: http, type: webtest, disabled: true}", "{name: http, type: webtest}", 1)
+	e := newEnvFrom(t, cfg)
+	body := e.do(uOperator.Name, http.MethodGet, "/", nil).Body.String()
+	i := strings.Index(body, `id="availability"`)
+	if i < 0 {
+		t.Fatalf("no availability on the overview")
+	}
+	sec := body[i:]
+	sec = sec[:strings.Index(sec, "</section>")]
+	row := sec[strings.Index(sec, "Unknown / no data"):]
+	row = row[:strings.Index(row, "</tr>")]
+	if !strings.Contains(row, "%") || strings.Contains(row, "h ") || strings.Contains(row, "d ") {
+		t.Errorf("no-data row over two checks is not a share: %s", row)
+	}
+	if !strings.Contains(sec, "shares of the time of all checks") {
+		t.Errorf("the overview does not say the figures are shares")
+	}
+	// One check (its own page) keeps durations.
+	page := e.do(uOperator.Name, http.MethodGet, "/checks/web1/http", nil).Body.String()
+	if j := strings.Index(page, "Unknown / no data"); j < 0 || strings.Contains(page[j:j+200], "%") {
+		t.Errorf("a single check's no-data time should stay a duration")
+	}
+}

@@ -21,6 +21,10 @@ type availCell struct {
 	Percent *float64
 	Down    time.Duration
 	NoData  time.Duration // unknown and no-data time
+	// Over several checks (the overview) down and no-data time are added
+	// up over the checks; shown as durations they read as if the span had
+	// more hours than it has, so they are shown as shares of check time.
+	DownShare, NoDataShare *float64
 }
 
 // maxOverviewChecks bounds the checks the overview computes availability
@@ -62,6 +66,10 @@ func (c *Console) availability(ctx context.Context, rc *reqCtx, checks []*config
 		out[i] = availCell{Key: f.Span.Key, Percent: f.AvailabilityPercent,
 			Down:   time.Duration(f.DowntimeSeconds * float64(time.Second)),
 			NoData: time.Duration((f.NoDataSeconds + f.UnknownSeconds) * float64(time.Second))}
+		if total := f.Span.To.Sub(f.Span.From).Seconds() * float64(len(checks)); scope == report.ScopeAll && len(checks) > 1 && total > 0 {
+			down, nodata := 100*f.DowntimeSeconds/total, 100*(f.NoDataSeconds+f.UnknownSeconds)/total
+			out[i].DownShare, out[i].NoDataShare = &down, &nodata
+		}
 	}
 	return out
 }

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/mamori/mamori/internal/incident"
 )
 
 // Languages of the console.
@@ -65,6 +67,57 @@ func (l *Locale) Word(prefix, value string) string {
 		return s
 	}
 	return value
+}
+
+// Line is a timeline line in the reader's language and zone: its message
+// ("tl."+key) with every argument localised (durations, times, words);
+// the stored English text for a line without a message (comments, lines
+// written before messages had keys) or one the catalogue lacks.
+func (l *Locale) Line(tl incident.Timeline) string {
+	m, ok := tl.Message()
+	key := "tl." + m.Key
+	if !ok || l.T(key) == key {
+		return tl.Text
+	}
+	args := make([]string, len(m.Args))
+	for i, a := range m.Args {
+		switch {
+		case a.D != nil:
+			args[i] = l.Dur(time.Duration(*a.D * float64(time.Second)))
+		case a.T != nil:
+			args[i] = l.Time(*a.T)
+		case a.K != "":
+			args[i] = l.T(a.K)
+			if args[i] == a.K {
+				args[i] = a.K[strings.LastIndex(a.K, ".")+1:]
+			}
+		default:
+			args[i] = a.S
+		}
+	}
+	return fill(l.T(key), args)
+}
+
+// fill puts args into {0}, {1}, ... in one pass, so that an argument's own
+// text (a check's output) is never read as a placeholder.
+func fill(s string, args []string) string {
+	var b strings.Builder
+	for {
+		i := strings.IndexByte(s, '{')
+		if i < 0 {
+			return b.String() + s
+		}
+		j := strings.IndexByte(s[i:], '}')
+		n, err := strconv.Atoi(s[i+1 : i+max(j, 1)])
+		if j < 0 || err != nil || n < 0 || n >= len(args) {
+			b.WriteString(s[:i+1])
+			s = s[i+1:]
+			continue
+		}
+		b.WriteString(s[:i])
+		b.WriteString(args[n])
+		s = s[i+j+1:]
+	}
 }
 
 // Tf translates a key and fills its {0}, {1}, ... placeholders.

@@ -80,10 +80,11 @@ func (c *Console) ticketCreate(w http.ResponseWriter, r *http.Request, rc *reqCt
 		c.failText(w, rc, http.StatusBadRequest, err.Error())
 		return
 	}
-	if err := c.tickets.CreateTicket(r.Context(), t); err != nil {
+	if err := c.tickets.CreateTicket(r.Context(), t, c.d.Alerting.TicketOpenedNotices(t, rc.can(RoleOperator))...); err != nil {
 		c.internal(w, r, rc, "create ticket", err)
 		return
 	}
+	c.kickOutbox()
 	redirect(w, r, "/tickets/"+strconv.FormatInt(t.ID, 10)+"?m=created")
 }
 
@@ -142,10 +143,12 @@ func (c *Console) ticketComment(w http.ResponseWriter, r *http.Request, rc *reqC
 		c.failText(w, rc, http.StatusBadRequest, err.Error())
 		return
 	}
-	if err := c.tickets.AddTicketComment(r.Context(), t.ID, rc.User.Name, text, vis); err != nil {
+	notices := c.d.Alerting.TicketCommentNotices(t, rc.User.Name, text, vis, rc.can(RoleOperator))
+	if err := c.tickets.AddTicketComment(r.Context(), t.ID, rc.User.Name, text, vis, notices...); err != nil {
 		c.internal(w, r, rc, "ticket comment", err)
 		return
 	}
+	c.kickOutbox()
 	redirect(w, r, "/tickets/"+strconv.FormatInt(t.ID, 10)+"?m=commented")
 }
 
@@ -215,3 +218,10 @@ func (c *Console) ticketStatus(w http.ResponseWriter, r *http.Request, rc *reqCt
 }
 
 // ---- runbooks ----
+
+// kickOutbox wakes the outbox after a ticket write queued notifications.
+func (c *Console) kickOutbox() {
+	if c.d.Alerting != nil {
+		c.d.Alerting.KickOutbox()
+	}
+}

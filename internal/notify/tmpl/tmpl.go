@@ -45,12 +45,12 @@ func load() (map[string]langTemplates, error) {
 	loadOnce.Do(func() {
 		loaded = map[string]langTemplates{}
 		for _, lang := range []string{Japanese, English} {
-			t, err := texttemplate.New(lang).Option("missingkey=error").ParseFS(files, "templates/"+lang+".txt.tmpl")
+			t, err := texttemplate.New(lang).Option("missingkey=error").ParseFS(files, "templates/"+lang+".txt.tmpl", "templates/"+lang+".ticket.txt.tmpl")
 			if err != nil {
 				loadErr = err
 				return
 			}
-			h, err := htmltemplate.New(lang).Option("missingkey=error").ParseFS(files, "templates/"+lang+".html.tmpl")
+			h, err := htmltemplate.New(lang).Option("missingkey=error").ParseFS(files, "templates/"+lang+".html.tmpl", "templates/"+lang+".ticket.html.tmpl")
 			if err != nil {
 				loadErr = err
 				return
@@ -141,12 +141,14 @@ var words = map[string]map[string]string{
 		"output": "出力", "incident": "インシデント", "runbook": "ランブック", "ack": "確認（アクノリッジ）する",
 		"attached": "影響を受ける関連チェック", "actions": "実施した復旧アクション", "previous": "前回",
 		"acked_by": "確認者", "level": "エスカレーション レベル", "down": "停止時間",
+		"incident_level": "障害対応レベル", "ticket": "チケット", "title": "件名", "from": "送信者", "priority": "優先度", "url": "URL",
 	},
 	English: {
 		"check": "Check", "host": "Host", "tenant": "Tenant", "state": "State", "time": "Time",
 		"output": "Output", "incident": "Incident", "runbook": "Runbook", "ack": "Acknowledge",
 		"attached": "Dependent checks attached", "actions": "Recovery actions taken", "previous": "was",
 		"acked_by": "Acknowledged by", "level": "Escalation level", "down": "Down for",
+		"incident_level": "Incident level", "ticket": "Ticket", "title": "Subject", "from": "From", "priority": "Priority", "url": "URL",
 	},
 }
 
@@ -194,6 +196,9 @@ func chooseSep(lang string) string {
 // (host, tenant and time only when set).
 func Facts(m *notify.Message) []Fact {
 	lang := m.Lang
+	if m.Ticket != nil {
+		return ticketFacts(m)
+	}
 	out := []Fact{{Word(lang, "check"), m.Check}}
 	if m.Host != "" {
 		out = append(out, Fact{Word(lang, "host"), m.Host})
@@ -202,6 +207,9 @@ func Facts(m *notify.Message) []Fact {
 		out = append(out, Fact{Word(lang, "tenant"), m.Tenant})
 	}
 	out = append(out, Fact{Word(lang, "state"), StateLine(m)})
+	if m.IncidentLevel > 0 {
+		out = append(out, Fact{Word(lang, "incident_level"), fmt.Sprint(m.IncidentLevel)})
+	}
 	if w := When(m); w != "" {
 		out = append(out, Fact{Word(lang, "time"), w})
 	}
@@ -218,7 +226,7 @@ func Summary(m *notify.Message) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return execText(ts[v.Lang].text, "summary", v)
+	return execText(ts[v.Lang].text, v.prefix+"summary", v)
 }
 
 // view is what the templates see.
@@ -236,11 +244,12 @@ type view struct {
 	Summary   string
 	Title     string // the rendered subject
 	Words     map[string]string
+	prefix    string // "ticket_" for ticket messages: their own templates
 }
 
 var kinds = map[string]bool{
 	notify.KindProblem: true, notify.KindRecovery: true, notify.KindAcknowledge: true,
-	notify.KindReminder: true, notify.KindTest: true,
+	notify.KindReminder: true, notify.KindTest: true, notify.KindTicket: true,
 }
 
 var urlRE = regexp.MustCompile(`(?i)\b(?:https?|ftp)://\S+`)
@@ -248,6 +257,9 @@ var urlRE = regexp.MustCompile(`(?i)\b(?:https?|ftp)://\S+`)
 func newView(m *notify.Message) (*view, error) {
 	if !kinds[m.Kind] {
 		return nil, fmt.Errorf("notify template: unknown message kind %q", m.Kind)
+	}
+	if m.Kind == notify.KindTicket && m.Ticket == nil {
+		return nil, fmt.Errorf("notify template: a ticket message without its ticket")
 	}
 	lang := Lang(m.Lang)
 	v := &view{
@@ -260,6 +272,9 @@ func newView(m *notify.Message) (*view, error) {
 		Level:     m.Level + 1,
 		StateText: StateLine(m),
 		Words:     words[lang],
+	}
+	if m.Kind == notify.KindTicket {
+		v.prefix = "ticket_"
 	}
 	// A host's checks are configured as "host/check": say the host once.
 	short := strings.TrimPrefix(m.Check, m.Host+"/")
@@ -301,25 +316,25 @@ func Render(m *notify.Message) error {
 		return err
 	}
 	t := ts[v.Lang]
-	if v.Summary, err = execText(t.text, "summary", v); err != nil {
+	if v.Summary, err = execText(t.text, v.prefix+"summary", v); err != nil {
 		return err
 	}
 	v.Summary = strings.TrimSpace(v.Summary)
-	subject, err := execText(t.text, "subject", v)
+	subject, err := execText(t.text, v.prefix+"subject", v)
 	if err != nil {
 		return err
 	}
 	v.Title = strings.Join(strings.Fields(subject), " ")
-	text, err := execText(t.text, "text", v)
+	text, err := execText(t.text, v.prefix+"text", v)
 	if err != nil {
 		return err
 	}
-	speech, err := execText(t.text, "speech", v)
+	speech, err := execText(t.text, v.prefix+"speech", v)
 	if err != nil {
 		return err
 	}
 	var h bytes.Buffer
-	if err := t.html.ExecuteTemplate(&h, "html", v); err != nil {
+	if err := t.html.ExecuteTemplate(&h, v.prefix+"html", v); err != nil {
 		return fmt.Errorf("notify template %s/html: %w", v.Lang, err)
 	}
 	m.Subject = v.Title
@@ -350,4 +365,24 @@ func tidy(s string) string {
 		out = append(out, l)
 	}
 	return strings.TrimRight(strings.Join(out, "\n"), "\n") + "\n"
+}
+
+// ticketFacts are a ticket message's facts: the ticket, its subject, the
+// tenant, who wrote and when.
+func ticketFacts(m *notify.Message) []Fact {
+	lang, tk := m.Lang, m.Ticket
+	out := []Fact{{Word(lang, "ticket"), fmt.Sprintf("#%d", tk.ID)}, {Word(lang, "title"), tk.Title}}
+	if m.Tenant != "" {
+		out = append(out, Fact{Word(lang, "tenant"), m.Tenant})
+	}
+	if tk.Author != "" {
+		out = append(out, Fact{Word(lang, "from"), tk.Author})
+	}
+	if w := When(m); w != "" {
+		out = append(out, Fact{Word(lang, "time"), w})
+	}
+	if tk.URL != "" {
+		out = append(out, Fact{Word(lang, "url"), tk.URL})
+	}
+	return out
 }

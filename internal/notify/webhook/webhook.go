@@ -104,6 +104,10 @@ type Payload struct {
 	Actions        []string `json:"actions"`
 	Subject        string   `json:"subject"`
 	Text           string   `json:"text"`
+	// Ticket is a ticket message's ticket and event (kind "ticket").
+	Ticket *notify.TicketInfo `json:"ticket,omitempty"`
+	// IncidentLevel is the incident level 1..3 (障害対応レベル), when said.
+	IncidentLevel int `json:"incident_level,omitempty"`
 }
 
 // NewPayload builds the JSON body of m.
@@ -113,7 +117,7 @@ func NewPayload(m *notify.Message) Payload {
 		Output: m.Output, IncidentID: m.IncidentID, ID: m.ID, Kind: m.Kind, Host: m.Host, Tenant: m.Tenant,
 		IncidentURL: m.IncidentURL, RunbookURL: m.RunbookURL, AckURL: m.AckURL,
 		ProblemSeconds: int64(m.ProblemFor / time.Second), Level: m.Level, AcknowledgedBy: m.AckedBy,
-		Attached: m.Attached, Actions: m.Actions, Subject: m.Subject, Text: m.Text,
+		Attached: m.Attached, Actions: m.Actions, Subject: m.Subject, Text: m.Text, Ticket: m.Ticket, IncidentLevel: m.IncidentLevel,
 	}
 	if !m.Time.IsZero() {
 		p.Time = m.Time.UTC().Format(time.RFC3339)

@@ -31,6 +31,7 @@ import (
 	"github.com/mamori/mamori/internal/check/fieldset"
 	"github.com/mamori/mamori/internal/duration"
 	"github.com/mamori/mamori/internal/recovery/action"
+	"github.com/mamori/mamori/internal/yamlx"
 )
 
 // Defaults.
@@ -190,10 +191,10 @@ func defaultSteps(at *yaml.Node) *yaml.Node {
 // Decode reads a check's `recovery:` value. checkSpec is the check type's
 // decoded spec (for the default service of its port); it may be nil. Issue
 // keys are relative to the check entry ("recovery[0].after").
-func Decode(node *yaml.Node, checkSpec any) (*Policy, []fieldset.Issue) {
-	var issues []fieldset.Issue
+func Decode(node *yaml.Node, checkSpec any) (*Policy, yamlx.Errors) {
+	var issues yamlx.Errors
 	bad := func(n *yaml.Node, key, format string, args ...any) {
-		issues = append(issues, fieldset.Issue{Key: key, Line: n.Line, Col: n.Column, Msg: fmt.Sprintf(format, args...)})
+		issues = append(issues, yamlx.Error{Path: key, Line: n.Line, Col: n.Column, Msg: fmt.Sprintf(format, args...)})
 	}
 	if node.Kind == yaml.AliasNode {
 		node = node.Alias
@@ -272,13 +273,13 @@ type stepFields struct {
 	DryRun       bool          `yaml:"dry_run" help:"record what would run without running it"`
 }
 
-func decodeStep(n *yaml.Node, path string, i int, prevAfter time.Duration, port int) (*Step, []fieldset.Issue) {
-	var issues []fieldset.Issue
+func decodeStep(n *yaml.Node, path string, i int, prevAfter time.Duration, port int) (*Step, yamlx.Errors) {
+	var issues yamlx.Errors
 	if n.Kind == yaml.AliasNode {
 		n = n.Alias
 	}
 	if n.Kind != yaml.MappingNode {
-		return nil, []fieldset.Issue{{Key: path, Line: n.Line, Col: n.Column, Msg: "a step must be a mapping ({after: 20m, action: service})"}}
+		return nil, yamlx.Errors{{Path: path, Line: n.Line, Col: n.Column, Msg: "a step must be a mapping ({after: 20m, action: service})"}}
 	}
 	notStep := map[string]bool{}
 	for j := 0; j+1 < len(n.Content); j += 2 {
@@ -287,10 +288,7 @@ func decodeStep(n *yaml.Node, path string, i int, prevAfter time.Duration, port 
 		}
 	}
 	var sf stepFields
-	for _, is := range fieldset.DecodeMapping(n, &sf, notStep) {
-		is.Key = path + "." + is.Key
-		issues = append(issues, is)
-	}
+	issues = append(issues, yamlx.Issues("", path, fieldset.DecodeMapping(n, &sf, notStep))...)
 	written := map[string]*yaml.Node{}
 	for j := 0; j+1 < len(n.Content); j += 2 {
 		written[n.Content[j].Value] = n.Content[j+1]
@@ -303,7 +301,7 @@ func decodeStep(n *yaml.Node, path string, i int, prevAfter time.Duration, port 
 	}
 	bad := func(key, format string, args ...any) {
 		nn := at(key)
-		issues = append(issues, fieldset.Issue{Key: path + "." + key, Line: nn.Line, Col: nn.Column, Msg: fmt.Sprintf(format, args...)})
+		issues = append(issues, yamlx.Error{Path: path + "." + key, Line: nn.Line, Col: nn.Column, Msg: fmt.Sprintf(format, args...)})
 	}
 	st := &Step{After: sf.After, Action: sf.Action, VerifyWithin: sf.VerifyWithin, Timeout: sf.Timeout, DryRun: sf.DryRun, Line: n.Line}
 	st.defaultTimings(written["after"] != nil, i, prevAfter, bad)
@@ -317,10 +315,7 @@ func decodeStep(n *yaml.Node, path string, i int, prevAfter time.Duration, port 
 		return nil, issues
 	}
 	st.Kind, st.Spec = kind, kind.New()
-	for _, is := range fieldset.DecodeMapping(n, st.Spec, stepKeys) {
-		is.Key = path + "." + is.Key
-		issues = append(issues, is)
-	}
+	issues = append(issues, yamlx.Issues("", path, fieldset.DecodeMapping(n, st.Spec, stepKeys))...)
 	if pd, ok := st.Spec.(PortDefaulter); ok {
 		pd.DefaultService(ServiceForPort(port))
 	}
@@ -376,10 +371,10 @@ type PortDefaulter interface{ DefaultService(name string) }
 type PortAlternatives interface{ DefaultServices(names []string) }
 
 // DecodeBudget reads {max: 3, per: 1h} or "3/1h".
-func DecodeBudget(v *yaml.Node, path string) (Budget, []fieldset.Issue) {
+func DecodeBudget(v *yaml.Node, path string) (Budget, yamlx.Errors) {
 	var b Budget
-	bad := func(n *yaml.Node, format string, args ...any) []fieldset.Issue {
-		return []fieldset.Issue{{Key: path, Line: n.Line, Col: n.Column, Msg: fmt.Sprintf(format, args...)}}
+	bad := func(n *yaml.Node, format string, args ...any) yamlx.Errors {
+		return yamlx.Errors{{Path: path, Line: n.Line, Col: n.Column, Msg: fmt.Sprintf(format, args...)}}
 	}
 	switch v.Kind {
 	case yaml.ScalarNode:
@@ -398,13 +393,10 @@ func DecodeBudget(v *yaml.Node, path string) (Budget, []fieldset.Issue) {
 			Max int           `yaml:"max" required:"true" help:"actions at most"`
 			Per time.Duration `yaml:"per" required:"true" help:"in any window this long"`
 		}
-		var issues []fieldset.Issue
-		for _, is := range fieldset.DecodeMapping(v, &f, nil) {
-			is.Key = path + "." + is.Key
-			issues = append(issues, is)
-		}
+		var issues yamlx.Errors
+		issues = append(issues, yamlx.Issues("", path, fieldset.DecodeMapping(v, &f, nil))...)
 		for _, fe := range fieldset.MissingRequired(&f) {
-			issues = append(issues, fieldset.Issue{Key: path + "." + fe.Field, Line: v.Line, Col: v.Column, Msg: fe.Msg})
+			issues = append(issues, yamlx.Error{Path: path + "." + fe.Field, Line: v.Line, Col: v.Column, Msg: fe.Msg})
 		}
 		if len(issues) > 0 {
 			return b, issues
@@ -422,12 +414,12 @@ func DecodeBudget(v *yaml.Node, path string) (Budget, []fieldset.Issue) {
 // DecodeGlobal reads the top-level `recovery:` section:
 //
 //	recovery: {enabled: true, dry_run: false, budget_per_check: {max: 3, per: 1h}, budget_per_host: {max: 5, per: 1h}}
-func DecodeGlobal(v *yaml.Node) (Global, []fieldset.Issue) {
+func DecodeGlobal(v *yaml.Node) (Global, yamlx.Errors) {
 	g := DefaultGlobal()
 	if v.Kind != yaml.MappingNode {
-		return g, []fieldset.Issue{{Key: "recovery", Line: v.Line, Col: v.Column, Msg: "must be a mapping"}}
+		return g, yamlx.Errors{{Path: "recovery", Line: v.Line, Col: v.Column, Msg: "must be a mapping"}}
 	}
-	var issues []fieldset.Issue
+	var issues yamlx.Errors
 	keys := []string{"enabled", "dry_run", "budget_per_check", "budget_per_host"}
 	for i := 0; i+1 < len(v.Content); i += 2 {
 		k, val := v.Content[i], v.Content[i+1]
@@ -436,7 +428,7 @@ func DecodeGlobal(v *yaml.Node) (Global, []fieldset.Issue) {
 		case "enabled", "dry_run":
 			var b bool
 			if err := val.Decode(&b); err != nil {
-				issues = append(issues, fieldset.Issue{Key: path, Line: val.Line, Col: val.Column, Msg: "must be true or false"})
+				issues = append(issues, yamlx.Error{Path: path, Line: val.Line, Col: val.Column, Msg: "must be true or false"})
 				continue
 			}
 			if k.Value == "enabled" {
@@ -455,7 +447,7 @@ func DecodeGlobal(v *yaml.Node) (Global, []fieldset.Issue) {
 				}
 			}
 		default:
-			issues = append(issues, fieldset.Issue{Key: path, Line: k.Line, Col: k.Column, Msg: "unknown field" + fieldset.SuggestKey(k.Value, keys)})
+			issues = append(issues, yamlx.Error{Path: path, Line: k.Line, Col: k.Column, Msg: "unknown field" + fieldset.SuggestKey(k.Value, keys)})
 		}
 	}
 	return g, issues

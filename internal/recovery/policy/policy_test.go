@@ -28,7 +28,7 @@ func decode(t *testing.T, src string, spec any) (*Policy, string) {
 	p, issues := Decode(doc.Content[0], spec)
 	var msgs []string
 	for _, i := range issues {
-		msgs = append(msgs, i.Key+": "+i.Msg)
+		msgs = append(msgs, i.Path+": "+i.Msg)
 	}
 	return p, strings.Join(msgs, "\n")
 }

@@ -2,7 +2,9 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 
@@ -199,10 +201,13 @@ func (s *Store) commitOnce(ctx context.Context, ws []store.Write) (c commitRun, 
 			return c, fmt.Errorf("store: transaction id: %w", err)
 		}
 	}
+	if err = s.createChecks(ctx, tx, ws, c.newIDs); err != nil {
+		return c, err
+	}
 	checkIDs := make([]int64, len(ws))
 	for i, w := range ws {
-		if checkIDs[i], err = s.idFor(ctx, tx, w.Check, c.newIDs); err != nil {
-			return c, err
+		if checkIDs[i] = s.ids[w.Check]; checkIDs[i] == 0 {
+			checkIDs[i] = c.newIDs[w.Check]
 		}
 	}
 	results, states := batchRows(ws, checkIDs)
@@ -212,12 +217,8 @@ func (s *Store) commitOnce(ctx context.Context, ws []store.Write) (c commitRun, 
 	if err = s.execRows(ctx, "update states", stateHead, stateRow, stateTail, states); err != nil {
 		return c, err
 	}
-	for i, w := range ws {
-		if t := w.Transition; t != nil && !w.Late {
-			if c.ids[i], err = insertEvent(ctx, tx, checkIDs[i], t); err != nil {
-				return c, err
-			}
-		}
+	if err = insertEvents(ctx, tx, ws, checkIDs, c.ids); err != nil {
+		return c, err
 	}
 	if err = tx.Commit(); err != nil {
 		return c, fmt.Errorf("store: commit: %w", err)
@@ -234,35 +235,130 @@ func hasTransition(ws []store.Write) bool {
 	return false
 }
 
-// idFor returns the id of a check, creating its row (noted in created).
-// Caller holds s.mu and tx.
-func (s *Store) idFor(ctx context.Context, tx *Tx, name string, created map[string]int64) (int64, error) {
-	if id, ok := s.ids[name]; ok {
-		return id, nil
+// createChecks creates the rows of the batch's checks the store has no id
+// for (on a fresh database, every check's first result), many per
+// statement, and notes their ids in created. Caller holds s.mu and tx.
+func (s *Store) createChecks(ctx context.Context, tx *Tx, ws []store.Write, created map[string]int64) error {
+	var names []string
+	for _, w := range ws {
+		if _, ok := s.ids[w.Check]; ok {
+			continue
+		}
+		if _, ok := created[w.Check]; !ok {
+			created[w.Check] = 0
+			names = append(names, w.Check)
+		}
 	}
-	if id, ok := created[name]; ok {
-		return id, nil
+	for _, ch := range chunkOffsets(len(names)) {
+		off, n := ch.off, ch.n
+		q := multi("create checks", n, `INSERT INTO checks(name) VALUES `, `(?)`, ` ON CONFLICT(name) DO UPDATE SET active = 1 RETURNING id, name`)
+		args := make([]any, n)
+		for i, name := range names[off : off+n] {
+			args[i] = name
+		}
+		if err := scanIDs(tx.QueryContext(ctx, q, args...))(created); err != nil {
+			return fmt.Errorf("store: create checks: %w", err)
+		}
 	}
-	var id int64
-	err := tx.QueryRowContext(ctx, `INSERT INTO checks(name) VALUES (?) ON CONFLICT(name) DO UPDATE SET active = 1 RETURNING id`, name).Scan(&id)
-	if err != nil {
-		return 0, fmt.Errorf("store: check id for %q: %w", name, err)
+	for name, id := range created {
+		if id == 0 {
+			return fmt.Errorf("store: create checks: no id for %q", name)
+		}
 	}
-	created[name] = id
-	return id, nil
+	return nil
 }
 
-// insertEvent adds a state change to the event log and returns its id.
-func insertEvent(ctx context.Context, tx *Tx, checkID int64, t *state.Transition) (id int64, err error) {
+// chunk is one statement's rows: [off, off+n).
+type chunk struct{ off, n int }
+
+// chunkOffsets is chunks(n) with their offsets, in order.
+func chunkOffsets(n int) []chunk {
+	var out []chunk
+	off := 0
+	for _, c := range chunks(n) {
+		out = append(out, chunk{off, c})
+		off += c
+	}
+	return out
+}
+
+// scanIDs reads (id, name) rows into a map.
+func scanIDs(rows *sql.Rows, err error) func(map[string]int64) error {
+	return func(into map[string]int64) error {
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id int64
+			var name string
+			if err := rows.Scan(&id, &name); err != nil {
+				return err
+			}
+			into[name] = id
+		}
+		return rows.Err()
+	}
+}
+
+// insertEvents adds the batch's state changes to the event log, many per
+// statement, and sets ids[i] to the event id of write i's transition. The
+// ids come from the table's sequence in the order of the VALUES rows, so
+// the i-th smallest id returned by a statement is its i-th row's.
+func insertEvents(ctx context.Context, tx *Tx, ws []store.Write, checkIDs, ids []int64) error {
+	var rows [][]any
+	var at []int // write index of each row
+	for i, w := range ws {
+		if t := w.Transition; t != nil && !w.Late {
+			rows = append(rows, eventRow(checkIDs[i], t))
+			at = append(at, i)
+		}
+	}
+	for _, ch := range chunkOffsets(len(rows)) {
+		off, n := ch.off, ch.n
+		q := multi("insert events", n, `INSERT INTO events(check_id, t, from_status, from_type, to_status, to_type, attempt, flags, problem_us, output) VALUES `,
+			`(?,?,?,?,?,?,?,?,?,?)`, ` RETURNING id`)
+		args := make([]any, 0, n*10)
+		for _, r := range rows[off : off+n] {
+			args = append(args, r...)
+		}
+		got, err := scanInts(tx.QueryContext(ctx, q, args...))
+		if err != nil {
+			return fmt.Errorf("store: insert events: %w", err)
+		}
+		if len(got) != n {
+			return fmt.Errorf("store: insert events: %d ids for %d events", len(got), n)
+		}
+		slices.Sort(got)
+		for k, id := range got {
+			ids[at[off+k]] = id
+		}
+	}
+	return nil
+}
+
+func eventRow(checkID int64, t *state.Transition) []any {
 	flags := 0
 	for bit, on := range map[int]bool{flagHard: t.Hard, flagRecovery: t.Recovery, flagNotify: t.Notify, flagFlapStart: t.FlapStart, flagFlapStop: t.FlapStop, flagUnreachable: t.Unreachable} {
 		if on {
 			flags |= bit
 		}
 	}
-	if err = tx.QueryRowContext(ctx, `INSERT INTO events(check_id, t, from_status, from_type, to_status, to_type, attempt, flags, problem_us, output) VALUES (?,?,?,?,?,?,?,?,?,?) RETURNING id`,
-		checkID, ms(t.Time), int(t.From), int(t.FromType), int(t.To), int(t.ToType), t.Attempt, flags, t.ProblemFor.Microseconds(), t.Output).Scan(&id); err != nil {
-		return 0, fmt.Errorf("store: insert event: %w", err)
+	return []any{checkID, ms(t.Time), int(t.From), int(t.FromType), int(t.To), int(t.ToType), t.Attempt, flags, t.ProblemFor.Microseconds(), t.Output}
+}
+
+func scanInts(rows *sql.Rows, err error) ([]int64, error) {
+	if err != nil {
+		return nil, err
 	}
-	return id, nil
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var v int64
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
 }

@@ -15,7 +15,7 @@ var Tables = []string{
 	"incidents", "timeline", "notifications", "deliveries", "cursors",
 	"maintenances", "maint_suppressed", "runbook_versions", "tickets",
 	"users", "api_tokens", "sessions", "recovery_actions", "reports",
-	"server_runs", "login_attempts",
+	"server_runs", "login_attempts", "shared_keys",
 }
 
 // serialTables have an id column the database numbers; after a copy

@@ -213,6 +213,13 @@ func (tx txn) UpdateIncident(ctx context.Context, in *incident.Incident) error {
 	return err
 }
 
+// AddTicketTimeline implements incident.Tx.
+func (tx txn) AddTicketTimeline(ctx context.Context, ticketID int64, e incident.Timeline) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO timeline(ticket_id, t, kind, actor, text, data, visibility) VALUES (?,?,?,?,?,?,?)`,
+		ticketID, ms(e.Time), e.Kind, e.Actor, e.Text, string(e.Data), e.Visibility)
+	return err
+}
+
 // AddTimeline implements incident.Tx.
 func (tx txn) AddTimeline(ctx context.Context, incidentID int64, e incident.Timeline) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO timeline(incident_id, t, kind, actor, text, data, visibility) VALUES (?,?,?,?,?,?,?)`,

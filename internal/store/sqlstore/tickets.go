@@ -134,7 +134,7 @@ func ticketTimeline(ctx context.Context, q querier, id int64) ([]incident.Timeli
 }
 
 // CreateTicket stores a new ticket with its "created" timeline entry.
-func (s *Store) CreateTicket(ctx context.Context, t *incident.Ticket) error {
+func (s *Store) CreateTicket(ctx context.Context, t *incident.Ticket, then ...func(incident.Tx) error) error {
 	cleanTicket(t)
 	if t.Status == "" {
 		t.Status = incident.TicketOpen
@@ -176,9 +176,22 @@ func (s *Store) CreateTicket(ctx context.Context, t *incident.Ticket) error {
 			}
 		}
 		var err error
-		t.Timeline, err = ticketTimeline(ctx, tx, t.ID)
-		return err
+		if t.Timeline, err = ticketTimeline(ctx, tx, t.ID); err != nil {
+			return err
+		}
+		return runThen(tx, then)
 	})
+}
+
+// runThen runs a ticket write's follow-up writes (the notifications it
+// queues) in its transaction.
+func runThen(tx *Tx, then []func(incident.Tx) error) error {
+	for _, fn := range then {
+		if err := fn(txn{tx}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Ticket returns a ticket with its timeline (store.ErrNotFound).
@@ -404,7 +417,7 @@ func quoteEmpty(s string) string {
 
 // AddTicketComment appends a comment of a visibility (internal or
 // customer) to the timeline; it also bumps the ticket's updated_at.
-func (s *Store) AddTicketComment(ctx context.Context, id int64, actor, text, visibility string) error {
+func (s *Store) AddTicketComment(ctx context.Context, id int64, actor, text, visibility string, then ...func(incident.Tx) error) error {
 	if err := incident.ValidateTicketComment(text); err != nil {
 		return err
 	}
@@ -421,6 +434,9 @@ func (s *Store) AddTicketComment(ctx context.Context, id int64, actor, text, vis
 		if n, _ := res.RowsAffected(); n == 0 {
 			return store.ErrNotFound
 		}
-		return addTicketEntry(ctx, tx, id, now, actor, ticketEntry{kind: "comment", text: text}, visibility)
+		if err := addTicketEntry(ctx, tx, id, now, actor, ticketEntry{kind: "comment", text: text}, visibility); err != nil {
+			return err
+		}
+		return runThen(tx, then)
 	})
 }

@@ -38,11 +38,11 @@ type Store interface {
 	Deliveries(ctx context.Context, id int64) ([]incident.Delivery, error)
 	LoadActions(ctx context.Context, since, now time.Time) ([]*incident.Action, error)
 
-	CreateTicket(ctx context.Context, t *incident.Ticket) error
+	CreateTicket(ctx context.Context, t *incident.Ticket, then ...func(incident.Tx) error) error
 	Ticket(ctx context.Context, id int64) (*incident.Ticket, error)
 	Tickets(ctx context.Context, q incident.TicketQuery) ([]*incident.Ticket, error)
 	UpdateTicket(ctx context.Context, id int64, fn func(*incident.Ticket) error, actor string) (*incident.Ticket, error)
-	AddTicketComment(ctx context.Context, id int64, actor, text, visibility string) error
+	AddTicketComment(ctx context.Context, id int64, actor, text, visibility string, then ...func(incident.Tx) error) error
 
 	EnrollAgent(ctx context.Context, host, tenant string, hash []byte, replace bool) error
 	RevokeAgent(ctx context.Context, host string) (bool, error)
@@ -63,6 +63,7 @@ type Store interface {
 
 	SaveRunbook(ctx context.Context, name, markdown, author string) (int, error)
 	RunbookVersions(ctx context.Context, name string) ([]store.RunbookVersion, error)
+	SharedKey(ctx context.Context, name string) ([]byte, error)
 	RunbookVersion(ctx context.Context, name string, version int) (*store.RunbookVersion, error)
 	LatestRunbooks(ctx context.Context) ([]store.RunbookVersion, error)
 }
@@ -92,7 +93,9 @@ func Run(t *testing.T, open Opener) {
 		{"TicketConcurrentUpdates", testTicketConcurrentUpdates},
 		{"TicketReopenDatabase", testTicketReopenDatabase},
 		{"IncidentOutbox", testIncidentOutbox},
+		{"TicketOutbox", testTicketOutbox},
 		{"EverythingElse", testEverythingElse},
+		{"SharedKey", testSharedKey},
 	} {
 		t.Run(c.name, func(t *testing.T) { c.fn(t, open) })
 	}
