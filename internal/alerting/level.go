@@ -68,9 +68,8 @@ func (s *Service) Update(ctx context.Context, id int64, who string, p Patch) (*i
 		if p.Level != nil && *p.Level != in.Level {
 			old := in.Level
 			in.Level = *p.Level
-			lines = append(lines, incident.Timeline{Time: now, Kind: "level", Actor: who,
-				Text: fmt.Sprintf("incident level %d → %d by %s", old, in.Level, who),
-				Data: fmt.Appendf(nil, `{"from":%d,"to":%d}`, old, in.Level)})
+			lines = append(lines, incident.Line(now, "level", "level", fmt.Sprintf("incident level %d → %d by %s", old, in.Level, who),
+				incident.Str(fmt.Sprint(old)), incident.Str(fmt.Sprint(in.Level)), incident.Str(who)))
 			if in.Level > old && (in.Status == incident.Open || in.Status == incident.Acknowledged) {
 				if queued, err = s.queueRaised(ctx, tx, s.config(), in, old); err != nil {
 					return err
@@ -79,11 +78,11 @@ func (s *Service) Update(ctx context.Context, id int64, who string, p Patch) (*i
 		}
 		if p.RootCause != nil && strings.TrimSpace(*p.RootCause) != in.RootCause {
 			in.RootCause = strings.TrimSpace(*p.RootCause)
-			lines = append(lines, incident.Timeline{Time: now, Kind: "root_cause", Actor: who, Text: "root cause: " + orNone(in.RootCause)})
+			lines = append(lines, incident.Line(now, "root_cause", "root_cause", "root cause: "+orNone(in.RootCause), incident.Str(orNone(in.RootCause))))
 		}
 		if p.Remediation != nil && strings.TrimSpace(*p.Remediation) != in.Remediation {
 			in.Remediation = strings.TrimSpace(*p.Remediation)
-			lines = append(lines, incident.Timeline{Time: now, Kind: "remediation", Actor: who, Text: "remediation: " + orNone(in.Remediation)})
+			lines = append(lines, incident.Line(now, "remediation", "remediation", "remediation: "+orNone(in.Remediation), incident.Str(orNone(in.Remediation))))
 		}
 		if len(lines) == 0 {
 			return nil
@@ -92,6 +91,7 @@ func (s *Service) Update(ctx context.Context, id int64, who string, p Patch) (*i
 			return err
 		}
 		for _, l := range lines {
+			l.Actor = who
 			if err := tx.AddTimeline(ctx, id, l); err != nil {
 				return err
 			}
