@@ -226,6 +226,9 @@ func (e *Engine) apply(plan Plan, saved map[string]store.CheckState) error {
 	for name := range e.checks {
 		if _, keep := next[name]; !keep {
 			e.sched.Remove(name)
+			if e.following.Load() {
+				continue // the leader owns the stored states; its reload forgets them
+			}
 			if err := e.store.Forget(context.Background(), name); err != nil {
 				e.log.Warn("forget removed check", "check", name, "err", err)
 			}
