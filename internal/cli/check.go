@@ -44,23 +44,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 		return err
 	})
 	verbose := fs.Bool("v", false, "print long output too")
-	fields := fieldset.Of(spec)
-	touched := map[string]bool{}
-	for _, f := range fields {
-		f := f
-		set := func(s string) error {
-			if !touched[f.Key] {
-				f.Reset() // a flag replaces a list default instead of adding to it
-				touched[f.Key] = true
-			}
-			return f.Set(s)
-		}
-		if f.IsBool() {
-			fs.BoolFunc(f.Flag(), f.Help, func(s string) error { return set(s) })
-		} else {
-			fs.Func(f.Flag(), f.Help, set)
-		}
-	}
+	fields := specFlags(fs, spec)
 	showVersion := nagiosFlags(fs)
 	if err := fs.Parse(flagArgs); err != nil {
 		if err == flag.ErrHelp {
@@ -88,23 +72,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 			return 3
 		}
 	}
-	var problems []string
-	seen := map[string]bool{}
-	flagOf := map[string]string{}
-	for _, f := range fields {
-		flagOf[f.Key] = f.Flag()
-	}
-	for _, fe := range append(fieldset.MissingRequired(spec), spec.Validate()...) {
-		if !seen[fe.Field] {
-			seen[fe.Field] = true
-			name := flagOf[fe.Field]
-			if name == "" {
-				name = strings.ReplaceAll(fe.Field, "_", "-")
-			}
-			problems = append(problems, "--"+name+" "+fe.Msg)
-		}
-	}
-	if len(problems) > 0 {
+	if problems := specProblems(spec, fields); len(problems) > 0 {
 		fmt.Fprintf(stdout, "%s UNKNOWN - bad arguments: %s\n", label(kind), strings.Join(problems, "; "))
 		return 3
 	}
@@ -121,6 +89,48 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, r.Long)
 	}
 	return r.Status.ExitCode()
+}
+
+// specFlags makes every field of the type's spec a flag of fs.
+func specFlags(fs *flag.FlagSet, spec check.Spec) []fieldset.Field {
+	fields := fieldset.Of(spec)
+	touched := map[string]bool{}
+	for _, f := range fields {
+		set := func(s string) error {
+			if !touched[f.Key] {
+				f.Reset() // a flag replaces a list default instead of adding to it
+				touched[f.Key] = true
+			}
+			return f.Set(s)
+		}
+		if f.IsBool() {
+			fs.BoolFunc(f.Flag(), f.Help, func(s string) error { return set(s) })
+		} else {
+			fs.Func(f.Flag(), f.Help, set)
+		}
+	}
+	return fields
+}
+
+// specProblems lists what is missing or wrong in the spec, by flag.
+func specProblems(spec check.Spec, fields []fieldset.Field) []string {
+	var problems []string
+	seen := map[string]bool{}
+	flagOf := map[string]string{}
+	for _, f := range fields {
+		flagOf[f.Key] = f.Flag()
+	}
+	for _, fe := range append(fieldset.MissingRequired(spec), spec.Validate()...) {
+		if !seen[fe.Field] {
+			seen[fe.Field] = true
+			name := flagOf[fe.Field]
+			if name == "" {
+				name = strings.ReplaceAll(fe.Field, "_", "-")
+			}
+			problems = append(problems, "--"+name+" "+fe.Msg)
+		}
+	}
+	return problems
 }
 
 // nagiosFlags adds the Monitoring Plugins short options as aliases of the

@@ -36,60 +36,20 @@ func cmdHost(args []string, stdout, stderr io.Writer) int {
 		usage()
 		return 2
 	}
-	sub, args := args[0], args[1:]
-	fs := clidoc.NewFlagSet("mamori host "+sub, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	path := fs.String("config", "", "the server's config file (for its hosts and data_dir)")
-	tenant := fs.String("tenant", "", "the host's tenant (must match the config's)")
-	rotate := fs.Bool("rotate", false, "replace the host's token if it has one")
-	// NAME may come before or after the flags.
-	var name string
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		name, args = args[0], args[1:]
+	hc, code := parseHostArgs(args, stderr, usage)
+	if code != 0 {
+		return code
 	}
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	if name == "" && fs.NArg() > 0 {
-		name = fs.Arg(0)
-		if err := fs.Parse(fs.Args()[1:]); err != nil {
-			return 2
-		}
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "mamori host %s: unexpected arguments: %s\n", sub, strings.Join(fs.Args(), " "))
-		return 2
-	}
-	switch sub {
-	case "add", "revoke":
-		if name == "" {
-			fmt.Fprintf(stderr, "mamori host %s: give the host's name\n", sub)
-			return 2
-		}
-	case "list":
-		if name != "" {
-			fmt.Fprintln(stderr, "mamori host list: takes no name")
-			return 2
-		}
-	default:
-		fmt.Fprintf(stderr, "mamori host: unknown subcommand %q\n", sub)
-		usage()
-		return 2
-	}
-	if *path == "" {
-		fmt.Fprintf(stderr, "mamori host %s: give the server's --config FILE (its hosts and data_dir)\n", sub)
-		return 2
-	}
-	cfg, err := loadConfig(*path)
+	cfg, err := loadConfig(hc.path)
 	if err != nil {
 		printConfigErrors(stderr, err)
 		return 1
 	}
 	ctx := context.Background()
 	var h *config.Host
-	if name != "" {
-		if h = cfg.Host(name); h == nil {
-			fmt.Fprintf(stderr, "mamori: host %q is not in %s: declare it under hosts: first%s\n", name, cfg.File, knownHosts(cfg))
+	if hc.name != "" {
+		if h = cfg.Host(hc.name); h == nil {
+			fmt.Fprintf(stderr, "mamori: host %q is not in %s: declare it under hosts: first%s\n", hc.name, cfg.File, knownHosts(cfg))
 			return 1
 		}
 	}
@@ -99,64 +59,133 @@ func cmdHost(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer st.Close()
-
-	switch sub {
+	switch hc.sub {
 	case "add":
-		if *tenant != "" && *tenant != h.Tenant {
-			if h.Tenant == "" {
-				fmt.Fprintf(stderr, "mamori: host %q has no tenant in %s (set tenant: %s there first)\n", name, cfg.File, *tenant)
-			} else {
-				fmt.Fprintf(stderr, "mamori: host %q is in tenant %q in %s, not %q\n", name, h.Tenant, cfg.File, *tenant)
-			}
-			return 1
-		}
-		raw := make([]byte, 32)
-		if _, err := rand.Read(raw); err != nil {
-			fmt.Fprintf(stderr, "mamori: %v\n", err)
-			return 1
-		}
-		tok := base64.RawURLEncoding.EncodeToString(raw)
-		sum := sha256.Sum256([]byte(tok))
-		if err := st.EnrollAgent(ctx, name, h.Tenant, sum[:], *rotate); err != nil {
-			if errors.Is(err, sqlstore.ErrEnrolled) {
-				fmt.Fprintf(stderr, "mamori: host %q already has an agent token: revoke it (mamori host revoke %s --config %s) or add --rotate\n", name, name, *path)
-				return 1
-			}
-			fmt.Fprintf(stderr, "mamori: %v\n", err)
-			return 1
-		}
-		server := cfg.PublicURL
-		if server == "" {
-			server = "http://" + cfg.Listen
-		}
-		fmt.Fprintf(stdout, "Agent token for host %s (shown only now; the server keeps only its hash):\n\n  %s\n\n", name, tok)
-		fmt.Fprintf(stdout, "Start the agent on %s with:\n\n  mamori agent --server %s --token %s\n\n", name, server, tok)
-		if !h.AgentToken.IsZero() {
-			fmt.Fprintf(stdout, "Note: %s also has an agent_token in %s; both are accepted.\n", name, cfg.File)
-		}
-		if !h.Agent {
-			fmt.Fprintf(stdout, "Note: %s has no agent-side checks and no `agent: true` in %s, so it has no heartbeat check yet.\n", name, cfg.File)
-		}
-		return 0
-
+		return hostAdd(ctx, st, cfg, h, hc, stdout, stderr)
 	case "revoke":
-		ok, err := st.RevokeAgent(ctx, name)
-		if err != nil {
-			fmt.Fprintf(stderr, "mamori: %v\n", err)
-			return 1
-		}
-		if !ok {
-			fmt.Fprintf(stderr, "mamori: host %q has no enrolled agent token\n", name)
-			return 1
-		}
-		fmt.Fprintf(stdout, "revoked the agent token of %s: the server refuses it within seconds\n", name)
-		if !h.AgentToken.IsZero() {
-			fmt.Fprintf(stdout, "Note: the agent_token of %s in %s still works until you remove it there.\n", name, cfg.File)
-		}
-		return 0
+		return hostRevoke(ctx, st, cfg, h, stdout, stderr)
 	}
+	return hostList(ctx, st, cfg, stdout, stderr)
+}
 
-	// list
+// hostCmd is a parsed mamori host command line.
+type hostCmd struct {
+	sub, name, path, tenant string
+	rotate                  bool
+}
+
+// parseHostArgs parses SUB [NAME] [flags]; code is non-zero (2) when the
+// command line is wrong (already said on stderr).
+func parseHostArgs(args []string, stderr io.Writer, usage func()) (hostCmd, int) {
+	hc := hostCmd{sub: args[0]}
+	args = args[1:]
+	fs := clidoc.NewFlagSet("mamori host "+hc.sub, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("config", "", "the server's config file (for its hosts and data_dir)")
+	tenant := fs.String("tenant", "", "the host's tenant (must match the config's)")
+	rotate := fs.Bool("rotate", false, "replace the host's token if it has one")
+	// NAME may come before or after the flags.
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		hc.name, args = args[0], args[1:]
+	}
+	if err := fs.Parse(args); err != nil {
+		return hc, 2
+	}
+	if hc.name == "" && fs.NArg() > 0 {
+		hc.name = fs.Arg(0)
+		if err := fs.Parse(fs.Args()[1:]); err != nil {
+			return hc, 2
+		}
+	}
+	hc.path, hc.tenant, hc.rotate = *path, *tenant, *rotate
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "mamori host %s: unexpected arguments: %s\n", hc.sub, strings.Join(fs.Args(), " "))
+		return hc, 2
+	}
+	switch hc.sub {
+	case "add", "revoke":
+		if hc.name == "" {
+			fmt.Fprintf(stderr, "mamori host %s: give the host's name\n", hc.sub)
+			return hc, 2
+		}
+	case "list":
+		if hc.name != "" {
+			fmt.Fprintln(stderr, "mamori host list: takes no name")
+			return hc, 2
+		}
+	default:
+		fmt.Fprintf(stderr, "mamori host: unknown subcommand %q\n", hc.sub)
+		usage()
+		return hc, 2
+	}
+	if hc.path == "" {
+		fmt.Fprintf(stderr, "mamori host %s: give the server's --config FILE (its hosts and data_dir)\n", hc.sub)
+		return hc, 2
+	}
+	return hc, 0
+}
+
+// hostAdd enrols a host's agent and prints its token once.
+func hostAdd(ctx context.Context, st *sqlstore.Store, cfg *config.Config, h *config.Host, hc hostCmd, stdout, stderr io.Writer) int {
+	name := hc.name
+	if hc.tenant != "" && hc.tenant != h.Tenant {
+		if h.Tenant == "" {
+			fmt.Fprintf(stderr, "mamori: host %q has no tenant in %s (set tenant: %s there first)\n", name, cfg.File, hc.tenant)
+		} else {
+			fmt.Fprintf(stderr, "mamori: host %q is in tenant %q in %s, not %q\n", name, h.Tenant, cfg.File, hc.tenant)
+		}
+		return 1
+	}
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		fmt.Fprintf(stderr, "mamori: %v\n", err)
+		return 1
+	}
+	tok := base64.RawURLEncoding.EncodeToString(raw)
+	sum := sha256.Sum256([]byte(tok))
+	if err := st.EnrollAgent(ctx, name, h.Tenant, sum[:], hc.rotate); err != nil {
+		if errors.Is(err, sqlstore.ErrEnrolled) {
+			fmt.Fprintf(stderr, "mamori: host %q already has an agent token: revoke it (mamori host revoke %s --config %s) or add --rotate\n", name, name, hc.path)
+			return 1
+		}
+		fmt.Fprintf(stderr, "mamori: %v\n", err)
+		return 1
+	}
+	server := cfg.PublicURL
+	if server == "" {
+		server = "http://" + cfg.Listen
+	}
+	fmt.Fprintf(stdout, "Agent token for host %s (shown only now; the server keeps only its hash):\n\n  %s\n\n", name, tok)
+	fmt.Fprintf(stdout, "Start the agent on %s with:\n\n  mamori agent --server %s --token %s\n\n", name, server, tok)
+	if !h.AgentToken.IsZero() {
+		fmt.Fprintf(stdout, "Note: %s also has an agent_token in %s; both are accepted.\n", name, cfg.File)
+	}
+	if !h.Agent {
+		fmt.Fprintf(stdout, "Note: %s has no agent-side checks and no `agent: true` in %s, so it has no heartbeat check yet.\n", name, cfg.File)
+	}
+	return 0
+}
+
+// hostRevoke revokes a host's enrolled token.
+func hostRevoke(ctx context.Context, st *sqlstore.Store, cfg *config.Config, h *config.Host, stdout, stderr io.Writer) int {
+	ok, err := st.RevokeAgent(ctx, h.Name)
+	if err != nil {
+		fmt.Fprintf(stderr, "mamori: %v\n", err)
+		return 1
+	}
+	if !ok {
+		fmt.Fprintf(stderr, "mamori: host %q has no enrolled agent token\n", h.Name)
+		return 1
+	}
+	fmt.Fprintf(stdout, "revoked the agent token of %s: the server refuses it within seconds\n", h.Name)
+	if !h.AgentToken.IsZero() {
+		fmt.Fprintf(stdout, "Note: the agent_token of %s in %s still works until you remove it there.\n", h.Name, cfg.File)
+	}
+	return 0
+}
+
+// hostList prints the hosts with an agent: tokens, last contact, counters.
+func hostList(ctx context.Context, st *sqlstore.Store, cfg *config.Config, stdout, stderr io.Writer) int {
 	known, err := st.AgentHosts(ctx)
 	if err != nil {
 		fmt.Fprintf(stderr, "mamori: %v\n", err)
@@ -183,35 +212,49 @@ func cmdHost(args []string, stdout, stderr io.Writer) int {
 	now := time.Now()
 	for _, n := range names {
 		a := byName[n]
-		h := cfg.Host(n)
-		var toks []string
-		tenant := a.Tenant
-		if h != nil {
-			tenant = h.Tenant
-			if !h.AgentToken.IsZero() {
-				toks = append(toks, "config")
-			}
-		} else {
-			toks = append(toks, "(host not in config)")
-		}
-		if len(a.TokenHash) > 0 {
-			toks = append(toks, "enrolled "+a.EnrolledAt.Local().Format("2006-01-02"))
-		}
-		if len(toks) == 0 {
-			toks = append(toks, "none")
-		}
-		seen := "never"
-		if !a.LastSeen.IsZero() {
-			seen = now.Sub(a.LastSeen).Round(time.Second).String() + " ago"
-		}
-		dropped := "-"
-		if a.DroppedResults+a.DroppedSamples > 0 {
-			dropped = fmt.Sprintf("%d results, %d samples", a.DroppedResults, a.DroppedSamples)
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", n, orDash(tenant), strings.Join(toks, ", "), seen, strconv.FormatUint(a.LastSeq, 10), dropped, orDash(a.AgentInfo))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", n, orDash(hostTenant(cfg.Host(n), a)), hostTokens(cfg.Host(n), a),
+			lastSeen(now, a.LastSeen), strconv.FormatUint(a.LastSeq, 10), dropped(a), orDash(a.AgentInfo))
 	}
 	tw.Flush()
 	return 0
+}
+
+func hostTenant(h *config.Host, a store.AgentHost) string {
+	if h != nil {
+		return h.Tenant
+	}
+	return a.Tenant
+}
+
+// hostTokens says which tokens a host has: config, enrolled, none.
+func hostTokens(h *config.Host, a store.AgentHost) string {
+	var toks []string
+	if h == nil {
+		toks = append(toks, "(host not in config)")
+	} else if !h.AgentToken.IsZero() {
+		toks = append(toks, "config")
+	}
+	if len(a.TokenHash) > 0 {
+		toks = append(toks, "enrolled "+a.EnrolledAt.Local().Format("2006-01-02"))
+	}
+	if len(toks) == 0 {
+		toks = append(toks, "none")
+	}
+	return strings.Join(toks, ", ")
+}
+
+func lastSeen(now, seen time.Time) string {
+	if seen.IsZero() {
+		return "never"
+	}
+	return now.Sub(seen).Round(time.Second).String() + " ago"
+}
+
+func dropped(a store.AgentHost) string {
+	if a.DroppedResults+a.DroppedSamples > 0 {
+		return fmt.Sprintf("%d results, %d samples", a.DroppedResults, a.DroppedSamples)
+	}
+	return "-"
 }
 
 func orDash(s string) string {

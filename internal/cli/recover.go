@@ -49,26 +49,8 @@ func cmdRecover(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	name := pos[0]
-	if *tok == "" {
-		*tok = os.Getenv("MAMORI_ADMIN_TOKEN")
-	}
-	if *tok == "" || *server == "" {
-		cfg, err := loadConfig(*cfgPath)
-		if err != nil {
-			printConfigErrors(stderr, err)
-			return 2
-		}
-		if *server == "" {
-			*server = apiBase(cfg)
-		}
-		if *tok == "" {
-			b, err := os.ReadFile(filepath.Join(cfg.DataDir, "admin.token"))
-			if err != nil {
-				fmt.Fprintf(stderr, "mamori recover: no token: give --token, set MAMORI_ADMIN_TOKEN, or run where the server's data directory is readable (%v)\n", err)
-				return 2
-			}
-			*tok = strings.TrimSpace(string(b))
-		}
+	if code := recoverTarget(server, tok, *cfgPath, stderr); code != 0 {
+		return code
 	}
 	body, _ := json.Marshal(map[string]bool{"dry_run": *dry})
 	u := strings.TrimRight(*server, "/") + "/api/v1/recover/" + (&url.URL{Path: name}).EscapedPath()
@@ -100,20 +82,7 @@ func cmdRecover(args []string, stdout, stderr io.Writer) int {
 		}
 		return 2
 	}
-	var out struct {
-		Check       string `json:"check"`
-		Step        int    `json:"step"`
-		Action      string `json:"action"`
-		Description string `json:"description"`
-		DryRun      bool   `json:"dry_run"`
-		Refused     bool   `json:"refused"`
-		ExitCode    int    `json:"exit_code"`
-		Output      string `json:"output"`
-		Error       string `json:"error"`
-		Verified    string `json:"verified"`
-		VerifyText  string `json:"verify_text"`
-		IncidentID  int64  `json:"incident_id"`
-	}
+	var out recoverOutcome
 	if err := json.Unmarshal(b, &out); err != nil {
 		fmt.Fprintf(stderr, "mamori recover: unreadable answer: %v\n", err)
 		return 2
@@ -122,28 +91,78 @@ func cmdRecover(args []string, stdout, stderr io.Writer) int {
 		stdout.Write(b)
 		fmt.Fprintln(stdout)
 	} else {
-		fmt.Fprintf(stdout, "%s: step %d (%s): %s\n", out.Check, out.Step, out.Action, out.Description)
-		switch {
-		case out.Refused:
-			fmt.Fprintf(stdout, "refused by the agent: %s\n", out.Error)
-		case out.DryRun:
-			fmt.Fprintf(stdout, "dry run: nothing ran. %s\n", strings.TrimSpace(out.Output))
-		default:
-			fmt.Fprintf(stdout, "exit code %d\n", out.ExitCode)
-			if out.Error != "" {
-				fmt.Fprintf(stdout, "error: %s\n", out.Error)
-			}
-			if o := strings.TrimSpace(out.Output); o != "" {
-				fmt.Fprintf(stdout, "output:\n%s\n", o)
-			}
-			fmt.Fprintf(stdout, "verification: %s %s\n", out.Verified, out.VerifyText)
-		}
-		if out.IncidentID != 0 {
-			fmt.Fprintf(stdout, "on the timeline of incident %d\n", out.IncidentID)
-		}
+		out.print(stdout)
 	}
 	if !out.Refused && (out.DryRun || out.Verified == "ok") {
 		return 0
 	}
 	return 1
+}
+
+// recoverTarget fills in the server's URL and the token from the config
+// (and DATA_DIR/admin.token) when the flags and the environment left them
+// out; non-zero is the exit code of a failure (already said).
+func recoverTarget(server, tok *string, cfgPath string, stderr io.Writer) int {
+	if *tok == "" {
+		*tok = os.Getenv("MAMORI_ADMIN_TOKEN")
+	}
+	if *tok != "" && *server != "" {
+		return 0
+	}
+	cfg, err := loadConfig(cfgPath)
+	if err != nil {
+		printConfigErrors(stderr, err)
+		return 2
+	}
+	if *server == "" {
+		*server = apiBase(cfg)
+	}
+	if *tok == "" {
+		b, err := os.ReadFile(filepath.Join(cfg.DataDir, "admin.token"))
+		if err != nil {
+			fmt.Fprintf(stderr, "mamori recover: no token: give --token, set MAMORI_ADMIN_TOKEN, or run where the server's data directory is readable (%v)\n", err)
+			return 2
+		}
+		*tok = strings.TrimSpace(string(b))
+	}
+	return 0
+}
+
+// recoverOutcome is the API's answer to POST /api/v1/recover/CHECK.
+type recoverOutcome struct {
+	Check       string `json:"check"`
+	Step        int    `json:"step"`
+	Action      string `json:"action"`
+	Description string `json:"description"`
+	DryRun      bool   `json:"dry_run"`
+	Refused     bool   `json:"refused"`
+	ExitCode    int    `json:"exit_code"`
+	Output      string `json:"output"`
+	Error       string `json:"error"`
+	Verified    string `json:"verified"`
+	VerifyText  string `json:"verify_text"`
+	IncidentID  int64  `json:"incident_id"`
+}
+
+// print writes the outcome for a person.
+func (out recoverOutcome) print(stdout io.Writer) {
+	fmt.Fprintf(stdout, "%s: step %d (%s): %s\n", out.Check, out.Step, out.Action, out.Description)
+	switch {
+	case out.Refused:
+		fmt.Fprintf(stdout, "refused by the agent: %s\n", out.Error)
+	case out.DryRun:
+		fmt.Fprintf(stdout, "dry run: nothing ran. %s\n", strings.TrimSpace(out.Output))
+	default:
+		fmt.Fprintf(stdout, "exit code %d\n", out.ExitCode)
+		if out.Error != "" {
+			fmt.Fprintf(stdout, "error: %s\n", out.Error)
+		}
+		if o := strings.TrimSpace(out.Output); o != "" {
+			fmt.Fprintf(stdout, "output:\n%s\n", o)
+		}
+		fmt.Fprintf(stdout, "verification: %s %s\n", out.Verified, out.VerifyText)
+	}
+	if out.IncidentID != 0 {
+		fmt.Fprintf(stdout, "on the timeline of incident %d\n", out.IncidentID)
+	}
 }

@@ -109,95 +109,28 @@ func cmdUser(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, userUsage)
 		return 0
 	}
-	sub, args := args[0], args[1:]
-	fs := clidoc.NewFlagSet("mamori user "+sub, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprintln(stderr, userUsage) }
-	path := fs.String("config", "", "the server's config file (for data_dir)")
-	var role, tenant, lang, tz string
-	var fromStdin bool
-	want := 1 // positional arguments
-	switch sub {
-	case "add":
-		fs.StringVar(&role, "role", "", "admin, operator, customer or viewer")
-		fs.StringVar(&tenant, "tenant", "", "the customer a customer or viewer belongs to")
-		fs.StringVar(&lang, "lang", "", "console language: ja or en (default: the browser's)")
-		fs.StringVar(&tz, "time-zone", "", "IANA time zone (default: Asia/Tokyo for ja)")
-		fs.BoolVar(&fromStdin, "password-stdin", false, "read the password from the first line of standard input")
-	case "passwd":
-		fs.BoolVar(&fromStdin, "password-stdin", false, "read the password from the first line of standard input")
-	case "list":
-		want = 0
-	case "disable", "enable":
-	default:
-		fmt.Fprintf(stderr, "mamori: unknown user command %q (add, passwd, list, disable, enable)\n%s\n", sub, userUsage)
-		return 2
-	}
-	pos, err := parseInterspersed(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		return 0
-	}
-	if err != nil {
-		return 2
-	}
-	if len(pos) != want {
-		fmt.Fprintf(stderr, "mamori: user %s takes %d argument(s), got %d\n%s\n", sub, want, len(pos), userUsage)
-		return 2
-	}
-	var name string
-	if want == 1 {
-		name = pos[0]
-	}
-	if sub == "add" {
-		if err := errors.Join(auth.ValidateName(name), checkRoleFlags(role, tenant), auth.ValidateLang(lang), auth.ValidateTimeZone(tz)); err != nil {
-			for _, e := range strings.Split(err.Error(), "\n") {
-				fmt.Fprintf(stderr, "mamori: %s\n", e)
-			}
-			return 2
-		}
+	uc, code := parseUserArgs(args[0], args[1:], stderr)
+	if code >= 0 {
+		return code
 	}
 	var password string
 	generated := false
-	if sub == "add" || sub == "passwd" {
-		if fromStdin {
-			if password, err = readPassword(); err != nil {
-				fmt.Fprintf(stderr, "mamori: %v\n", err)
-				return 2
-			}
-			if err := auth.CheckPasswordPolicy(name, password); err != nil {
-				fmt.Fprintf(stderr, "mamori: %v\n", err)
-				return 2
-			}
-		} else {
-			password, generated = auth.GeneratePassword(), true
+	if uc.sub == "add" || uc.sub == "passwd" {
+		var ok bool
+		if password, generated, ok = uc.password(stderr); !ok {
+			return 2
 		}
 	}
-
-	a, code := openAuth(*path, stderr)
+	a, code := openAuth(uc.path, stderr)
 	if a == nil {
 		return code
 	}
 	defer a.st.Close()
 	ctx := context.Background()
-	switch sub {
+	name := uc.name
+	switch uc.sub {
 	case "add":
-		if tenant != "" && !slices.Contains(tenantNames(a.cfg), tenant) {
-			return a.fail(fmt.Errorf("--tenant %q is not a tenant of %s%s", tenant, a.cfg.File, knownList(tenantNames(a.cfg))))
-		}
-		u, err := a.svc.CreateUser(ctx, auth.User{Name: name, Role: role, Tenant: tenant, Lang: lang, TimeZone: tz}, password)
-		if err != nil {
-			return a.fail(err)
-		}
-		scope := "all tenants"
-		if u.Tenant != "" {
-			scope = "tenant " + u.Tenant
-		}
-		fmt.Fprintf(stdout, "user %s added: role %s, %s\n", u.Name, u.Role, scope)
-		if generated {
-			fmt.Fprintf(stdout, "password: %s\n", password)
-			fmt.Fprintln(stderr, "the password is shown only this once; change it with 'mamori user passwd "+u.Name+"'")
-		}
-		return 0
+		return userAdd(ctx, a, uc, password, generated, stdout, stderr)
 	case "passwd":
 		if err := a.svc.SetPassword(ctx, name, password); err != nil {
 			return a.fail(err)
@@ -208,21 +141,7 @@ func cmdUser(args []string, stdout, stderr io.Writer) int {
 		}
 		return 0
 	case "list":
-		us, err := a.svc.Users(ctx)
-		if err != nil {
-			return a.fail(err)
-		}
-		tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "NAME\tROLE\tTENANT\tLANG\tSTATUS\tCREATED")
-		for _, u := range us {
-			status := "enabled"
-			if u.Disabled {
-				status = "disabled"
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", u.Name, u.Role, dash(u.Tenant), dash(u.Lang), status, u.CreatedAt.Local().Format("2006-01-02 15:04"))
-		}
-		tw.Flush()
-		return 0
+		return userList(ctx, a, stdout)
 	case "disable":
 		if err := a.svc.DisableUser(ctx, name); err != nil {
 			return a.fail(err)
@@ -237,6 +156,120 @@ func cmdUser(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	return 2
+}
+
+// userCmd is a parsed mamori user command line.
+type userCmd struct {
+	sub, name, path        string
+	role, tenant, lang, tz string
+	fromStdin              bool
+}
+
+// parseUserArgs parses a user subcommand's flags and arguments. code is
+// the exit code when the command ends here (help, a wrong command line),
+// -1 when it goes on.
+func parseUserArgs(sub string, args []string, stderr io.Writer) (userCmd, int) {
+	uc := userCmd{sub: sub}
+	fs := clidoc.NewFlagSet("mamori user "+sub, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprintln(stderr, userUsage) }
+	fs.StringVar(&uc.path, "config", "", "the server's config file (for data_dir)")
+	want := 1 // positional arguments
+	switch sub {
+	case "add":
+		fs.StringVar(&uc.role, "role", "", "admin, operator, customer or viewer")
+		fs.StringVar(&uc.tenant, "tenant", "", "the customer a customer or viewer belongs to")
+		fs.StringVar(&uc.lang, "lang", "", "console language: ja or en (default: the browser's)")
+		fs.StringVar(&uc.tz, "time-zone", "", "IANA time zone (default: Asia/Tokyo for ja)")
+		fs.BoolVar(&uc.fromStdin, "password-stdin", false, "read the password from the first line of standard input")
+	case "passwd":
+		fs.BoolVar(&uc.fromStdin, "password-stdin", false, "read the password from the first line of standard input")
+	case "list":
+		want = 0
+	case "disable", "enable":
+	default:
+		fmt.Fprintf(stderr, "mamori: unknown user command %q (add, passwd, list, disable, enable)\n%s\n", sub, userUsage)
+		return uc, 2
+	}
+	pos, err := parseInterspersed(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return uc, 0
+	}
+	if err != nil {
+		return uc, 2
+	}
+	if len(pos) != want {
+		fmt.Fprintf(stderr, "mamori: user %s takes %d argument(s), got %d\n%s\n", sub, want, len(pos), userUsage)
+		return uc, 2
+	}
+	if want == 1 {
+		uc.name = pos[0]
+	}
+	if sub == "add" {
+		if err := errors.Join(auth.ValidateName(uc.name), checkRoleFlags(uc.role, uc.tenant), auth.ValidateLang(uc.lang), auth.ValidateTimeZone(uc.tz)); err != nil {
+			for _, e := range strings.Split(err.Error(), "\n") {
+				fmt.Fprintf(stderr, "mamori: %s\n", e)
+			}
+			return uc, 2
+		}
+	}
+	return uc, -1
+}
+
+// password is the new password: read from standard input (and checked
+// against the policy) or generated.
+func (uc userCmd) password(stderr io.Writer) (password string, generated, ok bool) {
+	if !uc.fromStdin {
+		return auth.GeneratePassword(), true, true
+	}
+	password, err := readPassword()
+	if err != nil {
+		fmt.Fprintf(stderr, "mamori: %v\n", err)
+		return "", false, false
+	}
+	if err := auth.CheckPasswordPolicy(uc.name, password); err != nil {
+		fmt.Fprintf(stderr, "mamori: %v\n", err)
+		return "", false, false
+	}
+	return password, false, true
+}
+
+func userAdd(ctx context.Context, a *authCmd, uc userCmd, password string, generated bool, stdout, stderr io.Writer) int {
+	if uc.tenant != "" && !slices.Contains(tenantNames(a.cfg), uc.tenant) {
+		return a.fail(fmt.Errorf("--tenant %q is not a tenant of %s%s", uc.tenant, a.cfg.File, knownList(tenantNames(a.cfg))))
+	}
+	u, err := a.svc.CreateUser(ctx, auth.User{Name: uc.name, Role: uc.role, Tenant: uc.tenant, Lang: uc.lang, TimeZone: uc.tz}, password)
+	if err != nil {
+		return a.fail(err)
+	}
+	scope := "all tenants"
+	if u.Tenant != "" {
+		scope = "tenant " + u.Tenant
+	}
+	fmt.Fprintf(stdout, "user %s added: role %s, %s\n", u.Name, u.Role, scope)
+	if generated {
+		fmt.Fprintf(stdout, "password: %s\n", password)
+		fmt.Fprintln(stderr, "the password is shown only this once; change it with 'mamori user passwd "+u.Name+"'")
+	}
+	return 0
+}
+
+func userList(ctx context.Context, a *authCmd, stdout io.Writer) int {
+	us, err := a.svc.Users(ctx)
+	if err != nil {
+		return a.fail(err)
+	}
+	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tROLE\tTENANT\tLANG\tSTATUS\tCREATED")
+	for _, u := range us {
+		status := "enabled"
+		if u.Disabled {
+			status = "disabled"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", u.Name, u.Role, dash(u.Tenant), dash(u.Lang), status, u.CreatedAt.Local().Format("2006-01-02 15:04"))
+	}
+	tw.Flush()
+	return 0
 }
 
 func dash(s string) string {
@@ -346,23 +379,7 @@ func cmdToken(args []string, stdout, stderr io.Writer) int {
 	ctx := context.Background()
 	switch sub {
 	case "create":
-		plain, t, err := a.svc.CreateToken(ctx, pos[0], label, ttl)
-		if err != nil {
-			return a.fail(err)
-		}
-		u, err := a.svc.UserByName(ctx, t.User)
-		if err != nil {
-			return a.fail(err)
-		}
-		scope := "all tenants"
-		if u.Tenant != "" {
-			scope = "tenant " + u.Tenant
-		}
-		fmt.Fprintln(stdout, plain)
-		fmt.Fprintf(stderr, "API token %d %q for %s (role %s, %s), expires %s.\n", t.ID, t.Label, u.Name, u.Role, scope, fmtTime(t.ExpiresAt, "never"))
-		fmt.Fprintln(stderr, "It is shown only this once: store it now. Example:")
-		fmt.Fprintf(stderr, "  curl -H 'Authorization: Bearer %s' %s/api/v1/checks\n", plain, apiBase(a.cfg))
-		return 0
+		return createToken(ctx, a, pos[0], label, ttl, stdout, stderr)
 	case "list":
 		return listTokens(ctx, a, pos, stdout)
 	case "revoke":
@@ -373,6 +390,27 @@ func cmdToken(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	return 2
+}
+
+// createToken creates an API token for user name and prints it once.
+func createToken(ctx context.Context, a *authCmd, name, label string, ttl time.Duration, stdout, stderr io.Writer) int {
+	plain, t, err := a.svc.CreateToken(ctx, name, label, ttl)
+	if err != nil {
+		return a.fail(err)
+	}
+	u, err := a.svc.UserByName(ctx, t.User)
+	if err != nil {
+		return a.fail(err)
+	}
+	scope := "all tenants"
+	if u.Tenant != "" {
+		scope = "tenant " + u.Tenant
+	}
+	fmt.Fprintln(stdout, plain)
+	fmt.Fprintf(stderr, "API token %d %q for %s (role %s, %s), expires %s.\n", t.ID, t.Label, u.Name, u.Role, scope, fmtTime(t.ExpiresAt, "never"))
+	fmt.Fprintln(stderr, "It is shown only this once: store it now. Example:")
+	fmt.Fprintf(stderr, "  curl -H 'Authorization: Bearer %s' %s/api/v1/checks\n", plain, apiBase(a.cfg))
+	return 0
 }
 
 // listTokens prints NAME's tokens, or every user's (pos empty).
