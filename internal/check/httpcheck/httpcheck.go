@@ -331,13 +331,52 @@ var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 // Check runs one request.
 func (c *checker) Check(ctx context.Context) check.Result {
 	start := time.Now()
+	req, err := c.newRequest(ctx)
+	if err != nil {
+		return check.Resultf(check.Unknown, "cannot build request: %v", err)
+	}
+	resp, err := c.client.Do(req)
+	if err != nil {
+		return c.requestFailed(ctx, start, err)
+	}
+	defer resp.Body.Close()
+	buf, size, err := c.readBody(resp)
+	if buf != nil {
+		defer func() {
+			if buf.Cap() <= 4*defaultMaxBody {
+				bufPool.Put(buf)
+			}
+		}()
+	}
+	elapsed := time.Since(start)
+	if err != nil {
+		return check.Resultf(check.Critical, "%d, reading the body failed after %s: %s",
+			resp.StatusCode, fmtSecs(elapsed), c.errText(ctx, start, err)).With(c.perf(elapsed, size)...)
+	}
+	if resp.ContentLength > size {
+		size = resp.ContentLength
+	}
+	st, why := c.grade(resp, buf, elapsed)
+	out := fmt.Sprintf("%d in %s s", resp.StatusCode, fmtSecs(elapsed))
+	if resp.Request != nil && resp.Request != req && resp.Request.URL != nil {
+		out += " from " + resp.Request.URL.String() + " (after redirects)"
+	}
+	if len(why) > 0 {
+		out += ", " + strings.Join(why, ", ")
+	}
+	return check.Resultf(st, "%s", out).With(c.perf(elapsed, size)...)
+}
+
+// newRequest builds the request with the check's headers, virtual host
+// and credentials.
+func (c *checker) newRequest(ctx context.Context) (*http.Request, error) {
 	var body io.Reader
 	if c.spec.Body != "" {
 		body = strings.NewReader(c.spec.Body)
 	}
 	req, err := http.NewRequestWithContext(ctx, c.spec.Method, c.rawURL, body)
 	if err != nil {
-		return check.Resultf(check.Unknown, "cannot build request: %v", err)
+		return nil, err
 	}
 	for k, v := range c.header {
 		req.Header[k] = v
@@ -351,80 +390,44 @@ func (c *checker) Check(ctx context.Context) check.Result {
 	if req.Header.Get("User-Agent") == "" {
 		req.Header["User-Agent"] = userAgent
 	}
-	resp, err := c.client.Do(req)
-	if err != nil {
-		return c.requestFailed(ctx, start, err)
-	}
-	defer resp.Body.Close()
+	return req, nil
+}
 
-	// Read at most max_body bytes: for matching if asked, else only to count.
-	var size int64
-	var buf *bytes.Buffer
+// readBody reads at most max_body bytes: into a pooled buffer when the body
+// is matched (the caller returns it to the pool), else only to count them.
+func (c *checker) readBody(resp *http.Response) (*bytes.Buffer, int64, error) {
 	lr := io.LimitReader(resp.Body, int64(c.spec.MaxBody))
-	if c.want != nil || c.re != nil {
-		buf = bufPool.Get().(*bytes.Buffer)
-		buf.Reset()
-		defer func() {
-			if buf.Cap() <= 4*defaultMaxBody {
-				bufPool.Put(buf)
-			}
-		}()
-		size, err = buf.ReadFrom(lr)
-	} else {
-		size, err = io.Copy(io.Discard, lr)
+	if c.want == nil && c.re == nil {
+		size, err := io.Copy(io.Discard, lr)
+		return nil, size, err
 	}
-	elapsed := time.Since(start)
-	if err != nil {
-		return check.Resultf(check.Critical, "%d, reading the body failed after %s: %s",
-			resp.StatusCode, fmtSecs(elapsed), c.errText(ctx, start, err)).With(c.perf(elapsed, size)...)
-	}
-	if resp.ContentLength > size {
-		size = resp.ContentLength
-	}
+	buf := bufPool.Get().(*bytes.Buffer)
+	buf.Reset()
+	size, err := buf.ReadFrom(lr)
+	return buf, size, err
+}
 
+// grade decides the state from the status code, the body, the response
+// time and the certificate, with the reasons for anything not OK.
+func (c *checker) grade(resp *http.Response, buf *bytes.Buffer, elapsed time.Duration) (check.Status, []string) {
 	st := check.OK
 	var why []string
-	// Status code.
-	if len(c.codes) > 0 {
+	switch {
+	case len(c.codes) > 0:
 		if !c.codes.has(resp.StatusCode) {
 			st = check.Critical
 			why = append(why, fmt.Sprintf("status %d is not in %s", resp.StatusCode, strings.Join(c.spec.ExpectStatus, ",")))
 		}
-	} else {
-		switch {
-		case resp.StatusCode >= 500:
-			st = check.Critical
-		case resp.StatusCode >= 400:
-			st = check.Warning
-		}
+	case resp.StatusCode >= 500:
+		st = check.Critical
+	case resp.StatusCode >= 400:
+		st = check.Warning
 	}
-	// Body.
 	if buf != nil {
-		b := buf.Bytes()
-		if c.want != nil {
-			found := bytes.Contains(b, c.want)
-			if found == c.spec.InvertBody {
-				st = check.Worst(st, check.Critical)
-				if found {
-					why = append(why, fmt.Sprintf("'%s' found in body", c.spec.ExpectBody))
-				} else {
-					why = append(why, fmt.Sprintf("'%s' not found in body", c.spec.ExpectBody))
-				}
-			}
-		}
-		if c.re != nil {
-			found := c.re.Match(b)
-			if found == c.spec.InvertBody {
-				st = check.Worst(st, check.Critical)
-				if found {
-					why = append(why, fmt.Sprintf("body matches /%s/", c.spec.ExpectRegex))
-				} else {
-					why = append(why, fmt.Sprintf("body does not match /%s/", c.spec.ExpectRegex))
-				}
-			}
+		if bad := c.bodyProblems(buf.Bytes()); len(bad) > 0 {
+			st, why = check.Worst(st, check.Critical), append(why, bad...)
 		}
 	}
-	// Response time.
 	if ts := check.ByDuration(elapsed, c.spec.Warning, c.spec.Critical); ts != check.OK {
 		st = check.Worst(st, ts)
 		limit := c.spec.Warning
@@ -441,14 +444,32 @@ func (c *checker) Check(ctx context.Context) check.Result {
 			why = append(why, text)
 		}
 	}
-	out := fmt.Sprintf("%d in %s s", resp.StatusCode, fmtSecs(elapsed))
-	if resp.Request != nil && resp.Request != req && resp.Request.URL != nil {
-		out += " from " + resp.Request.URL.String() + " (after redirects)"
+	return st, why
+}
+
+// bodyProblems says how the body fails expect_body / expect_regex (with
+// invert_body); nil when it passes.
+func (c *checker) bodyProblems(b []byte) []string {
+	var why []string
+	if c.want != nil {
+		if found := bytes.Contains(b, c.want); found == c.spec.InvertBody {
+			if found {
+				why = append(why, fmt.Sprintf("'%s' found in body", c.spec.ExpectBody))
+			} else {
+				why = append(why, fmt.Sprintf("'%s' not found in body", c.spec.ExpectBody))
+			}
+		}
 	}
-	if len(why) > 0 {
-		out += ", " + strings.Join(why, ", ")
+	if c.re != nil {
+		if found := c.re.Match(b); found == c.spec.InvertBody {
+			if found {
+				why = append(why, fmt.Sprintf("body matches /%s/", c.spec.ExpectRegex))
+			} else {
+				why = append(why, fmt.Sprintf("body does not match /%s/", c.spec.ExpectRegex))
+			}
+		}
 	}
-	return check.Resultf(st, "%s", out).With(c.perf(elapsed, size)...)
+	return why
 }
 
 // userAgent is shared by every request (never mutated).

@@ -442,16 +442,6 @@ func (n *Notifier) send(ctx context.Context, rcpts []*mail.Address, msg []byte) 
 	}
 	stop := context.AfterFunc(ctx, func() { raw.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
-	var nc net.Conn = raw
-	secure := false
-	if n.implicit {
-		tc := tls.Client(raw, n.tls)
-		if err := tc.HandshakeContext(ctx); err != nil {
-			return rc, fmt.Errorf("email: TLS: %w", err)
-		}
-		nc, secure = tc, true
-	}
-	c := &conn{c: nc, text: textproto.NewConn(nc)}
 	fail := func(err error) (notify.Receipt, error) {
 		if ctx.Err() != nil {
 			err = fmt.Errorf("%w (%v)", err, ctx.Err())
@@ -462,81 +452,16 @@ func (n *Notifier) send(ctx context.Context, rcpts []*mail.Address, msg []byte) 
 		}
 		return rc, classify(fmt.Errorf("email: %w", err))
 	}
-	if _, _, err := c.text.ReadResponse(220); err != nil {
-		var te *textproto.Error
-		if errors.As(err, &te) {
-			err = &replyError{cmd: "greeting", code: te.Code, msg: te.Msg}
-		}
+	c, err := n.session(ctx, raw)
+	var final finalError
+	switch {
+	case errors.As(err, &final):
+		return rc, final.error
+	case err != nil:
 		return fail(err)
 	}
-	if err := c.hello(n.helo); err != nil {
-		return fail(err)
-	}
-	if !secure && n.starttls {
-		if _, ok := c.ext["STARTTLS"]; !ok {
-			return rc, notify.Permanent(errors.New("email: the server does not offer STARTTLS (set starttls: false to send without TLS)"))
-		}
-		if _, _, err := c.cmd("STARTTLS", 220, "STARTTLS"); err != nil {
-			return fail(err)
-		}
-		tc := tls.Client(raw, n.tls)
-		if err := tc.HandshakeContext(ctx); err != nil {
-			return rc, fmt.Errorf("email: STARTTLS: %w", err)
-		}
-		nc, secure = tc, true
-		c = &conn{c: nc, text: textproto.NewConn(nc)}
-		if err := c.hello(n.helo); err != nil {
-			return fail(err)
-		}
-	}
-	if n.user != "" {
-		if !secure && !n.insecure {
-			return rc, notify.Permanent(errors.New("email: refusing AUTH over a connection without TLS (allow_insecure_auth)"))
-		}
-		if err := n.auth(c); err != nil {
-			return fail(err)
-		}
-	}
-	if _, _, err := c.cmd("MAIL", 250, "MAIL FROM:<%s>", n.from.Address); err != nil {
-		return fail(err)
-	}
-	var accepted int
-	var rejected []string
-	var lastErr error
-	for _, a := range rcpts {
-		if _, _, err := c.cmd("RCPT", 25, "RCPT TO:<%s>", a.Address); err != nil {
-			var re *replyError
-			if !errors.As(err, &re) {
-				return fail(err)
-			}
-			lastErr = err
-			rejected = append(rejected, a.Address+": "+re.Error())
-			continue
-		}
-		accepted++
-	}
-	if accepted == 0 {
-		return fail(lastErr)
-	}
-	if len(rejected) > 0 {
-		n.log.Warn("email: some recipients refused; sending to the others", "refused", rejected)
-	}
-	if _, _, err := c.cmd("DATA", 354, "DATA"); err != nil {
-		return fail(err)
-	}
-	dw := c.text.DotWriter()
-	if _, err := dw.Write(msg); err != nil {
-		return fail(err)
-	}
-	if err := dw.Close(); err != nil {
-		return fail(err)
-	}
-	code, answer, err := c.text.ReadResponse(250)
+	code, answer, err := n.transfer(c, rcpts, msg)
 	if err != nil {
-		var te *textproto.Error
-		if errors.As(err, &te) {
-			err = &replyError{cmd: "DATA", code: te.Code, msg: te.Msg}
-		}
 		return fail(err)
 	}
 	rc.Status = code
