@@ -75,7 +75,7 @@ type CheckStates interface {
 // ActionLister describes the recovery actions taken for an incident, for
 // its notifications (the recovery runner).
 type ActionLister interface {
-	ActionsFor(incidentID int64) []string
+	ActionNotesFor(incidentID int64) []notify.ActionNote
 }
 
 // Deps is what the service is built on.

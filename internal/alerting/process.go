@@ -12,6 +12,7 @@ import (
 	"github.com/mamori/mamori/internal/event"
 	"github.com/mamori/mamori/internal/incident"
 	"github.com/mamori/mamori/internal/notify"
+	"github.com/mamori/mamori/internal/notify/tmpl"
 )
 
 const cursorName = "incidents"
@@ -390,7 +391,8 @@ func (s *Service) enqueue(ctx context.Context, tx incident.Tx, cfg *config.Confi
 		}
 	}
 	if s.actions != nil {
-		m.Actions = s.actions.ActionsFor(in.ID)
+		m.ActionNotes = s.actions.ActionNotesFor(in.ID)
+		m.Actions = tmpl.ActionLines(tmpl.English, time.Local, m.ActionNotes)
 	}
 	m.IncidentURL = s.url(fmt.Sprintf("/incidents/%d", in.ID))
 	if in.Runbook != "" {

@@ -78,9 +78,10 @@ type Message struct {
 	Level         int           `json:"level,omitempty"`          // escalation level (0 = first)
 	IncidentLevel int           `json:"incident_level,omitempty"` // incident level 1..3 (障害対応レベル); 0: not said
 	AckedBy       string        `json:"acknowledged_by,omitempty"`
-	Attached      []string      `json:"attached,omitempty"` // dependent checks attached to a host incident
-	Actions       []string      `json:"actions,omitempty"`  // recovery actions taken ("nginx restarted at 03:12")
-	Ticket        *TicketInfo   `json:"ticket,omitempty"`   // KindTicket: the ticket and its event
+	Attached      []string      `json:"attached,omitempty"`     // dependent checks attached to a host incident
+	Actions       []string      `json:"actions,omitempty"`      // recovery actions taken, in English ("nginx restarted automatically at 03:12 (exit 0)")
+	ActionNotes   []ActionNote  `json:"action_notes,omitempty"` // the same, for each reader's language and zone
+	Ticket        *TicketInfo   `json:"ticket,omitempty"`       // KindTicket: the ticket and its event
 
 	// Rendered by the templates for this channel type and language.
 	Subject string `json:"subject"`

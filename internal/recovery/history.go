@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/mamori/mamori/internal/check"
+	"github.com/mamori/mamori/internal/notify"
 )
 
 func finishText(rec *Record) string {
@@ -47,9 +48,9 @@ func tail(s string, n int) string {
 	return "…" + s
 }
 
-// ActionsFor describes the actions taken for an incident, for its
-// notifications: "nginx restarted automatically at 03:12 (exit 0), service recovered".
-func (r *Runner) ActionsFor(incidentID int64) []string {
+// ActionNotesFor lists the actions taken for an incident, for its
+// notifications to tell in each reader's language and zone.
+func (r *Runner) ActionNotesFor(incidentID int64) []notify.ActionNote {
 	r.mu.Lock()
 	var recs []Record
 	for _, rec := range r.hist {
@@ -58,57 +59,47 @@ func (r *Runner) ActionsFor(incidentID int64) []string {
 		}
 	}
 	r.mu.Unlock()
-	var out []string
+	var out []notify.ActionNote
 	for _, rec := range recs {
-		if rec.Kind == "exhausted" {
-			out = append(out, fmt.Sprintf("automatic recovery gave up at %s: %s", rec.Time.Local().Format("15:04"), rec.Trigger))
-			continue
-		}
-		how := "automatically"
-		if rec.Who != "mamori" {
-			how = "by " + rec.Who
-		}
-		var what string
-		switch rec.Action {
-		case "service":
-			what = rec.Service + " restarted"
-		case "reboot":
-			what = rec.Host + " rebooted"
-		case "command":
-			what = strings.TrimPrefix(rec.What, "agent action ")
-			if i := strings.Index(what, " on "); i > 0 {
-				what = what[:i]
-			}
-			what += " run"
-		default:
-			what = rec.What
-		}
-		at := rec.Time.Local().Format("15:04")
-		var s string
-		switch {
-		case rec.Refused:
-			s = fmt.Sprintf("%s %s at %s: refused (not in the agent's allowlist)", what, how, at)
-		case rec.DryRun:
-			s = fmt.Sprintf("dry run: %s %s at %s (nothing ran)", what, how, at)
-		default:
-			s = fmt.Sprintf("%s %s at %s (exit %d)", what, how, at, rec.ExitCode)
-			if rec.Error != "" {
-				s += ": " + tail(rec.Error, 120)
-			}
-			switch rec.Verified {
-			case "ok":
-				s += ", service recovered"
-			case "failed":
-				s += ", did not help"
-			case "":
-				if v, ok := r.view(rec.Check); ok && v.Status == check.OK {
-					s += ", service recovered"
-				}
-			}
-		}
-		out = append(out, s)
+		out = append(out, r.note(rec))
 	}
 	return out
+}
+
+// note is one record as a notification tells it.
+func (r *Runner) note(rec Record) notify.ActionNote {
+	n := notify.ActionNote{Action: rec.Action, Auto: rec.Who == "mamori", Who: rec.Who, At: rec.Time, Exit: rec.ExitCode, Error: tail(rec.Error, 120)}
+	switch rec.Action {
+	case "service":
+		n.What = rec.Service
+	case "reboot":
+		n.What = rec.Host
+	case "command":
+		n.What = strings.TrimPrefix(rec.What, "agent action ")
+		if i := strings.Index(n.What, " on "); i > 0 {
+			n.What = n.What[:i]
+		}
+	default:
+		n.What = rec.What
+	}
+	switch {
+	case rec.Kind == "exhausted":
+		n.Action, n.What, n.Outcome, n.Error = "exhausted", rec.Trigger, notify.ActionGaveUp, ""
+	case rec.Refused:
+		n.Outcome = notify.ActionRefused
+	case rec.DryRun:
+		n.Outcome = notify.ActionDryRun
+	case rec.Verified == "ok":
+		n.Outcome = notify.ActionRecovered
+	case rec.Verified == "failed":
+		n.Outcome = notify.ActionNoHelp
+	default:
+		n.Outcome = notify.ActionDone
+		if v, ok := r.view(rec.Check); ok && rec.Verified == "" && v.Status == check.OK {
+			n.Outcome = notify.ActionRecovered
+		}
+	}
+	return n
 }
 
 // History returns the audit log records of a check (all checks if ""), newest first.

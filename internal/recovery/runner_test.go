@@ -9,6 +9,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/mamori/mamori/internal/notify"
 	_ "github.com/mamori/mamori/internal/recovery/all" // the action types the policies name
 
 	"github.com/mamori/mamori/internal/check"
@@ -182,9 +183,9 @@ func TestRunnerRestartVerifiedAndRecorded(t *testing.T) {
 			t.Errorf("timeline lacks %q:\n%s", want, tl)
 		}
 	}
-	acts := run.ActionsFor(r.in.ID)
-	if len(acts) != 1 || !strings.Contains(acts[0], "restart_web run automatically at") || !strings.HasSuffix(acts[0], "(exit 0), service recovered") {
-		t.Errorf("ActionsFor: %q", acts)
+	acts := run.ActionNotesFor(r.in.ID)
+	if len(acts) != 1 || acts[0].Action != "command" || acts[0].What != "restart_web" || !acts[0].Auto || acts[0].Exit != 0 || acts[0].Outcome != notify.ActionRecovered {
+		t.Errorf("ActionNotesFor: %+v", acts)
 	}
 	if h := run.History("web01/web", 0); len(h) != 1 || h[0].Verified != "ok" || !h[0].Counted {
 		t.Errorf("history %+v", h)

@@ -244,7 +244,8 @@ type view struct {
 	Summary   string
 	Title     string // the rendered subject
 	Words     map[string]string
-	prefix    string // "ticket_" for ticket messages: their own templates
+	Actions   []string // the recovery actions in this language and zone
+	prefix    string   // "ticket_" for ticket messages: their own templates
 }
 
 var kinds = map[string]bool{
@@ -272,6 +273,10 @@ func newView(m *notify.Message) (*view, error) {
 		Level:     m.Level + 1,
 		StateText: StateLine(m),
 		Words:     words[lang],
+		Actions:   m.Actions,
+	}
+	if len(m.ActionNotes) > 0 {
+		v.Actions = ActionLines(lang, Location(m), m.ActionNotes)
 	}
 	if m.Kind == notify.KindTicket {
 		v.prefix = "ticket_"
