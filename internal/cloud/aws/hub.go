@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"sort"
 	"sync"
 	"time"
@@ -74,9 +75,13 @@ type base struct {
 	err  error
 }
 
+// clientKey names one shared client: the service's clients of different
+// Go types (each package declares the small interface of the calls it
+// makes) are different clients, never converted one into the other.
 type clientKey struct {
 	ref     Ref
 	service string
+	typ     reflect.Type
 }
 
 type options struct {
@@ -234,7 +239,7 @@ func Client[T any](ctx context.Context, h *Hub, ref Ref, service string, build f
 	if err != nil {
 		return zero, err
 	}
-	k := clientKey{ref, service}
+	k := clientKey{ref, service, reflect.TypeFor[T]()}
 	h.mu.Lock()
 	c, ok := h.clients[k]
 	h.mu.Unlock()

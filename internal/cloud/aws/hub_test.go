@@ -217,3 +217,28 @@ func TestReloadKeepsUnchangedAccounts(t *testing.T) {
 		t.Fatal("a changed account kept its old client")
 	}
 }
+
+// Two packages asking for the same service's client through types of their
+// own get a client each, of their own type (a cache keyed by the service
+// only handed one package the other's client: a panic).
+func TestClientsOfOneServiceByType(t *testing.T) {
+	f := awsfake.New(t)
+	h := newHub(t, staticAccount("prod", f.URL))
+	type clientA struct{ *sts.Client }
+	type clientB struct{ *sts.Client }
+	ref := cloudaws.Ref{Account: "prod"}
+	a, err := cloudaws.Client(context.Background(), h, ref, "sts", func(c sdkaws.Config) clientA { return clientA{sts.NewFromConfig(c)} })
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := cloudaws.Client(context.Background(), h, ref, "sts", func(c sdkaws.Config) clientB { return clientB{sts.NewFromConfig(c)} })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Client == nil || b.Client == nil {
+		t.Fatal("no client")
+	}
+	if a2, _ := cloudaws.Client(context.Background(), h, ref, "sts", func(c sdkaws.Config) clientA { return clientA{} }); a2 != a {
+		t.Fatal("a second Client call of the same type built a new client")
+	}
+}
