@@ -28,7 +28,7 @@ var enforced = []string{
 	"internal/api/...", "internal/web/...", "internal/store/...", "internal/server/...", "internal/arch/...",
 	"internal/config/...", "internal/agent/...", "internal/auth/...", "internal/runbook/...", "internal/maintenance/...",
 	"internal/state/...", "internal/docs/...", "internal/recovery/policy/...", "internal/check/pingcheck/...",
-	"internal/check/ftpcheck/...", "internal/check/logcheck/...", "internal/check/httpcheck/...", "internal/notify/...", "internal/cli/...",
+	"internal/check/ftpcheck/...", "internal/check/logcheck/...", "internal/check/httpcheck/...", "internal/notify/...", "bench/...", "internal/cli/...",
 }
 
 // enforcedFiles are single files held to the limits in directories not
