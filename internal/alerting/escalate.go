@@ -310,16 +310,16 @@ func (s *Service) CallStatus(ctx context.Context, id int64, who, status string) 
 			return err
 		}
 		now := s.now()
-		line := fmt.Sprintf("phone call to %s: %s", who, text)
+		line := incident.Line(now, "call", "call", fmt.Sprintf("phone call to %s: %s", who, text), incident.Str(who), incident.Word("call."+status))
 		if unanswered && in.Status == incident.Open && in.EscNextAt != nil && in.EscNextAt.After(now) {
 			in.EscNextAt, escalate = &now, true
-			line += "; escalating to the next level now"
+			line = incident.Line(now, "call", "call.escalating", line.Text+"; escalating to the next level now", incident.Str(who), incident.Word("call."+status))
 			if err := tx.UpdateIncident(ctx, in); err != nil {
 				return err
 			}
 		}
-		return tx.AddTimeline(ctx, id, incident.Timeline{Time: now, Kind: "call", Actor: who, Text: line,
-			Data: []byte(fmt.Sprintf(`{"call_status":%q}`, status))})
+		line.Actor = who
+		return tx.AddTimeline(ctx, id, line.With("call_status", status))
 	})
 	if err == nil && escalate {
 		err = s.escalateDue(ctx)

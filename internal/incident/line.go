@@ -51,3 +51,15 @@ func (l Timeline) Message() (Msg, bool) {
 	}
 	return m, true
 }
+
+// With adds a field to the line's Data object (kept beside its message for
+// readers of that data, such as a level change's from and to).
+func (l Timeline) With(key string, v any) Timeline {
+	m := map[string]any{}
+	if len(l.Data) > 0 {
+		_ = json.Unmarshal(l.Data, &m) // Line's data is always an object
+	}
+	m[key] = v
+	l.Data, _ = json.Marshal(m) // strings and numbers: cannot fail
+	return l
+}

@@ -1,6 +1,7 @@
 package incident
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -22,5 +23,15 @@ func TestLineRoundTrip(t *testing.T) {
 		if _, ok := (Timeline{Data: []byte(data)}).Message(); ok {
 			t.Errorf("%q read as a message", data)
 		}
+	}
+}
+
+func TestLineWithKeepsTheMessage(t *testing.T) {
+	l := Line(time.Now(), "call", "call", "phone call to ops: not answered", Str("ops"), Word("call.no-answer")).With("call_status", "no-answer")
+	if m, ok := l.Message(); !ok || m.Key != "call" || len(m.Args) != 2 {
+		t.Errorf("message lost: %+v %v", m, ok)
+	}
+	if !strings.Contains(string(l.Data), `"call_status":"no-answer"`) {
+		t.Errorf("data lacks call_status: %s", l.Data)
 	}
 }
