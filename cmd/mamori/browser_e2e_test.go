@@ -205,6 +205,7 @@ hosts:
 		{"checks", "/checks", "checks"},
 		{"incidents", "/incidents", "incidents"},
 		{"maintenance", "/maintenance", "windows"},
+		{"hosts-grid", "/hosts?view=grid", "host-grid"},
 		{"runbook", "/runbooks/web-down", "runbook"},
 	} {
 		b.do("open "+p.path, chromedp.Navigate(s.base+p.path), chromedp.WaitVisible(chromedp.ID(p.ready)))
@@ -237,6 +238,8 @@ hosts:
 	b.shot("host-ja")
 	b.do("the overview in Japanese again", chromedp.Navigate(s.base+"/"), chromedp.WaitVisible(chromedp.ID("overview-body")))
 	b.noEnglish("overview (ja)")
+	b.do("the host grid in Japanese", chromedp.Navigate(s.base+"/hosts?view=grid"), chromedp.WaitVisible(chromedp.ID("host-grid")))
+	b.noEnglish("host grid (ja)")
 	lap("Japanese")
 	t.Logf("screenshots in %s", mustAbs(screenshotDir))
 }

@@ -139,6 +139,10 @@ func (s *Service) deliver(ctx context.Context, n *incident.Notification) {
 		n.Status, n.DeliveredAt, n.ProviderID, n.LastError = incident.NotifyDelivered, &now, rcpt.ProviderID, ""
 		l := incident.Line(now, "notified", "notified", fmt.Sprintf("%s notification to %s via %s delivered", n.Kind, who, n.Channel),
 			incident.Word("notify.kind."+string(n.Kind)), incident.Str(who), incident.Str(n.Channel))
+		if who == n.Channel { // the channel's own destination: say it once
+			l = incident.Line(now, "notified", "notified.channel", fmt.Sprintf("%s notification delivered to %s", n.Kind, who),
+				incident.Word("notify.kind."+string(n.Kind)), incident.Str(who))
+		}
 		l.Actor, tl = who, &l
 		reported = n.Kind == notify.KindRecovery
 	case notify.IsPermanent(err) || now.Sub(n.CreatedAt) > s.config().Incidents.GiveUpAfter:
