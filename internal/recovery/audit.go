@@ -2,6 +2,8 @@ package recovery
 
 import (
 	"context"
+	"encoding/json"
+	"time"
 
 	"github.com/mamori/mamori/internal/incident"
 )
@@ -30,8 +32,9 @@ func (r *Runner) Load(ctx context.Context) error {
 }
 
 // insert writes a new record and, if the check has an open incident, the
-// timeline entry text; it fills in rec.ID and rec.Incident.
-func (r *Runner) insert(ctx context.Context, rec *Record, text string) error {
+// timeline line (none when its text is empty); it fills in rec.ID and
+// rec.Incident.
+func (r *Runner) insert(ctx context.Context, rec *Record, line incident.Timeline) error {
 	err := r.o.Store.Write(ctx, func(tx incident.Tx) error {
 		in, err := tx.OpenIncident(ctx, rec.Check)
 		if err != nil {
@@ -43,7 +46,7 @@ func (r *Runner) insert(ctx context.Context, rec *Record, text string) error {
 		if err := tx.InsertAction(ctx, rec); err != nil {
 			return err
 		}
-		if in == nil || text == "" {
+		if in == nil || line.Text == "" {
 			return nil
 		}
 		if rec.Kind == "exhausted" && in.Status == incident.Open {
@@ -55,7 +58,7 @@ func (r *Runner) insert(ctx context.Context, rec *Record, text string) error {
 				return err
 			}
 		}
-		return tx.AddTimeline(ctx, in.ID, incident.Timeline{Time: rec.Time, Kind: "action", Actor: rec.Who, Text: text, Data: marshal(rec)})
+		return tx.AddTimeline(ctx, in.ID, actionLine(line, rec.Time, rec))
 	})
 	if err != nil {
 		return err
@@ -75,7 +78,7 @@ func (r *Runner) insert(ctx context.Context, rec *Record, text string) error {
 // update rewrites a record's outcome and, with text, adds the timeline
 // entry (to the incident recorded at the start, even if it was resolved
 // meanwhile). final marks the record finished.
-func (r *Runner) update(ctx context.Context, rec *Record, text string, final bool) error {
+func (r *Runner) update(ctx context.Context, rec *Record, line incident.Timeline, final bool) error {
 	r.mu.Lock()
 	for _, h := range r.hist {
 		if h.ID == rec.ID {
@@ -93,9 +96,22 @@ func (r *Runner) update(ctx context.Context, rec *Record, text string, final boo
 		if err := tx.UpdateAction(ctx, rec); err != nil {
 			return err
 		}
-		if rec.Incident == 0 || text == "" {
+		if rec.Incident == 0 || line.Text == "" {
 			return nil
 		}
-		return tx.AddTimeline(ctx, rec.Incident, incident.Timeline{Time: r.o.Now(), Kind: "action", Actor: rec.Who, Text: text, Data: marshal(rec)})
+		return tx.AddTimeline(ctx, rec.Incident, actionLine(line, r.o.Now(), rec))
 	})
+}
+
+// actionLine is a recovery line of the timeline: its message (key and
+// arguments for each reader's language) with the action's record beside it
+// in the line's data.
+func actionLine(l incident.Timeline, at time.Time, rec *Record) incident.Timeline {
+	l.Time, l.Kind, l.Actor = at, "action", rec.Who
+	var fields map[string]json.RawMessage
+	_ = json.Unmarshal(marshal(rec), &fields) // a struct of plain fields: cannot fail
+	for k, v := range fields {
+		l = l.With(k, v)
+	}
+	return l
 }

@@ -5,8 +5,49 @@ import (
 	"strings"
 
 	"github.com/mamori/mamori/internal/check"
+	"github.com/mamori/mamori/internal/incident"
 	"github.com/mamori/mamori/internal/notify"
 )
+
+// startLine is the timeline line of an action that starts.
+func startLine(rec *Record, steps int, trigger, reason string) incident.Timeline {
+	dry, dryWord := "", incident.Str("")
+	if rec.DryRun {
+		dry, dryWord = "dry run: ", incident.Word("tl.dryrun")
+	}
+	text := fmt.Sprintf("%srecovery step %d/%d: %s (%s, by %s)", dry, rec.Step, steps, rec.What, trigger, rec.Who)
+	key := "action.start.auto"
+	if trigger == "manual" {
+		key = "action.start.manual"
+	}
+	return incident.Line(rec.Time, "action", key, text, dryWord, incident.Str(fmt.Sprint(rec.Step)), incident.Str(fmt.Sprint(steps)),
+		incident.Str(rec.What), incident.Str(rec.Who), incident.Str(reason))
+}
+
+// finishLine is the timeline line of a finished action: refused, a dry
+// run, or its exit code and verification, with the action's own error and
+// output as they came.
+func finishLine(rec *Record) incident.Timeline {
+	text := finishText(rec)
+	switch {
+	case rec.Refused:
+		return incident.Line(rec.Time, "action", "action.refused", text, incident.Str(rec.Error))
+	case rec.DryRun:
+		return incident.Line(rec.Time, "action", "action.dry", text, incident.Str(rec.What))
+	}
+	var details []string
+	if rec.Error != "" {
+		details = append(details, "error: "+rec.Error)
+	}
+	if o := strings.TrimSpace(rec.Output); o != "" {
+		details = append(details, "output: "+tail(o, 500))
+	}
+	if rec.VerifyText != "" {
+		details = append(details, rec.VerifyText)
+	}
+	return incident.Line(rec.Time, "action", "action.finished", text, incident.Str(rec.What), incident.Str(fmt.Sprint(rec.ExitCode)),
+		incident.Word("tl.verified."+rec.Verified), incident.Str(strings.Join(details, "; ")))
+}
 
 func finishText(rec *Record) string {
 	var b strings.Builder

@@ -429,12 +429,7 @@ func (r *Runner) execute(ctx context.Context, cfg *config.Config, c *config.Chec
 		rec.What = act.Describe(t)
 	}
 	rec.Counted = !rec.DryRun
-	dry := ""
-	if rec.DryRun {
-		dry = "dry run: "
-	}
-	startText := fmt.Sprintf("%srecovery step %d/%d: %s (%s, by %s)", dry, rec.Step, len(p.Steps), rec.What, trigger, who)
-	if err := r.insert(ctx, rec, startText); err != nil {
+	if err := r.insert(ctx, rec, startLine(rec, len(p.Steps), trigger, d.Reason)); err != nil {
 		return Outcome{}, err
 	}
 	t.Incident = rec.Incident
@@ -457,14 +452,14 @@ func (r *Runner) execute(ctx context.Context, cfg *config.Config, c *config.Chec
 	case act == nil:
 		rec.Verified, rec.VerifyText = "skipped", "the action could not be built"
 	default:
-		r.update(ctx, rec, "", false) // exit code known: ActionsFor can say it while we verify
+		r.update(ctx, rec, incident.Timeline{}, false) // exit code known: ActionsFor can say it while we verify
 		ok, text := r.verify(ctx, c.Name, end, s.VerifyWithin)
 		rec.Verified, rec.VerifyText = "failed", text
 		if ok {
 			rec.Verified = "ok"
 		}
 	}
-	if err := r.update(ctx, rec, finishText(rec), true); err != nil {
+	if err := r.update(ctx, rec, finishLine(rec), true); err != nil {
 		return Outcome{}, err
 	}
 	return Outcome{Check: c.Name, Step: rec.Step, Action: rec.Action, Description: rec.What, DryRun: rec.DryRun, Refused: rec.Refused,
@@ -546,7 +541,7 @@ func (r *Runner) exhaust(ctx context.Context, c *config.Check, v view, in Input,
 	now := rec.Time
 	rec.FinishedAt = &now
 	r.o.Log.Warn("recovery exhausted: escalating to people", "check", c.Name, "why", why)
-	return r.insert(ctx, rec, "recovery exhausted: escalating to people ("+why+")")
+	return r.insert(ctx, rec, incident.Line(now, "action", "action.exhausted", "recovery exhausted: escalating to people ("+why+")", incident.Str(why)))
 }
 
 func marshal(v any) json.RawMessage {

@@ -183,6 +183,24 @@ func TestRunnerRestartVerifiedAndRecorded(t *testing.T) {
 			t.Errorf("timeline lacks %q:\n%s", want, tl)
 		}
 	}
+	// The lines carry their messages for readers in other languages, and
+	// the action's record beside them.
+	in, err := r.st.Incident(context.Background(), r.in.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, e := range in.Timeline {
+		if m, ok := e.Message(); ok && e.Kind == "action" {
+			keys = append(keys, m.Key)
+			if !strings.Contains(string(e.Data), `"what":"agent action restart_web on web01"`) {
+				t.Errorf("action line without its record: %s", e.Data)
+			}
+		}
+	}
+	if strings.Join(keys, ",") != "action.start.auto,action.finished" {
+		t.Errorf("action line messages %q, want the start and the finish", keys)
+	}
 	acts := run.ActionNotesFor(r.in.ID)
 	if len(acts) != 1 || acts[0].Action != "command" || acts[0].What != "restart_web" || !acts[0].Auto || acts[0].Exit != 0 || acts[0].Outcome != notify.ActionRecovered {
 		t.Errorf("ActionNotesFor: %+v", acts)

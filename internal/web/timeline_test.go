@@ -24,6 +24,8 @@ func TestTimelineInTheReadersLanguageAndZone(t *testing.T) {
 		incident.Line(since, "maintenance", "maintenance.ended", "maintenance ended; the problem is still there (since 2026-12-03T00:00:00Z)", incident.At(since)),
 		incident.Line(since, "recovered", "recovered", "web1/http recovered after 5m0s: HTTP OK {1}", incident.Str("web1/http"), incident.Dur(5*time.Minute), incident.Str("HTTP OK {1}")),
 		incident.Line(since, "resolved", "status", "resolved by ops", incident.Word("incident.status.resolved"), incident.Str("ops")),
+		incident.Line(since, "action", "action.finished", "agent action restart_web on web01 finished: exit code 0; verification: OK",
+			incident.Str("agent action restart_web on web01"), incident.Str("0"), incident.Word("tl.verified.ok"), incident.Str("")).With("what", "agent action restart_web on web01"),
 	}
 	err := e.st.Write(context.Background(), func(tx incident.Tx) error {
 		for _, l := range lines {
@@ -37,12 +39,12 @@ func TestTimelineInTheReadersLanguageAndZone(t *testing.T) {
 		t.Fatal(err)
 	}
 	page := e.do(ja.Name, http.MethodGet, "/incidents/"+itoa(id), nil).Body.String()
-	for _, want := range []string{"問題は続いています（2026-12-03 09:00:00 から）", "web1/http は 5分 で復旧しました：HTTP OK {1}", "ops が「解決済み」にしました"} {
+	for _, want := range []string{"問題は続いています（2026-12-03 09:00:00 から）", "web1/http は 5分 で復旧しました：HTTP OK {1}", "ops が「解決済み」にしました", "agent action restart_web on web01 が終了しました（終了コード 0）。確認：成功"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("ja incident page lacks %q", want)
 		}
 	}
-	for _, bad := range []string{"maintenance ended", "recovered after", "resolved by ops", "T00:00:00Z"} {
+	for _, bad := range []string{"maintenance ended", "recovered after", "resolved by ops", "T00:00:00Z", "finished: exit code"} {
 		if strings.Contains(page, bad) {
 			t.Errorf("ja incident page shows the English %q", bad)
 		}
