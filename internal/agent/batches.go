@@ -209,6 +209,9 @@ func (r *Runtime) sendLoop(ctx context.Context) {
 	}
 }
 
+// sendStopGrace is how long a stop waits for a batch already being sent.
+const sendStopGrace = 3 * time.Second
+
 func (r *Runtime) send(ctx context.Context, rec Record) error {
 	b, err := decodeBatch(rec.Payload)
 	if err != nil {
@@ -223,8 +226,19 @@ func (r *Runtime) send(ctx context.Context, rec Record) error {
 	if err != nil {
 		return err
 	}
-	sctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	// A stop lets a batch already on its way finish for a moment: cut off
+	// after the server stored it, it would be sent again by the next start.
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 60*time.Second)
 	defer cancel()
+	defer context.AfterFunc(ctx, func() {
+		t := time.NewTimer(sendStopGrace)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			cancel()
+		case <-sctx.Done():
+		}
+	})()
 	ack, err := r.client.SendBatch(sctx, gz)
 	var he *HTTPError
 	if errors.As(err, &he) && he.Status == http.StatusConflict {
