@@ -365,13 +365,9 @@ type msg struct {
 
 func (s *Service) enqueue(ctx context.Context, tx incident.Tx, cfg *config.Config, in *incident.Incident, t config.Target, o msg) (bool, error) {
 	kind, level := o.kind, o.level
-	ch := cfg.Channel(t.Channel)
+	ch, lang := channelLang(cfg, t)
 	if ch == nil {
 		return false, nil
-	}
-	lang := cfg.Incidents.Lang
-	if ch.Lang != "" {
-		lang = ch.Lang
 	}
 	m := notify.Message{Kind: kind, Lang: lang, Contact: t.Contact, Check: in.Check, Host: in.Host, Tenant: in.Tenant,
 		State: in.State.String(), PreviousState: o.prev, StateType: "hard", Output: in.Output, Time: s.now().UTC(),
@@ -416,4 +412,17 @@ func (s *Service) enqueue(ctx context.Context, tx incident.Tx, cfg *config.Confi
 		NextAt: now, CreatedAt: now, Payload: payload,
 		Dedup: fmt.Sprintf("%d/%s/%s/%s/%d/%d/%s", in.ID, kind, ch.Name, t.Contact, level, in.EscRound, o.key)}
 	return tx.Enqueue(ctx, n)
+}
+
+// channelLang is a target's channel (nil: not configured) and the language
+// its messages are written in: the channel's, else the incidents' default.
+func channelLang(cfg *config.Config, t config.Target) (*config.Channel, string) {
+	ch := cfg.Channel(t.Channel)
+	if ch == nil {
+		return nil, ""
+	}
+	if ch.Lang != "" {
+		return ch, ch.Lang
+	}
+	return ch, cfg.Incidents.Lang
 }

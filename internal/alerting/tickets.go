@@ -53,13 +53,9 @@ func (s *Service) KickOutbox() { s.kick(s.outboxCh) }
 
 // enqueueTicket writes one ticket message's outbox row for one target.
 func (s *Service) enqueueTicket(ctx context.Context, tx incident.Tx, cfg *config.Config, t *incident.Ticket, tg config.Target, event, author, text, key string) (bool, error) {
-	ch := cfg.Channel(tg.Channel)
+	ch, lang := channelLang(cfg, tg)
 	if ch == nil {
 		return false, nil
-	}
-	lang := cfg.Incidents.Lang
-	if ch.Lang != "" {
-		lang = ch.Lang
 	}
 	if event == notify.TicketReply {
 		lang = cfg.Tenant(t.Tenant).Lang

@@ -80,20 +80,7 @@ func New(ctx context.Context, d Dialect, rdb, wdb *sql.DB) (*Store, error) {
 }
 
 func (s *Store) loadIDs(ctx context.Context) error {
-	rows, err := s.rdb.QueryContext(ctx, `SELECT id, name FROM checks`)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id int64
-		var name string
-		if err := rows.Scan(&id, &name); err != nil {
-			return err
-		}
-		s.ids[name] = id
-	}
-	return rows.Err()
+	return scanIDs(s.rdb.QueryContext(ctx, `SELECT id, name FROM checks`))(s.ids)
 }
 
 // Dialect is the store's dialect.
