@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -97,4 +98,36 @@ func BenchCommit100(b *testing.B, open Opener) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*100), "µs/row")
+}
+
+// BenchCommitSizes measures Commit of batches of several sizes drawn in
+// turn from 2,000 checks with advancing times (as the engine's writer
+// sees them under load): the per-row cost against the batch size.
+func BenchCommitSizes(b *testing.B, open Opener) {
+	for _, n := range []int{1, 8, 32, 128, 512} {
+		b.Run(fmt.Sprintf("rows=%d", n), func(b *testing.B) {
+			ctx := context.Background()
+			s := open(b)
+			defer s.Close()
+			const checks = 2000
+			t0 := time.Now()
+			ws := make([]store.Write, n)
+			next := 0
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				for j := range ws {
+					at := t0.Add(time.Duration(next) * time.Millisecond)
+					ws[j] = store.Write{Check: fmt.Sprintf("bench-%05d", next%checks), Result: check.Result{Status: check.OK,
+						Output: "HTTP OK: HTTP/1.1 200 OK - 2 bytes in 0.001 second response time", Time: at,
+						Perf: []check.Metric{check.Seconds("time", time.Millisecond, 6*time.Second, 10*time.Second)}},
+						State: state.State{Attempt: 1, LastCheck: at}}
+					next++
+				}
+				if _, err := s.Commit(ctx, ws); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*n), "µs/row")
+		})
+	}
 }
