@@ -86,12 +86,14 @@ func (s *Store) execRows(ctx context.Context, kind, head, row, tail string, rows
 // the last of the batch (what row-by-row updates would have left).
 func batchRows(ws []store.Write, ids []int64) (results, states [][]any) {
 	results = make([][]any, 0, len(ws))
-	last := map[int64]int{}
-	var order []int64
+	last := make(map[int64]int, len(ws))
+	order := make([]int64, 0, len(ws))
+	perf := make([]string, len(ws)) // each result's, written twice when it is the check's last
 	for i, w := range ws {
 		r, st := w.Result, w.State
+		perf[i] = check.PerfString(r.Perf)
 		results = append(results, []any{ids[i], ms(r.Time), int(r.Status), int(st.Type), st.Attempt,
-			r.Duration.Microseconds(), r.Output, check.PerfString(r.Perf)})
+			r.Duration.Microseconds(), r.Output, perf[i]})
 		if w.Late {
 			continue // history only: the state stays the newer result's
 		}
@@ -100,12 +102,14 @@ func batchRows(ws []store.Write, ids []int64) (results, states [][]any) {
 		}
 		last[ids[i]] = i
 	}
+	states = make([][]any, 0, len(order))
 	for _, id := range order {
-		w := ws[last[id]]
+		i := last[id]
+		w := ws[i]
 		r, st := w.Result, w.State
 		states = append(states, []any{id, int(st.Status), int(st.Type), st.Attempt, int(st.HardStatus), ms(st.LastCheck),
 			ms(st.LastChange), ms(st.LastHard), ms(st.ProblemAt), boolInt(st.Flapping), st.FlapPct, boolInt(st.Unreachable),
-			st.History, r.Output, check.PerfString(r.Perf), r.Duration.Microseconds(), w.Poller})
+			st.History, r.Output, perf[i], r.Duration.Microseconds(), w.Poller})
 	}
 	return results, states
 }
