@@ -13,11 +13,17 @@ package metrics
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
+
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/tsdb/chunks"
+	"github.com/prometheus/prometheus/tsdb/index"
 
 	"github.com/mamori/mamori/internal/wire"
 )
@@ -293,7 +299,63 @@ func TestAgentDataBytesPerSample(t *testing.T) {
 	writeAgentData(t, st, 2, 2, clockStamp)
 	_, block, n, _ := blockBytesPerSample(t, st)
 	t.Logf("%d samples, %.2f bytes/sample (blocks, index included)", n, block)
+	if testing.Verbose() {
+		logBytesBySeries(t, st)
+	}
 	if n == 0 || block > 2.75 {
 		t.Fatalf("%.2f bytes per sample over %d samples, want ≤ 2.75", block, n)
+	}
+}
+
+// logBytesBySeries logs chunk bytes per sample and samples per chunk by
+// metric name (and CPU mode) over the persisted blocks (go test -v).
+func logBytesBySeries(tb testing.TB, st *Store) {
+	type acc struct{ bytes, samples, chunks int }
+	by := map[string]*acc{}
+	var b labels.ScratchBuilder
+	var chks []chunks.Meta
+	for _, blk := range st.db.Blocks() {
+		ir, err := blk.Index()
+		if err != nil {
+			tb.Fatal(err)
+		}
+		cr, err := blk.Chunks()
+		if err != nil {
+			tb.Fatal(err)
+		}
+		name, value := index.AllPostingsKey()
+		p, err := ir.Postings(context.Background(), name, value)
+		for err == nil && p.Next() {
+			if err = ir.Series(p.At(), &b, &chks); err != nil {
+				break
+			}
+			l := b.Labels()
+			k := l.Get("__name__") + " " + l.Get("mode")
+			if by[k] == nil {
+				by[k] = &acc{}
+			}
+			for _, m := range chks {
+				c, _, cerr := cr.ChunkOrIterable(m)
+				if cerr != nil {
+					tb.Fatal(cerr)
+				}
+				by[k].bytes += len(c.Bytes())
+				by[k].samples += c.NumSamples()
+				by[k].chunks++
+			}
+		}
+		if err == nil {
+			err = p.Err()
+		}
+		ir.Close()
+		cr.Close()
+		if err != nil {
+			tb.Fatal(err)
+		}
+	}
+	keys := slices.Sorted(maps.Keys(by))
+	for _, k := range keys {
+		a := by[k]
+		tb.Logf("%-45s %6.2f bytes/sample %5d samples/chunk", k, float64(a.bytes)/float64(a.samples), a.samples/a.chunks)
 	}
 }

@@ -165,6 +165,7 @@ func Open(dir string, retention time.Duration, log *slog.Logger, opt ...Option) 
 	to.MaxBlockDuration = maxBlock.Milliseconds()
 	to.OutOfOrderTimeWindow = o.ooo.Milliseconds()
 	to.EnableOverlappingCompaction = true // needed by out-of-order blocks
+	to.NewCompactorFunc = newCompactor    // joins a series' 2-hour chunks when blocks merge
 
 	db, err := tsdb.Open(dir, log.With("component", "tsdb"), o.reg, to, nil)
 	if err != nil {

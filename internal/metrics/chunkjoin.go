@@ -1,0 +1,143 @@
+package metrics
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/prometheus/storage"
+	"github.com/prometheus/prometheus/tsdb"
+	"github.com/prometheus/prometheus/tsdb/chunkenc"
+	"github.com/prometheus/prometheus/tsdb/chunks"
+)
+
+// joinedChunkSamples is the most samples compaction puts into one float
+// chunk when it joins a series' consecutive chunks.
+//
+// The head cuts a series' chunk at every 2-hour block boundary: at the
+// agent's 60 s interval a chunk holds 120 samples, and each costs ~30
+// bytes beside its samples (the first timestamp and value in full, the
+// chunk's length, encoding and checksum, its entry in the index). When
+// blocks are merged, the compactor joins consecutive chunks of a series
+// into one of up to this many samples (a day at 60 s), so compacted data
+// pays that cost once a day instead of every 2 hours (docs/metrics.md). A
+// query reading a compacted block decodes at most this many samples for
+// one chunk — a few microseconds.
+const joinedChunkSamples = 1440
+
+// newCompactor is the library's leveled compactor, with the default
+// merging of overlapping chunks followed by the joining of consecutive
+// float chunks (joinChunks).
+func newCompactor(ctx context.Context, r prometheus.Registerer, l *slog.Logger, ranges []int64, pool chunkenc.Pool, o *tsdb.Options) (tsdb.Compactor, error) {
+	merge := storage.NewCompactingChunkSeriesMerger(storage.ChainedSeriesMerge)
+	return tsdb.NewLeveledCompactorWithOptions(ctx, r, l, ranges, pool, tsdb.LeveledCompactorOptions{
+		MaxBlockChunkSegmentSize:    o.MaxBlockChunkSegmentSize,
+		EnableOverlappingCompaction: o.EnableOverlappingCompaction,
+		PD:                          o.PostingsDecoderFactory,
+		UseUncachedIO:               o.UseUncachedIO,
+		BlockExcludeFilter:          o.BlockCompactionExcludeFunc,
+		MergeFunc: func(series ...storage.ChunkSeries) storage.ChunkSeries {
+			s := merge(series...)
+			if s == nil {
+				return nil
+			}
+			return &storage.ChunkSeriesEntry{Lset: s.Labels(), ChunkIteratorFn: func(chunks.Iterator) chunks.Iterator {
+				return &joinIterator{src: s.Iterator(nil), max: joinedChunkSamples}
+			}}
+		},
+	})
+}
+
+// joinIterator yields the chunks of src, time-ordered and not
+// overlapping, with runs of consecutive float (XOR) chunks re-encoded into
+// chunks of up to max samples. Other chunks pass as they are.
+type joinIterator struct {
+	src     chunks.Iterator
+	max     int
+	pending *chunks.Meta // read from src, not yet yielded
+	cur     chunks.Meta
+	err     error
+}
+
+func (j *joinIterator) At() chunks.Meta { return j.cur }
+func (j *joinIterator) Err() error {
+	if j.err != nil {
+		return j.err
+	}
+	return j.src.Err()
+}
+
+// take returns the next chunk of src.
+func (j *joinIterator) take() (chunks.Meta, bool) {
+	if j.pending != nil {
+		m := *j.pending
+		j.pending = nil
+		return m, true
+	}
+	if !j.src.Next() {
+		return chunks.Meta{}, false
+	}
+	return j.src.At(), true
+}
+
+func (j *joinIterator) Next() bool {
+	if j.err != nil {
+		return false
+	}
+	first, ok := j.take()
+	if !ok {
+		return false
+	}
+	j.cur = first
+	if !isXOR(first) {
+		return true
+	}
+	var out *chunkenc.XORChunk
+	var app chunkenc.Appender
+	n := first.Chunk.NumSamples()
+	for {
+		next, ok := j.take()
+		if !ok {
+			break
+		}
+		if !isXOR(next) || next.MinTime <= j.cur.MaxTime || n+next.Chunk.NumSamples() > j.max {
+			j.pending = &next
+			break
+		}
+		if out == nil {
+			out = chunkenc.NewXORChunk()
+			if app, j.err = out.Appender(); j.err != nil {
+				return false
+			}
+			if j.err = copyFloats(app, first.Chunk); j.err != nil {
+				return false
+			}
+		}
+		if j.err = copyFloats(app, next.Chunk); j.err != nil {
+			return false
+		}
+		n += next.Chunk.NumSamples()
+		j.cur.MaxTime = next.MaxTime
+	}
+	if out != nil {
+		j.cur = chunks.Meta{Chunk: out, MinTime: first.MinTime, MaxTime: j.cur.MaxTime}
+	}
+	return true
+}
+
+func isXOR(m chunks.Meta) bool { return m.Chunk != nil && m.Chunk.Encoding() == chunkenc.EncXOR }
+
+// copyFloats appends the samples of the float chunk c (bit for bit, stale
+// markers included).
+func copyFloats(app chunkenc.Appender, c chunkenc.Chunk) error {
+	it := c.Iterator(nil)
+	for vt := it.Next(); vt != chunkenc.ValNone; vt = it.Next() {
+		if vt != chunkenc.ValFloat {
+			return fmt.Errorf("metrics: %v sample in a float chunk", vt)
+		}
+		t, v := it.At()
+		app.Append(0, t, v)
+	}
+	return it.Err()
+}
