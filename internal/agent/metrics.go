@@ -9,7 +9,6 @@ import (
 	"github.com/shirou/gopsutil/v4/cpu"
 	"github.com/shirou/gopsutil/v4/disk"
 	"github.com/shirou/gopsutil/v4/host"
-	"github.com/shirou/gopsutil/v4/load"
 	"github.com/shirou/gopsutil/v4/mem"
 	"github.com/shirou/gopsutil/v4/net"
 	"github.com/shirou/gopsutil/v4/process"
@@ -72,10 +71,10 @@ func (c *Collector) Collect(ctx context.Context, now time.Time) []wire.Sample {
 	t := now.Truncate(time.Second).UnixMilli()
 	fail := func(what string, err error) { c.Errors = append(c.Errors, what+": "+err.Error()) }
 
-	if avg, err := load.AvgWithContext(ctx); err == nil {
-		c.add("node_load1", nil, t, avg.Load1)
-		c.add("node_load5", nil, t, avg.Load5)
-		c.add("node_load15", nil, t, avg.Load15)
+	if l1, l5, l15, err := loadAvg(ctx); err == nil {
+		c.add("node_load1", nil, t, l1)
+		c.add("node_load5", nil, t, l5)
+		c.add("node_load15", nil, t, l15)
 	} else {
 		fail("load", err)
 	}

@@ -69,7 +69,7 @@ var cpuModes = [8]string{"user", "nice", "system", "idle", "iowait", "irq", "sof
 func newSimHost(i int, seed uint64) *simHost {
 	r := rand.New(rand.NewPCG(seed, uint64(i)))
 	h := &simHost{r: r, name: fmt.Sprintf("web%02d", i), cpus: 2 + 2*(i%2), busy: 0.05 + 0.2*r.Float64(),
-		memFree: memTotalKB / 4, cached: memTotalKB / 3, buffers: 200 << 10, swapFree: swapTotalKB - int64(r.IntN(50<<10)),
+		memFree: memTotalKB / 4, cached: memTotalKB / 3 &^ 3, buffers: 200 << 10, swapFree: swapTotalKB - 4*int64(r.IntN(12<<10)),
 		procs: 120 + r.IntN(60), boot: float64(1_700_000_000 + r.IntN(10_000_000))}
 	h.ticks = make([][8]int64, h.cpus)
 	for c := range h.ticks {
@@ -100,15 +100,17 @@ func (h *simHost) step(t time.Time, clock agentClock) []wire.Sample {
 	// Activity wanders, with a daily rhythm.
 	day := math.Sin(2 * math.Pi * float64(t.Hour()*60+t.Minute()) / 1440)
 	h.busy = math.Min(0.95, math.Max(0.01, h.busy+r.NormFloat64()*0.01+0.002*day))
-	// Load averages: exponential moving averages of the run queue.
+	// Load averages: exponential moving averages of the run queue, which
+	// the kernel keeps in fixed point (1/2048) and the agent reads exactly
+	// (sysinfo(2); /proc/loadavg rounds them to two decimals).
 	runq := h.busy*float64(h.cpus) + r.ExpFloat64()*0.2
 	for i, m := range []float64{1, 5, 15} {
 		a := math.Exp(-1 / m)
 		h.load[i] = h.load[i]*a + runq*(1-a)
 	}
-	add("node_load1", math.Round(h.load[0]*100)/100)
-	add("node_load5", math.Round(h.load[1]*100)/100)
-	add("node_load15", math.Round(h.load[2]*100)/100)
+	add("node_load1", math.Round(h.load[0]*2048)/2048)
+	add("node_load5", math.Round(h.load[1]*2048)/2048)
+	add("node_load15", math.Round(h.load[2]*2048)/2048)
 	// CPU: 6,000 ticks per CPU per minute, split among the modes.
 	for c := range h.ticks {
 		u := int64(6000 * h.busy * (0.7 + 0.3*r.Float64()))
@@ -133,11 +135,11 @@ func (h *simHost) step(t time.Time, clock agentClock) []wire.Sample {
 			add("node_cpu_seconds_total", float64(h.ticks[c][m])/100, "cpu", fmt.Sprint(c), "mode", cpuModes[m])
 		}
 	}
-	// Memory (kB from /proc/meminfo, sent in bytes).
-	h.memFree = min(memTotalKB/2, max(100<<10, h.memFree+int64(r.IntN(8193)-4096)))
-	h.cached = min(memTotalKB/2, max(100<<10, h.cached+int64(r.IntN(4097)-2000)))
+	// Memory (kB from /proc/meminfo, whole 4 KiB pages, sent in bytes).
+	h.memFree = min(memTotalKB/2, max(100<<10, h.memFree+4*int64(r.IntN(2049)-1024)))
+	h.cached = min(memTotalKB/2, max(100<<10, h.cached+4*int64(r.IntN(1025)-500)))
 	if r.IntN(10) == 0 {
-		h.buffers += int64(r.IntN(257) - 128)
+		h.buffers += 4 * int64(r.IntN(65)-32)
 	}
 	add("node_memory_MemTotal_bytes", memTotalKB*1024)
 	add("node_memory_MemAvailable_bytes", float64((h.memFree+h.cached+h.buffers)*1024))
@@ -145,7 +147,7 @@ func (h *simHost) step(t time.Time, clock agentClock) []wire.Sample {
 	add("node_memory_Buffers_bytes", float64(h.buffers*1024))
 	add("node_memory_Cached_bytes", float64(h.cached*1024))
 	if r.IntN(200) == 0 {
-		h.swapFree += int64(r.IntN(1025) - 512)
+		h.swapFree += 4 * int64(r.IntN(257)-128)
 	}
 	add("node_memory_SwapTotal_bytes", swapTotalKB*1024)
 	add("node_memory_SwapFree_bytes", float64(h.swapFree*1024))
