@@ -350,6 +350,9 @@ func (a *API) auth(w http.ResponseWriter, r *http.Request, route string) (string
 		a.reject(w, r, route, host, http.StatusUpgradeRequired, "version", "protocol version "+strconv.Quote(v)+" is not spoken here: this server speaks version "+strconv.Itoa(wire.Version))
 		return "", false
 	}
+	if a.zoneRefused(w, r, route, host, "host "+strconv.Quote(host)) {
+		return "", false
+	}
 	a.touch(host, "")
 	return host, true
 }
@@ -438,7 +441,7 @@ func (a *API) hello(w http.ResponseWriter, r *http.Request) {
 		a.reject(w, r, route, host, http.StatusBadRequest, "invalid", "invalid hello: "+strings.Join(details, "; "), details...)
 		return
 	}
-	info := strings.TrimSpace(h.Agent + " " + h.OS + "/" + h.Arch + " hostname=" + h.Hostname)
+	info := strings.TrimSpace(h.Agent+" "+h.OS+"/"+h.Arch+" hostname="+h.Hostname) + via(r)
 	a.touch(host, info)
 	a.resync(r.Context(), host, h.Spool)
 	a.mu.Lock()
@@ -451,7 +454,7 @@ func (a *API) hello(w http.ResponseWriter, r *http.Request) {
 	}
 	a.actions[host] = append([]string(nil), h.Actions...)
 	a.mu.Unlock()
-	a.log.Info("agent hello", "host", host, "agent", h.Agent, "hostname", h.Hostname, "os", h.OS, "arch", h.Arch, "actions", len(h.Actions))
+	a.log.Info("agent hello", "host", host, "agent", h.Agent, "hostname", h.Hostname, "os", h.OS, "arch", h.Arch, "actions", len(h.Actions), "remote", r.RemoteAddr)
 	writeJSON(w, http.StatusOK, AgentConfig(a.config(), host))
 }
 

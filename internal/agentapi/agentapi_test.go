@@ -913,3 +913,45 @@ func TestBatchStatusForms(t *testing.T) {
 		t.Fatalf("%s attempt %d", v.Status, v.Attempt)
 	}
 }
+
+// TestRelayedZone: a request relayed by a poller is served only for a
+// host of the poller's zone; its hello records the poller.
+func TestRelayedZone(t *testing.T) {
+	e := newEnv(t, "")
+	e.cfg.Host("web1").Zone = "z1"
+	mux := http.NewServeMux()
+	e.api.Routes(mux)
+	relay := func(zone, token string, path string, body []byte) (int, string) {
+		r := httptest.NewRequest("POST", path, bytes.NewReader(body))
+		r.Header.Set("Authorization", "Bearer "+token)
+		r.RemoteAddr = "10.1.0.5:40000 via poller p1"
+		w := httptest.NewRecorder()
+		mux.ServeHTTP(w, Relayed(r, zone, "p1"))
+		return w.Code, w.Body.String()
+	}
+	hello := mustJSON(wire.Hello{Version: wire.Version, Agent: "mamori test", Hostname: "web1", OS: "linux", Arch: "amd64"})
+	if code, body := relay("z1", tokWeb1, "/api/v1/agent/hello", hello); code != 200 {
+		t.Fatalf("own zone: %d %s", code, body)
+	}
+	hs, _ := e.st.AgentHosts(context.Background())
+	for _, h := range hs {
+		if h.Host == "web1" && !strings.Contains(h.AgentInfo, "via poller p1 (zone z1)") {
+			t.Errorf("agent info %q does not say the poller", h.AgentInfo)
+		}
+	}
+	for _, c := range []struct{ zone, token, want string }{
+		{"z2", tokWeb1, `host \"web1\" is in zone \"z1\": poller \"p1\" of zone \"z2\" may not relay for it`},
+		{"z1", tokDB1, `host \"db1\" has no zone`},
+	} {
+		code, body := relay(c.zone, c.token, "/api/v1/agent/batch", gz(mustJSON(wire.Batch{Seq: 1})))
+		if code != http.StatusForbidden || !strings.Contains(body, c.want) {
+			t.Errorf("zone %s token %s: %d %s", c.zone, c.token, code, body)
+		}
+	}
+	if code, body := relay("z1", "", "/api/v1/push/"+tokNightly, []byte("ok")); code != http.StatusForbidden || !strings.Contains(body, `check \"nightly\" (host \"\") has no zone`) {
+		t.Errorf("push of a check without zone: %d %s", code, body)
+	}
+	if code, body := e.do(req{method: "POST", path: "/api/v1/agent/hello", token: tokDB1, body: hello}); code != 200 {
+		t.Errorf("direct request: %d %s", code, body)
+	}
+}

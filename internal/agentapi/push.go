@@ -291,6 +291,10 @@ func (a *API) push(w http.ResponseWriter, r *http.Request) {
 		a.reject(w, r, route, "", http.StatusConflict, "disabled", "check "+strconv.Quote(name)+" is disabled")
 		return
 	}
+	if a.zoneRefused(w, r, route, c.Host, "check "+strconv.Quote(name)+" (host "+strconv.Quote(c.Host)+")") {
+		a.m.pushes.WithLabelValues("rejected").Inc()
+		return
+	}
 	body, code, msg := readBody(w, r, maxSmallBody)
 	if code != 0 {
 		a.m.pushes.WithLabelValues("rejected").Inc()

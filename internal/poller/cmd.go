@@ -2,6 +2,7 @@ package poller
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -23,7 +24,8 @@ import (
 	"github.com/mamori/mamori/internal/dirlock"
 )
 
-const usage = `Usage: mamori poller --broker nats://HOST:PORT --zone NAME [--name N] [--state-dir DIR] [--creds FILE] [flags]
+const usage = `Usage: mamori poller --broker nats://HOST:PORT --zone NAME [--name N] [--state-dir DIR] [--creds FILE]
+                     [--agent-listen ADDR [--agent-tls-cert FILE --agent-tls-key FILE]] [flags]
 
 Runs inside a customer network. Connects outbound to the central NATS
 JetStream (directly or through a NATS leaf node), takes the checks of its
@@ -32,7 +34,16 @@ server and sends the results back. Several pollers of a zone share the
 work and take over from each other. While the broker is unreachable it
 keeps running its checks from the cache in --state-dir and buffers the
 results on disk (bounded: the oldest are dropped and counted), then
-delivers them in order. See docs/pollers.md.
+delivers them in order.
+
+With --agent-listen, the agents of hosts in the zone that cannot reach the
+server use this poller as their server (mamori agent --server
+http://POLLER:PORT): it relays their requests (hello, batches, long polls
+for recovery actions, responses, push reports) over its broker connection
+to the leading server, which serves only hosts of this zone. While the
+broker or the server is away it answers 503 with Retry-After and the agents
+keep their data in their spools. A request body is limited to the broker's
+max_payload less 8 KiB (413 beyond). See docs/pollers.md.
 
 Flags:
 `
@@ -57,6 +68,9 @@ func Main(args []string, stdout, stderr io.Writer, version string) int {
 		conc     = fs.Int("concurrency", 64, "checks running at once")
 		bufMax   = fs.Int64("buffer-max-bytes", 256<<20, "results kept on disk while the broker is unreachable; beyond, the oldest are dropped and counted")
 		level    = fs.String("log-level", "info", "debug, info, warn or error")
+		agents   = fs.String("agent-listen", "", "relay the agent API of this network's agents to the server, e.g. 0.0.0.0:8443 (off by default)")
+		agentCrt = fs.String("agent-tls-cert", "", "serve --agent-listen with TLS: certificate (PEM)")
+		agentKey = fs.String("agent-tls-key", "", "serve --agent-listen with TLS: private key (PEM)")
 	)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -64,7 +78,11 @@ func Main(args []string, stdout, stderr io.Writer, version string) int {
 		}
 		return 2
 	}
-	if problems := flagProblems(*url, *zone, *name); len(problems) > 0 {
+	problems := flagProblems(*url, *zone, *name)
+	if (*agentCrt == "") != (*agentKey == "") || (*agentCrt != "" && *agents == "") {
+		problems = append(problems, "--agent-tls-cert and --agent-tls-key go together, with --agent-listen")
+	}
+	if len(problems) > 0 {
 		for _, p := range problems {
 			fmt.Fprintln(stderr, "mamori poller:", p)
 		}
@@ -83,8 +101,13 @@ func Main(args []string, stdout, stderr io.Writer, version string) int {
 		return 1
 	}
 	defer lock.Release()
-	p, err := New(Options{Broker: broker.ConnOptions{URL: *url, Creds: *creds, CAFile: *caFile}, Zone: *zone, Name: *name,
-		StateDir: *stateDir, Concurrency: *conc, BufferMax: *bufMax, Log: log})
+	o := Options{Broker: broker.ConnOptions{URL: *url, Creds: *creds, CAFile: *caFile}, Zone: *zone, Name: *name,
+		StateDir: *stateDir, Concurrency: *conc, BufferMax: *bufMax, Log: log}
+	if o.Agents, o.AgentTLS, err = agentListener(*agents, *agentCrt, *agentKey); err != nil {
+		fmt.Fprintln(stderr, "mamori poller: --agent-listen:", err)
+		return 1
+	}
+	p, err := New(o)
 	if err != nil {
 		fmt.Fprintln(stderr, "mamori poller:", err)
 		return 1
@@ -109,6 +132,23 @@ func Main(args []string, stdout, stderr io.Writer, version string) int {
 		return 1
 	}
 	return 0
+}
+
+// agentListener binds --agent-listen ("" : nil) and loads its TLS pair.
+func agentListener(addr, cert, key string) (net.Listener, *tls.Config, error) {
+	if addr == "" {
+		return nil, nil, nil
+	}
+	var tc *tls.Config
+	if cert != "" {
+		pair, err := tls.LoadX509KeyPair(cert, key)
+		if err != nil {
+			return nil, nil, err
+		}
+		tc = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{pair}}
+	}
+	ln, err := net.Listen("tcp", addr)
+	return ln, tc, err
 }
 
 func flagProblems(url, zone, name string) (problems []string) {

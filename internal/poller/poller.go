@@ -8,10 +8,12 @@ package poller
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"sync"
@@ -35,6 +37,10 @@ type Options struct {
 	Concurrency int   // checks running at once
 	BufferMax   int64 // bytes of results kept on disk while the broker is unreachable
 	Log         *slog.Logger
+	// Agents, if set, is where the agents of the network reach this
+	// poller (--agent-listen): their requests are relayed to the server.
+	Agents   net.Listener
+	AgentTLS *tls.Config // nil: plain HTTP
 }
 
 // Poller runs a zone's checks.
@@ -57,6 +63,10 @@ type Poller struct {
 	drained   atomic.Bool  // the buffer was empty once since then
 	results   chan broker.Result
 	wake      chan struct{}
+
+	linkMu   sync.Mutex
+	linkUp   bool
+	linkDown chan struct{} // closed while the link is down (ends relayed requests)
 }
 
 type known struct {
@@ -88,7 +98,8 @@ func New(o Options) (*Poller, error) {
 		return nil, fmt.Errorf("result buffer: %w", err)
 	}
 	p := &Poller{o: o, log: o.Log, spool: sp, sem: make(chan struct{}, o.Concurrency), known: map[string]*known{},
-		results: make(chan broker.Result, 4096), wake: make(chan struct{}, 1)}
+		results: make(chan broker.Result, 4096), wake: make(chan struct{}, 1), linkDown: make(chan struct{})}
+	close(p.linkDown) // down until connected
 	p.m = newMetrics(p)
 	p.loadCache()
 	return p, nil
@@ -144,12 +155,13 @@ func (p *Poller) Run(ctx context.Context) error {
 	defer nc.Close()
 	p.nc = nc
 	p.connected.Store(nc.IsConnected())
+	p.relayLink(nc.IsConnected())
 	p.upSince.Store(time.Now().UnixNano())
 	if p.js, err = jetstream.New(nc); err != nil {
 		return err
 	}
 	var wg sync.WaitGroup
-	for _, f := range []func(context.Context){p.collect, p.send, p.runOffline, p.housekeep} {
+	for _, f := range []func(context.Context){p.collect, p.send, p.runOffline, p.housekeep, p.serveAgents} {
 		wg.Add(1)
 		go func() { defer wg.Done(); f(ctx) }()
 	}
@@ -160,6 +172,7 @@ func (p *Poller) Run(ctx context.Context) error {
 }
 
 func (p *Poller) linkState(up bool) {
+	p.relayLink(up)
 	if up {
 		p.drained.Store(false)
 	}

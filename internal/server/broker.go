@@ -3,10 +3,12 @@ package server
 import (
 	"context"
 	"log/slog"
+	"net/http"
 
 	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/mamori/mamori/internal/agentapi"
 	"github.com/mamori/mamori/internal/broker"
 	"github.com/mamori/mamori/internal/config"
 	"github.com/mamori/mamori/internal/engine"
@@ -16,9 +18,10 @@ import (
 // hands zone checks to it and it records what the pollers send back. A
 // nil *brokerSide (no broker configured) does nothing.
 type brokerSide struct {
-	nc  *nats.Conn
-	srv *broker.Server
-	log *slog.Logger
+	nc     *nats.Conn
+	srv    *broker.Server
+	log    *slog.Logger
+	agents http.Handler // the agent API's routes, for agents behind a poller
 }
 
 func openBroker(cfg *config.Config, reg prometheus.Registerer, log *slog.Logger) (*brokerSide, error) {
@@ -45,9 +48,20 @@ func (b *brokerSide) options() []engine.Option {
 	return []engine.Option{engine.WithRemote(b.srv)}
 }
 
-// run records the pollers' results into eng until ctx ends; the returned
-// function waits for the consumer to stop. A leader runs it each time it
-// takes the lead.
+// relayAgents lets the pollers relay their networks' agents to api.
+func (b *brokerSide) relayAgents(api *agentapi.API) {
+	if b == nil {
+		return
+	}
+	mux := http.NewServeMux()
+	api.Routes(mux)
+	b.agents = mux
+}
+
+// run records the pollers' results into eng and answers the agent
+// requests they relay until ctx ends; the returned function waits for
+// both to stop. A leader runs it each time it takes the lead (only the
+// leader serves agents).
 func (b *brokerSide) run(ctx context.Context, eng *engine.Engine, cfg func() *config.Config) (wait func()) {
 	if b == nil {
 		return func() {}
@@ -60,14 +74,21 @@ func (b *brokerSide) run(ctx context.Context, eng *engine.Engine, cfg func() *co
 		}
 		return ""
 	}
-	done := make(chan struct{})
+	done, relayed := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(done)
 		if err := b.srv.Results(ctx, eng); err != nil && ctx.Err() == nil {
 			b.log.Error("broker: results consumer stopped", "err", err)
 		}
 	}()
-	return func() { <-done }
+	go func() {
+		defer close(relayed)
+		ar := broker.AgentRelay{Handler: b.agents, Annotate: agentapi.Relayed, Log: b.log}
+		if err := broker.ServeAgents(ctx, b.nc, ar); err != nil && ctx.Err() == nil {
+			b.log.Error("broker: cannot answer relayed agent requests", "err", err)
+		}
+	}()
+	return func() { <-done; <-relayed }
 }
 
 // close drains and closes the connection (once the server stopped).

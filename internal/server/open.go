@@ -121,6 +121,7 @@ func (s *Server) openEngine(ctx context.Context) error {
 	}
 	s.agentAPI = agentapi.New(agentapi.Deps{Results: s.eng, Record: record, Config: s.current, Hosts: s.st, Sink: s.tsdb, Log: s.log})
 	s.registry.MustRegister(s.agentAPI.Metrics().Collectors()...)
+	s.brk.relayAgents(s.agentAPI)
 	return nil
 }
 
