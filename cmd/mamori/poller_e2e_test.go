@@ -48,7 +48,7 @@ func natsServerBinary(t *testing.T) string {
 // zonePermissions is a zone user's permissions block (see docs/pollers.md).
 func zonePermissions(zone string) string {
 	return fmt.Sprintf(`permissions: {
-        publish: { allow: ["mamori.results.%[1]s", "$JS.API.CONSUMER.INFO.MAMORI_JOBS_%[1]s.pollers",
+        publish: { allow: ["mamori.results.%[1]s", "mamori.agent.%[1]s", "$JS.API.CONSUMER.INFO.MAMORI_JOBS_%[1]s.pollers",
           "$JS.API.CONSUMER.MSG.NEXT.MAMORI_JOBS_%[1]s.pollers", "$JS.ACK.MAMORI_JOBS_%[1]s.pollers.>"] }
         subscribe: { allow: ["_INBOX_%[1]s.>"] }
       }`, zone)
