@@ -2,6 +2,8 @@ package broker
 
 import (
 	"bytes"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"net/http"
 	"strconv"
@@ -48,6 +50,8 @@ const (
 	hdrRemote = "Mamori-Remote"
 	hdrPoller = "Mamori-Poller"
 	hdrStatus = "Mamori-Status"
+	hdrID     = "Mamori-Request" // the request's ID (random), for a cancel
+	hdrCancel = "Mamori-Cancel"  // a cancel of the request of this ID
 )
 
 var (
@@ -75,9 +79,26 @@ func RelayRequest(zone, poller string, r *http.Request, body []byte) *nats.Msg {
 	m.Header.Set(hdrPath, r.URL.RequestURI())
 	m.Header.Set(hdrRemote, r.RemoteAddr)
 	m.Header.Set(hdrPoller, poller)
+	m.Header.Set(hdrID, randomID())
 	copyHeaders(http.Header(m.Header), r.Header, requestHeaders)
 	m.Header.Set("Content-Length", strconv.Itoa(len(body)))
 	return m
+}
+
+// CancelRequest is the message that tells the server the agent of a
+// relayed request m has gone (it hung up a long poll): the server ends
+// the request, so that a long poll does not take a server request for an
+// agent that is no longer listening.
+func CancelRequest(m *nats.Msg) *nats.Msg {
+	c := nats.NewMsg(m.Subject)
+	c.Header.Set(hdrCancel, m.Header.Get(hdrID))
+	return c
+}
+
+func randomID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }
 
 // Reply is a relayed request's answer.

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -38,14 +39,19 @@ func ServeAgents(ctx context.Context, nc *nats.Conn, ar AgentRelay) error {
 		ar.Log = slog.New(slog.DiscardHandler)
 	}
 	sem := make(chan struct{}, relayMax)
+	live := &inflight{cancels: map[string]context.CancelFunc{}}
 	sub, err := nc.QueueSubscribe(AgentSubjects, AgentQueue, func(m *nats.Msg) {
+		if id := m.Header.Get(hdrCancel); id != "" {
+			live.cancel(m.Subject + "/" + id)
+			return
+		}
 		select {
 		case sem <- struct{}{}:
 		default:
 			respond(m, ErrorReply(http.StatusServiceUnavailable, "the server is serving too many relayed agent requests; send it again"))
 			return
 		}
-		go func() { defer func() { <-sem }(); ar.serve(ctx, nc, m) }()
+		go func() { defer func() { <-sem }(); ar.serve(ctx, nc, m, live) }()
 	})
 	if err != nil {
 		return err
@@ -55,7 +61,7 @@ func ServeAgents(ctx context.Context, nc *nats.Conn, ar AgentRelay) error {
 	return sub.Unsubscribe()
 }
 
-func (ar AgentRelay) serve(ctx context.Context, nc *nats.Conn, m *nats.Msg) {
+func (ar AgentRelay) serve(ctx context.Context, nc *nats.Conn, m *nats.Msg, live *inflight) {
 	zone := AgentZone(m.Subject)
 	r, poller, err := decodeRequest(m)
 	if err == nil && zone == "" {
@@ -68,6 +74,9 @@ func (ar AgentRelay) serve(ctx context.Context, nc *nats.Conn, m *nats.Msg) {
 	}
 	rctx, cancel := context.WithTimeout(ctx, relayHold)
 	defer cancel()
+	if id := m.Header.Get(hdrID); id != "" {
+		defer live.add(m.Subject+"/"+id, cancel)()
+	}
 	w := &replyWriter{header: http.Header{}}
 	ar.Handler.ServeHTTP(w, ar.Annotate(r.WithContext(rctx), zone, poller))
 	rp := Reply{Status: w.status, Header: w.header, Body: w.body}
@@ -81,6 +90,33 @@ func (ar AgentRelay) serve(ctx context.Context, nc *nats.Conn, m *nats.Msg) {
 		rp = ErrorReply(http.StatusBadGateway, "the server's answer of "+strconv.Itoa(len(rp.Body))+" bytes is over the broker's max payload")
 	}
 	respond(m, rp)
+}
+
+// inflight are the relayed requests being served, by subject and ID.
+type inflight struct {
+	mu      sync.Mutex
+	cancels map[string]context.CancelFunc
+}
+
+// add registers a request's cancel; the returned function removes it.
+func (f *inflight) add(key string, cancel context.CancelFunc) func() {
+	f.mu.Lock()
+	f.cancels[key] = cancel
+	f.mu.Unlock()
+	return func() {
+		f.mu.Lock()
+		delete(f.cancels, key)
+		f.mu.Unlock()
+	}
+}
+
+func (f *inflight) cancel(key string) {
+	f.mu.Lock()
+	c := f.cancels[key]
+	f.mu.Unlock()
+	if c != nil {
+		c()
+	}
 }
 
 var errNoZone = errors.New("the subject names no zone")

@@ -68,7 +68,12 @@ func (p *Poller) relay(w http.ResponseWriter, r *http.Request) string {
 	defer cancel()
 	down := p.linkWatch()
 	defer context.AfterFunc(down, cancel)()
-	reply, err := p.nc.RequestMsgWithContext(ctx, broker.RelayRequest(p.o.Zone, p.o.Name, r, body))
+	msg := broker.RelayRequest(p.o.Zone, p.o.Name, r, body)
+	reply, err := p.nc.RequestMsgWithContext(ctx, msg)
+	if err != nil && r.Context().Err() != nil && down.Err() == nil {
+		_ = p.nc.PublishMsg(broker.CancelRequest(msg)) // the agent hung up: the server lets go
+		return "gone"
+	}
 	if err != nil && down.Err() != nil {
 		p.unavailable(w, r, "poller "+p.o.Name+" lost its link to the centre's broker while relaying; the agent keeps its data and sends it again")
 		return "link_down"
@@ -132,8 +137,6 @@ func (p *Poller) relayFailed(w http.ResponseWriter, r *http.Request, err error) 
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, nats.ErrTimeout):
 		p.unavailable(w, r, fmt.Sprintf("the server did not answer within %s; the agent keeps its data and sends it again", holdOf(r)))
 		return "timeout"
-	case r.Context().Err() != nil:
-		return "gone" // the agent hung up
 	}
 	p.unavailable(w, r, "relaying to the server failed: "+err.Error())
 	return "failed"

@@ -72,6 +72,7 @@ type seen struct {
 type relayEnv struct {
 	base      string
 	got       chan seen
+	cancelled chan struct{}
 	stopNATS  func()
 	stopServe context.CancelFunc
 	served    chan struct{}
@@ -79,7 +80,7 @@ type relayEnv struct {
 
 func newRelayEnv(t *testing.T, maxPayload int) *relayEnv {
 	url, stopNATS := natsServer(t, maxPayload)
-	e := &relayEnv{got: make(chan seen, 16), stopNATS: stopNATS, served: make(chan struct{})}
+	e := &relayEnv{got: make(chan seen, 16), cancelled: make(chan struct{}, 1), stopNATS: stopNATS, served: make(chan struct{})}
 	nc, err := broker.Connect(broker.ConnOptions{URL: url, Name: "test server"})
 	if err != nil {
 		t.Fatal(err)
@@ -92,7 +93,12 @@ func newRelayEnv(t *testing.T, maxPayload int) *relayEnv {
 		rl := r.Context().Value(relayTag{}).([2]string)
 		e.got <- seen{r.Method, r.URL.RequestURI(), r.Header.Get("Authorization"), r.Header.Get("Content-Encoding"), r.RemoteAddr, rl[0], rl[1], b}
 		if r.URL.Path == "/api/v1/agent/poll" {
-			time.Sleep(1500 * time.Millisecond)
+			select {
+			case <-r.Context().Done():
+				e.cancelled <- struct{}{}
+				return
+			case <-time.After(1500 * time.Millisecond):
+			}
 		}
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusAccepted)
@@ -173,6 +179,19 @@ func TestRelayRoundTrip(t *testing.T) {
 	}
 	<-e.got
 	t.Logf("long poll held %s", time.Since(start).Round(time.Millisecond))
+	// An agent hanging up a long poll ends it on the server too.
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", e.base+"/api/v1/agent/poll?wait=30s", nil)
+	if _, err := http.DefaultClient.Do(req); err == nil {
+		t.Fatal("the poll answered before the agent hung up")
+	}
+	<-e.got
+	select {
+	case <-e.cancelled:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the server kept holding a long poll the agent had hung up")
+	}
 	if resp, _ := e.do(t, "GET", "/api/v1/users", nil); resp.StatusCode != http.StatusNotFound {
 		t.Fatalf("a path outside the agent API: %d", resp.StatusCode)
 	}
