@@ -28,6 +28,7 @@ type relaySetup struct {
 	z1, z2        string // the pollers' agent relays (base URLs)
 	agentCfg      string
 	agentStateDir string
+	marker        string // the file the agent's recovery action creates
 }
 
 func setupRelay(t *testing.T) *relaySetup {
@@ -44,13 +45,15 @@ broker: %s
 broker_creds: server.creds
 api_tokens:
   - {name: e2e, token: %s, role: operator}
+recovery: {enabled: true}
 hosts:
   - name: a-web01
     zone: z1
     agent_token: %s
     metrics_interval: 2s
     checks:
-      - {name: disk, type: disk, mounts: [/], warning: 0.001, critical: 0.002, interval: 1s, attempts: 1}
+      - {name: disk, type: disk, mounts: [/], warning: 0.001, critical: 0.002, interval: 1s, attempts: 1,
+         recovery: [{after: 1s, action: command, command: mark, verify_within: 2s}]}
 `, port, filepath.Join(s.dir, "data"), s.nats.url(), token, relayAgentToken))
 	s.srv = startServer(t, s.cfg, port)
 	p1, p2 := freePort(t), freePort(t)
@@ -58,7 +61,8 @@ hosts:
 	startPoller(t, s.nats.url(), "z2", "p2", z2, "--agent-listen", fmt.Sprintf("127.0.0.1:%d", p2))
 	s.z1, s.z2 = fmt.Sprintf("http://127.0.0.1:%d", p1), fmt.Sprintf("http://127.0.0.1:%d", p2)
 	s.agentStateDir = filepath.Join(s.dir, "agent-state")
-	s.agentCfg = writeFile(t, filepath.Join(s.dir, "agent.yaml"), fmt.Sprintf("state_dir: %s\nhostname: a-web01\n", s.agentStateDir))
+	s.marker = filepath.Join(s.dir, "action-ran")
+	s.agentCfg = writeFile(t, filepath.Join(s.dir, "agent.yaml"), fmt.Sprintf("state_dir: %s\nhostname: a-web01\nactions:\n  mark: [touch, %q]\n", s.agentStateDir, s.marker))
 	return s
 }
 
@@ -88,6 +92,19 @@ func hasSeries(s *server, query string) bool {
 	return len(out.Data.Result) > 0
 }
 
+// serverMetrics is the server's /metrics text.
+func serverMetrics(s *server) string {
+	req, _ := http.NewRequest("GET", s.base+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return ""
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
 // spoolIndex is the agent's spool index (internal/spool).
 func spoolIndex(t *testing.T, dir string) (acked, last, dropped uint64) {
 	var idx struct {
@@ -112,6 +129,16 @@ func TestAgentThroughPoller(t *testing.T) {
 	ag := startAgent(t, s.z1, relayAgentToken, s.agentCfg)
 	waitUntil(t, "a-web01's metrics and check results through p1", 40*time.Second, func() bool {
 		return s.srv.check("a-web01/disk").LastCheck != "" && hasSeries(s.srv, `node_load5{host="a-web01"}`)
+	})
+
+	// A recovery action reaches the agent through its long poll and its
+	// answer comes back, both relayed.
+	waitUntil(t, "the recovery action run by the agent (poll and respond through p1)", 20*time.Second, func() bool {
+		_, err := os.Stat(s.marker)
+		return err == nil
+	})
+	waitUntil(t, "the agent's answer to the action recorded by the server", 10*time.Second, func() bool {
+		return strings.Contains(serverMetrics(s.srv), `mamori_agent_requests_total{outcome="answered"}`)
 	})
 
 	// z2's poller relays for zone z2 only.
