@@ -58,7 +58,12 @@ func ServeAgents(ctx context.Context, nc *nats.Conn, ar AgentRelay) error {
 	}
 	ar.Log.Info("broker: answering agent requests relayed by the pollers", "subject", AgentSubjects)
 	<-ctx.Done()
-	return sub.Unsubscribe()
+	if err := sub.Unsubscribe(); err != nil {
+		return err
+	}
+	// Once the broker has the unsubscription, new requests go to the
+	// next leader (or are answered "no responders") instead of here.
+	return nc.FlushTimeout(time.Second)
 }
 
 func (ar AgentRelay) serve(ctx context.Context, nc *nats.Conn, m *nats.Msg, live *inflight) {

@@ -3,6 +3,7 @@ package poller
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"log/slog"
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"github.com/mamori/mamori/internal/broker"
+	"github.com/mamori/mamori/internal/check/checktest"
 )
 
 // natsServer starts a nats-server of the test on a free port with the
@@ -76,9 +78,10 @@ type relayEnv struct {
 	stopNATS  func()
 	stopServe context.CancelFunc
 	served    chan struct{}
+	client    http.Client
 }
 
-func newRelayEnv(t *testing.T, maxPayload int) *relayEnv {
+func newRelayEnv(t *testing.T, maxPayload int, tc ...*tls.Config) *relayEnv {
 	url, stopNATS := natsServer(t, maxPayload)
 	e := &relayEnv{got: make(chan seen, 16), cancelled: make(chan struct{}, 1), stopNATS: stopNATS, served: make(chan struct{})}
 	nc, err := broker.Connect(broker.ConnOptions{URL: url, Name: "test server"})
@@ -116,8 +119,11 @@ func newRelayEnv(t *testing.T, maxPayload int) *relayEnv {
 		t.Fatal(err)
 	}
 	e.base = "http://" + ln.Addr().String()
-	p, err := New(Options{Broker: broker.ConnOptions{URL: url}, Zone: "z1", Name: "p1", StateDir: t.TempDir(), Agents: ln,
-		Log: slog.New(slog.DiscardHandler)})
+	o := Options{Broker: broker.ConnOptions{URL: url}, Zone: "z1", Name: "p1", StateDir: t.TempDir(), Agents: ln, Log: slog.New(slog.DiscardHandler)}
+	if len(tc) > 0 {
+		o.AgentTLS, e.base = tc[0], "https://"+ln.Addr().String()
+	}
+	p, err := New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +141,7 @@ func (e *relayEnv) do(t *testing.T, method, path string, body []byte) (*http.Res
 	req, _ := http.NewRequest(method, e.base+path, bytes.NewReader(body))
 	req.Header.Set("Authorization", "Bearer tok-1")
 	req.Header.Set("Content-Encoding", "gzip")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := e.client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,5 +244,17 @@ func TestRelayUnavailable(t *testing.T) {
 		if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" || !strings.Contains(text, what) {
 			t.Fatalf("%s: %d %v %s", what, resp.StatusCode, resp.Header, text)
 		}
+	}
+}
+
+// TestRelayTLS: with --agent-tls-cert/--agent-tls-key the relay serves
+// HTTPS.
+func TestRelayTLS(t *testing.T) {
+	ca := checktest.NewCA(t)
+	e := newRelayEnv(t, 1<<20, &tls.Config{Certificates: []tls.Certificate{ca.ValidFor(t, time.Hour)}})
+	e.client.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.Pool}}
+	e.waitRelayed(t)
+	if resp, text := e.do(t, "POST", "/api/v1/agent/respond", []byte("{}")); resp.StatusCode != http.StatusAccepted || resp.TLS == nil {
+		t.Fatalf("%d %s (TLS %v)", resp.StatusCode, text, resp.TLS != nil)
 	}
 }
