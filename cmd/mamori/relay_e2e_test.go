@@ -206,7 +206,9 @@ func TestAgentThroughPoller(t *testing.T) {
 	}
 	fields := strings.Fields(line)
 	t.Logf("agent spool: acked %d, last %d, dropped %d; server: %s", acked, last, dropped, line)
-	if dropped != 0 || acked != last || !strings.Contains(line, " "+strconv.FormatUint(last, 10)+" ") || !strings.Contains(line, "via poller p1 (zone z1)") || len(fields) < 5 {
+	// The server stored every batch the agent had delivered (a batch cut
+	// as the agent stopped stays in its spool for its next start).
+	if dropped != 0 || !strings.Contains(line, " "+strconv.FormatUint(acked, 10)+" ") || !strings.Contains(line, "via poller p1 (zone z1)") || len(fields) < 5 {
 		t.Errorf("the server's record of a-web01 %q does not match the agent's spool (acked %d, last %d, dropped %d)", line, acked, last, dropped)
 	}
 }
