@@ -170,7 +170,8 @@ func TestAgentThroughPoller(t *testing.T) {
 	time.Sleep(time.Until(down.Add(outage)))
 	up := time.Now()
 	s.nats.start()
-	waitUntil(t, "the agent's spool delivered through p1", 40*time.Second, func() bool {
+	// The agent's back-off (doubling from 1 s) decides when it tries again.
+	waitUntil(t, "the agent's spool delivered through p1", 60*time.Second, func() bool {
 		acked, last, _ := spoolIndex(t, s.agentStateDir)
 		var h checkHistory
 		s.srv.get("/api/v1/checks/a-web01/disk?results=1", &h)
