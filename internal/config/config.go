@@ -18,30 +18,35 @@ import (
 
 // Config is a loaded, validated configuration.
 type Config struct {
-	File        string
-	Listen      string
-	DataDir     string
-	Database    string // postgres://USER@HOST:PORT/DB; "" = SQLite in DataDir
-	LogLevel    string
-	PublicURL   string
-	TLS         TLS
-	HTTP        HTTP
-	Retention   Retention
-	Scheduler   Scheduler
-	Defaults    Defaults
-	APITokens   []APIToken
-	Channels    []Channel
-	Contacts    []*Contact
-	Escalations []*Escalation
-	Incidents   Incidents
-	Recovery    policy.Global // the top-level recovery: section
-	RunbooksDir string
-	Runbooks    *runbook.Library // from runbooks_dir (empty if none)
-	Maintenance []*maintenance.Window
-	Hosts       []*Host
-	Report      Reporting // report:
-	Tickets     Tickets   // tickets:
-	Tenants     []*Tenant // tenants:
+	File      string
+	Listen    string
+	DataDir   string
+	Database  string // postgres://USER@HOST:PORT/DB; "" = SQLite in DataDir
+	LogLevel  string
+	PublicURL string
+	// AdvertiseURL is the URL the other servers of the database reach this
+	// one at ("": followers do not forward to it); AdvertiseCAFile the CAs
+	// a follower trusts for a leader's https URL ("": the system's).
+	AdvertiseURL    string
+	AdvertiseCAFile string
+	TLS             TLS
+	HTTP            HTTP
+	Retention       Retention
+	Scheduler       Scheduler
+	Defaults        Defaults
+	APITokens       []APIToken
+	Channels        []Channel
+	Contacts        []*Contact
+	Escalations     []*Escalation
+	Incidents       Incidents
+	Recovery        policy.Global // the top-level recovery: section
+	RunbooksDir     string
+	Runbooks        *runbook.Library // from runbooks_dir (empty if none)
+	Maintenance     []*maintenance.Window
+	Hosts           []*Host
+	Report          Reporting // report:
+	Tickets         Tickets   // tickets:
+	Tenants         []*Tenant // tenants:
 	// AWSAccounts are the AWS accounts checks name with account: (aws_accounts).
 	AWSAccounts []cloud.AWSAccount
 	// RemoteWrite are the Prometheus remote write receivers (remote_write:).

@@ -103,7 +103,7 @@ func (l *loader) file(file string, data []byte, top bool) {
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		k, v := root.Content[i], root.Content[i+1]
 		switch k.Value {
-		case "listen", "data_dir", "database", "log_level", "public_url", "retention", "scheduler", "defaults", "incidents", "runbooks_dir", "recovery", "report", "tickets", "tls", "http", "broker", "broker_creds", "broker_ca_file":
+		case "listen", "data_dir", "database", "log_level", "public_url", "retention", "scheduler", "defaults", "incidents", "runbooks_dir", "recovery", "report", "tickets", "tls", "http", "broker", "broker_creds", "broker_ca_file", "advertise_url", "advertise_ca_file":
 			if !top {
 				l.errAt(file, k, k.Value, "only the main config file may set %s", k.Value)
 				continue
@@ -142,7 +142,7 @@ func (l *loader) file(file string, data []byte, top bool) {
 }
 
 func topKeys() []string {
-	return []string{"listen", "data_dir", "database", "log_level", "public_url", "retention", "scheduler", "defaults", "incidents", "runbooks_dir", "recovery", "report", "tickets", "tls", "http", "broker", "broker_creds", "broker_ca_file",
+	return []string{"listen", "data_dir", "database", "log_level", "public_url", "retention", "scheduler", "defaults", "incidents", "runbooks_dir", "recovery", "report", "tickets", "tls", "http", "broker", "broker_creds", "broker_ca_file", "advertise_url", "advertise_ca_file",
 		"api_tokens", "tenants", "channels", "contacts", "escalations", "maintenance", "checks", "hosts", "include", "aws_accounts", "remote_write"}
 }
 
@@ -173,6 +173,8 @@ func (l *loader) topSetting(file, key string, v *yaml.Node) {
 		}
 	case "broker", "broker_creds", "broker_ca_file":
 		l.brokerSetting(file, key, v)
+	case "advertise_url", "advertise_ca_file":
+		l.advertiseSetting(file, key, v)
 	case "retention":
 		l.mapping(file, v, key, &l.cfg.Retention)
 	case "scheduler":

@@ -76,6 +76,8 @@ func topLevel(w io.Writer, p printf) {
 		{"database", "string", "", "`postgres://USER@HOST:PORT/DB`: keep state in that PostgreSQL database instead of SQLite in data_dir (several servers may share it; one leads)"},
 		{"log_level", "string", "info", "debug, info, warn or error"},
 		{"public_url", "string", "", "the URL people reach the console at (used in links)"},
+		{"advertise_url", "string", "", "with `database:`, the URL the other servers reach this one at (`https://10.0.0.11:8080/`); a follower forwards agent traffic, job pushes, runs and recoveries to the leader's (docs/ha.md). Unset: followers answer those 503"},
+		{"advertise_ca_file", "string", "", "PEM CAs a follower trusts for the leader's https advertise_url (default: the system's)"},
 		{"tls", "mapping", "", "HTTPS: certificate files or ACME, client certificates for agents; see below"},
 		{"http", "mapping", "", "limits of the HTTP listener, see below"},
 		{"include", "list of strings", "", "more .yaml files (patterns with wildcards in the file name only, relative to this file) holding `checks`, `hosts`, `channels`, `api_tokens`"},
