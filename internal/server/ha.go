@@ -115,5 +115,6 @@ func (s *Server) follow(ctx context.Context) {
 // states from the store, then schedule and decide until ctx ends.
 func (s *Server) lead(ctx context.Context) {
 	s.log.Info("leadership: took the lead; reading the states from the store, then scheduling the checks")
+	s.fwd.announce(ctx, s.st.PutLeaderAddr)
 	s.eng.Lead(ctx)
 }

@@ -167,7 +167,10 @@ func (s *Server) openHTTP(context.Context) error {
 		mux.Handle(p, s.apiSrv)
 	}
 	console.Routes(mux)
-	s.httpSrv = s.front.server(mux)
+	if s.fwd, err = newForwarder(s.cfg.AdvertiseURL, s.cfg.AdvertiseCAFile, s.secret, s.eng.Leading, s.st.LeaderAddr, s.log); err != nil {
+		return err
+	}
+	s.httpSrv = s.front.server(s.fwd.wrap(mux))
 	return nil
 }
 

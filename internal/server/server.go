@@ -94,6 +94,7 @@ type Server struct {
 	secret   []byte           // signs console sessions and acknowledgement links
 	leader   *postgres.Leader // nil: alone on its store (SQLite)
 	leading  prometheus.Gauge // mamori_leader
+	fwd      *forwarder       // forwards what only the leader does (forward.go)
 
 	reloadMu sync.Mutex
 	live     atomic.Pointer[config.Config] // the configuration in force (Reload replaces it)
