@@ -1,0 +1,124 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mamori/mamori/internal/store/postgres/pgtest"
+	"github.com/mamori/mamori/internal/wire"
+)
+
+const fwdAgentToken = "web01-forwarded-agent-token-0123"
+
+// forwardServers starts two servers with advertise_url on one fresh
+// database: a (the leader) then b (a follower). web01 has an agent check;
+// up is a tcp check run every hour (a run-now shows in its last check).
+func forwardServers(t *testing.T, up *target) (a, b *server) {
+	dsn := pgtest.DSN(t)
+	start := func(name string) *server {
+		dir := t.TempDir()
+		port := freePort(t)
+		cfg := writeFile(t, filepath.Join(dir, "mamori.yaml"), fmt.Sprintf(`listen: 127.0.0.1:%d
+advertise_url: http://127.0.0.1:%d/
+data_dir: %s
+database: %s
+hosts:
+  - name: web01
+    address: 127.0.0.1
+    agent_token: %s
+    checks:
+      - {name: disk, type: disk, mounts: [/], interval: 1h}
+checks:
+  - {name: up, type: tcp, host: 127.0.0.1, port: %d, timeout: 1s, interval: 1h}
+`, port, port, filepath.Join(dir, "data"), dsn, fwdAgentToken, up.port))
+		s := startServer(t, cfg, port)
+		t.Logf("server %s on port %d", name, port)
+		return s
+	}
+	a = start("a")
+	waitUntil(t, "server a leads", 20*time.Second, func() bool { return a.status().Leader })
+	b = start("b")
+	return a, b
+}
+
+// agentCall speaks the agent API with web01's token from a connection of
+// its own; it returns the status, the body and the client's address.
+func agentCall(t *testing.T, method, url string, body any) (int, []byte, string) {
+	t.Helper()
+	var local string
+	tr := &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+		if err == nil {
+			local = c.LocalAddr().String()
+		}
+		return c, err
+	}}
+	defer tr.CloseIdleConnections()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, url, rd)
+	req.Header.Set("Authorization", "Bearer "+fwdAgentToken)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := (&http.Client{Transport: tr, Timeout: 20 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b, local
+}
+
+// TestFollowerForwardsToLeader: an agent talking to the follower says
+// hello (the leader logs the agent's own address), long-polls and sends a
+// batch the leader stores; a run-now sent to the follower runs on the
+// leader.
+func TestFollowerForwardsToLeader(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts server processes")
+	}
+	up := &target{port: freePort(t)}
+	up.up(t)
+	a, b := forwardServers(t, up)
+	if st := b.status(); st.Leader {
+		t.Fatalf("b leads: %+v", st)
+	}
+	hello := wire.Hello{Version: wire.Version, Agent: "e2e", OS: "linux", Arch: "amd64", Hostname: "web01"}
+	code, body, local := agentCall(t, "POST", b.base+"/api/v1/agent/hello", hello)
+	if code != 200 {
+		t.Fatalf("hello through the follower: %d %s", code, body)
+	}
+	a.mu.Lock()
+	logged := strings.Contains(a.output.String(), "remote="+local)
+	a.mu.Unlock()
+	if !logged {
+		t.Errorf("the leader did not log the agent's own address %s", local)
+	}
+	if code, body, _ := agentCall(t, "GET", b.base+"/api/v1/agent/poll?wait=1s", nil); code != 204 {
+		t.Errorf("long poll through the follower: %d %s", code, body)
+	}
+	now := time.Now()
+	batch := wire.Batch{Seq: 1, Sent: now.UnixMilli(), Results: []wire.Result{{Check: "disk", Status: 2, Output: "forwarded through b", Time: now.UnixMilli(), Duration: 0.01}}}
+	if code, body, _ := agentCall(t, "POST", b.base+"/api/v1/agent/batch", batch); code != 200 {
+		t.Fatalf("batch through the follower: %d %s", code, body)
+	}
+	a.waitFor("web01/disk", 10*time.Second, "the forwarded result on the leader", func(c apiCheck) bool {
+		return strings.Contains(c.Output, "forwarded through b")
+	})
+	before := a.waitFor("up", 10*time.Second, "the first run of up", func(c apiCheck) bool { return c.LastCheck != "" }).LastCheck
+	if code, body := b.post("/api/v1/run/up", ""); code != 202 {
+		t.Fatalf("run-now through the follower: %d %s, want 202", code, body)
+	}
+	a.waitFor("up", 10*time.Second, "a run of up on the leader", func(c apiCheck) bool { return c.LastCheck != before })
+}
