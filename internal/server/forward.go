@@ -15,6 +15,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/mamori/mamori/internal/agentapi"
 	"github.com/mamori/mamori/internal/httpserve"
 	"github.com/mamori/mamori/internal/store/sqlstore"
@@ -38,6 +40,9 @@ type forwarder struct {
 	tr      http.RoundTripper
 	log     *slog.Logger
 	now     func() time.Time
+	// count is mamori_forwarded_requests_total{result}: forwarded (the
+	// leader answered), unreachable (503), local (no leader to forward to).
+	count *prometheus.CounterVec
 
 	mu     sync.Mutex
 	cached sqlstore.LeaderAddr
@@ -63,7 +68,9 @@ func newForwarder(self, caFile string, secret []byte, leading func() bool,
 		TLSClientConfig: tc, TLSHandshakeTimeout: 5 * time.Second, ForceAttemptHTTP2: true,
 		MaxIdleConnsPerHost: 64, IdleConnTimeout: 90 * time.Second}
 	return &forwarder{self: self, id: hex.EncodeToString(id), key: forwardKey(secret), leading: leading, read: read,
-		tr: tr, log: log, now: time.Now}, nil
+		tr: tr, log: log, now: time.Now, count: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "mamori_forwarded_requests_total",
+			Help: "Requests a follower forwarded to the leader (result forwarded), could not (unreachable: answered 503) or kept for want of a leader's advertise_url (local: answered 503)."},
+			[]string{"result"})}, nil
 }
 
 // leaderOnly: what a follower cannot do itself (it answers 503).
@@ -115,6 +122,7 @@ func (f *forwarder) forward(w http.ResponseWriter, r *http.Request, next http.Ha
 	la, ok := f.target(r.Context())
 	target, err := url.Parse(la.URL)
 	if !ok || err != nil {
+		f.count.WithLabelValues("local").Inc()
 		next.ServeHTTP(w, r)
 		return
 	}
@@ -126,7 +134,9 @@ func (f *forwarder) forward(w http.ResponseWriter, r *http.Request, next http.Ha
 			pr.SetURL(target)
 			pr.Out.Header.Set(forwardHeader, signForward(f.key, client, pr.Out.Method, pr.Out.URL.Path, f.now()))
 		},
+		ModifyResponse: func(*http.Response) error { f.count.WithLabelValues("forwarded").Inc(); return nil },
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			f.count.WithLabelValues("unreachable").Inc()
 			f.forget()
 			f.log.Warn("forward to the leader failed", "leader", la.URL, "path", r.URL.Path, "err", err)
 			refuseForward(w, "the leader at "+la.URL+" could not be reached ("+err.Error()+")")

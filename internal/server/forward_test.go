@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/mamori/mamori/internal/store/sqlstore"
 )
 
@@ -72,7 +74,7 @@ type pair struct {
 	release          chan struct{}
 }
 
-func newPair(t *testing.T) *pair {
+func newPair(t testing.TB) *pair {
 	p := &pair{release: make(chan struct{})}
 	secret := []byte("0123456789abcdef0123456789abcdef")
 	log := slog.New(slog.DiscardHandler)
@@ -135,6 +137,9 @@ func TestFollowerForwards(t *testing.T) {
 	if code, body, _ := do(t, "GET", p.follower.URL+"/api/v1/checks", nil); code != 503 || !strings.Contains(body, "follower answered") {
 		t.Errorf("a read was forwarded: %d %q", code, body)
 	}
+	if n := testutil.ToFloat64(p.fwd.count.WithLabelValues("forwarded")); n != 1 {
+		t.Errorf("forwarded counted %v times", n)
+	}
 	// The leader trusts neither a plain X-Forwarded-For nor a forged header.
 	code, body, local = do(t, "POST", p.leader.URL+"/api/v1/agent/batch",
 		http.Header{"X-Forwarded-For": {"203.0.113.9"}, forwardHeader: {"203.0.113.9:1;1;00"}})
@@ -156,6 +161,9 @@ func TestFollowerNeverLoops(t *testing.T) {
 			t.Errorf("record %+v: forwarded: %d %q", self, code, body)
 		}
 	}
+	if n := testutil.ToFloat64(p.fwd.count.WithLabelValues("local")); n != 3 {
+		t.Errorf("local counted %v times, want 3", n)
+	}
 }
 
 func TestFollowerLeaderUnreachable(t *testing.T) {
@@ -172,6 +180,9 @@ func TestFollowerLeaderUnreachable(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 503 || resp.Header.Get("Retry-After") != "1" || !strings.Contains(string(b), "could not be reached") {
 		t.Fatalf("unreachable leader: %d %q %q", resp.StatusCode, resp.Header.Get("Retry-After"), b)
+	}
+	if n := testutil.ToFloat64(p.fwd.count.WithLabelValues("unreachable")); n != 1 {
+		t.Errorf("unreachable counted %v times", n)
 	}
 }
 
@@ -196,5 +207,25 @@ func TestFollowerStreamsLongPoll(t *testing.T) {
 	close(p.release)
 	if rest, _ := io.ReadAll(br); !strings.HasPrefix(string(rest), "leader saw 127.0.0.1:") {
 		t.Fatalf("rest %q", rest)
+	}
+}
+
+// BenchmarkForward: a small agent request straight to the leader and
+// through a follower (loopback, keep-alive connections).
+func BenchmarkForward(b *testing.B) {
+	p := newPair(b)
+	body := strings.Repeat("x", 512)
+	for _, c := range []struct{ name, base string }{{"direct", p.leader.URL}, {"forwarded", p.follower.URL}} {
+		b.Run(c.name, func(b *testing.B) {
+			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
+			for b.Loop() {
+				resp, err := client.Post(c.base+"/api/v1/agent/batch", "application/json", strings.NewReader(body))
+				if err != nil {
+					b.Fatal(err)
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+		})
 	}
 }

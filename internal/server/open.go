@@ -170,6 +170,7 @@ func (s *Server) openHTTP(context.Context) error {
 	if s.fwd, err = newForwarder(s.cfg.AdvertiseURL, s.cfg.AdvertiseCAFile, s.secret, s.eng.Leading, s.st.LeaderAddr, s.log); err != nil {
 		return err
 	}
+	s.registry.MustRegister(s.fwd.count)
 	s.httpSrv = s.front.server(s.fwd.wrap(mux))
 	return nil
 }
