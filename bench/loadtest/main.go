@@ -35,6 +35,7 @@ type options struct {
 	cpuprofile  string
 	memprofile  string
 	keep        bool
+	scrape      time.Duration
 }
 
 func main() {
@@ -56,6 +57,7 @@ func main() {
 	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the measurement window to this file")
 	flag.StringVar(&o.memprofile, "memprofile", "", "write a heap profile at the end of the window to this file")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary data directory (SQLite database)")
+	flag.DurationVar(&o.scrape, "scrape", 15*time.Second, "write what a Prometheus scrape of /metrics gets this often (0: never)")
 	flag.Parse()
 	if o.warmup == 0 {
 		o.warmup = o.interval
@@ -265,6 +267,9 @@ type result struct {
 	BytesPerCheckOverBase float64 `json:"rss_bytes_per_check_over_parse"`
 	HarnessBytes          int64   `json:"harness_bytes_est"`
 	Goroutines            int     `json:"goroutines"`
+	Scrapes               int     `json:"scrapes"`
+	ScrapeBytes           int64   `json:"scrape_bytes"`
+	ScrapeMaxSeconds      float64 `json:"scrape_max_s"`
 	TargetRSS             int64   `json:"target_rss"`
 
 	Lag      lagStats    `json:"lag"`
@@ -322,6 +327,7 @@ func (r *result) print(w io.Writer) {
 	p("  %-34s %10s  (before: %s; after parse + FreeOSMemory: %s)", "VmHWM through config parsing", mib(r.HWMParse), mib(r.RSSBaseline), mib(r.RSSAfterParse))
 	p("  %-34s %10.0f B  (%.0f B above the post-parse baseline)", "RSS per check", r.BytesPerCheck, r.BytesPerCheckOverBase)
 	p("  %-34s %10s  (Go Sys %s), %d goroutines", "Go heap in use", mib(r.HeapInuse), mib(r.GoSys), r.Goroutines)
+	p("  %-34s %10d  (%s each, longest %.2f s; included above)", "/metrics scrapes, whole run", r.Scrapes, mib(r.ScrapeBytes), r.ScrapeMaxSeconds)
 	p("  %-34s %10s  (included above)", "harness bookkeeping, estimate", mib(r.HarnessBytes))
 	p("  %-34s %10s", "target process RSS", mib(r.TargetRSS))
 	p("")

@@ -86,6 +86,7 @@ func run(o options) (*result, error) {
 	fmt.Fprintf(os.Stderr, "loadtest: %s N=%d interval=%s keepalive=%t: warmup %s, window %s (ends %s), target pid %d on ports %v\n",
 		o.typ, o.n, o.interval, o.keepalive, o.warmup, o.duration, rd.t1.Add(grace).Format("15:04:05"), env.tgt.Pid(), env.tgt.Ports)
 	stopProgress := progress(h, env.tgt.Pid(), rd.tStart)
+	stopScrape := scrape(eng, o.scrape)
 	if err := measure(o, env, eng, res, &rd); err != nil {
 		return nil, err
 	}
@@ -93,6 +94,7 @@ func run(o options) (*result, error) {
 	sleepUntil(rd.t1.Add(grace))
 	h.close()
 	stopProgress()
+	stopScrape(res)
 	cancel()
 	select {
 	case <-runDone:

@@ -1,14 +1,17 @@
 package api
 
 import (
+	"compress/gzip"
 	"crypto/sha256"
 	"crypto/subtle"
+	"io"
 	"net/http"
+	"strings"
 
 	"github.com/mamori/mamori/internal/auth"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
 )
 
 // tenantLabels name a tenant's objects: series carrying one are left out
@@ -51,7 +54,47 @@ func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
 	if !full {
 		g = anonymousView{g}
 	}
-	promhttp.HandlerFor(g, promhttp.HandlerOpts{}).ServeHTTP(w, r)
+	s.writeMetrics(w, r, g, full)
+}
+
+// writeMetrics writes the registry's families and, with full, the checks'
+// series (streamed by the engine, not gathered), in the text exposition
+// format, gzipped when the scraper accepts it.
+func (s *Server) writeMetrics(w http.ResponseWriter, r *http.Request, g prometheus.Gatherer, full bool) {
+	fams, err := g.Gather()
+	if err != nil {
+		s.log.Error("gather metrics", "err", err)
+		writeError(w, http.StatusInternalServerError, "gather metrics: "+err.Error())
+		return
+	}
+	format := expfmt.NewFormat(expfmt.TypeTextPlain)
+	w.Header().Set("Content-Type", string(format))
+	var out io.Writer = w
+	if gzipAccepted(r) {
+		w.Header().Set("Content-Encoding", "gzip")
+		w.Header().Add("Vary", "Accept-Encoding")
+		gz := gzip.NewWriter(w)
+		defer gz.Close()
+		out = gz
+	}
+	enc := expfmt.NewEncoder(out, format)
+	for _, f := range fams {
+		if err := enc.Encode(f); err != nil {
+			return // the scraper went away
+		}
+	}
+	if full {
+		s.eng.WriteCheckMetrics(out)
+	}
+}
+
+func gzipAccepted(r *http.Request) bool {
+	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
+		if name, _, _ := strings.Cut(strings.TrimSpace(part), ";"); name == "gzip" {
+			return true
+		}
+	}
+	return false
 }
 
 // anonymousView drops the series that carry a tenant-identifying label.

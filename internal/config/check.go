@@ -109,7 +109,9 @@ func (l *loader) check(file string, n *yaml.Node, path string, h *Host) {
 			own.Content = append(own.Content, n.Content[i], n.Content[i+1])
 		}
 	}
-	if len(own.Content) > 0 {
+	if len(own.Content) > 0 && (c.Zone != "" || c.OnAgent) {
+		// The keys travel as text to a poller or an agent; a check the
+		// server runs itself needs no copy of them.
 		b, _ := yaml.Marshal(own)
 		c.YAML = string(b)
 	}

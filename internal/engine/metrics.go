@@ -46,7 +46,7 @@ func newMetrics(e *Engine) *Metrics {
 		func() float64 { return float64(e.sched.Len()) }))
 	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "mamori_scheduler_running", Help: "Checks running now."},
 		func() float64 { return float64(e.sched.Running()) }))
-	m.Registry.MustRegister(newCheckCollector(e), buildInfo())
+	m.Registry.MustRegister(buildInfo())
 	m.Registry.MustRegister(&stateCollector{e: e, desc: prometheus.NewDesc("mamori_checks", "Checks by current status and state type.", []string{"state", "state_type"}, nil)})
 	return m
 }
