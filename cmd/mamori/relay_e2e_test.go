@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+
+	"github.com/mamori/mamori/internal/store/postgres/pgtest"
 )
 
 const relayAgentToken = "a-web01-agent-token-0123"
@@ -211,5 +213,69 @@ func TestAgentThroughPoller(t *testing.T) {
 	// as the agent stopped stays in its spool for its next start).
 	if dropped != 0 || !strings.Contains(line, " "+strconv.FormatUint(acked, 10)+" ") || !strings.Contains(line, "via poller p1 (zone z1)") || len(fields) < 5 {
 		t.Errorf("the server's record of a-web01 %q does not match the agent's spool (acked %d, last %d, dropped %d)", line, acked, last, dropped)
+	}
+}
+
+// TestAgentThroughPollerHA: two servers on one PostgreSQL database with
+// one broker: only the leader answers the relayed agent requests (the
+// follower's agent API sees none); kill -9 of the leader: the agent's data
+// waits in its spool and reaches the new leader through the same poller,
+// with no gap in its check's results.
+func TestAgentThroughPollerHA(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts server, poller and agent processes")
+	}
+	natsServerBinary(t)
+	n := startNATS(t)
+	dir := t.TempDir()
+	z1 := writeFile(t, filepath.Join(dir, "z1.creds"), "zone-z1:z1-secret\n")
+	writeFile(t, filepath.Join(dir, "server.creds"), "server:server-secret\n")
+	dsn := pgtest.DSN(t)
+	start := func(name string) *server {
+		port := freePort(t)
+		cfg := writeFile(t, filepath.Join(dir, name+".yaml"), fmt.Sprintf(`listen: 127.0.0.1:%d
+data_dir: %s
+database: %s
+broker: %s
+broker_creds: server.creds
+api_tokens:
+  - {name: e2e, token: %s, role: operator}
+hosts:
+  - name: a-web01
+    zone: z1
+    agent_token: %s
+    checks:
+      - {name: disk, type: disk, mounts: [/], interval: 1s, attempts: 1}
+`, port, filepath.Join(dir, name+"-data"), dsn, n.url(), token, relayAgentToken))
+		return startServer(t, cfg, port)
+	}
+	a := start("a")
+	waitUntil(t, "server a leads", 20*time.Second, func() bool { return a.status().Leader })
+	b := start("b")
+	relay := freePort(t)
+	startPoller(t, n.url(), "z1", "p1", z1, "--agent-listen", fmt.Sprintf("127.0.0.1:%d", relay))
+	agentCfg := writeFile(t, filepath.Join(dir, "agent.yaml"), fmt.Sprintf("state_dir: %s\nhostname: a-web01\n", filepath.Join(dir, "agent-state")))
+	startAgent(t, fmt.Sprintf("http://127.0.0.1:%d", relay), relayAgentToken, agentCfg)
+	waitUntil(t, "a-web01's results through p1 to the leader", 40*time.Second, func() bool { return a.check("a-web01/disk").LastCheck != "" })
+	time.Sleep(2 * time.Second)
+	stored := `mamori_agent_batches_total{outcome="stored"}`
+	if !strings.Contains(serverMetrics(a), stored) || strings.Contains(serverMetrics(b), stored) {
+		t.Fatalf("want the leader alone to store the agent's batches:\na: %s\nb: %s", grepLines(serverMetrics(a), "mamori_agent_batches"), grepLines(serverMetrics(b), "mamori_agent_batches"))
+	}
+
+	a.kill9()
+	killed := time.Now()
+	waitUntil(t, "b leads", 30*time.Second, func() bool { return b.status().Leader })
+	takeover := time.Since(killed)
+	waitUntil(t, "a-web01's results through p1 to the new leader", 60*time.Second, func() bool {
+		lc, _ := time.Parse(time.RFC3339Nano, b.check("a-web01/disk").LastCheck)
+		return lc.After(killed.Add(takeover)) && strings.Contains(serverMetrics(b), stored)
+	})
+	t.Logf("takeover %s; the agent's data reached b %s after the kill", takeover.Round(100*time.Millisecond), time.Since(killed).Round(100*time.Millisecond))
+	h := b.history("a-web01/disk")
+	for i := 1; i < len(h.Results); i++ {
+		if gap := h.Results[i].Time.Sub(h.Results[i-1].Time); h.Results[i].Time.After(killed.Add(-5*time.Second)) && gap > 3*time.Second {
+			t.Errorf("no result from %s to %s (%s)", h.Results[i-1].Time.Format(time.TimeOnly), h.Results[i].Time.Format(time.TimeOnly), gap)
+		}
 	}
 }

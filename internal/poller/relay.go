@@ -23,8 +23,11 @@ import (
 
 const (
 	// relayTimeout bounds a relayed request other than a long poll (the
-	// agent gives up after 60 s).
-	relayTimeout = 50 * time.Second
+	// agent gives up after 60 s). A request the leader took just before it
+	// died is never answered: the agent learns it (503) after this long
+	// and sends its batch again; a batch stored meanwhile is acknowledged
+	// as already stored (its Seq), so a short bound costs nothing.
+	relayTimeout = 20 * time.Second
 	// pollHoldMax is the longest long poll the server holds
 	// (agentapi.MaxPollWait); pollHoldDefault the one without ?wait.
 	pollHoldMax     = 60 * time.Second
