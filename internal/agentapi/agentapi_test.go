@@ -951,6 +951,10 @@ func TestRelayedZone(t *testing.T) {
 	if code, body := relay("z1", "", "/api/v1/push/"+tokNightly, []byte("ok")); code != http.StatusForbidden || !strings.Contains(body, `check \"nightly\" (host \"\") has no zone`) {
 		t.Errorf("push of a check without zone: %d %s", code, body)
 	}
+	e.cfg.Check("nightly").Host = "web1"
+	if code, body := relay("z1", "", "/api/v1/push/"+tokNightly, nil); code != http.StatusAccepted {
+		t.Errorf("push of a check of a z1 host through a z1 poller: %d %s", code, body)
+	}
 	if code, body := e.do(req{method: "POST", path: "/api/v1/agent/hello", token: tokDB1, body: hello}); code != 200 {
 		t.Errorf("direct request: %d %s", code, body)
 	}

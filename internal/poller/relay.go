@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -64,7 +65,7 @@ func (p *Poller) relay(w http.ResponseWriter, r *http.Request) string {
 			return "bad_request"
 		}
 		broker.ErrorReply(http.StatusRequestEntityTooLarge, msg).Write(w)
-		p.log.Warn("agent request too large to relay", "path", r.URL.Path, "remote", r.RemoteAddr, "limit", limit)
+		p.log.Warn("agent request too large to relay", "path", logPath(r), "remote", r.RemoteAddr, "limit", limit)
 		return "too_large"
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), holdOf(r))
@@ -117,6 +118,14 @@ func (p *Poller) linkWatch() context.Context {
 	return chanContext(p.linkDown)
 }
 
+// logPath is the request's path for the log: a push token stays out.
+func logPath(r *http.Request) string {
+	if strings.HasPrefix(r.URL.Path, "/api/v1/push/") {
+		return "/api/v1/push/{token}"
+	}
+	return r.URL.Path
+}
+
 // holdOf is how long a relayed request may wait for its answer.
 func holdOf(r *http.Request) time.Duration {
 	if r.URL.Path != "/api/v1/agent/poll" {
@@ -146,7 +155,7 @@ func (p *Poller) relayFailed(w http.ResponseWriter, r *http.Request, err error) 
 }
 
 func (p *Poller) unavailable(w http.ResponseWriter, r *http.Request, msg string) {
-	p.log.Debug("agent request not relayed", "path", r.URL.Path, "remote", r.RemoteAddr, "reason", msg)
+	p.log.Debug("agent request not relayed", "path", logPath(r), "remote", r.RemoteAddr, "reason", msg)
 	broker.ErrorReply(http.StatusServiceUnavailable, msg).Write(w)
 }
 
