@@ -96,7 +96,9 @@ func (c *Collector) Collect(ctx context.Context, now time.Time) []wire.Sample {
 		c.add("node_memory_MemAvailable_bytes", nil, t, float64(vm.Available))
 		c.add("node_memory_MemFree_bytes", nil, t, float64(vm.Free))
 		c.add("node_memory_Buffers_bytes", nil, t, float64(vm.Buffers))
-		c.add("node_memory_Cached_bytes", nil, t, float64(vm.Cached))
+		// gopsutil counts SReclaimable (kernel slab) into Cached on Linux;
+		// node_exporter's Cached is /proc/meminfo's Cached line alone.
+		c.add("node_memory_Cached_bytes", nil, t, float64(vm.Cached-min(vm.Cached, vm.Sreclaimable)))
 	} else {
 		fail("memory", err)
 	}
