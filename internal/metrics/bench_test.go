@@ -283,6 +283,21 @@ func BenchmarkRangeQuery30d(b *testing.B) {
 		b.ReportMetric(float64(points), "points")
 		b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/1000, "ms/query")
 	})
+	// One hour, 20 days back: the query decodes whole chunks of a
+	// compacted block (up to a day of samples each) to return 61 points.
+	b.Run("gauge_1h_20d_ago_step_1m", func(b *testing.B) {
+		var points int
+		from := start.Add(10 * 24 * time.Hour)
+		for range b.N {
+			res, err := st.QueryRange(ctx, `node_gauge_load{host="host07"}`, from, from.Add(time.Hour), time.Minute, "")
+			if err != nil {
+				b.Fatal(err)
+			}
+			points = res.Value.(interface{ TotalSamples() int }).TotalSamples()
+		}
+		b.ReportMetric(float64(points), "points")
+		b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/1000, "ms/query")
+	})
 	b.Run("tenant_gauge_step_5m", func(b *testing.B) {
 		for range b.N {
 			if _, err := st.QueryRange(ctx, `node_gauge_load{host="host07"}`, start, end, 5*time.Minute, "acme"); err != nil {

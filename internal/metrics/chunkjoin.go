@@ -24,6 +24,11 @@ import (
 // pays that cost once a day instead of every 2 hours (docs/metrics.md). A
 // query reading a compacted block decodes at most this many samples for
 // one chunk — a few microseconds.
+//
+// Only XOR chunks are joined: the library's XOR2 encoding records a start
+// timestamp delta for every sample after the 127th (~3 bytes a sample
+// even when no sample has one), so XOR2 suits the head's 120-sample
+// chunks only.
 const joinedChunkSamples = 1440
 
 // newCompactor is the library's leveled compactor, with the default
