@@ -55,13 +55,16 @@ func newCompactor(ctx context.Context, r prometheus.Registerer, l *slog.Logger, 
 }
 
 // joinIterator yields the chunks of src, time-ordered and not
-// overlapping, with runs of consecutive float (XOR) chunks re-encoded into
-// chunks of up to max samples. Other chunks pass as they are.
+// overlapping, with runs of consecutive float (XOR) chunks re-encoded
+// (encodeXOR) into chunks of up to max samples. Other chunks pass as they
+// are.
 type joinIterator struct {
 	src     chunks.Iterator
 	max     int
 	pending *chunks.Meta // read from src, not yet yielded
 	cur     chunks.Meta
+	ts      []int64 // samples of the chunks being joined
+	vs      []float64
 	err     error
 }
 
@@ -98,8 +101,7 @@ func (j *joinIterator) Next() bool {
 	if !isXOR(first) {
 		return true
 	}
-	var out *chunkenc.XORChunk
-	var app chunkenc.Appender
+	j.ts, j.vs = j.ts[:0], j.vs[:0]
 	n := first.Chunk.NumSamples()
 	for {
 		next, ok := j.take()
@@ -110,39 +112,40 @@ func (j *joinIterator) Next() bool {
 			j.pending = &next
 			break
 		}
-		if out == nil {
-			out = chunkenc.NewXORChunk()
-			if app, j.err = out.Appender(); j.err != nil {
-				return false
-			}
-			if j.err = copyFloats(app, first.Chunk); j.err != nil {
+		if len(j.ts) == 0 {
+			if j.err = j.read(first.Chunk); j.err != nil {
 				return false
 			}
 		}
-		if j.err = copyFloats(app, next.Chunk); j.err != nil {
+		if j.err = j.read(next.Chunk); j.err != nil {
 			return false
 		}
 		n += next.Chunk.NumSamples()
 		j.cur.MaxTime = next.MaxTime
 	}
-	if out != nil {
-		j.cur = chunks.Meta{Chunk: out, MinTime: first.MinTime, MaxTime: j.cur.MaxTime}
+	if len(j.ts) > 0 {
+		c, err := encodeXOR(j.ts, j.vs)
+		if err != nil {
+			j.err = err
+			return false
+		}
+		j.cur = chunks.Meta{Chunk: c, MinTime: first.MinTime, MaxTime: j.cur.MaxTime}
 	}
 	return true
 }
 
 func isXOR(m chunks.Meta) bool { return m.Chunk != nil && m.Chunk.Encoding() == chunkenc.EncXOR }
 
-// copyFloats appends the samples of the float chunk c (bit for bit, stale
-// markers included).
-func copyFloats(app chunkenc.Appender, c chunkenc.Chunk) error {
+// read appends the samples of the float chunk c (bit for bit, stale
+// markers included) to j.ts and j.vs.
+func (j *joinIterator) read(c chunkenc.Chunk) error {
 	it := c.Iterator(nil)
 	for vt := it.Next(); vt != chunkenc.ValNone; vt = it.Next() {
 		if vt != chunkenc.ValFloat {
 			return fmt.Errorf("metrics: %v sample in a float chunk", vt)
 		}
 		t, v := it.At()
-		app.Append(0, t, v)
+		j.ts, j.vs = append(j.ts, t), append(j.vs, v)
 	}
 	return it.Err()
 }
