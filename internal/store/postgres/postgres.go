@@ -32,8 +32,15 @@ func Dialect() sqlstore.Dialect {
 		Name: "postgres", Dollar: true, Instr: "strpos", Greatest: "greatest", RowID: "ctid",
 		FoldCase: func(expr string) string { return "lower(" + expr + ")" },
 		TxID:     "SELECT txid_current()", TxStatus: "SELECT txid_status(?)",
+		Share: " FOR SHARE", LockWait: "SET LOCAL lock_timeout = '2s'", EndLockHolders: endLockHolders,
 	}
 }
+
+// endLockHolders ends the other sessions holding a lock on the fencing
+// epoch's table: a leader frozen (SIGSTOP, a paused VM) inside the COMMIT
+// of a write it checked the epoch for.
+const endLockHolders = `SELECT pg_terminate_backend(pid) FROM pg_locks
+	WHERE relation = 'leader_epoch'::regclass AND granted AND pid <> pg_backend_pid()`
 
 // IsURL reports whether s names a PostgreSQL database (postgres:// or
 // postgresql://).

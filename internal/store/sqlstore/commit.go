@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -127,7 +128,7 @@ func (s *Store) Commit(ctx context.Context, ws []store.Write) ([]int64, error) {
 	defer s.mu.Unlock()
 	for attempt := 1; ; attempt++ {
 		c, err := s.commitOnce(ctx, ws)
-		if err == nil || !s.lost(ctx) {
+		if err == nil || errors.Is(err, store.ErrFenced) || !s.lost(ctx) {
 			return c.finish(s, err)
 		}
 		ok, rerr := s.recoverTx(ctx, c.xid)
@@ -222,6 +223,9 @@ func (s *Store) commitOnce(ctx context.Context, ws []store.Write) (c commitRun, 
 		return c, err
 	}
 	if err = insertEvents(ctx, tx, ws, checkIDs, c.ids); err != nil {
+		return c, err
+	}
+	if err = s.fence(ctx, tx); err != nil {
 		return c, err
 	}
 	if err = tx.Commit(); err != nil {

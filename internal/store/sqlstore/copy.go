@@ -18,6 +18,11 @@ var Tables = []string{
 	"server_runs", "login_attempts", "shared_keys",
 }
 
+// NotCopied are the tables of the schema migrate-store does not copy:
+// the fencing epoch is the database's own (its one row comes with the
+// schema).
+var NotCopied = []string{"leader_epoch"}
+
 // serialTables have an id column the database numbers; after a copy
 // their sequences continue after the largest id.
 var serialTables = []string{"checks", "events", "incidents", "timeline", "notifications", "maintenances",

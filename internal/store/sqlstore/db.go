@@ -38,6 +38,14 @@ type Dialect struct {
 	// txid_status). Without them the store never loses its connection
 	// (SQLite is in-process).
 	TxID, TxStatus string
+	// Share ends the fence's read of the epoch: " FOR SHARE" where servers
+	// share the database, "" where the writer is alone (SQLite).
+	Share string
+	// LockWait, if set, bounds the wait of the takeover's epoch increment
+	// for a transaction holding the epoch (SET LOCAL lock_timeout); when it
+	// times out (SQLSTATE 55P03), EndLockHolders ends the sessions holding
+	// a lock on the epoch's table and the increment is tried again.
+	LockWait, EndLockHolders string
 }
 
 var rebound sync.Map // query text → PostgreSQL text

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mamori/mamori/internal/check"
@@ -34,6 +35,7 @@ type Store struct {
 	// batch needs them; dropped when the writer reconnects.
 	stmts     map[string]*sql.Stmt
 	recovered struct{ retried, found int64 } // see WriterRecoveries
+	onFenced  atomic.Pointer[func(ours, theirs int64)]
 }
 
 var (
@@ -106,7 +108,11 @@ func (s *Store) write(ctx context.Context, fn func(tx *Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("%s: begin: %w", s.d.Name, err)
 	}
-	if err := fn(tx); err != nil {
+	err = fn(tx)
+	if err == nil {
+		err = s.fence(ctx, tx)
+	}
+	if err != nil {
 		tx.Rollback()
 		s.reconnectIfLost(ctx)
 		return err

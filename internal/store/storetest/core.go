@@ -82,9 +82,22 @@ func testRoundTrip(t *testing.T, open Opener) {
 }
 
 // BenchCommit100 measures Commit of batches of 100 results.
-func BenchCommit100(b *testing.B, open Opener) {
+func BenchCommit100(b *testing.B, open Opener) { benchCommit100(b, open, false) }
+
+// BenchCommit100Fenced is BenchCommit100 as the leader commits: under a
+// leadership epoch, each transaction checking it.
+func BenchCommit100Fenced(b *testing.B, open Opener) { benchCommit100(b, open, true) }
+
+func benchCommit100(b *testing.B, open Opener, fenced bool) {
 	ctx := context.Background()
 	s := open(b)
+	if fenced {
+		e, err := s.TakeLead(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ctx = store.WithEpoch(ctx, e)
+	}
 	defer s.Close()
 	ws := make([]store.Write, 100)
 	for i := range ws {

@@ -23,6 +23,7 @@ type Store interface {
 	event.Log
 	auth.Store
 	store.Reports
+	Fencer
 	SchemaVersion(ctx context.Context) (int64, error)
 
 	Cursor(ctx context.Context, name string) (int64, error)
@@ -96,6 +97,7 @@ func Run(t *testing.T, open Opener) {
 		{"TicketOutbox", testTicketOutbox},
 		{"EverythingElse", testEverythingElse},
 		{"SharedKey", testSharedKey},
+		{"Fence", testFence},
 	} {
 		t.Run(c.name, func(t *testing.T) { c.fn(t, open) })
 	}
