@@ -52,9 +52,9 @@ func (s *server) history(check string) haHistory {
 
 // haServers starts two servers on one fresh PostgreSQL database, each
 // with its own data_dir and port: down fails (a closed port), up and flip
-// answer; a webhook channel receives the problems.
-func haServers(t *testing.T, hook *hookReceiver, up, flip *target) (a, b *server) {
-	dsn := pgtest.DSN(t)
+// answer; a webhook channel receives the problems. dsn is the database.
+func haServers(t *testing.T, hook *hookReceiver, up, flip *target) (a, b *server, dsn string) {
+	dsn = pgtest.DSN(t)
 	closed := freePort(t)
 	start := func(name string) *server {
 		dir := t.TempDir()
@@ -79,7 +79,7 @@ checks:
 	a = start("a")
 	waitUntil(t, "server a leads", 20*time.Second, func() bool { return a.status().Leader })
 	b = start("b")
-	return a, b
+	return a, b, dsn
 }
 
 // TestTwoServersOnePostgres: two servers on one database; one leads, the
@@ -95,7 +95,7 @@ func TestTwoServersOnePostgres(t *testing.T) {
 	up, flip := &target{port: freePort(t)}, &target{port: freePort(t)}
 	up.up(t)
 	flip.up(t)
-	a, b := haServers(t, hook, up, flip)
+	a, b, _ := haServers(t, hook, up, flip)
 	in := a.waitIncident(20*time.Second, "for down", func(in apiIncident) bool { return in.Check == "down" })
 	time.Sleep(3 * time.Second) // b has read the states at least once
 	if st := b.status(); st.Leader || st.Role != "follower" || st.Database != "postgres" {

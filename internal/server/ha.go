@@ -7,6 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mamori/mamori/internal/auth"
+	"github.com/mamori/mamori/internal/store"
 	"github.com/mamori/mamori/internal/store/postgres"
 	"github.com/mamori/mamori/internal/store/sqlstore"
 )
@@ -37,9 +38,13 @@ func (s *Server) signingKey(ctx context.Context) ([]byte, error) {
 func (s *Server) openCluster(context.Context) error {
 	s.leading = prometheus.NewGauge(prometheus.GaugeOpts{Name: "mamori_leader",
 		Help: "1 while this server leads (schedules checks, decides states, alerts); 0 while it follows the leader of its database."})
-	s.registry.MustRegister(s.leading)
+	s.fencedTotal = prometheus.NewCounter(prometheus.CounterOpts{Name: "mamori_fenced_total",
+		Help: "Writes of the leader's work refused because another server had taken the lead of the database (this server then steps down)."})
+	s.registry.MustRegister(s.leading, s.fencedTotal)
+	s.fenced = make(chan struct{}, 1)
 	if s.cfg.Database != "" {
 		s.leader = postgres.NewLeader(s.cfg.Database, postgres.LeaderKey, leaderInterval)
+		s.st.OnFenced(s.onFenced)
 	}
 	return nil
 }
@@ -72,43 +77,87 @@ func (s *Server) campaign(ctx context.Context) (wait func()) {
 }
 
 // follow starts the leader's work when the lead is won and stops it at
-// once when it is lost, until ctx ends.
+// once when it is lost or fenced, until ctx ends.
 func (s *Server) follow(ctx context.Context) {
-	var stop context.CancelFunc
-	var wait func()
-	var since time.Time
-	step := func(leading bool) {
-		switch {
-		case leading && stop == nil:
-			since = time.Now()
-			var lctx context.Context
-			lctx, stop = context.WithCancel(ctx)
-			wait = s.decide(lctx, s.lead)
-			s.setLeading(true)
-		case !leading && stop != nil:
-			s.eng.StepDown() // no decision is committed from now on
-			s.setLeading(false)
-			stop()
-			wait()
-			stop, wait = nil, nil
-			if ctx.Err() != nil {
-				s.log.Info("leadership: stepped down (shutting down)", "led_for", time.Since(since).Round(time.Millisecond))
-				return
-			}
-			s.log.Warn("leadership: lost the lead; following (the leader's work stopped)", "led_for", time.Since(since).Round(time.Millisecond))
-		}
-	}
+	t := &term{s: s}
 	tick := time.NewTicker(leaderInterval)
 	defer tick.Stop()
 	for ctx.Err() == nil {
 		select {
 		case <-ctx.Done():
 		case <-s.leader.Changes():
+		case <-s.fenced:
+			t.end(ctx, "fenced: another server took the lead of the database; following (the leader's work stopped)")
+			s.leader.Resign() // campaign again from scratch
+			continue
 		case <-tick.C:
 		}
-		step(s.leader.Leading() && ctx.Err() == nil)
+		if s.leader.Leading() && ctx.Err() == nil {
+			t.begin(ctx)
+		} else {
+			t.end(ctx, "lost the lead; following (the leader's work stopped)")
+		}
 	}
-	step(false)
+	t.end(ctx, "")
+}
+
+// term is one leadership of this server: its epoch, and the leader's
+// work running under it.
+type term struct {
+	s     *Server
+	stop  context.CancelFunc
+	wait  func()
+	since time.Time
+}
+
+// begin takes the lead: it increments the database's epoch (the fencing
+// token every write of the leader's work checks), then starts the work.
+// If the epoch cannot be taken, the next tick tries again.
+func (t *term) begin(ctx context.Context) {
+	if t.stop != nil {
+		return
+	}
+	epoch, err := t.s.st.TakeLead(ctx)
+	if err != nil {
+		t.s.log.Error("leadership: could not take the lead's epoch (trying again)", "err", err)
+		return
+	}
+	t.s.log.Info("leadership: epoch taken", "epoch", epoch)
+	t.since = time.Now()
+	var lctx context.Context
+	lctx, t.stop = context.WithCancel(store.WithEpoch(ctx, epoch))
+	t.wait = t.s.decide(lctx, t.s.lead)
+	t.s.setLeading(true)
+}
+
+// end stops the leader's work at once, if it runs, and logs why.
+func (t *term) end(ctx context.Context, why string) {
+	if t.stop == nil {
+		return
+	}
+	t.s.eng.StepDown() // no decision is committed from now on
+	t.s.setLeading(false)
+	t.stop()
+	t.wait()
+	t.stop, t.wait = nil, nil
+	led := time.Since(t.since).Round(time.Millisecond)
+	if ctx.Err() != nil {
+		t.s.log.Info("leadership: stepped down (shutting down)", "led_for", led)
+		return
+	}
+	t.s.log.Warn("leadership: "+why, "led_for", led)
+}
+
+// onFenced is the store's report of a write refused because another
+// server took the lead: stop committing at once and let follow step down.
+func (s *Server) onFenced(ours, theirs int64) {
+	s.eng.StepDown()
+	s.fencedTotal.Inc()
+	s.log.Error("leadership: a write was fenced: another server leads the database now", "our_epoch", ours, "database_epoch", theirs)
+	select {
+	case s.fenced <- struct{}{}:
+	default:
+	}
 }
 
 // lead is the engine's part of the leader's work: read the last leader's

@@ -95,6 +95,10 @@ type Server struct {
 	leader   *postgres.Leader // nil: alone on its store (SQLite)
 	leading  prometheus.Gauge // mamori_leader
 	fwd      *forwarder       // forwards what only the leader does (forward.go)
+	// fencedTotal counts fenced writes (mamori_fenced_total); fenced
+	// tells follow to step down.
+	fencedTotal prometheus.Counter
+	fenced      chan struct{}
 
 	reloadMu sync.Mutex
 	live     atomic.Pointer[config.Config] // the configuration in force (Reload replaces it)

@@ -22,12 +22,13 @@ type Leader struct {
 	interval time.Duration
 	leading  atomic.Bool
 	changes  chan bool
+	resign   chan struct{}
 }
 
 // NewLeader prepares a campaign on dsn for key, checking every interval
 // (at most the time a lost connection goes unnoticed).
 func NewLeader(dsn string, key int64, interval time.Duration) *Leader {
-	return &Leader{dsn: dsn, key: key, interval: interval, changes: make(chan bool, 16)}
+	return &Leader{dsn: dsn, key: key, interval: interval, changes: make(chan bool, 16), resign: make(chan struct{}, 1)}
 }
 
 // Leading reports whether this process leads now.
@@ -35,6 +36,17 @@ func (l *Leader) Leading() bool { return l.leading.Load() }
 
 // Changes delivers every change of leadership (true: now leading).
 func (l *Leader) Changes() <-chan bool { return l.changes }
+
+// Resign gives up the lock (if held) and campaigns again from scratch: a
+// leader that found itself fenced (another server took the lead of the
+// database) must not keep a lock it may still hold.
+func (l *Leader) Resign() {
+	l.set(false)
+	select {
+	case l.resign <- struct{}{}:
+	default:
+	}
+}
 
 func (l *Leader) set(v bool) {
 	if l.leading.Swap(v) != v {
@@ -102,13 +114,15 @@ func (l *Leader) session(ctx context.Context) {
 		l.set(held && time.Since(heldAt) >= 2*l.interval+l.interval/2)
 		select {
 		case <-ctx.Done():
-			if held {
-				uctx, cancel := context.WithTimeout(context.Background(), time.Second)
-				conn.ExecContext(uctx, `SELECT pg_advisory_unlock($1)`, l.key)
-				cancel()
-			}
-			return
+		case <-l.resign:
 		case <-tick.C:
+			continue
 		}
+		if held {
+			uctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			conn.ExecContext(uctx, `SELECT pg_advisory_unlock($1)`, l.key)
+			cancel()
+		}
+		return
 	}
 }
