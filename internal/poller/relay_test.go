@@ -24,7 +24,7 @@ import (
 
 // natsServer starts a nats-server of the test on a free port with the
 // given max_payload; stop ends it.
-func natsServer(t *testing.T, maxPayload int) (url string, stop func()) {
+func natsServer(t testing.TB, maxPayload int) (url string, stop func()) {
 	t.Helper()
 	bin, err := exec.LookPath("nats-server")
 	if err != nil {
@@ -81,10 +81,10 @@ type relayEnv struct {
 	client    http.Client
 }
 
-func newRelayEnv(t *testing.T, maxPayload int, tc ...*tls.Config) *relayEnv {
+func newRelayEnv(t testing.TB, maxPayload int, tc ...*tls.Config) *relayEnv {
 	url, stopNATS := natsServer(t, maxPayload)
 	e := &relayEnv{got: make(chan seen, 16), cancelled: make(chan struct{}, 1), stopNATS: stopNATS, served: make(chan struct{})}
-	nc, err := broker.Connect(broker.ConnOptions{URL: url, Name: "test server"})
+	nc, err := broker.Connect(broker.ConnOptions{URL: url, Name: "test server", Log: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +136,7 @@ func newRelayEnv(t *testing.T, maxPayload int, tc ...*tls.Config) *relayEnv {
 
 type relayTag struct{}
 
-func (e *relayEnv) do(t *testing.T, method, path string, body []byte) (*http.Response, string) {
+func (e *relayEnv) do(t testing.TB, method, path string, body []byte) (*http.Response, string) {
 	t.Helper()
 	req, _ := http.NewRequest(method, e.base+path, bytes.NewReader(body))
 	req.Header.Set("Authorization", "Bearer tok-1")
@@ -151,7 +151,7 @@ func (e *relayEnv) do(t *testing.T, method, path string, body []byte) (*http.Res
 }
 
 // waitRelayed retries until the poller is connected and a server answers.
-func (e *relayEnv) waitRelayed(t *testing.T) {
+func (e *relayEnv) waitRelayed(t testing.TB) {
 	for i := 0; i < 100; i++ {
 		if resp, _ := e.do(t, "POST", "/api/v1/agent/hello", nil); resp.StatusCode == http.StatusAccepted {
 			<-e.got
@@ -257,4 +257,27 @@ func TestRelayTLS(t *testing.T) {
 	if resp, text := e.do(t, "POST", "/api/v1/agent/respond", []byte("{}")); resp.StatusCode != http.StatusAccepted || resp.TLS == nil {
 		t.Fatalf("%d %s (TLS %v)", resp.StatusCode, text, resp.TLS != nil)
 	}
+}
+
+// BenchmarkRelay: a 1 KiB batch relayed agent → poller → NATS → server
+// handler and back, 8 agents at once.
+func BenchmarkRelay(b *testing.B) {
+	e := newRelayEnv(b, 1<<20)
+	e.waitRelayed(b)
+	go func() {
+		for range e.got {
+		}
+	}()
+	e.client.Transport = &http.Transport{MaxIdleConnsPerHost: 16}
+	body := bytes.Repeat([]byte("x"), 1024)
+	b.SetParallelism(8)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if resp, text := e.do(b, "POST", "/api/v1/agent/batch", body); resp.StatusCode != http.StatusAccepted {
+				b.Errorf("%d %s", resp.StatusCode, text)
+				return
+			}
+		}
+	})
 }
