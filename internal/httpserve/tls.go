@@ -1,6 +1,7 @@
 package httpserve
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -113,15 +114,16 @@ func LoadCAFile(path string) (*x509.CertPool, error) {
 }
 
 // RequireClientCert answers 403 on paths under any of prefixes unless the
-// client presented a certificate the client CA verified. Without a client
-// CA it does nothing.
+// client presented a certificate the client CA verified (or the request's
+// context says another server verified it: WithClientVerified). Without a
+// client CA it does nothing.
 func (t *TLS) RequireClientCert(h http.Handler, prefixes ...string) http.Handler {
 	if t == nil || t.opts.ClientCAFile == "" {
 		return h
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		for _, p := range prefixes {
-			if strings.HasPrefix(r.URL.Path, p) && (r.TLS == nil || len(r.TLS.VerifiedChains) == 0) {
+			if strings.HasPrefix(r.URL.Path, p) && (r.TLS == nil || len(r.TLS.VerifiedChains) == 0) && !clientVerified(r.Context()) {
 				w.Header().Set("Content-Type", "application/json; charset=utf-8")
 				w.WriteHeader(http.StatusForbidden)
 				_, _ = w.Write([]byte(`{"error":"a client certificate signed by the server's client_ca_file is required"}` + "\n"))
@@ -131,6 +133,16 @@ func (t *TLS) RequireClientCert(h http.Handler, prefixes ...string) http.Handler
 		h.ServeHTTP(w, r)
 	})
 }
+
+type clientVerifiedKey struct{}
+
+// WithClientVerified marks a request whose client certificate another
+// server verified (a request it forwarded, whose signature was checked).
+func WithClientVerified(ctx context.Context) context.Context {
+	return context.WithValue(ctx, clientVerifiedKey{}, true)
+}
+
+func clientVerified(ctx context.Context) bool { return ctx.Value(clientVerifiedKey{}) != nil }
 
 // HSTS tells browsers to use HTTPS only (set when TLS is on).
 func HSTS(h http.Handler) http.Handler {

@@ -85,35 +85,45 @@ func leaderOnly(r *http.Request) bool {
 	return false
 }
 
-// wrap takes the client address a follower forwarded (a request that
-// carries the header is never forwarded again) and, on a follower,
-// forwards what only the leader can do.
-func (f *forwarder) wrap(next http.Handler) http.Handler {
+// forwardedKey marks a request that came with the forwarding header: it
+// is never forwarded again.
+type forwardedKey struct{}
+
+// arrive, outside the client-certificate check, takes what a follower
+// forwarded: the client's address (and, on TLS, that the follower verified
+// the client's certificate) when the header verifies and is fresh;
+// otherwise the TCP peer's address stays. The header is dropped.
+func (f *forwarder) arrive(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, sent := r.Header[forwardHeader]; sent {
-			f.arrived(r)
+		if _, sent := r.Header[forwardHeader]; !sent {
 			next.ServeHTTP(w, r)
 			return
 		}
-		if !leaderOnly(r) || f.leading() {
+		v := r.Header.Get(forwardHeader)
+		r.Header.Del(forwardHeader)
+		ctx := context.WithValue(r.Context(), forwardedKey{}, true)
+		if c, ok := verifyForward(f.key, v, r.Method, r.URL.Path, f.now()); ok {
+			r.RemoteAddr = c.addr
+			if c.cert && r.TLS != nil {
+				ctx = httpserve.WithClientVerified(ctx)
+			}
+		} else {
+			f.log.Warn("forwarded client address refused (bad signature or stale); the peer's address is kept", "remote", r.RemoteAddr, "path", r.URL.Path)
+		}
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// wrap forwards, on a follower, what only the leader can do (never a
+// request that arrived forwarded).
+func (f *forwarder) wrap(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Context().Value(forwardedKey{}) != nil || !leaderOnly(r) || f.leading() {
 			next.ServeHTTP(w, r)
 			return
 		}
 		f.forward(w, r, next)
 	})
-}
-
-// arrived replaces the TCP peer by the forwarded client address when its
-// MAC verifies and it is fresh; the header is dropped either way.
-func (f *forwarder) arrived(r *http.Request) {
-	v := r.Header.Get(forwardHeader)
-	r.Header.Del(forwardHeader)
-	addr, ok := verifyForward(f.key, v, r.Method, r.URL.Path, f.now())
-	if !ok {
-		f.log.Warn("forwarded client address refused (bad signature or stale); the peer's address is kept", "remote", r.RemoteAddr, "path", r.URL.Path)
-		return
-	}
-	r.RemoteAddr = addr
 }
 
 // forward sends the request to the leader and streams its answer back;
@@ -128,7 +138,7 @@ func (f *forwarder) forward(w http.ResponseWriter, r *http.Request, next http.Ha
 	}
 	// A long poll outlives the server's write timeout (as on the leader).
 	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(agentapi.MaxPollWait + 30*time.Second))
-	client := r.RemoteAddr
+	client := forwarded{addr: r.RemoteAddr, cert: r.TLS != nil && len(r.TLS.VerifiedChains) > 0}
 	p := &httputil.ReverseProxy{Transport: f.tr, FlushInterval: -1,
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(target)

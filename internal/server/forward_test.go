@@ -21,12 +21,17 @@ import (
 func TestForwardHeader(t *testing.T) {
 	key := forwardKey([]byte("0123456789abcdef0123456789abcdef"))
 	now := time.Unix(1_800_000_000, 0)
-	v := signForward(key, "192.0.2.7:51234", "POST", "/api/v1/agent/batch", now)
-	if addr, ok := verifyForward(key, v, "POST", "/api/v1/agent/batch", now.Add(59*time.Second)); !ok || addr != "192.0.2.7:51234" {
-		t.Fatalf("valid header refused: %q %v", addr, ok)
+	v := signForward(key, forwarded{addr: "192.0.2.7:51234"}, "POST", "/api/v1/agent/batch", now)
+	if c, ok := verifyForward(key, v, "POST", "/api/v1/agent/batch", now.Add(59*time.Second)); !ok || c != (forwarded{addr: "192.0.2.7:51234"}) {
+		t.Fatalf("valid header refused: %+v %v", c, ok)
+	}
+	withCert := signForward(key, forwarded{addr: "[2001:db8::1]:443", cert: true}, "GET", "/api/v1/agent/poll", now)
+	if c, ok := verifyForward(key, withCert, "GET", "/api/v1/agent/poll", now.Add(-59*time.Second)); !ok || c != (forwarded{addr: "[2001:db8::1]:443", cert: true}) {
+		t.Fatalf("valid header refused: %+v %v", c, ok)
 	}
 	other := forwardKey([]byte("another database's key, 32 bytes"))
 	forged := strings.Replace(v, "192.0.2.7", "192.0.2.8", 1)
+	certClaimed := strings.Replace(v, ";0;", ";1;", 1)
 	for name, c := range map[string]struct {
 		key          []byte
 		v, method, p string
@@ -34,17 +39,18 @@ func TestForwardHeader(t *testing.T) {
 	}{
 		"other key":    {other, v, "POST", "/api/v1/agent/batch", now},
 		"address":      {key, forged, "POST", "/api/v1/agent/batch", now},
+		"cert claimed": {key, certClaimed, "POST", "/api/v1/agent/batch", now},
 		"path":         {key, v, "POST", "/api/v1/agent/hello", now},
 		"method":       {key, v, "GET", "/api/v1/agent/batch", now},
 		"stale":        {key, v, "POST", "/api/v1/agent/batch", now.Add(61 * time.Second)},
 		"future":       {key, v, "POST", "/api/v1/agent/batch", now.Add(-61 * time.Second)},
 		"malformed":    {key, "192.0.2.7:51234", "POST", "/api/v1/agent/batch", now},
 		"not hex":      {key, "192.0.2.7:51234;1800000000;zz", "POST", "/api/v1/agent/batch", now},
-		"bad address":  {key, signForward(key, "evil", "POST", "/x", now), "POST", "/x", now},
+		"bad address":  {key, signForward(key, forwarded{addr: "evil"}, "POST", "/x", now), "POST", "/x", now},
 		"empty header": {key, "", "POST", "/api/v1/agent/batch", now},
 	} {
-		if addr, ok := verifyForward(c.key, c.v, c.method, c.p, c.at); ok {
-			t.Errorf("%s: accepted as %q", name, addr)
+		if got, ok := verifyForward(c.key, c.v, c.method, c.p, c.at); ok {
+			t.Errorf("%s: accepted as %+v", name, got)
 		}
 	}
 }
@@ -79,14 +85,14 @@ func newPair(t testing.TB) *pair {
 	secret := []byte("0123456789abcdef0123456789abcdef")
 	log := slog.New(slog.DiscardHandler)
 	lf, _ := newForwarder("", "", secret, func() bool { return true }, nil, log)
-	p.leader = httptest.NewServer(lf.wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	p.leader = httptest.NewServer(lf.arrive(lf.wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/api/v1/agent/poll" { // a long poll: a first line, then wait
 			io.WriteString(w, "waiting\n")
 			http.NewResponseController(w).Flush()
 			<-p.release
 		}
 		io.WriteString(w, "leader saw "+r.RemoteAddr+" xff="+r.Header.Get("X-Forwarded-For")+"\n")
-	})))
+	}))))
 	read := func(context.Context) (sqlstore.LeaderAddr, bool, error) {
 		a := p.addr.Load()
 		if a == nil {
@@ -95,9 +101,9 @@ func newPair(t testing.TB) *pair {
 		return *a, true, nil
 	}
 	p.fwd, _ = newForwarder("http://follower.invalid/", "", secret, func() bool { return false }, read, log)
-	p.follower = httptest.NewServer(p.fwd.wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	p.follower = httptest.NewServer(p.fwd.arrive(p.fwd.wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "follower answered", http.StatusServiceUnavailable)
-	})))
+	}))))
 	p.addr.Store(&sqlstore.LeaderAddr{URL: p.leader.URL + "/", Server: "leader-id"})
 	t.Cleanup(func() { p.follower.Close(); p.leader.Close() })
 	return p

@@ -34,9 +34,12 @@ func newFrontend(cfg *config.Config) (*frontend, error) {
 // agentPaths need a client certificate when tls.client_ca_file is set.
 var agentPaths = []string{"/api/v1/agent/"}
 
-func (f *frontend) server(h http.Handler) *http.Server {
+// server serves h; peer wraps it outside the client-certificate check (a
+// request forwarded by another server of the database).
+func (f *frontend) server(h http.Handler, peer func(http.Handler) http.Handler) *http.Server {
+	h = peer(f.tls.RequireClientCert(h, agentPaths...))
 	if f.tls != nil {
-		h = httpserve.HSTS(f.tls.RequireClientCert(h, agentPaths...))
+		h = httpserve.HSTS(h)
 	}
 	srv := f.limits.Server(h)
 	if f.tls != nil {

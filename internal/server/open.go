@@ -171,7 +171,7 @@ func (s *Server) openHTTP(context.Context) error {
 		return err
 	}
 	s.registry.MustRegister(s.fwd.count)
-	s.httpSrv = s.front.server(s.fwd.wrap(mux))
+	s.httpSrv = s.front.server(s.fwd.wrap(mux), s.fwd.arrive)
 	return nil
 }
 
