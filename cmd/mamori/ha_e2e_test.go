@@ -1,9 +1,14 @@
 package main
 
 import (
+	"bufio"
+	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"path/filepath"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -48,6 +53,33 @@ func (s *server) history(check string) haHistory {
 	sort.Slice(h.Events, func(i, j int) bool { return h.Events[i].Time.Before(h.Events[j].Time) })
 	sort.Slice(h.Results, func(i, j int) bool { return h.Results[i].Time.Before(h.Results[j].Time) })
 	return h
+}
+
+// stream reads the server's event stream at path (server-sent events).
+func (s *server) stream(t *testing.T, path string) <-chan apiEvent {
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	req, _ := http.NewRequestWithContext(ctx, "GET", s.base+path, nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := s.httpClient().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make(chan apiEvent, 100)
+	go func() {
+		defer resp.Body.Close()
+		sc := bufio.NewScanner(resp.Body)
+		for sc.Scan() {
+			var e apiEvent
+			if d, ok := strings.CutPrefix(sc.Text(), "data: "); ok && json.Unmarshal([]byte(d), &e) == nil {
+				select {
+				case out <- e:
+				default:
+				}
+			}
+		}
+	}()
+	return out
 }
 
 // haServers starts two servers on one fresh PostgreSQL database, each
@@ -114,6 +146,24 @@ func TestTwoServersOnePostgres(t *testing.T) {
 	if code, body := b.post("/api/v1/run/up", ""); code != 503 {
 		t.Fatalf("run-now on the follower: %d %s, want 503", code, body)
 	}
+	// The follower's event stream shows the leader's state changes.
+	sse := b.stream(t, "/api/v1/events/stream?check=up")
+	up.down()
+	changed := time.Now()
+	waitUntil(t, "b's stream shows up CRITICAL", 15*time.Second, func() bool {
+		for {
+			select {
+			case e := <-sse:
+				if e.Check == "up" && e.State == "CRITICAL" {
+					t.Logf("the follower streamed up's change to CRITICAL %s after the check went down", time.Since(changed).Round(10*time.Millisecond))
+					return true
+				}
+			default:
+				return false
+			}
+		}
+	})
+	up.up(t)
 
 	a.kill9()
 	killed := time.Now()

@@ -35,14 +35,17 @@ func (e *Engine) Serve(ctx context.Context) {
 	go func() { e.writer(); close(writerDone) }()
 	t := time.NewTicker(FollowEvery)
 	defer t.Stop()
+	var feed followFeed
 	for ctx.Err() == nil {
 		select {
 		case <-ctx.Done():
 		case <-t.C:
-			if e.following.Load() {
-				if err := e.LoadStates(ctx); err != nil && ctx.Err() == nil {
-					e.log.Warn("follower: read the leader's states", "err", err)
-				}
+			if !e.following.Load() {
+				feed = followFeed{} // leading: the engine publishes its own decisions
+				continue
+			}
+			if err := e.reread(ctx, &feed); err != nil && ctx.Err() == nil {
+				e.log.Warn("follower: read the leader's states", "err", err)
 			}
 		}
 	}
@@ -100,6 +103,14 @@ func (e *Engine) StepDown() {
 type term struct {
 	ctx    context.Context
 	cancel context.CancelFunc
+}
+
+// reread shows the leader's states and publishes its new state changes.
+func (e *Engine) reread(ctx context.Context, feed *followFeed) error {
+	if err := e.LoadStates(ctx); err != nil {
+		return err
+	}
+	return e.publishCommitted(ctx, feed)
 }
 
 // LoadStates replaces every check's shown state with the one in the store.
