@@ -29,6 +29,7 @@ var enforced = []string{
 	"internal/config/...", "internal/agent/...", "internal/auth/...", "internal/runbook/...", "internal/maintenance/...",
 	"internal/state/...", "internal/docs/...", "internal/recovery/policy/...", "internal/check/pingcheck/...",
 	"internal/check/ftpcheck/...", "internal/check/logcheck/...", "internal/check/httpcheck/...", "internal/notify/...", "bench/...", "internal/cli/...",
+	"internal/poller/...", "internal/broker/...",
 }
 
 // enforcedFiles are single files held to the limits in directories not

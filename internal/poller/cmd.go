@@ -114,24 +114,35 @@ func Main(args []string, stdout, stderr io.Writer, version string) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if *listen != "" {
-		ln, err := net.Listen("tcp", *listen)
-		if err != nil {
-			fmt.Fprintln(stderr, "mamori poller: --listen:", err)
-			return 1
-		}
-		mux := http.NewServeMux()
-		mux.Handle("/metrics", promhttp.HandlerFor(p.m.reg, promhttp.HandlerOpts{}))
-		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-		go srv.Serve(ln)
-		defer srv.Close()
+	stopMetrics, err := p.serveMetrics(*listen)
+	if err != nil {
+		fmt.Fprintln(stderr, "mamori poller: --listen:", err)
+		return 1
 	}
+	defer stopMetrics()
 	log.Info("poller starting", "version", version, "broker", *url, "state_dir", *stateDir)
 	if err := p.Run(ctx); err != nil && ctx.Err() == nil {
 		fmt.Fprintln(stderr, "mamori poller:", err)
 		return 1
 	}
 	return 0
+}
+
+// serveMetrics serves /metrics on addr ("": not at all) until the
+// returned function is called.
+func (p *Poller) serveMetrics(addr string) (stop func(), err error) {
+	if addr == "" {
+		return func() {}, nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(p.m.reg, promhttp.HandlerOpts{}))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	return func() { srv.Close() }, nil
 }
 
 // agentListener binds --agent-listen ("" : nil) and loads its TLS pair.
