@@ -3,6 +3,7 @@ package poller
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -25,7 +26,7 @@ import (
 )
 
 const usage = `Usage: mamori poller --broker nats://HOST:PORT --zone NAME [--name N] [--state-dir DIR] [--creds FILE]
-                     [--agent-listen ADDR [--agent-tls-cert FILE --agent-tls-key FILE]] [flags]
+                     [--agent-listen ADDR [--agent-tls-cert FILE --agent-tls-key FILE [--agent-client-ca FILE]]] [flags]
 
 Runs inside a customer network. Connects outbound to the central NATS
 JetStream (directly or through a NATS leaf node), takes the checks of its
@@ -68,9 +69,7 @@ func Main(args []string, stdout, stderr io.Writer, version string) int {
 		conc     = fs.Int("concurrency", 64, "checks running at once")
 		bufMax   = fs.Int64("buffer-max-bytes", 256<<20, "results kept on disk while the broker is unreachable; beyond, the oldest are dropped and counted")
 		level    = fs.String("log-level", "info", "debug, info, warn or error")
-		agents   = fs.String("agent-listen", "", "relay the agent API of this network's agents to the server, e.g. 0.0.0.0:8443 (off by default)")
-		agentCrt = fs.String("agent-tls-cert", "", "serve --agent-listen with TLS: certificate (PEM)")
-		agentKey = fs.String("agent-tls-key", "", "serve --agent-listen with TLS: private key (PEM)")
+		agents   = newAgentFlags(fs)
 	)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -78,11 +77,7 @@ func Main(args []string, stdout, stderr io.Writer, version string) int {
 		}
 		return 2
 	}
-	problems := flagProblems(*url, *zone, *name)
-	if (*agentCrt == "") != (*agentKey == "") || (*agentCrt != "" && *agents == "") {
-		problems = append(problems, "--agent-tls-cert and --agent-tls-key go together, with --agent-listen")
-	}
-	if len(problems) > 0 {
+	if problems := append(flagProblems(*url, *zone, *name), agents.problems()...); len(problems) > 0 {
 		for _, p := range problems {
 			fmt.Fprintln(stderr, "mamori poller:", p)
 		}
@@ -103,7 +98,7 @@ func Main(args []string, stdout, stderr io.Writer, version string) int {
 	defer lock.Release()
 	o := Options{Broker: broker.ConnOptions{URL: *url, Creds: *creds, CAFile: *caFile}, Zone: *zone, Name: *name,
 		StateDir: *stateDir, Concurrency: *conc, BufferMax: *bufMax, Log: log}
-	if o.Agents, o.AgentTLS, err = agentListener(*agents, *agentCrt, *agentKey); err != nil {
+	if o.Agents, o.AgentTLS, err = agents.listen(); err != nil {
 		fmt.Fprintln(stderr, "mamori poller: --agent-listen:", err)
 		return 1
 	}
@@ -145,20 +140,53 @@ func (p *Poller) serveMetrics(addr string) (stop func(), err error) {
 	return func() { srv.Close() }, nil
 }
 
-// agentListener binds --agent-listen ("" : nil) and loads its TLS pair.
-func agentListener(addr, cert, key string) (net.Listener, *tls.Config, error) {
-	if addr == "" {
+// agentFlags are the agent relay's flags.
+type agentFlags struct{ addr, cert, key, clientCA *string }
+
+func newAgentFlags(fs *flag.FlagSet) agentFlags {
+	return agentFlags{
+		addr:     fs.String("agent-listen", "", "relay the agent API of this network's agents to the server, e.g. 0.0.0.0:8443 (off by default)"),
+		cert:     fs.String("agent-tls-cert", "", "serve --agent-listen with TLS: certificate (PEM)"),
+		key:      fs.String("agent-tls-key", "", "serve --agent-listen with TLS: private key (PEM)"),
+		clientCA: fs.String("agent-client-ca", "", "with --agent-tls-cert: agents must present a client certificate this CA (PEM) signed"),
+	}
+}
+
+func (f agentFlags) problems() (out []string) {
+	if (*f.cert == "") != (*f.key == "") || (*f.cert != "" && *f.addr == "") {
+		out = append(out, "--agent-tls-cert and --agent-tls-key go together, with --agent-listen")
+	}
+	if *f.clientCA != "" && *f.cert == "" {
+		out = append(out, "--agent-client-ca needs --agent-tls-cert and --agent-tls-key (client certificates need TLS)")
+	}
+	return out
+}
+
+// listen binds --agent-listen (nil when not set) and loads its TLS files.
+func (f agentFlags) listen() (net.Listener, *tls.Config, error) {
+	if *f.addr == "" {
 		return nil, nil, nil
 	}
 	var tc *tls.Config
-	if cert != "" {
-		pair, err := tls.LoadX509KeyPair(cert, key)
+	if *f.cert != "" {
+		pair, err := tls.LoadX509KeyPair(*f.cert, *f.key)
 		if err != nil {
 			return nil, nil, err
 		}
 		tc = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{pair}}
 	}
-	ln, err := net.Listen("tcp", addr)
+	if *f.clientCA != "" {
+		b, err := os.ReadFile(*f.clientCA)
+		if err != nil {
+			return nil, nil, err
+		}
+		tc.ClientCAs = x509.NewCertPool()
+		if !tc.ClientCAs.AppendCertsFromPEM(b) {
+			return nil, nil, fmt.Errorf("--agent-client-ca %s: no PEM certificate in it", *f.clientCA)
+		}
+		tc.ClientAuth = tls.RequireAndVerifyClientCert
+	}
+	ln, err := net.Listen("tcp", *f.addr)
 	return ln, tc, err
 }
 
