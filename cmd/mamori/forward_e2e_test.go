@@ -19,10 +19,10 @@ import (
 
 const fwdAgentToken = "web01-forwarded-agent-token-0123"
 
-// forwardServers starts two servers with advertise_url on one fresh
-// database: a (the leader) then b (a follower). web01 has an agent check;
+// forwardServers starts n servers with advertise_url on one fresh
+// database: the first leads, the others follow. web01 has an agent check;
 // up is a tcp check run every hour (a run-now shows in its last check).
-func forwardServers(t *testing.T, up *target) (a, b *server) {
+func forwardServers(t *testing.T, up *target, n int) []*server {
 	dsn := pgtest.DSN(t)
 	start := func(name string) *server {
 		dir := t.TempDir()
@@ -44,10 +44,13 @@ checks:
 		t.Logf("server %s on port %d", name, port)
 		return s
 	}
-	a = start("a")
+	a := start("a")
 	waitUntil(t, "server a leads", 20*time.Second, func() bool { return a.status().Leader })
-	b = start("b")
-	return a, b
+	all := []*server{a}
+	for i := 1; i < n; i++ {
+		all = append(all, start(string(rune('a'+i))))
+	}
+	return all
 }
 
 // agentCall speaks the agent API with web01's token from a connection of
@@ -90,7 +93,8 @@ func TestFollowerForwardsToLeader(t *testing.T) {
 	}
 	up := &target{port: freePort(t)}
 	up.up(t)
-	a, b := forwardServers(t, up)
+	servers := forwardServers(t, up, 2)
+	a, b := servers[0], servers[1]
 	if st := b.status(); st.Leader {
 		t.Fatalf("b leads: %+v", st)
 	}
@@ -121,4 +125,54 @@ func TestFollowerForwardsToLeader(t *testing.T) {
 		t.Fatalf("run-now through the follower: %d %s, want 202", code, body)
 	}
 	a.waitFor("up", 10*time.Second, "a run of up on the leader", func(c apiCheck) bool { return c.LastCheck != before })
+}
+
+// TestForwardingAcrossTakeover: three servers; kill -9 of the leader. An
+// agent sending a batch every 200 ms to each of the two others is refused
+// (503) until the new leader leads and has recorded its address; the
+// figure is how long each server refused after the kill.
+func TestForwardingAcrossTakeover(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts server processes")
+	}
+	up := &target{port: freePort(t)}
+	up.up(t)
+	servers := forwardServers(t, up, 3)
+	seq := uint64(0)
+	send := func(s *server) int {
+		seq++
+		now := time.Now()
+		b := wire.Batch{Seq: seq, Sent: now.UnixMilli(), Results: []wire.Result{{Check: "disk", Status: 0, Output: fmt.Sprintf("batch %d", seq), Time: now.UnixMilli(), Duration: 0.01}}}
+		code, _, _ := agentCall(t, "POST", s.base+"/api/v1/agent/batch", b)
+		return code
+	}
+	for _, s := range servers[1:] {
+		if code := send(s); code != 200 {
+			t.Fatalf("batch through %s before the kill: %d", s.base, code)
+		}
+	}
+	servers[0].kill9()
+	killed := time.Now()
+	back := map[*server]time.Duration{}
+	for len(back) < 2 && time.Since(killed) < 30*time.Second {
+		for _, s := range servers[1:] {
+			if _, ok := back[s]; !ok && send(s) == 200 {
+				back[s] = time.Since(killed)
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	for _, s := range servers[1:] {
+		d, ok := back[s]
+		if !ok {
+			t.Fatalf("%s refused batches for 30 s after the kill", s.base)
+		}
+		t.Logf("%s (%s): batches accepted again %s after the kill", s.base, s.status().Role, d.Round(10*time.Millisecond))
+	}
+	last := fmt.Sprintf("batch %d", seq)
+	for _, s := range servers[1:] {
+		if s.status().Leader {
+			s.waitFor("web01/disk", 10*time.Second, "the last batch on the new leader", func(c apiCheck) bool { return strings.Contains(c.Output, last) })
+		}
+	}
 }
