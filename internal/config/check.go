@@ -103,17 +103,10 @@ func (l *loader) check(file string, n *yaml.Node, path string, h *Host) {
 		c.Recovery = p
 	}
 	c.Digest = digest(n, c.Host, hostAddress(h))
-	own := &yaml.Node{Kind: yaml.MappingNode}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if !commonKeys[n.Content[i].Value] {
-			own.Content = append(own.Content, n.Content[i], n.Content[i+1])
-		}
-	}
-	if len(own.Content) > 0 && (c.Zone != "" || c.OnAgent) {
+	if c.Zone != "" || c.OnAgent {
 		// The keys travel as text to a poller or an agent; a check the
 		// server runs itself needs no copy of them.
-		b, _ := yaml.Marshal(own)
-		c.YAML = string(b)
+		c.YAML = ownKeys(n)
 	}
 
 	l.recordRefs(file, n, path, c, written)
@@ -124,6 +117,21 @@ func (l *loader) check(file string, n *yaml.Node, path string, h *Host) {
 		}
 	}
 	l.addCheck(c)
+}
+
+// ownKeys is a check's YAML without the keys every check has.
+func ownKeys(n *yaml.Node) string {
+	own := &yaml.Node{Kind: yaml.MappingNode}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if !commonKeys[n.Content[i].Value] {
+			own.Content = append(own.Content, n.Content[i], n.Content[i+1])
+		}
+	}
+	if len(own.Content) == 0 {
+		return ""
+	}
+	b, _ := yaml.Marshal(own)
+	return string(b)
 }
 
 // DefaultLevel is the incident level of a check and host that set none.
