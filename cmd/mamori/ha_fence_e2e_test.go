@@ -56,6 +56,11 @@ func TestFrozenLeaderIsFenced(t *testing.T) {
 		t.Fatalf("a's log says neither fenced nor lost the lead:\n%s", out)
 	}
 	t.Logf("a woke: fenced %v (else its campaign noticed first); %d results before the freeze, unchanged", fenced, before)
+	for _, l := range strings.Split(out, "\n") {
+		if strings.Contains(l, "fenced") || strings.Contains(l, "commit results") || strings.Contains(l, "leadership:") {
+			t.Logf("a: %s", l)
+		}
+	}
 	b.waitFor("up", 10*time.Second, "b keeps checking", func(c apiCheck) bool {
 		lc, _ := time.Parse(time.RFC3339Nano, c.LastCheck)
 		return lc.After(time.Now().Add(-2 * time.Second))

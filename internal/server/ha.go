@@ -41,7 +41,7 @@ func (s *Server) openCluster(context.Context) error {
 	s.fencedTotal = prometheus.NewCounter(prometheus.CounterOpts{Name: "mamori_fenced_total",
 		Help: "Writes of the leader's work refused because another server had taken the lead of the database (this server then steps down)."})
 	s.registry.MustRegister(s.leading, s.fencedTotal)
-	s.fenced = make(chan struct{}, 1)
+	s.fenced = make(chan int64, 1)
 	if s.cfg.Database != "" {
 		s.leader = postgres.NewLeader(s.cfg.Database, postgres.LeaderKey, leaderInterval)
 		s.st.OnFenced(s.onFenced)
@@ -86,9 +86,11 @@ func (s *Server) follow(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 		case <-s.leader.Changes():
-		case <-s.fenced:
-			t.end(ctx, "fenced: another server took the lead of the database; following (the leader's work stopped)")
-			s.leader.Resign() // campaign again from scratch
+		case ours := <-s.fenced:
+			if ours == t.epoch { // not a late report of an earlier term
+				t.end(ctx, "fenced: another server took the lead of the database; following (the leader's work stopped)")
+				s.leader.Resign() // campaign again from scratch
+			}
 			continue
 		case <-tick.C:
 		}
@@ -105,6 +107,7 @@ func (s *Server) follow(ctx context.Context) {
 // work running under it.
 type term struct {
 	s     *Server
+	epoch int64 // the database's epoch this term took
 	stop  context.CancelFunc
 	wait  func()
 	since time.Time
@@ -123,7 +126,7 @@ func (t *term) begin(ctx context.Context) {
 		return
 	}
 	t.s.log.Info("leadership: epoch taken", "epoch", epoch)
-	t.since = time.Now()
+	t.since, t.epoch = time.Now(), epoch
 	var lctx context.Context
 	lctx, t.stop = context.WithCancel(store.WithEpoch(ctx, epoch))
 	t.wait = t.s.decide(lctx, t.s.lead)
@@ -155,7 +158,7 @@ func (s *Server) onFenced(ours, theirs int64) {
 	s.fencedTotal.Inc()
 	s.log.Error("leadership: a write was fenced: another server leads the database now", "our_epoch", ours, "database_epoch", theirs)
 	select {
-	case s.fenced <- struct{}{}:
+	case s.fenced <- ours:
 	default:
 	}
 }

@@ -96,9 +96,9 @@ type Server struct {
 	leading  prometheus.Gauge // mamori_leader
 	fwd      *forwarder       // forwards what only the leader does (forward.go)
 	// fencedTotal counts fenced writes (mamori_fenced_total); fenced
-	// tells follow to step down.
+	// tells follow the epoch of a fenced write, to step down.
 	fencedTotal prometheus.Counter
-	fenced      chan struct{}
+	fenced      chan int64
 
 	reloadMu sync.Mutex
 	live     atomic.Pointer[config.Config] // the configuration in force (Reload replaces it)
