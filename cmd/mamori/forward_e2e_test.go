@@ -5,10 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -22,10 +26,11 @@ const fwdAgentToken = "web01-forwarded-agent-token-0123"
 // forwardServers starts n servers with advertise_url on one fresh
 // database: the first leads, the others follow. web01 has an agent check;
 // up is a tcp check run every hour (a run-now shows in its last check).
-func forwardServers(t *testing.T, up *target, n int) []*server {
+func forwardServers(t *testing.T, up *target, n int) (servers []*server, dataDirs []string) {
 	dsn := pgtest.DSN(t)
 	start := func(name string) *server {
 		dir := t.TempDir()
+		dataDirs = append(dataDirs, filepath.Join(dir, "data"))
 		port := freePort(t)
 		cfg := writeFile(t, filepath.Join(dir, "mamori.yaml"), fmt.Sprintf(`listen: 127.0.0.1:%d
 advertise_url: http://127.0.0.1:%d/
@@ -46,11 +51,11 @@ checks:
 	}
 	a := start("a")
 	waitUntil(t, "server a leads", 20*time.Second, func() bool { return a.status().Leader })
-	all := []*server{a}
+	servers = []*server{a}
 	for i := 1; i < n; i++ {
-		all = append(all, start(string(rune('a'+i))))
+		servers = append(servers, start(string(rune('a'+i))))
 	}
-	return all
+	return servers, dataDirs
 }
 
 // agentCall speaks the agent API with web01's token from a connection of
@@ -93,7 +98,7 @@ func TestFollowerForwardsToLeader(t *testing.T) {
 	}
 	up := &target{port: freePort(t)}
 	up.up(t)
-	servers := forwardServers(t, up, 2)
+	servers, dataDirs := forwardServers(t, up, 2)
 	a, b := servers[0], servers[1]
 	if st := b.status(); st.Leader {
 		t.Fatalf("b leads: %+v", st)
@@ -124,7 +129,57 @@ func TestFollowerForwardsToLeader(t *testing.T) {
 	if code, body := b.post("/api/v1/run/up", ""); code != 202 {
 		t.Fatalf("run-now through the follower: %d %s, want 202", code, body)
 	}
-	a.waitFor("up", 10*time.Second, "a run of up on the leader", func(c apiCheck) bool { return c.LastCheck != before })
+	before = a.waitFor("up", 10*time.Second, "a run of up on the leader", func(c apiCheck) bool { return c.LastCheck != before }).LastCheck
+	// The console's "run now" on the follower, too (session and CSRF token
+	// are the database's: the leader accepts them).
+	console := consoleLogin(t, b.base, readAdminPassword(t, filepath.Join(dataDirs[0], "initial-admin-password")))
+	form := url.Values{"csrf_token": {formCSRF(t, console, b.base+"/checks/up")}}
+	resp, err := console.PostForm(b.base+"/run/up", form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if loc := resp.Header.Get("Location"); resp.StatusCode != 303 || !strings.Contains(loc, "m=scheduled") {
+		t.Fatalf("console run-now through the follower: %d %s", resp.StatusCode, loc)
+	}
+	a.waitFor("up", 10*time.Second, "the console's run of up on the leader", func(c apiCheck) bool { return c.LastCheck != before })
+}
+
+var csrfField = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
+
+// formCSRF reads the CSRF token of the first form of a console page.
+func formCSRF(t *testing.T, c *http.Client, page string) string {
+	t.Helper()
+	resp, err := c.Get(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	m := csrfField.FindSubmatch(b)
+	if resp.StatusCode != 200 || m == nil {
+		t.Fatalf("GET %s: %d, no CSRF token", page, resp.StatusCode)
+	}
+	return html.UnescapeString(string(m[1]))
+}
+
+// consoleLogin logs the first admin in on the console at base; the client
+// keeps the session cookie and does not follow redirects.
+func consoleLogin(t *testing.T, base, password string) *http.Client {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, Timeout: 20 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	form := url.Values{"name": {"admin"}, "password": {password}, "next": {"/"}, "csrf_token": {formCSRF(t, c, base+"/login")}}
+	resp, err := c.PostForm(base+"/login", form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 303 {
+		t.Fatalf("console login: %d", resp.StatusCode)
+	}
+	return c
 }
 
 // TestForwardingAcrossTakeover: three servers; kill -9 of the leader. An
@@ -137,7 +192,7 @@ func TestForwardingAcrossTakeover(t *testing.T) {
 	}
 	up := &target{port: freePort(t)}
 	up.up(t)
-	servers := forwardServers(t, up, 3)
+	servers, _ := forwardServers(t, up, 3)
 	seq := uint64(0)
 	send := func(s *server) int {
 		seq++

@@ -73,14 +73,15 @@ func newForwarder(self, caFile string, secret []byte, leading func() bool,
 			[]string{"result"})}, nil
 }
 
-// leaderOnly: what a follower cannot do itself (it answers 503).
+// leaderOnly: what a follower cannot do itself (the API answers 503; the
+// console's "run now" would ask the follower's idle scheduler).
 func leaderOnly(r *http.Request) bool {
 	p := r.URL.Path
 	switch {
 	case strings.HasPrefix(p, "/api/v1/agent/"), strings.HasPrefix(p, "/api/v1/push/"):
 		return true
 	case r.Method == http.MethodPost:
-		return strings.HasPrefix(p, "/api/v1/run/") || strings.HasPrefix(p, "/api/v1/recover/")
+		return strings.HasPrefix(p, "/api/v1/run/") || strings.HasPrefix(p, "/api/v1/recover/") || strings.HasPrefix(p, "/run/")
 	}
 	return false
 }
@@ -142,6 +143,7 @@ func (f *forwarder) forward(w http.ResponseWriter, r *http.Request, next http.Ha
 	p := &httputil.ReverseProxy{Transport: f.tr, FlushInterval: -1,
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(target)
+			pr.Out.Host = pr.In.Host // the console's cross-origin check compares Origin with Host
 			pr.Out.Header.Set(forwardHeader, signForward(f.key, client, pr.Out.Method, pr.Out.URL.Path, f.now()))
 		},
 		ModifyResponse: func(*http.Response) error { f.count.WithLabelValues("forwarded").Inc(); return nil },

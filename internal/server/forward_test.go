@@ -64,6 +64,7 @@ func TestLeaderOnly(t *testing.T) {
 		{"POST", "/api/v1/run/web/http", true}, {"POST", "/api/v1/recover/web/http", true},
 		{"GET", "/api/v1/recover/web/http", false}, {"GET", "/api/v1/checks", false}, {"POST", "/api/v1/reload", false},
 		{"GET", "/", false}, {"POST", "/api/v1/incidents/1/ack", false},
+		{"POST", "/run/web/http", true}, {"GET", "/checks/web/http", false}, {"POST", "/incidents/1/ack", false},
 	} {
 		r := httptest.NewRequest(c.method, c.path, nil)
 		if got := leaderOnly(r); got != c.want {
@@ -91,7 +92,7 @@ func newPair(t testing.TB) *pair {
 			http.NewResponseController(w).Flush()
 			<-p.release
 		}
-		io.WriteString(w, "leader saw "+r.RemoteAddr+" xff="+r.Header.Get("X-Forwarded-For")+"\n")
+		io.WriteString(w, "leader saw "+r.RemoteAddr+" xff="+r.Header.Get("X-Forwarded-For")+" host="+r.Host+"\n")
 	}))))
 	read := func(context.Context) (sqlstore.LeaderAddr, bool, error) {
 		a := p.addr.Load()
@@ -137,7 +138,7 @@ func do(t *testing.T, method, url string, hdr http.Header) (int, string, string)
 func TestFollowerForwards(t *testing.T) {
 	p := newPair(t)
 	code, body, local := do(t, "POST", p.follower.URL+"/api/v1/agent/batch", http.Header{"X-Forwarded-For": {"203.0.113.9"}})
-	if code != 200 || body != "leader saw "+local+" xff=\n" {
+	if code != 200 || body != "leader saw "+local+" xff= host="+strings.TrimPrefix(p.follower.URL, "http://")+"\n" {
 		t.Fatalf("forwarded batch: %d %q (client %s)", code, body, local)
 	}
 	if code, body, _ := do(t, "GET", p.follower.URL+"/api/v1/checks", nil); code != 503 || !strings.Contains(body, "follower answered") {
