@@ -66,7 +66,8 @@ func newForwarder(self, caFile string, secret []byte, leading func() bool,
 	_, _ = rand.Read(id)
 	tr := &http.Transport{DialContext: (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 		TLSClientConfig: tc, TLSHandshakeTimeout: 5 * time.Second, ForceAttemptHTTP2: true,
-		MaxIdleConnsPerHost: 64, IdleConnTimeout: 90 * time.Second}
+		ResponseHeaderTimeout: agentapi.MaxPollWait + 15*time.Second, // a hung leader: 503 (the long poll answers within its wait)
+		MaxIdleConnsPerHost:   64, IdleConnTimeout: 90 * time.Second}
 	return &forwarder{self: self, id: hex.EncodeToString(id), key: forwardKey(secret), leading: leading, read: read,
 		tr: tr, log: log, now: time.Now, count: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "mamori_forwarded_requests_total",
 			Help: "Requests a follower forwarded to the leader (result forwarded), could not (unreachable: answered 503) or kept for want of a leader's advertise_url (local: answered 503)."},
