@@ -14,7 +14,9 @@ import (
 // of a result commit, its leadership session ends (as a paused VM's does
 // when its keepalives go unanswered), the follower takes over; then the
 // old leader wakes (SIGCONT). Its commit in flight must not be stored —
-// the database's epoch moved — and it follows from then on.
+// the database's epoch moved — and it follows from then on. Then the
+// epoch moves under the new leader while its session stays: its next
+// write is fenced and it hands the lead back.
 func TestFrozenLeaderIsFenced(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts server processes")
@@ -67,6 +69,27 @@ func TestFrozenLeaderIsFenced(t *testing.T) {
 	})
 	for _, name := range []string{"down", "up"} { // flip stays up here
 		assertContinuous(t, b.history(name), name, stopped, time.Since(stopped))
+	}
+	fenceLeader(t, db, b, a)
+}
+
+// fenceLeader moves the database's epoch under the leader (as a takeover
+// does) while its campaign session stays up: its next write is fenced, it
+// steps down and gives up its session, and the other server leads.
+func fenceLeader(t *testing.T, db *sql.DB, leader, other *server) {
+	t.Helper()
+	if _, err := db.Exec(`UPDATE leader_epoch SET epoch = epoch + 1`); err != nil {
+		t.Fatal(err)
+	}
+	moved := time.Now()
+	waitUntil(t, "the other server leads", 20*time.Second, func() bool { return other.status().Leader })
+	t.Logf("epoch moved under the leader: the other server led %s later", time.Since(moved).Round(10*time.Millisecond))
+	out := leader.logs()
+	if !strings.Contains(out, "a write was fenced") || !strings.Contains(out, "leadership: fenced: another server took the lead") {
+		t.Fatalf("the fenced leader's log lacks the fence and its step-down:\n%s", out)
+	}
+	if st := leader.status(); st.Leader {
+		t.Fatalf("the fenced server still leads: %+v", st)
 	}
 }
 
