@@ -229,7 +229,7 @@ func (e *Engine) apply(plan Plan, saved map[string]store.CheckState) error {
 			if e.following.Load() {
 				continue // the leader owns the stored states; its reload forgets them
 			}
-			if err := e.store.Forget(context.Background(), name); err != nil {
+			if err := e.store.Forget(e.termCtx(), name); err != nil {
 				e.log.Warn("forget removed check", "check", name, "err", err)
 			}
 		}
@@ -426,6 +426,15 @@ func (e *Engine) writer() {
 			q.done <- commitResult{eventID: id, err: err}
 		}
 	}
+}
+
+// termCtx is the context of the leadership in force (its epoch fences the
+// leader's writes; it ends when the lead is lost), else Background.
+func (e *Engine) termCtx() context.Context {
+	if t := e.term.Load(); t != nil {
+		return t.ctx
+	}
+	return context.Background()
 }
 
 // commitBatch commits ws unless the engine stopped leading meanwhile: a

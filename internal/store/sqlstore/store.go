@@ -274,27 +274,32 @@ func (s *Store) EventsAfter(ctx context.Context, after int64, limit int) ([]even
 	return s.Events(ctx, store.EventQuery{AfterID: after, Limit: limit})
 }
 
-// Forget implements store.Store.
+// Forget implements store.Store (fenced under the leader's epoch).
 func (s *Store) Forget(ctx context.Context, name string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	_, err := s.wconn.ExecContext(ctx, `UPDATE checks SET active = 0 WHERE name = ?`, name)
-	return err
+	return s.write(ctx, func(tx *Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE checks SET active = 0 WHERE name = ?`, name)
+		return err
+	})
 }
 
-// Prune implements store.Store. It deletes in slices so that a large backlog
-// does not hold the write lock for long.
+// Prune implements store.Store. It deletes in slices, one transaction each
+// (fenced under the leader's epoch), so that a large backlog does not hold
+// the write lock for long.
 func (s *Store) Prune(ctx context.Context, resultsBefore, eventsBefore time.Time) (int64, int64, error) {
 	del := func(q string, before time.Time) (int64, error) {
 		var total int64
 		for {
-			s.mu.Lock()
-			res, err := s.wconn.ExecContext(ctx, q, ms(before))
-			s.mu.Unlock()
+			var n int64
+			err := s.write(ctx, func(tx *Tx) error {
+				res, err := tx.ExecContext(ctx, q, ms(before))
+				if err == nil {
+					n, err = res.RowsAffected()
+				}
+				return err
+			})
 			if err != nil {
 				return total, fmt.Errorf("store: prune: %w", err)
 			}
-			n, _ := res.RowsAffected()
 			total += n
 			if n < 5000 {
 				return total, nil

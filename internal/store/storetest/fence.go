@@ -55,6 +55,12 @@ func testFence(t *testing.T, open Opener) {
 	if got, err := s.Incidents(ctx, incident.Query{}); err != nil || len(got) != 0 {
 		t.Fatalf("a fenced write stored %d incidents (%v)", len(got), err)
 	}
+	if err := s.Forget(stale, "web/http"); !errors.Is(err, store.ErrFenced) {
+		t.Fatalf("stale forget: %v, want ErrFenced", err)
+	}
+	if _, _, err := s.Prune(stale, time.Now(), time.Now()); !errors.Is(err, store.ErrFenced) {
+		t.Fatalf("stale prune: %v, want ErrFenced", err)
+	}
 	_, err = s.Commit(lead, []store.Write{w})
 	must(t, err)
 	must(t, s.Write(ctx, func(tx incident.Tx) error { return tx.CreateIncident(ctx, in) }))
