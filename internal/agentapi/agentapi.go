@@ -145,6 +145,10 @@ type Deps struct {
 	Hosts  HostStore   // required
 	Sink   MetricsSink // nil: samples are counted as discarded
 	Log    *slog.Logger
+	// Secret is the server's key push tokens are derived from: the one
+	// every server of a shared database has (nil: DATA_DIR/secret.key,
+	// read on first use, created if missing).
+	Secret []byte
 }
 
 // New builds the API.
@@ -160,6 +164,9 @@ func New(d Deps) *API {
 	a := &API{log: log, results: d.Results, rec: rec, cfg: d.Config, hosts: d.Hosts, sink: d.Sink, now: time.Now, m: newMetrics(),
 		seq:       map[string]uint64{},
 		hostLocks: map[string]*sync.Mutex{}, queues: map[string]*queue{}, pending: map[string]*pendingReq{}}
+	if d.Secret != nil {
+		a.secret = append([]byte(nil), d.Secret...)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if hs, err := d.Hosts.AgentHosts(ctx); err != nil {
@@ -170,15 +177,6 @@ func New(d Deps) *API {
 		}
 	}
 	return a
-}
-
-// SetSecret sets the server secret push tokens are derived from (default:
-// DATA_DIR/secret.key, read on first use, created if missing).
-func (a *API) SetSecret(secret []byte) {
-	a.secretMu.Lock()
-	a.secret = append([]byte(nil), secret...)
-	a.secretMu.Unlock()
-	a.pushIdx.Store(nil)
 }
 
 // Metrics are the API's Prometheus collectors.

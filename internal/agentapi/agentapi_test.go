@@ -959,3 +959,28 @@ func TestRelayedZone(t *testing.T) {
 		t.Errorf("direct request: %d %s", code, body)
 	}
 }
+
+// TestPushTokenFromSharedSecret: servers of one database derive push tokens
+// from the key they share (Deps.Secret), not from their own data directory.
+func TestPushTokenFromSharedSecret(t *testing.T) {
+	e := newEnv(t, "")
+	shared := bytes.Repeat([]byte{7}, 32)
+	a := New(Deps{Results: e.eng, Config: func() *config.Config { return e.cfg }, Hosts: e.st, Secret: shared})
+	mux := http.NewServeMux()
+	a.Routes(mux)
+	push := func(tok string) int {
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, httptest.NewRequest("POST", "/api/v1/push/"+tok, strings.NewReader(`{"status":0}`)))
+		return rec.Code
+	}
+	if code := push(pushcheck.PushToken(shared, "weekly")); code != 202 {
+		t.Fatalf("token derived from the shared key: %d", code)
+	}
+	own, err := LoadSecret(e.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code := push(pushcheck.PushToken(own, "weekly")); code != 404 {
+		t.Fatalf("token derived from the data directory's key accepted: %d", code)
+	}
+}

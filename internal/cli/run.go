@@ -23,6 +23,9 @@ import (
 	"github.com/mamori/mamori/internal/agentapi"
 	"github.com/mamori/mamori/internal/buildinfo"
 	"github.com/mamori/mamori/internal/clidoc"
+	"github.com/mamori/mamori/internal/config"
+	"github.com/mamori/mamori/internal/server"
+	"github.com/mamori/mamori/internal/store/sqlstore"
 )
 
 // runTail is how much of a job's output is kept for its report.
@@ -118,7 +121,7 @@ func pushTarget(job, pushURL, server, token, cfgPath string) (string, error) {
 		if c == nil || c.Type != "push" {
 			return "", fmt.Errorf("%s has no push check %q", cfg.File, job)
 		}
-		secret, err := os.ReadFile(filepath.Join(cfg.DataDir, "secret.key"))
+		secret, err := pushSecret(cfg)
 		if err != nil {
 			return "", fmt.Errorf("the job's token is derived from the server's secret key: %v (start the server once, or give --token)", err)
 		}
@@ -327,4 +330,20 @@ func sendReport(target string, rep pushBody, retries int, timeout time.Duration,
 		}
 	}
 	return last
+}
+
+// pushSecret is the key the server derives push tokens from: the one the
+// servers of a shared database keep in it, else DATA_DIR/secret.key.
+func pushSecret(cfg *config.Config) ([]byte, error) {
+	if cfg.Database == "" {
+		return os.ReadFile(filepath.Join(cfg.DataDir, "secret.key"))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	st, err := server.OpenStore(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	return st.SharedKey(ctx, sqlstore.SigningKey)
 }

@@ -119,7 +119,7 @@ func (s *Server) openEngine(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s.agentAPI = agentapi.New(agentapi.Deps{Results: s.eng, Record: record, Config: s.current, Hosts: s.st, Sink: s.tsdb, Log: s.log})
+	s.agentAPI = agentapi.New(agentapi.Deps{Results: s.eng, Record: record, Config: s.current, Hosts: s.st, Sink: s.tsdb, Log: s.log, Secret: s.secret})
 	s.registry.MustRegister(s.agentAPI.Metrics().Collectors()...)
 	s.brk.relayAgents(s.agentAPI)
 	return nil
