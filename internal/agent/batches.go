@@ -198,6 +198,11 @@ func (r *Runtime) sendLoop(ctx context.Context) {
 			continue
 		}
 		d := bo.next()
+		if he != nil && he.RetryAfter > 0 {
+			// The server (or the poller relaying to it) said when: a
+			// relay whose link is back answers within a second.
+			d = min(he.RetryAfter, r.opt.MaxBackoff)
+		}
 		n, b := r.spool.Pending()
 		if r.online.Swap(2) != 2 || time.Since(r.warnedAt) > 5*time.Minute {
 			r.warnedAt = time.Now()

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -36,6 +37,22 @@ type HTTPError struct {
 	Route  string
 	Status int
 	Body   string
+	// RetryAfter is the wait the answer's Retry-After header asks for
+	// (0: none): a poller whose link is down, a follower without a
+	// leader, a server whose store is busy.
+	RetryAfter time.Duration
+}
+
+// retryAfter reads a Retry-After value: seconds or an HTTP date.
+func retryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if s, err := strconv.Atoi(v); err == nil && s > 0 {
+		return time.Duration(s) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
 }
 
 func (e *HTTPError) Error() string {
@@ -129,7 +146,8 @@ func (c *Client) do(hc *http.Client, req *http.Request, route string, out any) (
 		return resp.StatusCode, fmt.Errorf("%s: reading the answer: %w", route, err)
 	}
 	if resp.StatusCode/100 != 2 {
-		return resp.StatusCode, &HTTPError{Route: route, Status: resp.StatusCode, Body: oneLine(string(body), 300)}
+		return resp.StatusCode, &HTTPError{Route: route, Status: resp.StatusCode, Body: oneLine(string(body), 300),
+			RetryAfter: retryAfter(resp.Header.Get("Retry-After"), time.Now())}
 	}
 	if out != nil {
 		if err := json.Unmarshal(body, out); err != nil {
