@@ -439,7 +439,8 @@ func valueNode(m *yaml.Node, key string) *yaml.Node {
 // encoder per check allocated ~16 KB, 1.6 GB for 100,000 checks.
 func digest(n *yaml.Node, extra ...string) string {
 	h := sha256.New()
-	hashNode(h, n, 0)
+	budget := hashBudget
+	hashNode(h, n, 0, &budget)
 	for _, e := range extra {
 		h.Write([]byte{0})
 		h.Write([]byte(e))
@@ -447,14 +448,24 @@ func digest(n *yaml.Node, extra ...string) string {
 	return hex.EncodeToString(h.Sum(nil))[:16]
 }
 
+// hashBudget bounds the nodes one digest visits: aliases are followed (a
+// change under an anchor changes the digest of every check using it), and
+// nested aliases can name exponentially many nodes ("billion laughs").
+const hashBudget = 100_000
+
 // hashNode writes a node and its children to h, each as its kind, tag and
 // value with their lengths, so that no two trees write the same bytes.
-func hashNode(h io.Writer, n *yaml.Node, depth int) {
+// Past the budget it writes a marker instead of descending.
+func hashNode(h io.Writer, n *yaml.Node, depth int, budget *int) {
 	if n == nil || depth > 64 {
 		return
 	}
+	if *budget--; *budget < 0 {
+		io.WriteString(h, "\x00budget\x00")
+		return
+	}
 	if n.Kind == yaml.AliasNode {
-		hashNode(h, n.Alias, depth+1)
+		hashNode(h, n.Alias, depth+1, budget)
 		return
 	}
 	var head [24]byte
@@ -465,6 +476,6 @@ func hashNode(h io.Writer, n *yaml.Node, depth int) {
 	io.WriteString(h, n.Value)
 	io.WriteString(h, "\x00"+n.ShortTag()+"\x00")
 	for _, c := range n.Content {
-		hashNode(h, c, depth+1)
+		hashNode(h, c, depth+1, budget)
 	}
 }
