@@ -159,6 +159,13 @@ type Kind struct {
 	// Args, if set, receives the command-line arguments after "--"
 	// (mamori check exec -- PLUGIN ARGS...).
 	Args func(s Spec, args []string) error
+	// Inline says that this type's checker bounds every blocking call by
+	// its context's deadline (name resolution, dial, handshake, each read
+	// and write): Run then calls it on the caller's goroutine instead of
+	// handing it to a runner goroutine, which saves a hand-off and a
+	// wake-up per run. Leave it false for anything that may block beyond
+	// the context (a plugin process, a library call without a context).
+	Inline bool
 }
 
 var kinds = registry.New("check", func(k *Kind) string { return k.Name })

@@ -25,6 +25,7 @@ func init() {
 		Summary: "connect to a TCP port; optionally send a string and expect a substring in the answer",
 		Scope:   check.ScopeServer,
 		Timeout: 12 * time.Second,
+		Inline:  true, // proto.Conn bounds dial, handshake and I/O by the run's context
 		New: func() check.Spec {
 			return &Spec{Timing: proto.Timing{Warning: 6 * time.Second, Critical: 11 * time.Second}, Mismatch: "warning"}
 		},
