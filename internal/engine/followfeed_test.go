@@ -2,45 +2,20 @@ package engine
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"testing"
 	"time"
 
 	"github.com/mamori/mamori/internal/check"
-	"github.com/mamori/mamori/internal/config"
 	"github.com/mamori/mamori/internal/event"
-	"github.com/mamori/mamori/internal/server/specs"
-	"github.com/mamori/mamori/internal/store/sqlite"
 )
 
 // A follower publishes on its bus the state changes the leader commits
 // (with the event's id and the check's re-read state), and not
 // the history that was there when it began following.
 func TestFollowerPublishesLeaderStateChanges(t *testing.T) {
-	verdicts.mu.Lock()
-	verdicts.m["feed"] = check.Critical
-	verdicts.mu.Unlock()
-	cfg, err := config.Parse("t.yaml", []byte("checks:\n  - {name: f, type: stub, target: feed, interval: 1h, attempts: 1}\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := sqlite.Open(context.Background(), t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	lead, err := New(context.Background(), specs.Plan(cfg), st, log)
-	if err != nil {
-		t.Fatal(err)
-	}
 	bus := event.NewBus()
 	sub := bus.Subscribe(16, event.StateChange)
-	fol, err := New(context.Background(), specs.Plan(cfg), st, log, WithFollower(), WithEvents(bus))
-	if err != nil {
-		t.Fatal(err)
-	}
+	lead, fol := leaderAndFollower(t, "f", "feed", WithEvents(bus))
 	lctx, lstop := context.WithCancel(context.Background())
 	ldone := make(chan struct{})
 	go func() { lead.Serve(lctx); close(ldone) }()

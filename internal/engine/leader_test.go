@@ -19,27 +19,7 @@ import (
 // and on taking the lead continues from them: the first result after the
 // take-over is no new state change; on stepping down it refuses again.
 func TestFollowerShowsLeaderStatesAndTakesOver(t *testing.T) {
-	verdicts.mu.Lock()
-	verdicts.m["ha"] = check.Critical
-	verdicts.mu.Unlock()
-	cfg, err := config.Parse("t.yaml", []byte("checks:\n  - {name: r, type: stub, target: ha, interval: 1h, attempts: 1}\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := sqlite.Open(context.Background(), t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	lead, err := New(context.Background(), specs.Plan(cfg), st, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fol, err := New(context.Background(), specs.Plan(cfg), st, log, WithFollower())
-	if err != nil {
-		t.Fatal(err)
-	}
+	lead, fol := leaderAndFollower(t, "r", "ha")
 	lctx, lstop := context.WithCancel(context.Background())
 	ldone := make(chan struct{})
 	go func() { lead.Run(lctx); close(ldone) }()
@@ -78,6 +58,32 @@ func TestFollowerShowsLeaderStatesAndTakesOver(t *testing.T) {
 	if _, err := fol.Record(context.Background(), "r", check.Result{Status: check.OK, Time: now.Add(2 * time.Second)}); !errors.Is(err, ErrFollower) || fol.Leading() {
 		t.Fatalf("after stepping down: leading %v, record %v", fol.Leading(), err)
 	}
+}
+
+// leaderAndFollower opens a leading and a following engine on one store
+// with the stub check name whose verdict (CRITICAL) is stored under key.
+func leaderAndFollower(t *testing.T, name, key string, folOpts ...Option) (lead, fol *Engine) {
+	t.Helper()
+	verdicts.mu.Lock()
+	verdicts.m[key] = check.Critical
+	verdicts.mu.Unlock()
+	cfg, err := config.Parse("t.yaml", []byte("checks:\n  - {name: "+name+", type: stub, target: "+key+", interval: 1h, attempts: 1}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := sqlite.Open(context.Background(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if lead, err = New(context.Background(), specs.Plan(cfg), st, log); err != nil {
+		t.Fatal(err)
+	}
+	if fol, err = New(context.Background(), specs.Plan(cfg), st, log, append(folOpts, WithFollower())...); err != nil {
+		t.Fatal(err)
+	}
+	return lead, fol
 }
 
 func waitState(t *testing.T, e *Engine, d time.Duration, ok func(View) bool) {
