@@ -3,11 +3,15 @@
 // time and, over TLS, the certificate's validity and days left — the
 // behaviour of Monitoring Plugins' check_http.
 //
-// CPU per run matters (PERFORMANCE.md): the http.Client and regular
+// CPU per run matters (docs/performance.md): the http.Client and regular
 // expression are built once in New, never per run, and checks share one
-// http.Transport per connection mode and TLS configuration (transport.go). By default every
-// run opens a fresh connection, as check_http does and as a new client sees
-// the service; `keepalive: true` reuses the checker's connection instead.
+// transport per connection mode, HTTP version and TLS configuration
+// (transport.go). The transport is our own HTTP/1.x client (http1.go):
+// it dials, writes and reads on the run's goroutine, where http.Transport
+// hands each request and response between three goroutines. By default
+// every run opens a fresh connection, as check_http does and as a new
+// client sees the service; `keepalive: true` reuses an idle connection to
+// the same server instead.
 package httpcheck
 
 import (
@@ -275,17 +279,12 @@ func (s *Spec) New(check.Env) (check.Checker, error) {
 			return nil, err
 		}
 	}
-	tr, tlsConf, err := sharedTransport(s)
-	if err != nil {
+	if c.transport, err = sharedTransport(s); err != nil {
 		return nil, err
 	}
-	c.transport = tr
 	c.client = &http.Client{
 		Transport:     c.transport,
 		CheckRedirect: c.checkRedirect,
-	}
-	if s.HTTPVersion == "1.0" {
-		c.client.Transport = &http10Transport{tls: tlsConf}
 	}
 	if s.AlsoHTTP {
 		return s.withPlain(c)
@@ -304,7 +303,7 @@ type checker struct {
 	pass      string
 	header    http.Header
 	vhost     string
-	transport *http.Transport
+	transport *h1Transport
 	client    *http.Client
 }
 

@@ -500,7 +500,7 @@ func TestSharedTransport(t *testing.T) {
 			n := connCounter(srv)
 			srv.Start()
 			defer srv.Close()
-			var first *http.Transport
+			var first *h1Transport
 			for i := 0; i < 10; i++ {
 				s := spec(false, func(s *Spec) { s.URL = fmt.Sprintf("%s/ok?check=%d", srv.URL, i); s.Keepalive = tt.keepalive })
 				c, err := s.New(check.Env{})

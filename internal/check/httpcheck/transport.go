@@ -5,28 +5,29 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"sync"
-	"time"
 )
 
-// Checks share their http.Transport: one per connection mode and TLS
-// configuration, not one per check. A transport per check cost ~2 KB of
-// heap per check, and with keep-alive an idle connection (two goroutines,
-// their buffers and an idle timer) per check even when thousands of checks
-// request the same server (docs/performance.md). Timeouts stay per run: the
-// run's context bounds dial, TLS handshake and response.
+// Checks share their transport: one per connection mode, HTTP version and
+// TLS configuration, not one per check, so keep-alive runs of checks that
+// request the same server reuse each other's idle connections, and a check
+// costs no transport of its own. The transport is ours (http1.go), not
+// http.Transport: it speaks HTTP/1.x on the caller's goroutine, where
+// http.Transport moves every request and response between three
+// goroutines (about half of a check's CPU), and keeps with an idle
+// connection only its socket and buffers, where http.Transport keeps two
+// goroutines and a timer. Timeouts stay per run: the run's context bounds
+// dial, TLS handshake, request and response.
 //
-// With keepalive: false the shared transport never keeps a connection, so
-// every run still opens a fresh one, as check_http does. With keepalive:
-// true, runs reuse an idle connection to the same host, whichever check
-// left it.
+// With keepalive: false every run opens a fresh connection and closes it,
+// as check_http does. With keepalive: true, runs reuse an idle connection
+// to the same address, whichever check left it.
 
 // transportKey is what makes two checks' transports differ.
 type transportKey struct {
 	keepalive  bool
+	http10     bool
 	serverName string
 	insecure   bool
 	caFile     string
@@ -39,46 +40,41 @@ const idlePerHost = 16
 
 var transports = struct {
 	sync.Mutex
-	m map[transportKey]*http.Transport
-}{m: map[transportKey]*http.Transport{}}
+	m map[transportKey]*h1Transport
+}{m: map[transportKey]*h1Transport{}}
 
 // sharedTransport returns the transport for the spec's connection mode and
 // TLS settings, creating it on first use.
-func sharedTransport(s *Spec) (*http.Transport, *tls.Config, error) {
+func sharedTransport(s *Spec) (*h1Transport, error) {
 	k := transportKey{keepalive: s.Keepalive, serverName: s.ServerName, insecure: s.InsecureSkipVerify, caFile: s.CAFile}
+	if s.HTTPVersion == "1.0" {
+		k.http10, k.keepalive = true, false // one request per connection
+	}
 	var pool *x509.CertPool
 	if s.CAFile != "" {
 		pem, err := os.ReadFile(s.CAFile)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		k.caSum = sha256.Sum256(pem)
 		if pool = x509.NewCertPool(); !pool.AppendCertsFromPEM(pem) {
-			return nil, nil, fmt.Errorf("%s holds no PEM certificate", s.CAFile)
+			return nil, fmt.Errorf("%s holds no PEM certificate", s.CAFile)
 		}
 	}
 	transports.Lock()
 	defer transports.Unlock()
 	if t, ok := transports.m[k]; ok {
-		return t, t.TLSClientConfig, nil
+		return t, nil
 	}
-	tlsConf := &tls.Config{
-		ServerName:         s.ServerName,
-		InsecureSkipVerify: s.InsecureSkipVerify, //nolint:gosec // an explicit user choice; expiry is still graded
-		RootCAs:            pool,
-	}
-	t := &http.Transport{
-		DialContext:         (&net.Dialer{KeepAlive: -1}).DialContext,
-		TLSClientConfig:     tlsConf,
-		TLSHandshakeTimeout: 0, // the run's context bounds it
-		DisableKeepAlives:   !s.Keepalive,
-		DisableCompression:  true, // measure and match what the server sends
-		MaxIdleConns:        0,    // no global cap; per host below
-		MaxIdleConnsPerHost: idlePerHost,
-		IdleConnTimeout:     5 * time.Minute,
-		// A fresh transport would negotiate HTTP/2 only with ForceAttemptHTTP2;
-		// like check_http we speak HTTP/1.1.
+	t := &h1Transport{
+		tls: &tls.Config{
+			ServerName:         s.ServerName,
+			InsecureSkipVerify: s.InsecureSkipVerify, //nolint:gosec // an explicit user choice; expiry is still graded
+			RootCAs:            pool,
+		},
+		keepalive: k.keepalive,
+		http10:    k.http10,
 	}
 	transports.m[k] = t
-	return t, tlsConf, nil
+	return t, nil
 }
