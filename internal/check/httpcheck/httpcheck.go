@@ -55,6 +55,7 @@ func init() {
 		Summary: "HTTP request: status, body content, response time (like check_http)",
 		Scope:   check.ScopeServer,
 		Timeout: 10 * time.Second,
+		Inline:  true, // h1Transport bounds dial, handshake, reads and writes by the run's context
 		New:     func() check.Spec { return newSpec(false) },
 	})
 	check.Register(&check.Kind{
@@ -63,6 +64,7 @@ func init() {
 		Summary: "HTTPS request: as http over TLS, plus certificate validity and days left",
 		Scope:   check.ScopeServer,
 		Timeout: 10 * time.Second,
+		Inline:  true, // h1Transport bounds dial, handshake, reads and writes by the run's context
 		New:     func() check.Spec { return newSpec(true) },
 	})
 }
