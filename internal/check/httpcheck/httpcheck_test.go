@@ -445,13 +445,9 @@ func TestRegistered(t *testing.T) {
 }
 
 func benchServer(b *testing.B) (*httptest.Server, *atomic.Int32) {
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return countedServer(b, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "ok mamori")
 	}))
-	n := connCounter(srv)
-	srv.Start()
-	b.Cleanup(srv.Close)
-	return srv, n
 }
 
 // BenchmarkHTTPCheck measures one check run (client and server in this

@@ -47,7 +47,7 @@ func runN(t *testing.T, s *Spec, c check.Checker, n int, want check.Status, out 
 }
 
 // countedServer starts a test server counting its connections.
-func countedServer(t *testing.T, h http.Handler) (*httptest.Server, *atomic.Int32) {
+func countedServer(t testing.TB, h http.Handler) (*httptest.Server, *atomic.Int32) {
 	srv := httptest.NewUnstartedServer(h)
 	n := connCounter(srv)
 	srv.Start()
