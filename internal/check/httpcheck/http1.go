@@ -93,7 +93,9 @@ func (t *h1Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	for retried := false; ; retried = true {
 		var pc *h1Conn
 		if !retried {
-			pc = t.getIdle(key)
+			// A request that may be sent again needs no probe: if the
+			// server closed the connection, the retry below takes a new one.
+			pc = t.getIdle(key, !replayable(out))
 		}
 		if pc == nil {
 			if pc, err = t.dial(ctx, key, host); err != nil {
@@ -356,8 +358,9 @@ func (pc *h1Conn) close() {
 }
 
 // getIdle takes the most recently used idle connection for key, closing
-// any that idled too long.
-func (t *h1Transport) getIdle(key connKey) *h1Conn {
+// any that idled too long; with probe, only if a non-blocking read finds
+// it still open (one system call).
+func (t *h1Transport) getIdle(key connKey, probe bool) *h1Conn {
 	if !t.keepalive || t.http10 {
 		return nil
 	}
@@ -385,7 +388,7 @@ func (t *h1Transport) getIdle(key connKey) *h1Conn {
 	if pc == nil {
 		return nil
 	}
-	if !pc.probe.idleAlive() {
+	if probe && !pc.probe.idleAlive() {
 		// Closed by the server while idle (its idle timeout): older ones
 		// likely too, so dial rather than try each.
 		pc.close()

@@ -167,8 +167,9 @@ func (s *rawServer) waitClosed(t *testing.T) {
 }
 
 // A server that closes idle connections (its idle timeout): the next run
-// sees it before sending and dials, with no error result, also for a POST
-// with a body, which is never sent twice.
+// gets an answer on a new connection, with no error result — a GET by
+// sending again once the closed one failed, a POST with a body (never sent
+// twice) by probing the idle connection before sending.
 func TestIdleClosedByServer(t *testing.T) {
 	for _, method := range []string{"GET", "POST"} {
 		t.Run(method, func(t *testing.T) {
