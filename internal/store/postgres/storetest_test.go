@@ -21,6 +21,9 @@ func opener() storetest.Opener {
 		if !ok {
 			dsn = pgtest.DSN(t)
 			dsns[t] = dsn
+			// A benchmark's function runs more than once on the same B,
+			// each run's database dropped after it: the next gets a new one.
+			t.Cleanup(func() { mu.Lock(); delete(dsns, t); mu.Unlock() })
 		}
 		mu.Unlock()
 		s, err := Open(context.Background(), dsn)
@@ -36,4 +39,5 @@ func TestConformance(t *testing.T) { storetest.Run(t, opener()) }
 
 func BenchmarkCommit100(b *testing.B)       { storetest.BenchCommit100(b, opener()) }
 func BenchmarkCommitSizes(b *testing.B)     { storetest.BenchCommitSizes(b, opener()) }
+func BenchmarkLoadStates(b *testing.B)      { storetest.BenchLoadStates(b, opener()) }
 func BenchmarkCommit100Fenced(b *testing.B) { storetest.BenchCommit100Fenced(b, opener()) }
