@@ -330,7 +330,8 @@ func (e *Engine) RecordFrom(ctx context.Context, name string, r check.Result, po
 		return nil, e.commit(ctx, store.Write{Check: name, Result: r, State: prev, Poller: poller, Late: true})
 	}
 	next, tr := state.Next(prev, r, pol)
-	p := &pending{w: store.Write{Check: name, Result: r, State: next, Transition: tr, Poller: poller}, done: make(chan commitResult, 1)}
+	kept := tr == nil && poller == en.cur.Poller && state.Kept(prev, next)
+	p := &pending{w: store.Write{Check: name, Result: r, State: next, Transition: tr, Poller: poller, Kept: kept}, done: make(chan commitResult, 1)}
 	select {
 	case e.writes <- p:
 	case <-ctx.Done():

@@ -3,8 +3,10 @@ package engine
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -51,11 +53,15 @@ type failingStore struct {
 	store.Store
 	mu   sync.Mutex
 	fail bool
+	kept []bool // Write.Kept of every write handed to Commit
 }
 
 func (f *failingStore) Commit(ctx context.Context, ws []store.Write) ([]int64, error) {
 	f.mu.Lock()
 	fail := f.fail
+	for _, w := range ws {
+		f.kept = append(f.kept, w.Kept)
+	}
 	f.mu.Unlock()
 	if fail {
 		return nil, errors.New("disk full")
@@ -110,6 +116,44 @@ func TestFailedCommitDoesNotAdvanceState(t *testing.T) {
 	tr, err := e.Record(ctx, "parent", r)
 	if err != nil || tr == nil || !tr.Hard {
 		t.Fatalf("after the store recovered: %+v %v", tr, err)
+	}
+}
+
+// A result that changes nothing but the last result (OK after a full
+// history of OKs, same poller) is marked Kept, so the store does not
+// rewrite the check's state row; what is loaded back is still the last
+// result.
+func TestSteadyResultsAreKept(t *testing.T) {
+	e, fs, _ := newEngine(t, twoChecks)
+	ctx := context.Background()
+	t0 := time.Now().Add(-time.Hour)
+	n := state.HistoryLen
+	record := func(i int, poller string) {
+		t.Helper()
+		r := check.Result{Status: check.OK, Output: fmt.Sprintf("ok %d", i), Time: t0.Add(time.Duration(i) * time.Second)}
+		if _, err := e.RecordFrom(ctx, "parent", r, poller); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i <= n+1; i++ {
+		record(i, "")
+	}
+	record(n+2, "zone-a") // another poller: its name goes to the row
+	record(n+3, "zone-a")
+	fs.mu.Lock()
+	kept := slices.Clone(fs.kept)
+	fs.mu.Unlock()
+	want := make([]bool, n+4)
+	want[n], want[n+1], want[n+3] = true, true, true
+	if !slices.Equal(kept, want) {
+		t.Fatalf("Kept of the writes: %v, want %v", kept, want)
+	}
+	saved, err := fs.LoadStates(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := saved["parent"]; got.Output != fmt.Sprintf("ok %d", n+3) || got.Poller != "zone-a" || !got.LastCheck.Equal(t0.Add(time.Duration(n+3)*time.Second).UTC().Truncate(time.Millisecond)) {
+		t.Fatalf("loaded back: %+v", got)
 	}
 }
 

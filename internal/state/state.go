@@ -82,6 +82,16 @@ type State struct {
 // Pending reports whether the check has never produced a result.
 func (s State) Pending() bool { return s.LastCheck.IsZero() }
 
+// Kept reports whether next, the state after a result, is prev apart from
+// the time of the last result: the result changed nothing the state
+// machine decides (the usual OK after OK once the history is full).
+func Kept(prev, next State) bool {
+	return !prev.Pending() && prev.Status == next.Status && prev.Type == next.Type && prev.Attempt == next.Attempt &&
+		prev.HardStatus == next.HardStatus && prev.LastChange.Equal(next.LastChange) && prev.LastHard.Equal(next.LastHard) &&
+		prev.ProblemAt.Equal(next.ProblemAt) && prev.Flapping == next.Flapping && prev.FlapPct == next.FlapPct &&
+		prev.Unreachable == next.Unreachable && prev.History == next.History
+}
+
 // Policy is what Next needs to know besides the result.
 type Policy struct {
 	Attempts   int     // results needed for HARD; < 1 means 1

@@ -268,3 +268,42 @@ func TestChildHeldWhileParentUndecided(t *testing.T) {
 		t.Fatalf("hold past MaxHold: %+v %+v", late, tr)
 	}
 }
+
+func TestKept(t *testing.T) {
+	t0 := time.Date(2026, 11, 1, 3, 0, 0, 0, time.UTC)
+	ok := func(i int) check.Result {
+		return check.Result{Status: check.OK, Time: t0.Add(time.Duration(i) * time.Minute)}
+	}
+	p := Policy{Attempts: 3}
+	var s State
+	for i := 0; i < HistoryLen; i++ {
+		prev := s
+		s, _ = Next(s, ok(i), p)
+		if Kept(prev, s) {
+			t.Fatalf("result %d kept the state although the history changed (%q → %q)", i, prev.History, s.History)
+		}
+	}
+	prev := s
+	s, _ = Next(s, ok(HistoryLen), p)
+	if !Kept(prev, s) || s.LastCheck.Equal(prev.LastCheck) {
+		t.Fatalf("an OK after a full history of OKs: kept %v, last check %v → %v", Kept(prev, s), prev.LastCheck, s.LastCheck)
+	}
+	for _, change := range []func(*State){
+		func(s *State) { s.Status = check.Warning },
+		func(s *State) { s.Attempt++ },
+		func(s *State) { s.LastHard = t0 },
+		func(s *State) { s.Flapping = true },
+		func(s *State) { s.FlapPct = 1 },
+		func(s *State) { s.Unreachable = true },
+		func(s *State) { s.ProblemAt = t0 },
+	} {
+		next := s
+		change(&next)
+		if Kept(s, next) {
+			t.Fatalf("a change kept the state: %+v → %+v", s, next)
+		}
+	}
+	if Kept(State{}, State{}) {
+		t.Fatal("a pending check's first result kept the state")
+	}
+}

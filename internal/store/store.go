@@ -40,6 +40,12 @@ type Write struct {
 	// buffered result delivered after a newer one): only its result row is
 	// stored; the check's state and the event log stay as they are.
 	Late bool
+	// Kept marks a result that left the check's state as it was
+	// (state.Kept) and came from the same poller: the store need not
+	// rewrite the check's state row, only add the result; LoadStates
+	// takes the last result's time, output, perf and duration from the
+	// stored results.
+	Kept bool
 }
 
 // ResultRow is a stored result.

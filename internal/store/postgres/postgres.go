@@ -30,8 +30,9 @@ type Store struct {
 func Dialect() sqlstore.Dialect {
 	return sqlstore.Dialect{
 		Name: "postgres", Dollar: true, Instr: "strpos", Greatest: "greatest", RowID: "ctid",
-		FoldCase: func(expr string) string { return "lower(" + expr + ")" },
-		TxID:     "SELECT txid_current()", TxStatus: "SELECT txid_status(?)",
+		LastResult: `LEFT JOIN LATERAL (SELECT t, output, perf, duration_us FROM results WHERE check_id = c.id ORDER BY t DESC LIMIT 1) r ON true`,
+		FoldCase:   func(expr string) string { return "lower(" + expr + ")" },
+		TxID:       "SELECT txid_current()", TxStatus: "SELECT txid_status(?)",
 		Share: " FOR SHARE", LockWait: "SET LOCAL lock_timeout = '2s'", EndLockHolders: endLockHolders,
 	}
 }

@@ -33,7 +33,8 @@ var ErrEnrolled = sqlstore.ErrEnrolled
 func Dialect() sqlstore.Dialect {
 	return sqlstore.Dialect{
 		Name: "sqlite", Instr: "instr", Greatest: "max", RowID: "rowid",
-		FoldCase: func(expr string) string { return expr },
+		LastResult: `LEFT JOIN results r ON r.check_id = c.id AND r.t = (SELECT MAX(t) FROM results WHERE check_id = c.id)`,
+		FoldCase:   func(expr string) string { return expr },
 		Durable: func(ctx context.Context, c *sqlstore.Conn) (func(context.Context) error, error) {
 			if _, err := c.ExecContext(ctx, `PRAGMA synchronous = FULL`); err != nil {
 				return nil, err

@@ -84,7 +84,10 @@ func (s *Store) execRows(ctx context.Context, kind, head, row, tail string, rows
 }
 
 // batchRows are a batch's result rows, and its new states: one per check,
-// the last of the batch (what row-by-row updates would have left).
+// the last of the batch (what row-by-row updates would have left). A check
+// whose results in the batch all kept its state (Write.Kept) has no state
+// row: its stored row still holds that state, and LoadStates reads the
+// last result from the results.
 func batchRows(ws []store.Write, ids []int64) (results, states [][]any) {
 	results = make([][]any, 0, len(ws))
 	last := make(map[int64]int, len(ws))
@@ -97,6 +100,9 @@ func batchRows(ws []store.Write, ids []int64) (results, states [][]any) {
 			r.Duration.Microseconds(), r.Output, perf[i]})
 		if w.Late {
 			continue // history only: the state stays the newer result's
+		}
+		if w.Kept {
+			continue
 		}
 		if _, ok := last[ids[i]]; !ok {
 			order = append(order, ids[i])

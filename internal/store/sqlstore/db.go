@@ -24,6 +24,11 @@ type Dialect struct {
 	Greatest string
 	// RowID is the physical row id of a table without a key (rowid, ctid).
 	RowID string
+	// LastResult joins, as r, the newest row of results of the check c (a
+	// LEFT JOIN: none when its results are pruned), found by a seek of
+	// results(check_id, t): a subquery for MAX(t) in SQLite, a LATERAL
+	// join in PostgreSQL (the faster form in each, BenchmarkLoadStates).
+	LastResult string
 	// FoldCase wraps a user-name column or argument for a comparison
 	// without regard to case: SQLite's columns compare NOCASE already,
 	// PostgreSQL compares lower() of both (indexed on lower()).

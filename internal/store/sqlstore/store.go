@@ -153,10 +153,16 @@ func boolInt(b bool) int {
 	return 0
 }
 
-// LoadStates implements store.Store.
+// LoadStates implements store.Store. A check's row holds its state as last
+// decided; results that kept that state (Write.Kept) did not rewrite it,
+// so the last result's time, output, perf and duration come from the
+// newest stored result when it is newer than the row (Dialect.LastResult:
+// an index seek per check on results(check_id, t)).
 func (s *Store) LoadStates(ctx context.Context) (map[string]store.CheckState, error) {
-	rows, err := s.rdb.QueryContext(ctx, `SELECT name, status, state_type, attempt, hard_status, last_check, last_change,
-		last_hard, problem_at, flapping, flap_pct, unreachable, history, output, perf, duration_us, poller FROM checks WHERE active = 1`)
+	rows, err := s.rdb.QueryContext(ctx, `SELECT c.name, c.status, c.state_type, c.attempt, c.hard_status, c.last_check, c.last_change,
+		c.last_hard, c.problem_at, c.flapping, c.flap_pct, c.unreachable, c.history, c.output, c.perf, c.duration_us, c.poller,
+		r.t, r.output, r.perf, r.duration_us
+		FROM checks c `+s.d.LastResult+` WHERE c.active = 1`)
 	if err != nil {
 		return nil, fmt.Errorf("store: load states: %w", err)
 	}
@@ -167,9 +173,15 @@ func (s *Store) LoadStates(ctx context.Context) (map[string]store.CheckState, er
 		var lc, lch, lh, pa, dur int64
 		var flapping, unreach int
 		var perf string
+		var rt, rdur sql.NullInt64
+		var rout, rperf sql.NullString
 		if err := rows.Scan(&cs.Name, &cs.Status, &cs.Type, &cs.Attempt, &cs.HardStatus, &lc, &lch, &lh, &pa,
-			&flapping, &cs.FlapPct, &unreach, &cs.History, &cs.Output, &perf, &dur, &cs.Poller); err != nil {
+			&flapping, &cs.FlapPct, &unreach, &cs.History, &cs.Output, &perf, &dur, &cs.Poller,
+			&rt, &rout, &rperf, &rdur); err != nil {
 			return nil, fmt.Errorf("store: load states: %w", err)
+		}
+		if rt.Valid && rt.Int64 > lc {
+			lc, cs.Output, perf, dur = rt.Int64, rout.String, rperf.String, rdur.Int64
 		}
 		cs.LastCheck, cs.LastChange, cs.LastHard, cs.ProblemAt = fromMS(lc), fromMS(lch), fromMS(lh), fromMS(pa)
 		cs.Flapping, cs.Unreachable = flapping == 1, unreach == 1

@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"fmt"
+	"math"
 	"testing"
 	"time"
 
@@ -81,6 +82,75 @@ func testRoundTrip(t *testing.T, open Opener) {
 	}
 }
 
+// testKeptStateRow: results that kept the state (Write.Kept) add their
+// rows without rewriting the check's state row, and LoadStates still
+// gives the last result's time, output, perf and duration — across
+// batches, mixed in a batch with a state change, and from the row again
+// once those results are pruned.
+func testKeptStateRow(t *testing.T, open Opener) {
+	ctx := context.Background()
+	s := open(t)
+	t0 := time.Date(2026, 11, 1, 3, 0, 0, 0, time.UTC)
+	var st state.State
+	p := state.Policy{Attempts: 2}
+	write := func(i int, status check.Status, poller string) store.Write {
+		r := check.Result{Status: status, Output: fmt.Sprintf("out %d", i), Time: t0.Add(time.Duration(i) * time.Minute),
+			Duration: time.Duration(i) * time.Millisecond, Perf: []check.Metric{check.Seconds("time", time.Duration(i)*time.Millisecond, time.Second, 2*time.Second)}}
+		prev := st
+		var tr *state.Transition
+		st, tr = state.Next(st, r, p)
+		return store.Write{Check: "web/http", Result: r, State: st, Transition: tr, Poller: poller, Kept: tr == nil && state.Kept(prev, st)}
+	}
+	commit := func(ws ...store.Write) {
+		t.Helper()
+		if _, err := s.Commit(ctx, ws); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := func(what string, i int, status check.Status, poller string) {
+		t.Helper()
+		states, err := s.LoadStates(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := states["web/http"]
+		at := t0.Add(time.Duration(i) * time.Minute)
+		if got.Status != status || !got.LastCheck.Equal(at) || got.Output != fmt.Sprintf("out %d", i) ||
+			got.Duration != time.Duration(i)*time.Millisecond || len(got.Perf) != 1 || math.Abs(got.Perf[0].Value-float64(i)/1000) > 1e-9 || got.Poller != poller {
+			t.Fatalf("%s: want result %d (%v, poller %q), loaded %+v", what, i, status, poller, got)
+		}
+	}
+	w0 := write(0, check.OK, "") // pending → OK: a change
+	if w0.Kept {
+		t.Fatal("a check's first result is not kept")
+	}
+	commit(w0)
+	n := state.HistoryLen
+	var oks []store.Write
+	for i := 1; i <= n+1; i++ { // OKs until the history is all OK, then one more
+		oks = append(oks, write(i, check.OK, ""))
+	}
+	if oks[n-2].Kept || !oks[n-1].Kept || !oks[n].Kept {
+		t.Fatalf("kept: result %d %v, %d %v, %d %v; want the first OK after a full history of OKs kept", n-1, oks[n-2].Kept, n, oks[n-1].Kept, n+1, oks[n].Kept)
+	}
+	commit(oks[:n]...)
+	want("after a kept result", n, check.OK, "")
+	commit(oks[n])
+	want("after kept results in two batches", n+1, check.OK, "")
+	s.Close()
+	s = open(t)
+	want("after reopening", n+1, check.OK, "")
+	// Pruned results leave the row's own last result: that of the result
+	// that last changed the state (n-1, the last before the history was
+	// full) — so the row was not rewritten by the kept results.
+	if _, _, err := s.Prune(ctx, t0.Add(24*time.Hour), time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	want("after the results were pruned", n-1, check.OK, "")
+	commit(write(n+2, check.OK, ""), write(n+3, check.Critical, "zone-a"), write(n+4, check.Critical, "zone-a"))
+	want("a change after a kept result in one batch", n+4, check.Critical, "zone-a")
+}
+
 // BenchCommit100 measures Commit of batches of 100 results.
 func BenchCommit100(b *testing.B, open Opener) { benchCommit100(b, open, false) }
 
@@ -113,34 +183,82 @@ func benchCommit100(b *testing.B, open Opener, fenced bool) {
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*100), "µs/row")
 }
 
+// BenchLoadStates measures LoadStates of 10,000 checks with 5 results
+// each, the last 4 of which kept the state (the steady case): what a
+// start, a takeover and a follower's re-read (every 2 s) pay.
+func BenchLoadStates(b *testing.B, open Opener) {
+	ctx := context.Background()
+	s := open(b)
+	defer s.Close()
+	const checks, results = 10000, 5
+	t0 := time.Now().Add(-time.Hour)
+	ws := make([]store.Write, 0, checks)
+	for k := 0; k < results; k++ {
+		ws = ws[:0]
+		for i := 0; i < checks; i++ {
+			at := t0.Add(time.Duration(k)*time.Minute + time.Duration(i)*time.Millisecond)
+			ws = append(ws, store.Write{Check: fmt.Sprintf("load-%05d", i), Result: check.Result{Status: check.OK,
+				Output: "HTTP OK: HTTP/1.1 200 OK - 2 bytes in 0.001 second response time", Time: at,
+				Perf: []check.Metric{check.Seconds("time", time.Millisecond, 6*time.Second, 10*time.Second)}},
+				State: state.State{Attempt: 1, LastCheck: at}, Kept: k > 0})
+		}
+		if _, err := s.Commit(ctx, ws); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		got, err := s.LoadStates(ctx)
+		if err != nil || len(got) != checks {
+			b.Fatalf("%d states, %v", len(got), err)
+		}
+	}
+}
+
 // BenchCommitSizes measures Commit of batches of several sizes drawn in
 // turn from 2,000 checks with advancing times (as the engine's writer
-// sees them under load): the per-row cost against the batch size.
+// sees them under load): the per-row cost against the batch size, with
+// every result a new state (state=new) and with every result keeping its
+// check's state (state=kept, the steady OK after OK).
 func BenchCommitSizes(b *testing.B, open Opener) {
 	for _, n := range []int{1, 8, 32, 128, 512} {
-		b.Run(fmt.Sprintf("rows=%d", n), func(b *testing.B) {
-			ctx := context.Background()
-			s := open(b)
-			defer s.Close()
-			const checks = 2000
-			t0 := time.Now()
-			ws := make([]store.Write, n)
-			next := 0
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				for j := range ws {
-					at := t0.Add(time.Duration(next) * time.Millisecond)
-					ws[j] = store.Write{Check: fmt.Sprintf("bench-%05d", next%checks), Result: check.Result{Status: check.OK,
-						Output: "HTTP OK: HTTP/1.1 200 OK - 2 bytes in 0.001 second response time", Time: at,
-						Perf: []check.Metric{check.Seconds("time", time.Millisecond, 6*time.Second, 10*time.Second)}},
-						State: state.State{Attempt: 1, LastCheck: at}}
-					next++
-				}
-				if _, err := s.Commit(ctx, ws); err != nil {
-					b.Fatal(err)
-				}
+		for _, kept := range []bool{false, true} {
+			name := fmt.Sprintf("rows=%d/state=new", n)
+			if kept {
+				name = fmt.Sprintf("rows=%d/state=kept", n)
 			}
-			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*n), "µs/row")
-		})
+			b.Run(name, func(b *testing.B) { benchCommitSize(b, open, n, kept) })
+		}
 	}
+}
+
+func benchCommitSize(b *testing.B, open Opener, n int, kept bool) {
+	ctx := context.Background()
+	s := open(b)
+	defer s.Close()
+	const checks = 2000
+	t0 := time.Now()
+	next := 0
+	batch := func(n int, kept bool) []store.Write {
+		ws := make([]store.Write, n)
+		for j := range ws {
+			at := t0.Add(time.Duration(next) * time.Millisecond)
+			ws[j] = store.Write{Check: fmt.Sprintf("bench-%05d", next%checks), Result: check.Result{Status: check.OK,
+				Output: "HTTP OK: HTTP/1.1 200 OK - 2 bytes in 0.001 second response time", Time: at,
+				Perf: []check.Metric{check.Seconds("time", time.Millisecond, 6*time.Second, 10*time.Second)}},
+				State: state.State{Attempt: 1, LastCheck: at}, Kept: kept}
+			next++
+		}
+		return ws
+	}
+	if _, err := s.Commit(ctx, batch(checks, false)); err != nil { // every check's row
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := s.Commit(ctx, batch(n, kept)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*n), "µs/row")
 }

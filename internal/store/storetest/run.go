@@ -81,6 +81,7 @@ func Run(t *testing.T, open Opener) {
 		fn   func(*testing.T, Opener)
 	}{
 		{"RoundTrip", testRoundTrip},
+		{"KeptStateRow", testKeptStateRow},
 		{"BatchCommit", testBatchCommit},
 		{"LoginAttempts", testLoginAttempts},
 		{"AuthStore", testAuthStore},
