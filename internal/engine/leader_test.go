@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
+
 	"github.com/mamori/mamori/internal/check"
 	"github.com/mamori/mamori/internal/config"
 	"github.com/mamori/mamori/internal/server/specs"
@@ -39,6 +41,10 @@ func TestFollowerShowsLeaderStatesAndTakesOver(t *testing.T) {
 		t.Fatalf("leader: %+v %v", tr, err)
 	}
 	waitState(t, fol, 3*FollowEvery, func(v View) bool { return v.Status == check.Critical && v.Type == state.Hard })
+	var m dto.Metric
+	if err := fol.Metrics.reread.Write(&m); err != nil || m.GetHistogram().GetSampleCount() == 0 {
+		t.Fatalf("the follower's re-reads are not timed: %v %v", m.GetHistogram(), err)
+	}
 	lstop()
 	<-ldone
 
@@ -97,4 +103,20 @@ func waitState(t *testing.T, e *Engine, d time.Duration, ok func(View) bool) {
 	}
 	v, _ := e.Get("r")
 	t.Fatalf("state not reached within %s: %+v", d, v.CheckState)
+}
+
+// A follower re-reads every 2 s, or after nine times its last re-read's
+// duration: at most a tenth of the database's time.
+func TestFollowWait(t *testing.T) {
+	for _, c := range []struct{ took, want time.Duration }{
+		{0, FollowEvery},
+		{50 * time.Millisecond, FollowEvery},
+		{FollowEvery / 9, FollowEvery},
+		{500 * time.Millisecond, 4500 * time.Millisecond},
+		{3 * time.Second, 27 * time.Second},
+	} {
+		if got := followWait(c.took); got != c.want {
+			t.Errorf("followWait(%v) = %v, want %v", c.took, got, c.want)
+		}
+	}
 }

@@ -19,6 +19,7 @@ type Metrics struct {
 	reloads       *prometheus.CounterVec
 	lastLagSecond prometheus.Gauge
 	lateResults   prometheus.Counter
+	reread        prometheus.Histogram
 }
 
 func newMetrics(e *Engine) *Metrics {
@@ -37,10 +38,12 @@ func newMetrics(e *Engine) *Metrics {
 	m.commit = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "mamori_store_commit_seconds", Help: "Time to commit a batch of results.",
 		Buckets: []float64{.0005, .001, .005, .01, .05, .1, .5, 1}})
 	m.commitErrors = prometheus.NewCounter(prometheus.CounterOpts{Name: "mamori_store_commit_errors_total", Help: "Failed result commits (the state is not advanced; the check reruns)."})
+	m.reread = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "mamori_follower_reread_seconds", Help: "Time a follower takes to re-read every check's state from the store (the next re-read waits 2 s or nine times this, whichever is longer).",
+		Buckets: prometheus.ExponentialBuckets(0.001, 4, 8)})
 	m.stateChanges = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "mamori_state_changes_total", Help: "State changes by kind (soft or hard)."}, []string{"kind"})
 	m.reloads = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "mamori_config_reloads_total", Help: "Configuration reloads by outcome."}, []string{"outcome"})
 	m.lateResults = prometheus.NewCounter(prometheus.CounterOpts{Name: "mamori_results_late_total", Help: "Results older than their check's last one (buffered by a poller), kept in the history without moving the state."})
-	m.Registry.MustRegister(m.runs, m.duration, m.lag, m.lastLagSecond, m.commit, m.commitErrors, m.stateChanges, m.reloads, m.lateResults,
+	m.Registry.MustRegister(m.runs, m.duration, m.lag, m.lastLagSecond, m.commit, m.commitErrors, m.stateChanges, m.reloads, m.lateResults, m.reread,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "mamori_scheduler_jobs", Help: "Scheduled checks."},
 		func() float64 { return float64(e.sched.Len()) }))
