@@ -185,7 +185,8 @@ func benchCommit100(b *testing.B, open Opener, fenced bool) {
 
 // BenchLoadStates measures LoadStates of 10,000 checks with 5 results
 // each, the last 4 of which kept the state (the steady case): what a
-// start, a takeover and a follower's re-read (every 2 s) pay.
+// start, a takeover and a follower's re-read (every 2 s, or less often
+// when re-reads are slow: engine.followWait) pay.
 func BenchLoadStates(b *testing.B, open Opener) {
 	ctx := context.Background()
 	s := open(b)
