@@ -36,6 +36,7 @@ type options struct {
 	memprofile  string
 	keep        bool
 	scrape      time.Duration
+	history     int
 }
 
 func main() {
@@ -58,6 +59,7 @@ func main() {
 	flag.StringVar(&o.memprofile, "memprofile", "", "write a heap profile at the end of the window to this file")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary data directory (SQLite database)")
 	flag.DurationVar(&o.scrape, "scrape", 15*time.Second, "write what a Prometheus scrape of /metrics gets this often (0: never)")
+	flag.IntVar(&o.history, "history", 0, "results stored per check before the run, as after that many intervals (0..1000)")
 	flag.Parse()
 	if o.warmup == 0 {
 		o.warmup = o.interval
@@ -99,6 +101,8 @@ func (o options) validate() error {
 		return fmt.Errorf("-concurrency must be 1..100000")
 	case o.ports < 1 || o.ports > 64:
 		return fmt.Errorf("-ports must be 1..64")
+	case o.history < 0 || o.history > 1000:
+		return fmt.Errorf("-history must be 0..1000")
 	}
 	return nil
 }

@@ -33,7 +33,8 @@ func opener() storetest.Opener {
 
 func TestConformance(t *testing.T) { storetest.Run(t, opener()) }
 
-func BenchmarkCommit100(b *testing.B)       { storetest.BenchCommit100(b, opener()) }
-func BenchmarkCommitSizes(b *testing.B)     { storetest.BenchCommitSizes(b, opener()) }
-func BenchmarkLoadStates(b *testing.B)      { storetest.BenchLoadStates(b, opener()) }
-func BenchmarkCommit100Fenced(b *testing.B) { storetest.BenchCommit100Fenced(b, opener()) }
+func BenchmarkCommit100(b *testing.B)          { storetest.BenchCommit100(b, opener()) }
+func BenchmarkCommitSizes(b *testing.B)        { storetest.BenchCommitSizes(b, opener()) }
+func BenchmarkCommitAfterHistory(b *testing.B) { storetest.BenchCommitAfterHistory(b, opener()) }
+func BenchmarkLoadStates(b *testing.B)         { storetest.BenchLoadStates(b, opener()) }
+func BenchmarkCommit100Fenced(b *testing.B)    { storetest.BenchCommit100Fenced(b, opener()) }

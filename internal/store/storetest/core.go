@@ -233,6 +233,45 @@ func BenchCommitSizes(b *testing.B, open Opener) {
 	}
 }
 
+// BenchCommitAfterHistory measures a kept result's commit, in batches of
+// 24 (what the engine gathers at 2,000 results/s), into a store that
+// already holds 300 results for each of 2,000 checks: each result then
+// lands on its own page of the per-check results index, as on a store
+// that has run for a while. BenchCommitSizes's store is new, where many
+// checks share a page.
+func BenchCommitAfterHistory(b *testing.B, open Opener) {
+	ctx := context.Background()
+	s := open(b)
+	defer s.Close()
+	const checks, history, n = 2000, 300, 24
+	t0 := time.Now().Add(-time.Duration(history+1) * time.Second)
+	next := 0
+	batch := func(n int, kept bool) []store.Write {
+		ws := make([]store.Write, n)
+		for j := range ws {
+			at := t0.Add(time.Duration(next) * time.Second / checks)
+			ws[j] = store.Write{Check: fmt.Sprintf("bench-%05d", next%checks), Result: check.Result{Status: check.OK,
+				Output: "HTTP OK: HTTP/1.1 200 OK - 2 bytes in 0.001 second response time", Time: at,
+				Perf: []check.Metric{check.Seconds("time", time.Millisecond, 6*time.Second, 10*time.Second)}},
+				State: state.State{Attempt: 1, LastCheck: at}, Kept: kept}
+			next++
+		}
+		return ws
+	}
+	for i := 0; i < checks*history/500; i++ {
+		if _, err := s.Commit(ctx, batch(500, i >= checks/500)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := s.Commit(ctx, batch(n, true)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*n), "µs/row")
+}
+
 func benchCommitSize(b *testing.B, open Opener, n int, kept bool) {
 	ctx := context.Background()
 	s := open(b)
