@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
@@ -47,6 +48,21 @@ func Dialect() sqlstore.Dialect {
 	}
 }
 
+// pragmas are every connection's. A statement's undo records (a
+// multi-row INSERT keeps one per page it changes) stay in memory, not in a
+// temporary file written through the kernel.
+var pragmas = []string{"journal_mode(WAL)", "synchronous(NORMAL)", "busy_timeout(10000)", "foreign_keys(1)", "temp_store(MEMORY)"}
+
+// writerPragmas are the writer connection's. Each result adds an entry at
+// its check's place in the per-check results index, so once a store holds
+// some history a commit of n results changes about n index pages, each
+// written to the WAL and, at every checkpoint, back to the database.
+// Checkpointing every 10,000 WAL pages (40 MiB at 4 KiB) instead of
+// SQLite's 1,000 writes a page that several commits changed back once.
+// journal_size_limit truncates the WAL to 64 MiB after a checkpoint that
+// let it grow larger. (BenchmarkCommitAfterHistory; docs/performance.md.)
+var writerPragmas = []string{"wal_autocheckpoint(10000)", "journal_size_limit(67108864)"}
+
 // Open opens (creating if needed) the database in dir/mamori.db.
 func Open(ctx context.Context, dir string) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
@@ -59,13 +75,13 @@ func Open(ctx context.Context, dir string) (*Store, error) {
 	}
 	dsn := func(extra ...string) string {
 		q := url.Values{}
-		for _, p := range append([]string{"journal_mode(WAL)", "synchronous(NORMAL)", "busy_timeout(10000)", "foreign_keys(1)"}, extra...) {
+		for _, p := range append(slices.Clone(pragmas), extra...) {
 			q.Add("_pragma", p)
 		}
 		q.Set("_txlock", "immediate")
 		return "file:" + path + "?" + q.Encode()
 	}
-	wdb, err := sql.Open("sqlite", dsn())
+	wdb, err := sql.Open("sqlite", dsn(writerPragmas...))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open: %w", err)
 	}
