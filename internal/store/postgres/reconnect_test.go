@@ -93,7 +93,9 @@ func TestWriterSurvivesRestart(t *testing.T) {
 // Connections ended at random moments while batches commit (some while
 // COMMIT is in flight, the case where only the database knows whether it
 // went through): every batch Commit reports as done is stored exactly
-// once, and none is reported failed.
+// once, and none is reported failed. After each end the next waits for a
+// batch to commit: on a machine slower than the ends' pace, a batch
+// would otherwise lose every new connection before its commit.
 func TestCommitThroughKills(t *testing.T) {
 	ctx := context.Background()
 	dsn := pgtest.DSN(t)
@@ -105,18 +107,26 @@ func TestCommitThroughKills(t *testing.T) {
 	k := newKiller(t, dsn)
 	t0 := time.Date(2026, 12, 3, 4, 0, 0, 0, time.UTC)
 	stop := make(chan struct{})
-	var kills atomic.Int64
+	var kills, committed atomic.Int64
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		for i := 0; ; i++ {
+		wait := func(d time.Duration) bool {
 			select {
 			case <-stop:
-				return
-			case <-time.After(time.Duration(30+i%50) * time.Millisecond):
+				return false
+			case <-time.After(d):
+				return true
 			}
+		}
+		for i := 0; wait(time.Duration(30+i%50) * time.Millisecond); i++ {
 			kills.Add(int64(k.kill(t)))
+			for at := committed.Load(); committed.Load() == at; {
+				if !wait(time.Millisecond) {
+					return
+				}
+			}
 		}
 	}()
 	const batches, rows = 150, 20
@@ -127,6 +137,7 @@ func TestCommitThroughKills(t *testing.T) {
 			continue
 		}
 		done++
+		committed.Add(1)
 	}
 	close(stop)
 	wg.Wait()
