@@ -2,8 +2,10 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -13,17 +15,33 @@ import (
 	"github.com/mamori/mamori/internal/store"
 )
 
-// TestReadersKeepTemporaryDataInMemory: statement journals and sorts go
-// to memory, not to temporary files.
-func TestReadersKeepTemporaryDataInMemory(t *testing.T) {
-	s, err := Open(context.Background(), t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	var ts int
-	if err := s.ReadDB().QueryRow(`PRAGMA temp_store`).Scan(&ts); err != nil || ts != 2 {
-		t.Fatalf("temp_store = %d, %v; want 2 (MEMORY)", ts, err)
+// TestWriterKeepsStatementJournalsInMemory: the writer's statement
+// journals and temporary tables stay in memory; a reader's temporary data
+// (a large sort) goes to files, as migrations' do.
+func TestWriterKeepsStatementJournalsInMemory(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "mamori.db")
+	for _, c := range []struct {
+		name            string
+		dsn             string
+		temp, autoCheck int
+	}{
+		{"writer", dsn(path, writerPragmas...), 2, 10000},
+		{"reader", dsn(path, "query_only(1)"), 0, 1000},
+		{"migrations", dsn(path), 0, 1000},
+	} {
+		db, err := sql.Open("sqlite", c.dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var temp, autoCheck int
+		if err := db.QueryRowContext(ctx, `PRAGMA temp_store`).Scan(&temp); err != nil || temp != c.temp {
+			t.Errorf("%s: temp_store = %d, %v; want %d", c.name, temp, err, c.temp)
+		}
+		if err := db.QueryRowContext(ctx, `PRAGMA wal_autocheckpoint`).Scan(&autoCheck); err != nil || autoCheck != c.autoCheck {
+			t.Errorf("%s: wal_autocheckpoint = %d, %v; want %d", c.name, autoCheck, err, c.autoCheck)
+		}
+		db.Close()
 	}
 }
 

@@ -48,20 +48,34 @@ func Dialect() sqlstore.Dialect {
 	}
 }
 
-// pragmas are every connection's. A statement's undo records (a
-// multi-row INSERT keeps one per page it changes) stay in memory, not in a
-// temporary file written through the kernel.
-var pragmas = []string{"journal_mode(WAL)", "synchronous(NORMAL)", "busy_timeout(10000)", "foreign_keys(1)", "temp_store(MEMORY)"}
+// pragmas are every connection's.
+var pragmas = []string{"journal_mode(WAL)", "synchronous(NORMAL)", "busy_timeout(10000)", "foreign_keys(1)"}
 
-// writerPragmas are the writer connection's. Each result adds an entry at
-// its check's place in the per-check results index, so once a store holds
-// some history a commit of n results changes about n index pages, each
-// written to the WAL and, at every checkpoint, back to the database.
-// Checkpointing every 10,000 WAL pages (40 MiB at 4 KiB) instead of
-// SQLite's 1,000 writes a page that several commits changed back once.
-// journal_size_limit truncates the WAL to 64 MiB after a checkpoint that
-// let it grow larger. (BenchmarkCommitAfterHistory; docs/performance.md.)
-var writerPragmas = []string{"wal_autocheckpoint(10000)", "journal_size_limit(67108864)"}
+// writerPragmas are the writer connection's once the schema is migrated.
+// Each result adds an entry at its check's place in the per-check results
+// index, so once a store holds some history a commit of n results changes
+// about n index pages, each written to the WAL and, at every checkpoint,
+// back to the database. Checkpointing every 10,000 WAL pages (40 MiB at
+// 4 KiB) instead of SQLite's 1,000 writes a page that several commits
+// changed back once; journal_size_limit truncates the WAL to 64 MiB after
+// a checkpoint that let it grow larger. A multi-row INSERT's statement
+// journal (the pages it changed, for its own rollback) stays in memory
+// instead of spilling to a temporary file: the writer's statements are
+// small. Migrations (which may build an index over every result) and
+// readers keep temporary data in files. (BenchmarkCommitAfterHistory;
+// docs/performance.md.)
+var writerPragmas = []string{"wal_autocheckpoint(10000)", "journal_size_limit(67108864)", "temp_store(MEMORY)"}
+
+// dsn is the database at path with the pragmas every connection has, and
+// extra.
+func dsn(path string, extra ...string) string {
+	q := url.Values{}
+	for _, p := range append(slices.Clone(pragmas), extra...) {
+		q.Add("_pragma", p)
+	}
+	q.Set("_txlock", "immediate")
+	return "file:" + path + "?" + q.Encode()
+}
 
 // Open opens (creating if needed) the database in dir/mamori.db.
 func Open(ctx context.Context, dir string) (*Store, error) {
@@ -73,24 +87,15 @@ func Open(ctx context.Context, dir string) (*Store, error) {
 	if f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600); err == nil {
 		f.Close()
 	}
-	dsn := func(extra ...string) string {
-		q := url.Values{}
-		for _, p := range append(slices.Clone(pragmas), extra...) {
-			q.Add("_pragma", p)
-		}
-		q.Set("_txlock", "immediate")
-		return "file:" + path + "?" + q.Encode()
+	if err := migrateDB(ctx, path); err != nil {
+		return nil, err
 	}
-	wdb, err := sql.Open("sqlite", dsn(writerPragmas...))
+	wdb, err := sql.Open("sqlite", dsn(path, writerPragmas...))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open: %w", err)
 	}
 	wdb.SetMaxOpenConns(1)
-	if _, err := migrate.Up(ctx, wdb, migrate.SQLite); err != nil {
-		wdb.Close()
-		return nil, fmt.Errorf("sqlite: schema of %s: %w", path, err)
-	}
-	rdb, err := sql.Open("sqlite", dsn("query_only(1)"))
+	rdb, err := sql.Open("sqlite", dsn(path, "query_only(1)"))
 	if err != nil {
 		wdb.Close()
 		return nil, fmt.Errorf("sqlite: open reader: %w", err)
@@ -101,6 +106,21 @@ func Open(ctx context.Context, dir string) (*Store, error) {
 		return nil, fmt.Errorf("sqlite: %s: %w", path, err)
 	}
 	return &Store{Store: s, path: path}, nil
+}
+
+// migrateDB brings the schema of the database at path up to date, on a
+// connection of its own.
+func migrateDB(ctx context.Context, path string) error {
+	db, err := sql.Open("sqlite", dsn(path))
+	if err != nil {
+		return fmt.Errorf("sqlite: open: %w", err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	if _, err := migrate.Up(ctx, db, migrate.SQLite); err != nil {
+		return fmt.Errorf("sqlite: schema of %s: %w", path, err)
+	}
+	return nil
 }
 
 // Path is the database file.
