@@ -31,6 +31,7 @@ func Dialect() sqlstore.Dialect {
 	return sqlstore.Dialect{
 		Name: "postgres", Dollar: true, Instr: "strpos", Greatest: "greatest", RowID: "ctid",
 		LastResult: `LEFT JOIN LATERAL (SELECT t, output, perf, duration_us FROM results WHERE check_id = c.id ORDER BY t DESC LIMIT 1) r ON true`,
+		LastStaged: `LEFT JOIN (SELECT DISTINCT ON (check_id) check_id, t, output, perf, duration_us FROM results_recent ORDER BY check_id, t DESC) rs ON rs.check_id = c.id`,
 		FoldCase:   func(expr string) string { return "lower(" + expr + ")" },
 		TxID:       "SELECT txid_current()", TxStatus: "SELECT txid_status(?)",
 		Share: " FOR SHARE", LockWait: "SET LOCAL lock_timeout = '2s'", EndLockHolders: endLockHolders,

@@ -30,12 +30,17 @@ var ErrEnrolled = sqlstore.ErrEnrolled
 
 // Dialect is SQLite's: ? placeholders, instr, scalar max, rowid; user
 // names compare through their NOCASE columns; a batch holding a state
-// change is committed with synchronous=FULL.
+// change is committed with synchronous=FULL; results are staged and moved
+// in bulk (sqlstore's stage.go).
 func Dialect() sqlstore.Dialect {
 	return sqlstore.Dialect{
 		Name: "sqlite", Instr: "instr", Greatest: "max", RowID: "rowid",
 		LastResult: `LEFT JOIN results r ON r.check_id = c.id AND r.t = (SELECT MAX(t) FROM results WHERE check_id = c.id)`,
-		FoldCase:   func(expr string) string { return expr },
+		// In a query with one MAX(), SQLite takes the bare columns from
+		// the row holding the maximum.
+		LastStaged:   `LEFT JOIN (SELECT check_id, MAX(t) AS t, output, perf, duration_us FROM results_recent GROUP BY check_id) rs ON rs.check_id = c.id`,
+		StageResults: true,
+		FoldCase:     func(expr string) string { return expr },
 		Durable: func(ctx context.Context, c *sqlstore.Conn) (func(context.Context) error, error) {
 			if _, err := c.ExecContext(ctx, `PRAGMA synchronous = FULL`); err != nil {
 				return nil, err

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/mamori/mamori/internal/check"
 	"github.com/mamori/mamori/internal/state"
@@ -20,8 +21,7 @@ import (
 const maxChunk = 128
 
 const (
-	resultCols = `INSERT INTO results(check_id, t, status, state_type, attempt, duration_us, output, perf) VALUES `
-	resultRow  = `(?,?,?,?,?,?,?,?)`
+	resultRow = `(?,?,?,?,?,?,?,?)`
 	// The new states, one VALUES row each, joined on the check's id. The
 	// casts type PostgreSQL's parameters (untyped in VALUES); SQLite takes
 	// them as affinities. VALUES columns are column1… in both.
@@ -135,7 +135,11 @@ func (s *Store) Commit(ctx context.Context, ws []store.Write) ([]int64, error) {
 	for attempt := 1; ; attempt++ {
 		c, err := s.commitOnce(ctx, ws)
 		if err == nil || errors.Is(err, store.ErrFenced) || !s.lost(ctx) {
-			return c.finish(s, err)
+			ids, err := c.finish(s, err)
+			if err == nil {
+				s.staged(ctx, len(ws), time.Now())
+			}
+			return ids, err
 		}
 		ok, rerr := s.recoverTx(ctx, c.xid)
 		if rerr != nil {
@@ -222,7 +226,8 @@ func (s *Store) commitOnce(ctx context.Context, ws []store.Write) (c commitRun, 
 		}
 	}
 	results, states := batchRows(ws, checkIDs)
-	if err = s.execRows(ctx, "insert results", resultCols, resultRow, "", results); err != nil {
+	kind, head := s.resultInsert()
+	if err = s.execRows(ctx, kind, head, resultRow, "", results); err != nil {
 		return c, err
 	}
 	if err = s.execRows(ctx, "update states", stateHead, stateRow, stateTail, states); err != nil {

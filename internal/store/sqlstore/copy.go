@@ -11,7 +11,7 @@ import (
 // Tables are every table of the schema (goose's own aside), parents
 // before the tables that reference them.
 var Tables = []string{
-	"checks", "results", "events", "agent_hosts", "push_reports",
+	"checks", "results", "results_recent", "events", "agent_hosts", "push_reports",
 	"incidents", "timeline", "notifications", "deliveries", "cursors",
 	"maintenances", "maint_suppressed", "runbook_versions", "tickets",
 	"users", "api_tokens", "sessions", "recovery_actions", "reports",

@@ -29,6 +29,16 @@ type Dialect struct {
 	// results(check_id, t): a subquery for MAX(t) in SQLite, a LATERAL
 	// join in PostgreSQL (the faster form in each, BenchmarkLoadStates).
 	LastResult string
+	// LastStaged joins, as rs, the newest staged result of the check c
+	// (one pass over results_recent, which has no index; see StageResults).
+	LastStaged string
+	// StageResults writes a batch's results to results_recent and moves
+	// them into results in bulk (stage.go): SQLite, whose WAL takes a whole
+	// page for every page a commit changes. PostgreSQL logs the row, not
+	// the page, and writes results directly; its LastResult reads results
+	// only (results_recent holds rows there only until the first open
+	// after a copy).
+	StageResults bool
 	// FoldCase wraps a user-name column or argument for a comparison
 	// without regard to case: SQLite's columns compare NOCASE already,
 	// PostgreSQL compares lower() of both (indexed on lower()).

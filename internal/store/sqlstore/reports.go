@@ -172,12 +172,13 @@ func (s *Store) historyBounds(ctx context.Context, id int64, from time.Time, h *
 	case !errors.Is(err, sql.ErrNoRows):
 		return fmt.Errorf("store: state history: %w", err)
 	}
-	var r, e sql.NullInt64
-	if err := s.rdb.QueryRowContext(ctx, `SELECT (SELECT MIN(t) FROM results WHERE check_id = ?), (SELECT MIN(t) FROM events WHERE check_id = ?)`, id, id).Scan(&r, &e); err != nil {
+	var r, rs, e sql.NullInt64
+	if err := s.rdb.QueryRowContext(ctx, `SELECT (SELECT MIN(t) FROM results WHERE check_id = ?), (SELECT MIN(t) FROM results_recent WHERE check_id = ?),
+		(SELECT MIN(t) FROM events WHERE check_id = ?)`, id, id, id).Scan(&r, &rs, &e); err != nil {
 		return fmt.Errorf("store: state history: %w", err)
 	}
 	first := int64(0)
-	for _, v := range []sql.NullInt64{r, e} {
+	for _, v := range []sql.NullInt64{r, rs, e} {
 		if v.Valid && (first == 0 || v.Int64 < first) {
 			first = v.Int64
 		}

@@ -10,6 +10,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -36,6 +37,7 @@ type Store struct {
 	stmts     map[string]*sql.Stmt
 	recovered struct{ retried, found int64 } // see WriterRecoveries
 	onFenced  atomic.Pointer[func(ours, theirs int64)]
+	stage     staging // see stage.go
 }
 
 var (
@@ -77,6 +79,10 @@ func New(ctx context.Context, d Dialect, rdb, wdb *sql.DB) (*Store, error) {
 	if err := s.loadIDs(ctx); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("%s: load ids: %w", d.Name, err)
+	}
+	if err := s.moveAtOpen(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("%s: staged results: %w", d.Name, err)
 	}
 	return s, nil
 }
@@ -156,13 +162,14 @@ func boolInt(b bool) int {
 // LoadStates implements store.Store. A check's row holds its state as last
 // decided; results that kept that state (Write.Kept) did not rewrite it,
 // so the last result's time, output, perf and duration come from the
-// newest stored result when it is newer than the row (Dialect.LastResult:
-// an index seek per check on results(check_id, t)).
+// newest stored result when it is newer than the row: the newest moved one
+// (Dialect.LastResult: an index seek per check on results(check_id, t)) or
+// the newest staged one (Dialect.LastStaged), whichever is newer.
 func (s *Store) LoadStates(ctx context.Context) (map[string]store.CheckState, error) {
 	rows, err := s.rdb.QueryContext(ctx, `SELECT c.name, c.status, c.state_type, c.attempt, c.hard_status, c.last_check, c.last_change,
 		c.last_hard, c.problem_at, c.flapping, c.flap_pct, c.unreachable, c.history, c.output, c.perf, c.duration_us, c.poller,
-		r.t, r.output, r.perf, r.duration_us
-		FROM checks c `+s.d.LastResult+` WHERE c.active = 1`)
+		r.t, r.output, r.perf, r.duration_us, rs.t, rs.output, rs.perf, rs.duration_us
+		FROM checks c `+s.d.LastResult+` `+s.d.LastStaged+` WHERE c.active = 1`)
 	if err != nil {
 		return nil, fmt.Errorf("store: load states: %w", err)
 	}
@@ -173,15 +180,17 @@ func (s *Store) LoadStates(ctx context.Context) (map[string]store.CheckState, er
 		var lc, lch, lh, pa, dur int64
 		var flapping, unreach int
 		var perf string
-		var rt, rdur sql.NullInt64
-		var rout, rperf sql.NullString
+		var last [2]lastRow // moved, staged
 		if err := rows.Scan(&cs.Name, &cs.Status, &cs.Type, &cs.Attempt, &cs.HardStatus, &lc, &lch, &lh, &pa,
 			&flapping, &cs.FlapPct, &unreach, &cs.History, &cs.Output, &perf, &dur, &cs.Poller,
-			&rt, &rout, &rperf, &rdur); err != nil {
+			&last[0].t, &last[0].output, &last[0].perf, &last[0].dur,
+			&last[1].t, &last[1].output, &last[1].perf, &last[1].dur); err != nil {
 			return nil, fmt.Errorf("store: load states: %w", err)
 		}
-		if rt.Valid && rt.Int64 > lc {
-			lc, cs.Output, perf, dur = rt.Int64, rout.String, rperf.String, rdur.Int64
+		for _, r := range last {
+			if r.t.Valid && r.t.Int64 > lc {
+				lc, cs.Output, perf, dur = r.t.Int64, r.output.String, r.perf.String, r.dur.Int64
+			}
 		}
 		cs.LastCheck, cs.LastChange, cs.LastHard, cs.ProblemAt = fromMS(lc), fromMS(lch), fromMS(lh), fromMS(pa)
 		cs.Flapping, cs.Unreachable = flapping == 1, unreach == 1
@@ -192,7 +201,14 @@ func (s *Store) LoadStates(ctx context.Context) (map[string]store.CheckState, er
 	return out, rows.Err()
 }
 
-// Results implements store.Store.
+// lastRow is a check's newest result as LoadStates joins it.
+type lastRow struct {
+	t, dur       sql.NullInt64
+	output, perf sql.NullString
+}
+
+// Results implements store.Store: the newest results before before,
+// from results and the staged ones (stage.go), newest first.
 func (s *Store) Results(ctx context.Context, name string, before time.Time, limit int) ([]store.ResultRow, error) {
 	if limit <= 0 || limit > 10000 {
 		limit = 100
@@ -200,8 +216,29 @@ func (s *Store) Results(ctx context.Context, name string, before time.Time, limi
 	if before.IsZero() {
 		before = time.Now().Add(time.Hour)
 	}
-	rows, err := s.rdb.QueryContext(ctx, `SELECT r.t, r.status, r.state_type, r.attempt, r.duration_us, r.output, r.perf
-		FROM results r JOIN checks c ON c.id = r.check_id WHERE c.name = ? AND r.t < ? ORDER BY r.t DESC LIMIT ?`, name, ms(before), limit)
+	var id int64
+	switch err := s.rdb.QueryRowContext(ctx, `SELECT id FROM checks WHERE name = ?`, name).Scan(&id); {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("store: results: %w", err)
+	}
+	var out []store.ResultRow
+	for _, table := range []string{"results", "results_recent"} {
+		rows, err := s.resultRows(ctx, table, id, name, before, limit)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, rows...)
+	}
+	slices.SortStableFunc(out, func(a, b store.ResultRow) int { return b.Time.Compare(a.Time) })
+	return out[:min(len(out), limit)], nil
+}
+
+// resultRows are the newest limit rows of table for the check id before.
+func (s *Store) resultRows(ctx context.Context, table string, id int64, name string, before time.Time, limit int) ([]store.ResultRow, error) {
+	rows, err := s.rdb.QueryContext(ctx, `SELECT t, status, state_type, attempt, duration_us, output, perf
+		FROM `+table+` WHERE check_id = ? AND t < ? ORDER BY t DESC LIMIT ?`, id, ms(before), limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: results: %w", err)
 	}
@@ -318,9 +355,13 @@ func (s *Store) Prune(ctx context.Context, resultsBefore, eventsBefore time.Time
 			}
 		}
 	}
-	r, err := del(`DELETE FROM results WHERE `+s.d.RowID+` IN (SELECT `+s.d.RowID+` FROM results WHERE t < ? LIMIT 5000)`, resultsBefore)
-	if err != nil {
-		return r, 0, err
+	var r int64
+	for _, table := range []string{"results", "results_recent"} {
+		n, err := del(`DELETE FROM `+table+` WHERE `+s.d.RowID+` IN (SELECT `+s.d.RowID+` FROM `+table+` WHERE t < ? LIMIT 5000)`, resultsBefore)
+		r += n
+		if err != nil {
+			return r, 0, err
+		}
 	}
 	e, err := del(`DELETE FROM events WHERE id IN (SELECT id FROM events WHERE t < ? LIMIT 5000)`, eventsBefore)
 	return r, e, err
