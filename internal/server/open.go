@@ -30,6 +30,7 @@ import (
 	"github.com/mamori/mamori/internal/recovery/policy"
 	"github.com/mamori/mamori/internal/report"
 	"github.com/mamori/mamori/internal/server/specs"
+	"github.com/mamori/mamori/internal/store/sqlstore"
 	"github.com/mamori/mamori/internal/web"
 )
 
@@ -119,6 +120,7 @@ func (s *Server) openEngine(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	s.registry.MustRegister(stagingMetrics(s.st)...)
 	s.agentAPI = agentapi.New(agentapi.Deps{Results: s.eng, Record: record, Config: s.current, Hosts: s.st, Sink: s.tsdb, Log: s.log, Secret: s.secret})
 	s.registry.MustRegister(s.agentAPI.Metrics().Collectors()...)
 	s.brk.relayAgents(s.agentAPI)
@@ -213,4 +215,23 @@ func announceFirstUser(s *Server, name, password string) error {
 	fmt.Fprintf(s.opts.Stdout, "first start: created the user %q (role admin); its password is in %s\n", name, path)
 	fmt.Fprintf(s.opts.Stdout, "log in at %s as %s, then run 'mamori user passwd %s' and delete that file\n", s.URL(), name, name)
 	return nil
+}
+
+// stagingMetrics count the store's moves of staged results (SQLite): a
+// move that fails leaves its results staged, read from there, and is
+// tried again a minute later.
+func stagingMetrics(st *sqlstore.Store) []prometheus.Collector {
+	counter := func(name, help string, pick func(moves, moved, failed int64) int64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, func() float64 {
+			return float64(pick(st.StagedMoves()))
+		})
+	}
+	return []prometheus.Collector{
+		counter("mamori_store_staged_moves_total", "Moves of staged results into the results table.",
+			func(moves, _, _ int64) int64 { return moves }),
+		counter("mamori_store_staged_results_moved_total", "Results moved from the staging table into the results table.",
+			func(_, moved, _ int64) int64 { return moved }),
+		counter("mamori_store_staged_move_failures_total", "Moves of staged results that failed (the results stay staged and readable; the move is tried again a minute later).",
+			func(_, _, failed int64) int64 { return failed }),
+	}
 }

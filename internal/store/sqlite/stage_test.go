@@ -161,8 +161,9 @@ func TestStagedResultsMoveOnOpen(t *testing.T) {
 	}
 }
 
-// TestStagedResultsMoveAtTheirLimit: the writer moves the staged results
-// once 50,000 are staged, not before.
+// TestStagedResultsMoveAtTheirLimit: once 50,000 results are staged, the
+// writer moves them a range of checks per commit; none before, and every
+// result is in exactly one of the tables throughout.
 func TestStagedResultsMoveAtTheirLimit(t *testing.T) {
 	ctx := context.Background()
 	s, err := Open(ctx, t.TempDir())
@@ -171,17 +172,39 @@ func TestStagedResultsMoveAtTheirLimit(t *testing.T) {
 	}
 	defer s.Close()
 	t0 := time.Now()
-	const batch = 500
-	for from := 0; from < 50000; from += batch {
-		if _, err := s.Commit(ctx, stagedWrites(from, batch, t0)); err != nil {
+	const batch, checks = 500, 100
+	total := 0
+	commit := func() {
+		ws := make([]store.Write, batch)
+		for i := range ws {
+			at := t0.Add(time.Duration(total+i) * time.Millisecond)
+			ws[i] = store.Write{Check: fmt.Sprintf("c%03d", (total+i)%checks), Kept: total > 0,
+				Result: check.Result{Status: check.OK, Output: "ok", Time: at}, State: state.State{Attempt: 1, LastCheck: at}}
+		}
+		if _, err := s.Commit(ctx, ws); err != nil {
 			t.Fatal(err)
 		}
+		total += batch
+	}
+	for total < 50000-batch {
+		commit()
+	}
+	if moved, staged := counts(t, s); moved != 0 || staged != int64(total) {
+		t.Fatalf("after %d results: %d moved, %d staged; want none moved", total, moved, staged)
+	}
+	for i := 0; i < 20; i++ {
+		commit()
 		moved, staged := counts(t, s)
-		switch last := from+batch == 50000; {
-		case !last && (moved != 0 || staged != int64(from+batch)):
-			t.Fatalf("after %d results: %d moved, %d staged", from+batch, moved, staged)
-		case last && (moved != 50000 || staged != 0):
-			t.Fatalf("after 50,000 results: %d moved, %d staged; want all moved", moved, staged)
+		if moved+staged != int64(total) {
+			t.Fatalf("after %d results: %d moved + %d staged", total, moved, staged)
 		}
+		if moves, _, failed := s.StagedMoves(); failed != 0 || moves > 1 {
+			t.Fatalf("moves %d, failed %d", moves, failed)
+		}
+	}
+	moves, n, _ := s.StagedMoves()
+	moved, staged := counts(t, s)
+	if moves != 1 || n != moved || moved < 50000 || staged != int64(total)-moved {
+		t.Errorf("after %d results: %d moves of %d results; %d moved, %d staged", total, moves, n, moved, staged)
 	}
 }

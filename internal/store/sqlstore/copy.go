@@ -11,7 +11,7 @@ import (
 // Tables are every table of the schema (goose's own aside), parents
 // before the tables that reference them.
 var Tables = []string{
-	"checks", "results", "results_recent", "events", "agent_hosts", "push_reports",
+	"checks", "results", "events", "agent_hosts", "push_reports",
 	"incidents", "timeline", "notifications", "deliveries", "cursors",
 	"maintenances", "maint_suppressed", "runbook_versions", "tickets",
 	"users", "api_tokens", "sessions", "recovery_actions", "reports",
@@ -20,8 +20,9 @@ var Tables = []string{
 
 // NotCopied are the tables of the schema migrate-store does not copy:
 // the fencing epoch is the database's own (its one row comes with the
-// schema).
-var NotCopied = []string{"leader_epoch"}
+// schema); staged results are moved into results when the source store
+// opens (a source still holding some is refused).
+var NotCopied = []string{"leader_epoch", "results_recent"}
 
 // serialTables have an id column the database numbers; after a copy
 // their sequences continue after the largest id.
@@ -47,6 +48,9 @@ func (s *Store) CopyFrom(ctx context.Context, src *Store, log io.Writer) error {
 		if n > 0 {
 			return fmt.Errorf("copy: the target is not empty (%s holds %d rows): refusing to copy into it", t, n)
 		}
+	}
+	if n, err := src.Count(ctx, "results_recent"); err != nil || n > 0 {
+		return fmt.Errorf("copy: the source holds %d staged results not moved when it opened (%v): start mamori on it once, then copy", n, err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -35,9 +35,8 @@ type Dialect struct {
 	// StageResults writes a batch's results to results_recent and moves
 	// them into results in bulk (stage.go): SQLite, whose WAL takes a whole
 	// page for every page a commit changes. PostgreSQL logs the row, not
-	// the page, and writes results directly; its LastResult reads results
-	// only (results_recent holds rows there only until the first open
-	// after a copy).
+	// the page, and writes results directly: its results_recent stays
+	// empty (the readers' pass over it costs nothing there).
 	StageResults bool
 	// FoldCase wraps a user-name column or argument for a comparison
 	// without regard to case: SQLite's columns compare NOCASE already,

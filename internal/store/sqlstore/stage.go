@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"fmt"
+	"math"
 	"time"
 )
 
@@ -18,12 +19,14 @@ import (
 const (
 	stageRows = 50000
 	stageAge  = time.Minute
+	moveSlice = 5000
 )
 
 // staging is the writer's view of results_recent. Guarded by Store.mu.
 type staging struct {
-	rows         int       // rows staged since the last move (from this store)
-	since        time.Time // last move (or its attempt)
+	rows         int        // rows staged since the last move began (from this store)
+	since        time.Time  // last move's start (or its attempt)
+	pending      [][2]int64 // id ranges the move under way has yet to move
 	moves, moved int64
 	failed       int64
 }
@@ -39,10 +42,12 @@ func (s *Store) resultInsert() (kind, head string) {
 	return "insert results", `INSERT INTO results(` + resultColumns + `) VALUES `
 }
 
-// staged notes n more staged rows and moves them when it is time. A move
-// that fails leaves the rows staged (still read from there) and is tried
-// again after stageAge: the batch that triggered it is committed either
-// way. Caller holds s.mu.
+// staged notes n more staged rows and moves them when it is time: a move
+// goes one range of checks (about moveSlice results) per commit, so that
+// the commits behind it wait for one range, not for all of them. A range
+// that fails to move ends the move: its rows stay staged (read from there)
+// and the next move starts after stageAge or stageRows more. The batch
+// that triggered it is committed either way. Caller holds s.mu.
 func (s *Store) staged(ctx context.Context, n int, now time.Time) {
 	if !s.d.StageResults {
 		return
@@ -51,36 +56,106 @@ func (s *Store) staged(ctx context.Context, n int, now time.Time) {
 	if s.stage.since.IsZero() {
 		s.stage.since = now
 	}
-	if s.stage.rows < stageRows && now.Sub(s.stage.since) < stageAge {
-		return
+	if len(s.stage.pending) == 0 {
+		if s.stage.rows < stageRows && now.Sub(s.stage.since) < stageAge {
+			return
+		}
+		s.stage.since, s.stage.rows = now, 0
+		ranges, err := s.planMove(ctx)
+		if err != nil {
+			s.stage.failed++
+			return
+		}
+		s.stage.pending = ranges
 	}
-	s.stage.since = now
-	if _, err := s.moveStaged(ctx); err != nil {
+	if err := s.moveNext(ctx); err != nil {
 		s.stage.failed++
-		return
+		s.stage.pending = nil
 	}
-	s.stage.rows = 0
 }
 
-// moveStaged moves every staged result into results, sorted by check and
-// time, in one transaction (fenced like a commit). Caller holds s.mu.
+// moveNext moves the next range of the move under way.
+func (s *Store) moveNext(ctx context.Context) error {
+	r := s.stage.pending[0]
+	n, err := s.moveRange(ctx, r[0], r[1])
+	if err != nil {
+		return err
+	}
+	s.stage.moved += n
+	if s.stage.pending = s.stage.pending[1:]; len(s.stage.pending) == 0 {
+		s.stage.moves++
+	}
+	return nil
+}
+
+// planMove is the id ranges of a move of what is staged now.
+func (s *Store) planMove(ctx context.Context) ([][2]int64, error) {
+	var staged int64
+	if err := s.wconn.QueryRowContext(ctx, `SELECT count(*) FROM results_recent`).Scan(&staged); err != nil {
+		return nil, fmt.Errorf("store: move staged results: %w", err)
+	}
+	return idRanges(s.ids, staged), nil
+}
+
+// moveStaged moves every staged result into results now, range by range
+// (it ends a move under way). Caller holds s.mu.
 func (s *Store) moveStaged(ctx context.Context) (int64, error) {
+	ranges, err := s.planMove(ctx)
+	if err != nil {
+		return 0, err
+	}
+	before := s.stage.moved
+	s.stage.pending = ranges
+	for len(s.stage.pending) > 0 {
+		if err := s.moveNext(ctx); err != nil {
+			s.stage.pending = nil
+			return s.stage.moved - before, err
+		}
+	}
+	return s.stage.moved - before, nil
+}
+
+// idRanges split the check ids into [lo, hi) ranges of about moveSlice of
+// the staged results each (results spread evenly over the checks); the
+// first and the last are open-ended.
+func idRanges(ids map[string]int64, staged int64) [][2]int64 {
+	var top int64
+	for _, id := range ids {
+		top = max(top, id)
+	}
+	n := max(1, (staged+moveSlice-1)/moveSlice)
+	step := top/n + 1
+	out := make([][2]int64, 0, n)
+	for i := int64(0); i < n; i++ {
+		out = append(out, [2]int64{i * step, (i + 1) * step})
+	}
+	out[0][0], out[n-1][1] = math.MinInt64, math.MaxInt64
+	return out
+}
+
+// moveRange moves the staged results of the checks with ids in [lo, hi).
+func (s *Store) moveRange(ctx context.Context, lo, hi int64) (int64, error) {
 	tx, err := s.wconn.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, fmt.Errorf("store: move staged results: %w", err)
 	}
 	defer tx.Rollback()
-	res, err := tx.ExecContext(ctx, `INSERT INTO results(`+resultColumns+`) SELECT `+resultColumns+
-		` FROM results_recent ORDER BY check_id, t`)
-	if err != nil {
-		return 0, fmt.Errorf("store: move staged results: %w", err)
+	var n [2]int64 // inserted, deleted
+	for i, q := range []string{
+		`INSERT INTO results(` + resultColumns + `) SELECT ` + resultColumns +
+			` FROM results_recent WHERE check_id >= ? AND check_id < ? ORDER BY check_id, t`,
+		`DELETE FROM results_recent WHERE check_id >= ? AND check_id < ?`,
+	} {
+		res, err := tx.ExecContext(ctx, q, lo, hi)
+		if err == nil {
+			n[i], err = res.RowsAffected()
+		}
+		if err != nil {
+			return 0, fmt.Errorf("store: move staged results: %w", err)
+		}
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, fmt.Errorf("store: move staged results: %w", err)
-	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM results_recent`); err != nil {
-		return 0, fmt.Errorf("store: move staged results: %w", err)
+	if n[0] != n[1] {
+		return 0, fmt.Errorf("store: move staged results: %d inserted for %d staged", n[0], n[1])
 	}
 	if err := s.fence(ctx, tx); err != nil {
 		return 0, err
@@ -88,9 +163,7 @@ func (s *Store) moveStaged(ctx context.Context) (int64, error) {
 	if err := tx.Commit(); err != nil {
 		return 0, fmt.Errorf("store: move staged results: %w", err)
 	}
-	s.stage.moves++
-	s.stage.moved += n
-	return n, nil
+	return n[0], nil
 }
 
 // moveAtOpen moves what an earlier run left staged (or a copy brought).
