@@ -4,14 +4,15 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"sync/atomic"
 	"time"
 )
 
 // Staged results (Dialect.StageResults, migration 00011): a batch's
 // results go to results_recent, a table without an index, in the order
-// they come; the writer moves them into results in one transaction,
-// sorted by check and time, once stageRows are staged or stageAge after
-// the last move, and when the store opens. A check then gets many
+// they come; the writer moves them into results, sorted by check and
+// time, once stageRows are staged or stageAge after the last move began
+// (a range of checks per commit, see staged), and when the store opens. A check then gets many
 // results per page of results(check_id, t) written, where a result
 // written there directly changes a page of its own once the store has
 // run a while (docs/performance.md). Readers read both tables; a staged
@@ -24,11 +25,11 @@ const (
 
 // staging is the writer's view of results_recent. Guarded by Store.mu.
 type staging struct {
-	rows         int        // rows staged since the last move began (from this store)
-	since        time.Time  // last move's start (or its attempt)
-	pending      [][2]int64 // id ranges the move under way has yet to move
-	moves, moved int64
-	failed       int64
+	rows    int        // rows staged since the last move began (from this store)
+	since   time.Time  // last move's start (or its attempt)
+	pending [][2]int64 // id ranges the move under way has yet to move
+	// Read by metrics scrapes without the writer's lock.
+	moves, moved, failed atomic.Int64
 }
 
 const resultColumns = `check_id, t, status, state_type, attempt, duration_us, output, perf`
@@ -63,13 +64,13 @@ func (s *Store) staged(ctx context.Context, n int, now time.Time) {
 		s.stage.since, s.stage.rows = now, 0
 		ranges, err := s.planMove(ctx)
 		if err != nil {
-			s.stage.failed++
+			s.stage.failed.Add(1)
 			return
 		}
 		s.stage.pending = ranges
 	}
 	if err := s.moveNext(ctx); err != nil {
-		s.stage.failed++
+		s.stage.failed.Add(1)
 		s.stage.pending = nil
 	}
 }
@@ -81,9 +82,9 @@ func (s *Store) moveNext(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s.stage.moved += n
+	s.stage.moved.Add(n)
 	if s.stage.pending = s.stage.pending[1:]; len(s.stage.pending) == 0 {
-		s.stage.moves++
+		s.stage.moves.Add(1)
 	}
 	return nil
 }
@@ -104,15 +105,15 @@ func (s *Store) moveStaged(ctx context.Context) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	before := s.stage.moved
+	before := s.stage.moved.Load()
 	s.stage.pending = ranges
 	for len(s.stage.pending) > 0 {
 		if err := s.moveNext(ctx); err != nil {
 			s.stage.pending = nil
-			return s.stage.moved - before, err
+			return s.stage.moved.Load() - before, err
 		}
 	}
-	return s.stage.moved - before, nil
+	return s.stage.moved.Load() - before, nil
 }
 
 // idRanges split the check ids into [lo, hi) ranges of about moveSlice of
@@ -179,7 +180,7 @@ func (s *Store) moveAtOpen(ctx context.Context) error {
 	}
 	s.stage.since = time.Now()
 	if _, err := s.moveStaged(ctx); err != nil {
-		s.stage.failed++
+		s.stage.failed.Add(1)
 	}
 	return nil
 }
@@ -188,9 +189,7 @@ func (s *Store) moveAtOpen(ctx context.Context) error {
 // results moved, moves that failed (their rows stay staged and are read
 // from there).
 func (s *Store) StagedMoves() (moves, moved, failed int64) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.stage.moves, s.stage.moved, s.stage.failed
+	return s.stage.moves.Load(), s.stage.moved.Load(), s.stage.failed.Load()
 }
 
 // MoveStaged moves every staged result now (tests, and before a copy).
