@@ -108,12 +108,11 @@ func TestFollowerForwardsToLeader(t *testing.T) {
 	if code != 200 {
 		t.Fatalf("hello through the follower: %d %s", code, body)
 	}
-	a.mu.Lock()
-	logged := strings.Contains(a.output.String(), "remote="+local)
-	a.mu.Unlock()
-	if !logged {
-		t.Errorf("the leader did not log the agent's own address %s", local)
-	}
+	// The leader's log reaches the test through its stderr pipe, which
+	// may trail the response: wait for the line rather than read once.
+	waitUntil(t, "the leader to log the agent's own address "+local, 10*time.Second, func() bool {
+		return strings.Contains(a.logs(), "remote="+local)
+	})
 	if code, body, _ := agentCall(t, "GET", b.base+"/api/v1/agent/poll?wait=1s", nil); code != 204 {
 		t.Errorf("long poll through the follower: %d %s", code, body)
 	}
