@@ -198,10 +198,7 @@ func BenchLoadStates(b *testing.B, open Opener) {
 		ws = ws[:0]
 		for i := 0; i < checks; i++ {
 			at := t0.Add(time.Duration(k)*time.Minute + time.Duration(i)*time.Millisecond)
-			ws = append(ws, store.Write{Check: fmt.Sprintf("load-%05d", i), Result: check.Result{Status: check.OK,
-				Output: "HTTP OK: HTTP/1.1 200 OK - 2 bytes in 0.001 second response time", Time: at,
-				Perf: []check.Metric{check.Seconds("time", time.Millisecond, 6*time.Second, 10*time.Second)}},
-				State: state.State{Attempt: 1, LastCheck: at}, Kept: k > 0})
+			ws = append(ws, okWrite(fmt.Sprintf("load-%05d", i), at, k > 0))
 		}
 		if _, err := s.Commit(ctx, ws); err != nil {
 			b.Fatal(err)
@@ -244,28 +241,16 @@ func BenchCommitAfterHistory(b *testing.B, open Opener) {
 	s := open(b)
 	defer s.Close()
 	const checks, history, n = 2000, 300, 24
-	t0 := time.Now().Add(-time.Duration(history+1) * time.Second)
-	next := 0
-	batch := func(n int, kept bool) []store.Write {
-		ws := make([]store.Write, n)
-		for j := range ws {
-			at := t0.Add(time.Duration(next) * time.Second / checks)
-			ws[j] = store.Write{Check: fmt.Sprintf("bench-%05d", next%checks), Result: check.Result{Status: check.OK,
-				Output: "HTTP OK: HTTP/1.1 200 OK - 2 bytes in 0.001 second response time", Time: at,
-				Perf: []check.Metric{check.Seconds("time", time.Millisecond, 6*time.Second, 10*time.Second)}},
-				State: state.State{Attempt: 1, LastCheck: at}, Kept: kept}
-			next++
-		}
-		return ws
-	}
+	g := &benchWrites{checks: checks, step: time.Second / checks,
+		t0: time.Now().Add(-time.Duration(history+1) * time.Second)}
 	for i := 0; i < checks*history/500; i++ {
-		if _, err := s.Commit(ctx, batch(500, i >= checks/500)); err != nil {
+		if _, err := s.Commit(ctx, g.batch(500, i >= checks/500)); err != nil {
 			b.Fatal(err)
 		}
 	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if _, err := s.Commit(ctx, batch(n, true)); err != nil {
+		if _, err := s.Commit(ctx, g.batch(n, true)); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -277,28 +262,41 @@ func benchCommitSize(b *testing.B, open Opener, n int, kept bool) {
 	s := open(b)
 	defer s.Close()
 	const checks = 2000
-	t0 := time.Now()
-	next := 0
-	batch := func(n int, kept bool) []store.Write {
-		ws := make([]store.Write, n)
-		for j := range ws {
-			at := t0.Add(time.Duration(next) * time.Millisecond)
-			ws[j] = store.Write{Check: fmt.Sprintf("bench-%05d", next%checks), Result: check.Result{Status: check.OK,
-				Output: "HTTP OK: HTTP/1.1 200 OK - 2 bytes in 0.001 second response time", Time: at,
-				Perf: []check.Metric{check.Seconds("time", time.Millisecond, 6*time.Second, 10*time.Second)}},
-				State: state.State{Attempt: 1, LastCheck: at}, Kept: kept}
-			next++
-		}
-		return ws
-	}
-	if _, err := s.Commit(ctx, batch(checks, false)); err != nil { // every check's row
+	g := &benchWrites{checks: checks, step: time.Millisecond, t0: time.Now()}
+	if _, err := s.Commit(ctx, g.batch(checks, false)); err != nil { // every check's row
 		b.Fatal(err)
 	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if _, err := s.Commit(ctx, batch(n, kept)); err != nil {
+		if _, err := s.Commit(ctx, g.batch(n, kept)); err != nil {
 			b.Fatal(err)
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*n), "µs/row")
+}
+
+// benchWrites hands out batches of steady OK results drawn in turn from
+// checks bench-00000…, each result step after the one before from t0.
+type benchWrites struct {
+	checks int
+	step   time.Duration
+	t0     time.Time
+	next   int
+}
+
+func (g *benchWrites) batch(n int, kept bool) []store.Write {
+	ws := make([]store.Write, n)
+	for j := range ws {
+		ws[j] = okWrite(fmt.Sprintf("bench-%05d", g.next%g.checks), g.t0.Add(time.Duration(g.next)*g.step), kept)
+		g.next++
+	}
+	return ws
+}
+
+// okWrite is a check's steady OK result at at, as an HTTP check writes it.
+func okWrite(name string, at time.Time, kept bool) store.Write {
+	return store.Write{Check: name, Kept: kept, Result: check.Result{Status: check.OK,
+		Output: "HTTP OK: HTTP/1.1 200 OK - 2 bytes in 0.001 second response time", Time: at,
+		Perf: []check.Metric{check.Seconds("time", time.Millisecond, 6*time.Second, 10*time.Second)}},
+		State: state.State{Attempt: 1, LastCheck: at}}
 }
