@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -107,7 +108,11 @@ func startTarget(typ string, nports, procs int) (*target, error) {
 		return nil, err
 	}
 	cmd := exec.Command(exe)
-	cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%s:%d:%d", targetEnv, typ, nports, procs))
+	// The target does not inherit GOMAXPROCS: a run that sets it for
+	// mamori would otherwise change the target's processors too (and its
+	// CPU, and how it answers), and -target-procs 0 means all CPUs.
+	env := slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "GOMAXPROCS=") })
+	cmd.Env = append(env, fmt.Sprintf("%s=%s:%d:%d", targetEnv, typ, nports, procs))
 	cmd.Stderr = os.Stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	stdin, err := cmd.StdinPipe()
