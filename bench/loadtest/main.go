@@ -256,6 +256,8 @@ type result struct {
 	MachineStealPercent  float64 `json:"machine_steal_percent"`
 	OtherCores           float64 `json:"other_processes_cores"`
 	CPUPressurePercent   float64 `json:"cpu_pressure_some_percent"`
+	HostSpeedBefore      float64 `json:"host_speed_ms_before"`
+	HostSpeedAfter       float64 `json:"host_speed_ms_after"`
 	CheckDurP50          float64 `json:"check_duration_p50_ms_histogram"`
 	CheckDurP99          float64 `json:"check_duration_p99_ms_histogram"`
 	GCCycles             uint32  `json:"gc_cycles"`
@@ -324,6 +326,7 @@ func (r *result) print(w io.Writer) {
 	p("  %-34s %10.1f %% of a core, %.1f µs per check", "target process (separate)", r.TargetCPUPercent, r.TargetMicrosPerCheck)
 	p("  %-34s %10.2f cores busy (of %d), others %.2f, steal %.1f %%", "whole machine", r.MachineBusyCores, r.CPUs, r.OtherCores, r.MachineStealPercent)
 	p("  %-34s %10.1f %% of the window some task waited for a CPU", "CPU pressure (PSI some)", r.CPUPressurePercent)
+	p("  %-34s %10.1f ms before, %.1f ms after (SHA-256 of 32 MiB; lower is faster)", "host speed", r.HostSpeedBefore, r.HostSpeedAfter)
 	p("")
 	p("MEMORY (mamori process)")
 	p("  %-34s %10s", "VmRSS at window end", mib(r.RSS))

@@ -57,6 +57,7 @@ func run(o options) (*result, error) {
 		Concurrency: o.concurrency, Ports: o.ports, Warmup: o.warmup.Seconds(),
 		GoVersion: runtime.Version(), CPUs: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0),
 		Date: time.Now().UTC().Format(time.RFC3339), Args: strings.Join(os.Args[1:], " "), LoadStart: loadavg()}
+	res.HostSpeedBefore = hostSpeed()
 	env, err := prepare(o, res)
 	if env != nil {
 		defer env.close()
@@ -105,6 +106,7 @@ func run(o options) (*result, error) {
 		return nil, fmt.Errorf("engine did not stop within 30s of cancel")
 	}
 	res.LoadEnd = loadavg()
+	res.HostSpeedAfter = hostSpeed()
 	figures(o, h, res, &rd)
 	return res, nil
 }

@@ -206,3 +206,46 @@ func TestDueBeforeTheNextSlot(t *testing.T) {
 		t.Fatal("a later deadline moved the job")
 	}
 }
+
+// A job due soon after a wake-up waits for the batch; one due after a
+// quiet spell, and one asked for with RunNow, start on time.
+func TestBatchedStarts(t *testing.T) {
+	var mu sync.Mutex
+	started := map[string]time.Time{}
+	s := New(func(ctx context.Context, name string) bool {
+		mu.Lock()
+		started[name] = time.Now()
+		mu.Unlock()
+		return false
+	}, 10)
+	s.batch = 400 * time.Millisecond
+	t0 := time.Now()
+	s.Add("first", Timing{Interval: time.Hour}, t0.Add(20*time.Millisecond))
+	s.Add("second", Timing{Interval: time.Hour}, t0.Add(200*time.Millisecond))
+	s.Add("now", Timing{Interval: time.Hour}, t0.Add(time.Hour))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { s.Run(ctx); close(done) }()
+	time.Sleep(100 * time.Millisecond)
+	asked := time.Now()
+	s.RunNow("now")
+	time.Sleep(700 * time.Millisecond)
+	cancel()
+	<-done
+	mu.Lock()
+	defer mu.Unlock()
+	first, second, now := started["first"], started["second"], started["now"]
+	if first.IsZero() || second.IsZero() || now.IsZero() {
+		t.Fatalf("started %v, want first, second and now", started)
+	}
+	if lag := first.Sub(t0.Add(20 * time.Millisecond)); lag > 150*time.Millisecond {
+		t.Errorf("first job, after a quiet spell, started %v late", lag)
+	}
+	// The first wake-up came at t0+20ms or later, the next a batch after it.
+	if at := second.Sub(t0); at < 420*time.Millisecond {
+		t.Errorf("second job (due at 200ms) started at %v, want a batch (400ms) after the first's wake-up", at)
+	}
+	if lag := now.Sub(asked); lag > 150*time.Millisecond || now.After(second) {
+		t.Errorf("RunNow started %v after it was asked (second at %v), want at once", lag, second.Sub(asked))
+	}
+}
