@@ -33,7 +33,7 @@ type Timing struct {
 
 // Batch is the longest a due job waits so that it starts with the others
 // due around it. 10 ms is 1 % of the shortest interval (1 s) and saved a
-// third of the CPU per check at 2,000 HTTP checks a second
+// quarter to a third of the CPU per check at 2,000 HTTP checks a second
 // (docs/performance.md, "Jobs started in batches").
 const Batch = 10 * time.Millisecond
 
