@@ -38,3 +38,4 @@ func BenchmarkCommitSizes(b *testing.B)        { storetest.BenchCommitSizes(b, o
 func BenchmarkCommitAfterHistory(b *testing.B) { storetest.BenchCommitAfterHistory(b, opener()) }
 func BenchmarkLoadStates(b *testing.B)         { storetest.BenchLoadStates(b, opener()) }
 func BenchmarkCommit100Fenced(b *testing.B)    { storetest.BenchCommit100Fenced(b, opener()) }
+func BenchmarkMoveStaged(b *testing.B)         { storetest.BenchMoveStaged(b, opener()) }

@@ -333,36 +333,80 @@ func (s *Store) Forget(ctx context.Context, name string) error {
 
 // Prune implements store.Store. It deletes in slices, one transaction each
 // (fenced under the leader's epoch), so that a large backlog does not hold
-// the write lock for long.
+// the write lock for long. Results go check by check through
+// results(check_id, t): no index on t alone is kept up on every insert
+// for a deletion once an hour (migration 00012).
 func (s *Store) Prune(ctx context.Context, resultsBefore, eventsBefore time.Time) (int64, int64, error) {
-	del := func(q string, before time.Time) (int64, error) {
-		var total int64
-		for {
-			var n int64
-			err := s.write(ctx, func(tx *Tx) error {
-				res, err := tx.ExecContext(ctx, q, ms(before))
-				if err == nil {
-					n, err = res.RowsAffected()
-				}
-				return err
-			})
-			if err != nil {
-				return total, fmt.Errorf("store: prune: %w", err)
-			}
-			total += n
-			if n < 5000 {
-				return total, nil
-			}
-		}
+	r, err := s.pruneResults(ctx, ms(resultsBefore))
+	if err != nil {
+		return r, 0, err
 	}
-	var r int64
-	for _, table := range []string{"results", "results_recent"} {
-		n, err := del(`DELETE FROM `+table+` WHERE `+s.d.RowID+` IN (SELECT `+s.d.RowID+` FROM `+table+` WHERE t < ? LIMIT 5000)`, resultsBefore)
-		r += n
-		if err != nil {
-			return r, 0, err
-		}
-	}
-	e, err := del(`DELETE FROM events WHERE id IN (SELECT id FROM events WHERE t < ? LIMIT 5000)`, eventsBefore)
+	e, err := s.deleteSlices(ctx, `DELETE FROM events WHERE id IN (SELECT id FROM events WHERE t < ? LIMIT ?)`, ms(eventsBefore))
 	return r, e, err
+}
+
+// pruneSlice is the most rows one prune transaction deletes; pruneChecks
+// the most checks whose results it visits.
+const pruneSlice, pruneChecks = 5000, 1000
+
+// pruneResults deletes the results before t (ms) of every check, active
+// or not, then the staged ones (results_recent is small, without index).
+func (s *Store) pruneResults(ctx context.Context, before int64) (int64, error) {
+	ids, err := scanInts(s.rdb.QueryContext(ctx, `SELECT id FROM checks ORDER BY id`))
+	if err != nil {
+		return 0, fmt.Errorf("store: prune: %w", err)
+	}
+	del := `DELETE FROM results WHERE ` + s.d.RowID + ` IN (SELECT ` + s.d.RowID + ` FROM results WHERE check_id = ? AND t < ? LIMIT ?)`
+	var total int64
+	for len(ids) > 0 {
+		var n int64
+		var done int // checks with nothing left to prune
+		err := s.write(ctx, func(tx *Tx) error {
+			n, done = 0, 0
+			for done < len(ids) && done < pruneChecks && n < pruneSlice {
+				k, err := rowsAffected(tx.ExecContext(ctx, del, ids[done], before, pruneSlice-n))
+				if err != nil {
+					return err
+				}
+				if n += k; n < pruneSlice {
+					done++
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return total, fmt.Errorf("store: prune: %w", err)
+		}
+		total += n
+		ids = ids[done:]
+	}
+	n, err := s.deleteSlices(ctx, `DELETE FROM results_recent WHERE `+s.d.RowID+` IN (SELECT `+s.d.RowID+` FROM results_recent WHERE t < ? LIMIT ?)`, before)
+	return total + n, err
+}
+
+// deleteSlices runs q (arguments: before, then the slice's size) until a
+// slice deletes fewer than pruneSlice rows.
+func (s *Store) deleteSlices(ctx context.Context, q string, before int64) (int64, error) {
+	var total int64
+	for {
+		var n int64
+		err := s.write(ctx, func(tx *Tx) error {
+			var err error
+			n, err = rowsAffected(tx.ExecContext(ctx, q, before, pruneSlice))
+			return err
+		})
+		if total += n; err != nil {
+			return total, fmt.Errorf("store: prune: %w", err)
+		}
+		if n < pruneSlice {
+			return total, nil
+		}
+	}
+}
+
+func rowsAffected(res sql.Result, err error) (int64, error) {
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
 }

@@ -300,3 +300,99 @@ func okWrite(name string, at time.Time, kept bool) store.Write {
 		Perf: []check.Metric{check.Seconds("time", time.Millisecond, 6*time.Second, 10*time.Second)}},
 		State: state.State{Attempt: 1, LastCheck: at}}
 }
+
+// BenchMoveStaged measures a move of staged results into results (a store
+// that stages them: SQLite) in a store that has run a while: 2,000 checks
+// with 300 results each, then 40,000 staged per move, 20 per check.
+func BenchMoveStaged(b *testing.B, open Opener) {
+	ctx := context.Background()
+	s := open(b)
+	defer s.Close()
+	mover, ok := s.(interface {
+		MoveStaged(context.Context) (int64, error)
+	})
+	if !ok {
+		b.Skip("the store does not stage results")
+	}
+	const checks, history, staged = 2000, 300, 40000
+	g := &benchWrites{checks: checks, step: time.Second / checks,
+		t0: time.Now().Add(-history * time.Second)}
+	stage := func(rows int) {
+		for i := 0; i < rows/500; i++ {
+			if _, err := s.Commit(ctx, g.batch(500, g.next >= checks)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	stage(checks * history)
+	var moved int64
+	for b.Loop() {
+		b.StopTimer()
+		if _, err := mover.MoveStaged(ctx); err != nil {
+			b.Fatal(err)
+		}
+		stage(staged)
+		b.StartTimer()
+		n, err := mover.MoveStaged(ctx)
+		if err != nil || n != staged {
+			b.Fatalf("moved %d of %d: %v", n, staged, err)
+		}
+		moved += n
+	}
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(moved), "µs/row")
+}
+
+// testPruneEveryCheck: Prune deletes the old results of every check —
+// one with more than a prune transaction's slice, one forgotten — whether
+// moved into results or still staged, and keeps the newer ones.
+func testPruneEveryCheck(t *testing.T, open Opener) {
+	ctx := context.Background()
+	s := open(t)
+	t0 := time.Date(2026, 11, 1, 3, 0, 0, 0, time.UTC)
+	cut := t0.Add(time.Hour)
+	// n results of name, a half second apart from at; the first of a
+	// check changes its state, the others keep it.
+	writes := func(name string, at time.Time, n int) []store.Write {
+		ws := make([]store.Write, n)
+		for i := range ws {
+			ws[i] = okWrite(name, at.Add(time.Duration(i)*time.Second/2), at != t0 || i > 0)
+		}
+		return ws
+	}
+	commit := func(ws []store.Write) {
+		t.Helper()
+		if _, err := s.Commit(ctx, ws); err != nil {
+			t.Fatal(err)
+		}
+	}
+	commit(writes("big", t0, pruneSlice+3))
+	commit(writes("gone", t0, 2))
+	if m, ok := s.(interface {
+		MoveStaged(context.Context) (int64, error)
+	}); ok {
+		if _, err := m.MoveStaged(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	commit(writes("big", cut.Add(-time.Minute), 2)) // staged, before the cut
+	commit(writes("big", cut, 2))
+	commit(writes("gone", cut.Add(time.Second), 1))
+	if err := s.Forget(ctx, "gone"); err != nil {
+		t.Fatal(err)
+	}
+	if nr, _, err := s.Prune(ctx, cut, time.Time{}); err != nil || nr != pruneSlice+5+2 {
+		t.Fatalf("pruned %d results, want %d: %v", nr, pruneSlice+5+2, err)
+	}
+	for name, want := range map[string]int{"big": 2, "gone": 1} {
+		rs, err := s.Results(ctx, name, time.Time{}, 100)
+		if err != nil || len(rs) != want || rs[len(rs)-1].Time.Before(cut) {
+			t.Fatalf("%s after the prune: %d results %v, want %d from %s", name, len(rs), err, want, cut)
+		}
+	}
+	if nr, _, err := s.Prune(ctx, cut, time.Time{}); err != nil || nr != 0 {
+		t.Fatalf("second prune: %d results %v", nr, err)
+	}
+}
+
+// pruneSlice is the store's slice (sqlstore): the test crosses it.
+const pruneSlice = 5000

@@ -82,6 +82,7 @@ func Run(t *testing.T, open Opener) {
 	}{
 		{"RoundTrip", testRoundTrip},
 		{"KeptStateRow", testKeptStateRow},
+		{"PruneEveryCheck", testPruneEveryCheck},
 		{"BatchCommit", testBatchCommit},
 		{"LoginAttempts", testLoginAttempts},
 		{"AuthStore", testAuthStore},
